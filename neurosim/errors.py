@@ -1,0 +1,33 @@
+"""User-facing input errors.
+
+Every problem with something a user wrote (arch config, workload, trace, sweep spec,
+command-line override) is raised as :class:`InputError`. The CLI turns it into one line on
+stderr and exit code 2, never a traceback. The message always names the source (file or
+``--set``), the key path inside it and what was expected.
+"""
+from __future__ import annotations
+
+_MISSING = object()
+
+
+class InputError(Exception):
+    """A bad user input: ``<source>: <key>: expected <expected>[, got <got>]``."""
+
+    def __init__(self, source: str, key: str, expected: str, got=_MISSING):
+        self.source = str(source)
+        self.key = key
+        self.expected = expected
+        self.got = got
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        msg = f"{self.source}: {self.key or '<top>'}: expected {self.expected}"
+        if self.got is not _MISSING:
+            msg += f", got {_short(self.got)}"
+        return msg
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    text = " ".join(text.split())  # one line, always
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,226 @@
+"""The memory system seen by the chip model: the NoC and the DRAM behind one
+co-simulation interface.
+
+The discrete-event chip model posts messages and DRAM transfers at the cycle they are issued
+and asks when the next one becomes available; the memory system simulates its own cycles
+lazily (the cycle-level models in numba, see ``noc.py`` and ``dram.py``). Semantics are those
+of ``docs/microarchitecture.md`` sections 4-7:
+
+- ``advance(c)`` commits every memory-system cycle ``< c`` and returns the handles that are
+  available at a cycle ``<= c``; afterwards, posts with ``cycle >= c`` are allowed (a post at
+  ``c`` injects its first flit in cycle ``c``).
+- ``next_event()`` is the earliest cycle at which a pending handle will become available if
+  nothing else is posted (``None`` when nothing is pending).
+
+:class:`IdealMemorySystem` is the ``ideal`` model: fixed latencies, unlimited bandwidth. It
+still counts packets, flits, hops and DRAM bytes, so traffic statistics do not depend on the
+timing model chosen.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..arch import dram_timing_cycles, mesh_node, mesh_xy
+from ..params import Config
+from ..timing import DramRecord, MessageRecord
+
+PORT_CORE, PORT_DRAM = 0, 5
+MAX_PAYLOAD_FLITS = 16  # body flits per packet (docs/microarchitecture.md 4.4)
+
+
+@dataclass
+class Handle:
+    """A posted message or DRAM transfer. ``available`` is set when it completes."""
+
+    id: int
+    kind: str                 # message kind, or "dram_read" / "dram_write"
+    post: int
+    tag: tuple = ()
+    available: int | None = None
+    parts: list = field(default_factory=list)  # internal bookkeeping of the model
+
+
+def packetize(payload_bits: int, flit_bits: int) -> list[int]:
+    """Flits of each packet of a message (head flit included)."""
+    per_packet = MAX_PAYLOAD_FLITS * flit_bits
+    n = max(1, math.ceil(payload_bits / per_packet))
+    out = []
+    left = payload_bits
+    for _ in range(n):
+        body = min(left, per_packet)
+        out.append(1 + math.ceil(body / flit_bits))
+        left -= body
+    return out
+
+
+def hops(cfg: Config, a: int, b: int) -> int:
+    (xa, ya), (xb, yb) = mesh_xy(cfg, a), mesh_xy(cfg, b)
+    return abs(xa - xb) + abs(ya - yb)
+
+
+class DramAddressMap:
+    """Burst address -> (channel, rank, bank, row, column) by ``dram.address_mapping``."""
+
+    FIELDS = {"Ro": "row", "Ba": "bank", "Ra": "rank", "Co": "col", "Ch": "channel"}
+
+    def __init__(self, cfg: Config):
+        d = cfg.dram
+        self.burst = d.burst_bytes
+        widths = {"channel": d.channels, "rank": d.ranks, "bank": d.banks,
+                  "col": d.row_bytes // d.burst_bytes}
+        names = [self.FIELDS[d.address_mapping[i:i + 2]]
+                 for i in range(0, len(d.address_mapping), 2)]
+        self.order = list(reversed(names))  # least significant first
+        self.bits = {k: int(math.log2(v)) for k, v in widths.items()}
+
+    def decode(self, byte_addr: int) -> dict:
+        a = byte_addr // self.burst
+        out = {}
+        for name in self.order:  # the row is always the most significant field: the rest
+            if name == "row":
+                out["row"] = a
+                break
+            w = self.bits[name]
+            out[name] = a & ((1 << w) - 1)
+            a >>= w
+        return out
+
+
+def dram_controller_node(cfg: Config, channel: int) -> int:
+    nodes = cfg.get("chip.dram_nodes")
+    x, y = nodes[channel % len(nodes)]
+    return mesh_node(cfg, x, y)
+
+
+class MemorySystem:
+    """Interface; see the module docstring."""
+
+    def send(self, cycle: int, src: tuple, dst: tuple, payload_bits: int, kind: str,
+             tag: tuple = ()) -> Handle:
+        raise NotImplementedError
+
+    def dram_read(self, cycle: int, node: int, addr: int, nbytes: int, tensor: str,
+                  tag: tuple = ()) -> Handle:
+        raise NotImplementedError
+
+    def dram_write(self, cycle: int, node: int, addr: int, nbytes: int, tensor: str,
+                   tag: tuple = ()) -> Handle:
+        raise NotImplementedError
+
+    def next_event(self) -> int | None:
+        raise NotImplementedError
+
+    def advance(self, cycle: int) -> list[Handle]:
+        raise NotImplementedError
+
+    # After the run: records for stats and the differential test.
+    messages: list
+    dram: list
+    counters: Counter
+
+
+class IdealMemorySystem(MemorySystem):
+    """Fixed latency, unlimited bandwidth (``noc.model: ideal`` with ``dram.model: ideal``)."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.ln = cfg.noc.ideal_latency
+        self.ld = cfg.dram.ideal_latency
+        self.flit_bits = cfg.noc.flit_bits
+        self.amap = DramAddressMap(cfg)
+        self._heap: list = []
+        self._id = 0
+        self._now = 0
+        self.messages: list = []
+        self.dram: list = []
+        self.counters: Counter = Counter()
+
+    def _new(self, kind, cycle, tag) -> Handle:
+        if cycle < self._now:
+            raise ValueError(f"post at cycle {cycle} after advance to {self._now}")
+        self._id += 1
+        return Handle(self._id, kind, cycle, tag)
+
+    def _count_message(self, kind, src, dst, send, avail, payload_bits, tag):
+        flits = packetize(payload_bits, self.flit_bits)
+        h = hops(self.cfg, src[0], dst[0])
+        self.messages.append(MessageRecord(kind, src, dst, send, avail, payload_bits,
+                                           len(flits), sum(flits), tag))
+        self.counters[("noc", "packets")] += len(flits)
+        self.counters[("noc", "flits")] += sum(flits)
+        self.counters[("noc", "router_flits")] += sum(flits) * (h + 1)
+        self.counters[("noc", "link_flits")] += sum(flits) * h
+
+    def send(self, cycle, src, dst, payload_bits, kind, tag=()):
+        h = self._new(kind, cycle, tag)
+        h.available = cycle + self.ln
+        self._count_message(kind, src, dst, cycle, h.available, payload_bits, tag)
+        heapq.heappush(self._heap, (h.available, h.id, h))
+        return h
+
+    def _bursts(self, addr, nbytes):
+        b = self.amap.burst
+        first = addr // b
+        n = max(1, math.ceil((addr + nbytes) / b) - first) if nbytes > 0 else 0
+        return [(first + i) * b for i in range(n)]
+
+    def _dram(self, cycle, node, addr, nbytes, tensor, tag, write):
+        h = self._new("dram_write" if write else "dram_read", cycle, tag)
+        done = cycle
+        for a in self._bursts(addr, nbytes):
+            ch = self.amap.decode(a)["channel"]
+            ctrl = (dram_controller_node(self.cfg, ch), PORT_DRAM)
+            core = (node, PORT_CORE)
+            if write:
+                arrive = cycle + self.ln
+                complete = arrive + self.ld
+                self._count_message("dram_write", core, ctrl, cycle, arrive,
+                                    self.amap.burst * 8, tag)
+                done = max(done, complete)
+            else:
+                arrive = cycle + self.ln
+                complete = arrive + self.ld
+                self._count_message("dram_read_req", core, ctrl, cycle, arrive, 0, tag)
+                self._count_message("dram_read_resp", ctrl, core, complete,
+                                    complete + self.ln, self.amap.burst * 8, tag)
+                done = max(done, complete + self.ln)
+            self.dram.append(DramRecord(ch, tensor, write, a, arrive, complete, "ideal"))
+            key = "write" if write else "read"
+            self.counters[(f"dram.ch{ch}", f"{key}_bytes")] += self.amap.burst
+            self.counters[(f"dram.ch{ch}", f"{key}_bytes.{tensor}")] += self.amap.burst
+        h.available = done
+        heapq.heappush(self._heap, (h.available, h.id, h))
+        return h
+
+    def dram_read(self, cycle, node, addr, nbytes, tensor, tag=()):
+        return self._dram(cycle, node, addr, nbytes, tensor, tag, write=False)
+
+    def dram_write(self, cycle, node, addr, nbytes, tensor, tag=()):
+        return self._dram(cycle, node, addr, nbytes, tensor, tag, write=True)
+
+    def next_event(self):
+        return self._heap[0][0] if self._heap else None
+
+    def advance(self, cycle):
+        self._now = max(self._now, cycle)
+        out = []
+        while self._heap and self._heap[0][0] <= cycle:
+            out.append(heapq.heappop(self._heap)[2])
+        return out
+
+
+def make_memory_system(cfg: Config) -> MemorySystem:
+    """The memory system the config asks for."""
+    if cfg.noc.model == "ideal" and cfg.dram.model == "ideal":
+        return IdealMemorySystem(cfg)
+    from .cycle_memsys import CycleMemorySystem  # cycle-level NoC and/or DRAM (noc.py, dram.py)
+
+    return CycleMemorySystem(cfg)
+
+
+__all__ = ["MemorySystem", "IdealMemorySystem", "Handle", "make_memory_system", "packetize",
+           "hops", "DramAddressMap", "dram_controller_node", "PORT_CORE", "PORT_DRAM",
+           "dram_timing_cycles"]

@@ -1,0 +1,275 @@
+"""Training traces: which spikes and which gradients are nonzero, per weighted layer, sample
+and time step. These bits, not average densities, decide every cycle the engines spend.
+
+In memory and on disk a binary vector of ``n`` bits is packed into ``ceil(n / 64)``
+little-endian ``uint64`` words: bit ``j`` is bit ``j % 64`` of word ``j // 64``; the padding
+bits past ``n`` are zero. Numba kernels scan these words directly.
+
+File format (``.npz``, compressed), version 1:
+
+============================  =========================================================
+key                           content
+============================  =========================================================
+``format``                    the string ``neurosim-trace``
+``version``                   1
+``network``                   JSON of the weighted-layer graph (names and shapes)
+``meta``                      JSON: source, seed, anything the producer wants to keep
+``L<i>.in_mask``              uint64 (B, T, words(n_in)): nonzero inputs of layer i
+``L<i>.out_spikes``           uint64 (B, T, words(n_out)): output spikes S[t]
+``L<i>.sg_mask``              uint64 (B, T, words(n_out)): sg(U[t]) != 0
+``L<i>.gu_mask``              uint64 (B, T, words(n_out)): g(U[t]) != 0
+``L<i>.gu_values`` (optional) float16 (B, T, n_out): g(U[t]) values
+============================  =========================================================
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .network import Network
+
+TRACE_FORMAT = "neurosim-trace"
+TRACE_VERSION = 1
+MASKS = ("in_mask", "out_spikes", "sg_mask", "gu_mask")
+
+
+# --------------------------------------------------------------------------- bit packing
+
+
+def n_words(n_bits: int) -> int:
+    return (int(n_bits) + 63) // 64
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """Pack a boolean array (..., n) into uint64 words (..., ceil(n/64)), little-endian bits."""
+    bits = np.asarray(bits, dtype=bool)
+    n = bits.shape[-1]
+    pad = n_words(n) * 64 - n
+    if pad:
+        bits = np.concatenate([bits, np.zeros(bits.shape[:-1] + (pad,), bool)], axis=-1)
+    packed = np.packbits(bits, axis=-1, bitorder="little")
+    return np.ascontiguousarray(packed).view("<u8").astype(np.uint64, copy=False)
+
+
+def unpack_bits(words: np.ndarray, n: int) -> np.ndarray:
+    """Inverse of :func:`pack_bits`: uint64 words (..., w) -> bool (..., n)."""
+    words = np.ascontiguousarray(words, dtype="<u8")
+    bytes_ = words.view(np.uint8)
+    return np.unpackbits(bytes_, axis=-1, bitorder="little", count=n).astype(bool)
+
+
+_POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def popcount(words: np.ndarray, axis=-1) -> np.ndarray:
+    """Number of set bits along ``axis`` (default: per vector)."""
+    words = np.ascontiguousarray(words, dtype="<u8")
+    per_byte = _POP8[words.view(np.uint8)]
+    per_word = per_byte.reshape(words.shape + (8,)).sum(axis=-1, dtype=np.int64)
+    return per_word.sum(axis=axis)
+
+
+# --------------------------------------------------------------------------- trace objects
+
+
+@dataclass
+class LayerTrace:
+    name: str
+    n_in: int
+    n_out: int
+    in_mask: np.ndarray
+    out_spikes: np.ndarray
+    sg_mask: np.ndarray
+    gu_mask: np.ndarray
+    gu_values: np.ndarray | None = None
+
+    def mask(self, kind: str) -> np.ndarray:
+        return getattr(self, kind)
+
+    def density(self, kind: str) -> np.ndarray:
+        """Fraction of set bits per time step, over the batch: shape (T,)."""
+        m = self.mask(kind)
+        n = self.n_in if kind == "in_mask" else self.n_out
+        return popcount(m).sum(axis=0) / (m.shape[0] * n)
+
+
+@dataclass
+class Trace:
+    network: Network
+    layers: list  # list[LayerTrace], same order as network.layers
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def batch(self) -> int:
+        return int(self.layers[0].in_mask.shape[0])
+
+    @property
+    def time_steps(self) -> int:
+        return int(self.layers[0].in_mask.shape[1])
+
+    def __getitem__(self, name: str) -> LayerTrace:
+        for lt in self.layers:
+            if lt.name == name:
+                return lt
+        raise KeyError(name)
+
+    # ---------------------------------------------------------------- file I/O
+
+    def save(self, path) -> Path:
+        """Write atomically: a half-written trace never appears under ``path``."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(".npz")
+        arrays = {
+            "format": np.array(TRACE_FORMAT),
+            "version": np.array(TRACE_VERSION),
+            "network": np.array(self.network.to_json()),
+            "meta": np.array(json.dumps(self.meta, sort_keys=True, default=str)),
+        }
+        for i, lt in enumerate(self.layers):
+            for kind in MASKS:
+                arrays[f"L{i}.{kind}"] = np.ascontiguousarray(lt.mask(kind), dtype=np.uint64)
+            if lt.gu_values is not None:
+                arrays[f"L{i}.gu_values"] = np.asarray(lt.gu_values, dtype=np.float16)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+        os.close(fd)
+        try:
+            np.savez_compressed(tmp, **arrays)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    @staticmethod
+    def load(path, expect: Network | None = None) -> "Trace":
+        return load_trace(path, expect)
+
+    def validate(self, source: str = "<trace>") -> None:
+        validate_trace(self, source)
+
+    def equals(self, other: "Trace") -> bool:
+        if not self.network.same_shapes(other.network) or len(self.layers) != len(other.layers):
+            return False
+        for a, b in zip(self.layers, other.layers):
+            for kind in MASKS:
+                if not np.array_equal(a.mask(kind), b.mask(kind)):
+                    return False
+            if (a.gu_values is None) != (b.gu_values is None):
+                return False
+            if a.gu_values is not None and not np.array_equal(a.gu_values, b.gu_values):
+                return False
+        return True
+
+
+def load_trace(path, expect: Network | None = None) -> Trace:
+    """Load and validate a trace file; every problem is a one-line InputError."""
+    path = Path(path)
+    src = str(path)
+    if not path.is_file():
+        raise InputError(src, "", "an existing trace file (.npz)", "no such file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+        raise InputError(src, "", "a complete neurosim trace (.npz)",
+                         f"unreadable ({type(e).__name__}: truncated or not an npz file)") from None
+    if "format" not in data or str(data["format"]) != TRACE_FORMAT:
+        raise InputError(src, "format", f"'{TRACE_FORMAT}' (is this a neurosim trace?)",
+                         str(data.get("format", "missing")))
+    version = int(data.get("version", -1))
+    if version != TRACE_VERSION:
+        raise InputError(src, "version", f"trace format version {TRACE_VERSION}", version)
+    try:
+        net = Network.from_json(str(data["network"]))
+        meta = json.loads(str(data.get("meta", "{}")))
+    except (KeyError, ValueError, TypeError) as e:
+        raise InputError(src, "network", "the JSON description of the network",
+                         type(e).__name__) from None
+    layers = []
+    for i, hl in enumerate(net.layers):
+        arrs = {}
+        for kind in MASKS:
+            key = f"L{i}.{kind}"
+            if key not in data:
+                raise InputError(src, key, f"the {kind} array of layer {hl.name}", "missing")
+            arrs[kind] = data[key]
+        gv = data.get(f"L{i}.gu_values")
+        layers.append(LayerTrace(hl.name, hl.n_in, hl.n_out, gu_values=gv, **arrs))
+    trace = Trace(net, layers, meta)
+    validate_trace(trace, src)
+    if expect is not None and not net.same_shapes(expect):
+        raise InputError(src, "network", f"the layers and shapes of workload network "
+                         f"'{expect.name}'", "a trace of a different network")
+    if expect is not None:
+        if trace.time_steps != expect.time_steps:
+            raise InputError(src, "time_steps", f"T = {expect.time_steps} as in the workload",
+                             trace.time_steps)
+        if trace.batch != expect.batch:
+            raise InputError(src, "batch", f"batch = {expect.batch} as in the workload",
+                             trace.batch)
+    return trace
+
+
+def validate_trace(trace: Trace, source: str = "<trace>") -> None:
+    net = trace.network
+    if len(trace.layers) != len(net.layers):
+        raise InputError(source, "layers", f"{len(net.layers)} layer traces", len(trace.layers))
+    b = t = None
+    for i, (lt, hl) in enumerate(zip(trace.layers, net.layers)):
+        for kind in MASKS:
+            key = f"L{i}.{kind}"
+            arr = lt.mask(kind)
+            n = hl.n_in if kind == "in_mask" else hl.n_out
+            if not isinstance(arr, np.ndarray) or arr.dtype != np.uint64 or arr.ndim != 3:
+                raise InputError(source, key, "a uint64 array (batch, T, words)",
+                                 f"{getattr(arr, 'dtype', type(arr).__name__)} "
+                                 f"{getattr(arr, 'shape', '')}")
+            if b is None:
+                b, t = arr.shape[0], arr.shape[1]
+            if arr.shape != (b, t, n_words(n)):
+                raise InputError(source, key, f"shape ({b}, {t}, {n_words(n)}) for {n} bits",
+                                 tuple(arr.shape))
+            if n % 64 and np.any(arr[..., -1] >> np.uint64(n % 64)):
+                raise InputError(source, key, f"zero padding bits past bit {n}",
+                                 "set padding bits")
+        if lt.gu_values is not None:
+            gv = lt.gu_values
+            if gv.dtype != np.float16 or gv.shape != (b, t, hl.n_out):
+                raise InputError(source, f"L{i}.gu_values", f"float16 ({b}, {t}, {hl.n_out})",
+                                 f"{gv.dtype} {gv.shape}")
+    if b == 0 or t == 0:
+        raise InputError(source, "L0.in_mask", "at least one sample and one time step", (b, t))
+
+
+# --------------------------------------------------------------------------- edges
+
+
+def pool_bits(bits: np.ndarray, shape: tuple, pool) -> tuple[np.ndarray, tuple]:
+    """Nonzero pattern after pooling: OR over each window (true for max and avg pooling).
+    ``bits`` is bool (..., H*W*C) in HWC order; returns (bits, new shape)."""
+    c, h, w = shape
+    k, s = pool.kernel, pool.stride
+    ho, wo = (h - k) // s + 1, (w - k) // s + 1
+    x = bits.reshape(bits.shape[:-1] + (h, w, c))
+    out = np.zeros(bits.shape[:-1] + (ho, wo, c), dtype=bool)
+    for dy in range(k):
+        for dx in range(k):
+            out |= x[..., dy:dy + s * (ho - 1) + 1:s, dx:dx + s * (wo - 1) + 1:s, :]
+    return out.reshape(bits.shape[:-1] + (ho * wo * c,)), (c, ho, wo)
+
+
+def edge_bits(edge, src_bits: np.ndarray) -> np.ndarray:
+    """Nonzero pattern an edge delivers, from its source's output bits (bool, HWC order)."""
+    bits, shape = src_bits, tuple(edge.src_shape)
+    for p in edge.pools:
+        bits, shape = pool_bits(bits, shape, p)
+    return bits

@@ -1,0 +1,82 @@
+"""Arch config loading: extends, presets, --set overrides, derived values."""
+import pytest
+
+from neurosim.arch import (dram_timing_cycles, load_arch, mesh_node, mesh_xy, ns_to_cycles,
+                           words_per_chunk)
+from neurosim.errors import InputError
+
+
+def test_shipped_configs_load():
+    paper = load_arch("arch_configs/paper-20core.yaml")
+    assert paper.chip.cores == 20
+    assert (paper.chip.mesh.cols, paper.chip.mesh.rows) == (5, 4)
+    assert paper.core.fp.lanes == 32 and paper.core.bp.lanes == 16
+    single = load_arch("single-core")
+    assert single.chip.cores == 1 and single.core.fp.lanes == 32  # inherited
+    fpga = load_arch("fpga-20core")
+    assert fpga.chip.clock_mhz == 100.0 and fpga.dram.bus_bits == 64  # DDR4 preset
+
+
+def test_extends_chain_and_override(tmp_path):
+    a = tmp_path / "a.yaml"
+    a.write_text("extends: paper-20core\ncore: {fp: {lanes: 8}}\n")
+    b = tmp_path / "b.yaml"
+    b.write_text("extends: a.yaml\nchip: {cores: 4}\n")
+    cfg = load_arch(b)
+    assert cfg.core.fp.lanes == 8 and cfg.chip.cores == 4 and cfg.core.bp.lanes == 16
+
+
+def test_extends_cycle_is_an_input_error(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
+    with pytest.raises(InputError, match="extends"):
+        load_arch(tmp_path / "a.yaml")
+
+
+def test_set_overrides_any_key():
+    cfg = load_arch("paper-20core", ["core.fp.lanes=64", "noc.model=cycle",
+                                     "chip.mesh.cols=8", "dram.timing_ns.tCL=20"])
+    assert cfg.core.fp.lanes == 64 and cfg.noc.model == "cycle"
+    assert cfg.chip.mesh.cols == 8 and cfg.dram.timing_ns.tCL == 20.0
+
+
+def test_dram_preset_fills_keys_and_config_wins():
+    cfg = load_arch("paper-20core", ["dram.preset=HBM2"])
+    assert cfg.dram.bus_bits == 64 and cfg.dram.burst_bytes == 32
+    assert cfg.dram.channels == 2  # paper-20core sets channels itself
+
+
+def test_derived_values():
+    cfg = load_arch("paper-20core")
+    assert ns_to_cycles(cfg, 18.0) == 9  # 18 ns at 500 MHz
+    assert ns_to_cycles(cfg, 17.5) == 9  # rounded up
+    t = dram_timing_cycles(cfg)
+    assert t["tBURST"] == 3  # 64 B / (4 B * 3200 MT/s) = 5 ns -> 2.5 -> 3 cycles
+    assert words_per_chunk(cfg, "fp", "weights") == 2  # 32 lanes * 16 b / 256 b
+    assert words_per_chunk(cfg, "bp", "weights") == 1
+    assert mesh_xy(cfg, 7) == (2, 1) and mesh_node(cfg, 2, 1) == 7
+
+
+@pytest.mark.parametrize("override, key", [
+    ("chip.cores=0", "chip.cores"),
+    ("chip.cores=21", "chip.cores"),
+    ("core.fp.lanes=0", "core.fp.lanes"),
+    ("core.fp.lanes=-3", "core.fp.lanes"),
+    ("core.fp.lanes=2.5", "core.fp.lanes"),
+    ("core.fp.lanes=many", "core.fp.lanes"),
+    ("core.fp.lanez=4", "core.fp.lanez"),
+    ("core.sram.state.size_kib=0.01", "core.sram.state.size_kib"),
+    ("core.sram.weights.width_bits=8", "core.sram.weights.width_bits"),
+    ("core.fp.lanes=1024", "core.fp.lanes"),
+    ("noc.model=wormhole", "noc.model"),
+    ("dram.preset=DDR9", "dram.preset"),
+    ("dram.channels=3", "dram.channels"),
+    ("chip.dram_nodes=[[9, 9]]", "chip.dram_nodes[0]"),
+    ("chip.clock_mhz=0", "chip.clock_mhz"),
+    ("schedule.layer_pipeline=maybe", "schedule.layer_pipeline"),
+])
+def test_bad_overrides_name_the_key(override, key):
+    with pytest.raises(InputError) as e:
+        load_arch("paper-20core", [override])
+    assert e.value.key == key
+    assert "\n" not in str(e.value)
