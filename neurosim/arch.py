@@ -166,8 +166,12 @@ ARCH_SCHEMA = Group("an architecture config", {
     }),
     "energy": Group("energy model", {
         "table": Param("str", "28nm", "energy table: a bundled name or a YAML path"),
-        "overrides": Param("any", {}, "per-entry overrides of the table: {entry: pJ}",
+        "overrides": Param("any", {}, "per-entry overrides of the table: {entry: value in "
+                           "the entry's unit} (list entries with `neurosim energy table`)",
                            expect="a mapping of entry name to energy"),
+        "dram_type": Param("choice", "auto", "DRAM family whose energies price DRAM traffic "
+                           "(auto: from dram.preset)",
+                           choices=("auto", "LPDDR4", "DDR4", "HBM2")),
     }),
 })
 

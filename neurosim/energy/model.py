@@ -1,0 +1,297 @@
+"""Energy of a training step from counted events (docs/energy.md).
+
+``energy = sum over counters (count x per-action energy) + leakage x simulated time``.
+Counters are the ones of docs/microarchitecture.md section 8, keyed ``(component, action)``.
+Each is priced by :func:`price`; what it does not know it lists in ``report.unpriced``
+rather than guessing.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ..arch import PRECISION_BITS, SRAM_BUFFERS
+from ..params import Config
+from .table import EnergyTable, dram_type, load_table
+
+CLASSES = ("compute", "sram", "noc", "dram", "leakage")
+PJ = 1e-12
+
+_CORE_ENGINE = re.compile(r"^core(\d+)\.(fp|bp|wg)$")
+_CORE_SRAM = re.compile(r"^core(\d+)\.sram\.(\w+)$")
+_DRAM_CH = re.compile(r"^dram\.ch(\d+)$")
+# Actions counted for utilisation only: their energy is inside other entries.
+FREE_ACTIONS = {
+    "tiles",            # a tile boundary is control, no datapath event
+    "packets", "flits",  # flits are priced per router/link traversal
+    "rd", "wr",          # DRAM column commands: priced per byte moved
+}
+# Phase of the work an engine's ops belong to (counters do not name the phase).
+ENGINE_OP_PHASE = {("fp", "add_ops"): "FP", ("fp", "neuron_updates"): "FP",
+                   ("fp", "scan_windows"): "FP", ("bp", "mac_ops"): "BP",
+                   ("bp", "scan_windows"): "BP", ("wg", "add_ops"): "WG",
+                   ("wg", "scan_windows"): "WG", ("wg", "mac_ops"): "UPD"}
+
+
+@dataclass
+class Priced:
+    """One counter's energy and where it belongs."""
+
+    pj: float
+    cls: str
+    core: int | None = None
+    unit: str = ""       # engine (fp/bp/wg) or buffer (sram.weights) or noc/dram part
+    phase: str | None = None
+
+
+@dataclass
+class EnergyReport:
+    """Energy of one simulated training step. ``summary`` holds the headline numbers;
+    the ``by_*`` dicts are breakdowns in joules."""
+
+    summary: dict
+    by_class: dict
+    by_core: dict
+    by_engine: dict       # "core3.fp" -> J (compute of that engine)
+    by_component: dict    # "core3.sram.weights", "noc.router", "dram.ch0.act", ... -> J
+    by_phase: dict        # FP/BP/WG/UPD (compute; plus every class when the timing model
+                          # reports counters by phase) and "unattributed"
+    by_layer: dict        # layer -> J, when the timing model reports counters by layer
+    dram_by_kind: dict    # tensor kind -> J (read + write bytes of that kind)
+    table: EnergyTable
+    unpriced: list = field(default_factory=list)   # (component, action, count)
+    notes: list = field(default_factory=list)
+
+    def publish(self, stat_group) -> None:
+        """Add gem5-style stats (with units) under ``stat_group.energy``."""
+        g = stat_group.group("energy", "energy of the simulated training step")
+        s = self.summary
+        g.scalar("total", "J", "total energy (dynamic + leakage + DRAM standby)", s["energy_j"])
+        for c in CLASSES:
+            g.scalar(c, "J", f"energy of class {c}", s[f"energy_{c}_j"])
+        g.scalar("avg_power", "W", "average power over the simulated time", s["avg_power_w"])
+        g.scalar("sim_seconds", "s", "simulated time the leakage is charged for", s["seconds"])
+        g.scalar("dense_flops", "flop", "dense-equivalent FP16 FLOPs of the step "
+                 "(2 per MAC of FP + BP + WG, every sample and time step)", s["dense_flops"])
+        g.scalar("executed_flops", "flop", "FLOPs executed (add 1, multiply-add 2, LIF "
+                 "update 2)", s["executed_flops"])
+        g.scalar("tflops_per_w_dense", "TFLOPS/W", "dense-equivalent FLOPs per joule / 1e12",
+                 s["tflops_per_w_dense"])
+        g.scalar("tflops_per_w_executed", "TFLOPS/W", "executed FLOPs per joule / 1e12",
+                 s["tflops_per_w_executed"])
+        g.vector("by_core", "J", "energy per core (compute, SRAM, core and SRAM leakage)",
+                 self.by_core)
+        g.vector("by_engine", "J", "compute energy per engine", self.by_engine)
+        g.vector("by_component", "J", "energy per component", self.by_component)
+        g.vector("by_phase", "J", "energy per phase (see docs/energy.md)", self.by_phase)
+        if self.by_layer:
+            g.vector("by_layer", "J", "energy per weighted layer", self.by_layer)
+        g.vector("dram_by_kind", "J", "DRAM access energy per tensor kind", self.dram_by_kind)
+
+
+# --------------------------------------------------------------------------- pricing
+
+
+class Pricer:
+    """Maps a counter to joules under one arch config and table."""
+
+    def __init__(self, arch: Config, table: EnergyTable):
+        self.arch, self.t = arch, table
+        self.prec = arch.core.precision
+        self.dram = dram_type(arch)
+        bus = arch.dram.bus_bits
+        self.devices_per_channel = bus / table[f"dram.{self.dram}.device_bits"]
+        self.sram_rd, self.sram_wr, self.width = {}, {}, {}
+        for b in SRAM_BUFFERS:
+            buf = arch.core.sram[b]
+            bank_kib = buf.size_kib / buf.banks
+            self.sram_rd[b] = table.sram_read_bit(bank_kib)
+            self.sram_wr[b] = table.sram_write_bit(bank_kib)
+            self.width[b] = buf.width_bits
+        self.scan = {e: arch.core[e].scan_width for e in ("fp", "bp", "wg")}
+        flit = arch.noc.flit_bits
+        self.router_flit = flit * table["noc.router_bit"]
+        self.link_flit = flit * table["noc.link_bit_mm"] * table["noc.link_mm"]
+
+    def price(self, component: str, action: str, count: float) -> Priced | None:
+        """Energy of ``count`` events, or None when this counter has no energy entry."""
+        t, p = self.t, self.prec
+        m = _CORE_ENGINE.match(component)
+        if m:
+            core, eng = int(m.group(1)), m.group(2)
+            per = {"add_ops": t[f"add.{p}"], "mac_ops": t[f"mac.{p}"],
+                   "neuron_updates": t[f"lif.{p}"],
+                   "scan_windows": self.scan[eng] * t["reg.bit"]}.get(action)
+            if per is None:
+                return Priced(0.0, "compute", core, eng) if action in FREE_ACTIONS else None
+            return Priced(count * per, "compute", core, eng, ENGINE_OP_PHASE.get((eng, action)))
+        m = _CORE_SRAM.match(component)
+        if m:
+            core, buf = int(m.group(1)), m.group(2)
+            if buf not in self.sram_rd:
+                return None
+            per = {"read_words": self.sram_rd[buf] * self.width[buf],
+                   "write_words": self.sram_wr[buf] * self.width[buf],
+                   "read_bits": self.sram_rd[buf], "write_bits": self.sram_wr[buf]}.get(action)
+            return None if per is None else Priced(count * per, "sram", core, f"sram.{buf}")
+        if component == "noc":
+            per = {"router_flits": self.router_flit, "link_flits": self.link_flit}.get(action)
+            if per is None:
+                return Priced(0.0, "noc", None, "noc") if action in FREE_ACTIONS else None
+            return Priced(count * per, "noc", None, "noc." + action.split("_")[0])
+        m = _DRAM_CH.match(component)
+        if m:
+            d = f"dram.{self.dram}"
+            if action in ("read_bytes", "write_bytes"):
+                per = t[f"{d}.{action.split('_')[0]}_pj_per_bit"] * 8
+                return Priced(count * per, "dram", None, f"{component}.{action.split('_')[0]}")
+            if "." in action and action.split(".")[0] in ("read_bytes", "write_bytes"):
+                return Priced(0.0, "dram", None, component)  # per-kind copy of the above
+            if action in ("act", "pre", "ref"):
+                per = t[f"{d}.{action}_pj"] * self.devices_per_channel
+                return Priced(count * per, "dram", None, f"{component}.{action}")
+            if action in FREE_ACTIONS:
+                return Priced(0.0, "dram", None, component)
+        return None
+
+
+# --------------------------------------------------------------------------- FLOPs
+
+
+def dense_flops(network) -> int:
+    """Dense-equivalent FLOPs of one training step: for every sample and time step, the
+    dense MACs of FP (all weighted layers), BP (the transposed product of every layer that
+    does not read only the network input, as the BP engine skips it) and WG (all layers),
+    2 FLOPs per MAC. LIF updates, the loss and the weight update are not counted."""
+    per_step = 0
+    for hl in network.layers:
+        macs = hl.dense_macs()
+        bp = 0 if all(e.src == "input" for e in hl.edges) else macs
+        per_step += macs + bp + macs
+    return 2 * per_step * network.batch * network.time_steps
+
+
+def executed_flops(counters) -> int:
+    """FLOPs the datapaths executed: an add 1, a multiply-add 2, a LIF update 2 (decay
+    multiply and current add; the threshold compare is not a FLOP)."""
+    total = 0
+    for (comp, action), n in counters.items():
+        if _CORE_ENGINE.match(comp):
+            total += {"add_ops": 1, "mac_ops": 2, "neuron_updates": 2}.get(action, 0) * n
+    return int(total)
+
+
+# --------------------------------------------------------------------------- compute
+
+
+def _leakage(arch: Config, table: EnergyTable, seconds: float) -> tuple[dict, float]:
+    """Per-core leakage (J) and DRAM standby energy (J) over ``seconds``."""
+    kib = sum(arch.core.sram[b].size_kib for b in SRAM_BUFFERS)
+    per_core_w = (kib * table["leak.sram_mw_per_kib"] + table["leak.core_mw"]) * 1e-3
+    cores = {c: per_core_w * seconds for c in range(arch.chip.cores)}
+    dt = dram_type(arch)
+    devices = arch.dram.channels * arch.dram.bus_bits / table[f"dram.{dt}.device_bits"]
+    dram_standby = devices * table[f"dram.{dt}.background_mw"] * 1e-3 * seconds
+    return cores, dram_standby
+
+
+def compute(arch: Config, network, timing_result, seconds: float | None = None,
+            table: EnergyTable | None = None) -> EnergyReport:
+    """Energy of the training step ``timing_result`` simulated for ``arch`` and ``network``.
+
+    ``seconds`` is the simulated time leakage is charged for (default: total_cycles at
+    ``chip.clock_mhz``). ``table`` defaults to the one the config names.
+    """
+    table = table or load_table(arch)
+    if seconds is None:
+        seconds = timing_result.total_cycles / (arch.chip.clock_mhz * 1e6)
+    pricer = Pricer(arch, table)
+    by_class = dict.fromkeys(CLASSES, 0.0)
+    by_core: dict = defaultdict(float)
+    by_engine: dict = defaultdict(float)
+    by_component: dict = defaultdict(float)
+    by_phase: dict = defaultdict(float)
+    dram_by_kind: dict = defaultdict(float)
+    unpriced = []
+    counters = timing_result.counters
+    for (comp, action), n in sorted(counters.items()):
+        pr = pricer.price(comp, action, n)
+        if pr is None:
+            unpriced.append((comp, action, n))
+            continue
+        if "." in action and action.split(".")[0] in ("read_bytes", "write_bytes"):
+            direction = action.split(".")[0].split("_")[0]
+            kind = action.split(".", 1)[1]
+            per = table[f"dram.{pricer.dram}.{direction}_pj_per_bit"] * 8
+            dram_by_kind[kind] += n * per * PJ
+        j = pr.pj * PJ
+        if j == 0.0:
+            continue
+        by_class[pr.cls] += j
+        if pr.core is not None:
+            by_core[f"core{pr.core}"] += j
+        if pr.cls == "compute":
+            by_engine[f"core{pr.core}.{pr.unit}"] += j
+            by_component[f"core{pr.core}.{pr.unit}"] += j
+        elif pr.core is not None:
+            by_component[f"core{pr.core}.{pr.unit}"] += j
+        else:
+            by_component[pr.unit] += j
+        if pr.phase is not None:
+            by_phase[pr.phase] += j
+    # Phase attribution: exact when the timing model splits its counters by phase.
+    split = (getattr(timing_result, "extra", None) or {}).get("counters_by", {})
+    if "phase" in split:
+        by_phase = defaultdict(float)
+        for phase, sub in split["phase"].items():
+            for (comp, action), n in sub.items():
+                pr = pricer.price(comp, action, n)
+                if pr is not None:
+                    by_phase[phase] += pr.pj * PJ
+    by_layer: dict = {}
+    if "layer" in split:
+        for layer, sub in split["layer"].items():
+            by_layer[layer] = sum((pr.pj for (c, a), n in sub.items()
+                                   if (pr := pricer.price(c, a, n)) is not None), 0.0) * PJ
+    core_leak, dram_standby = _leakage(arch, table, seconds)
+    for c, j in core_leak.items():
+        by_core[f"core{c}"] += j
+        by_component[f"core{c}.leakage"] += j
+    by_class["leakage"] += sum(core_leak.values())
+    by_class["dram"] += dram_standby
+    by_component["dram.standby"] += dram_standby
+    dynamic = sum(by_class[c] for c in ("compute", "sram", "noc", "dram")) - dram_standby
+    by_phase["unattributed"] = max(0.0, dynamic - sum(v for k, v in by_phase.items()
+                                                      if k != "unattributed"))
+    by_phase["leakage_and_standby"] = by_class["leakage"] + dram_standby
+    total = sum(by_class.values())
+    dflops, xflops = dense_flops(network), executed_flops(counters)
+    notes = []
+    if not any(a in ("act", "ref") for (c, a) in counters if c.startswith("dram.")) and any(
+            c.startswith("dram.") for c, _ in counters):
+        notes.append("no DRAM ACT/REF counters (ideal DRAM model): row activation and refresh "
+                     "energy are not included")
+    if unpriced:
+        notes.append(f"{len(unpriced)} counters have no energy entry and were not charged: "
+                     + ", ".join(f"{c}:{a}" for c, a, _ in unpriced[:5]))
+    if PRECISION_BITS[arch.core.precision] != 16:
+        notes.append("dense FLOPs are counted as FP16-equivalent operations of the "
+                     f"{arch.core.precision} datapath")
+    summary = {
+        "energy_j": total,
+        **{f"energy_{c}_j": by_class[c] for c in CLASSES},
+        "seconds": seconds,
+        "avg_power_w": total / seconds if seconds > 0 else float("nan"),
+        "dense_flops": dflops,
+        "executed_flops": xflops,
+        "tflops_per_w_dense": dflops / total / 1e12 if total > 0 else float("nan"),
+        "tflops_per_w_executed": xflops / total / 1e12 if total > 0 else float("nan"),
+        "dram_type": pricer.dram,
+        "table": table.name,
+    }
+    return EnergyReport(summary=summary, by_class=by_class, by_core=dict(by_core),
+                        by_engine=dict(by_engine), by_component=dict(by_component),
+                        by_phase=dict(by_phase), by_layer=by_layer,
+                        dram_by_kind=dict(dram_by_kind), table=table, unpriced=unpriced,
+                        notes=notes)

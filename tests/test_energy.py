@@ -1,0 +1,212 @@
+"""Energy model: hand-worked totals, one-entry sensitivity, table provenance, bad input."""
+from collections import Counter
+
+import pytest
+import yaml
+
+from neurosim.arch import load_arch
+from neurosim.energy import compute, dense_flops, executed_flops, load_table
+from neurosim.energy.derive import render, table_path
+from neurosim.energy.scaling import scale_energy
+from neurosim.errors import InputError
+from neurosim.stats import StatGroup
+from neurosim.timing import TimingResult
+from neurosim.workload import build_network, load_workload
+
+# Round per-action energies so the hand sum below is exact to read.
+ROUND = {
+    "add.fp16": 0.5, "mac.fp16": 1.5, "lif.fp16": 2.0, "reg.bit": 0.01,
+    "sram.read_8kib": 0.1, "sram.read_32kib": 0.1, "sram.read_1024kib": 0.1,
+    "sram.write_over_read": 2.0, "noc.router_bit": 0.05, "noc.link_bit_mm": 0.02,
+    "noc.link_mm": 1.5, "dram.LPDDR4.read_pj_per_bit": 4.0,
+    "dram.LPDDR4.write_pj_per_bit": 5.0, "dram.LPDDR4.act_pj": 1000.0,
+    "dram.LPDDR4.ref_pj": 20000.0, "dram.LPDDR4.background_mw": 30.0,
+    "dram.LPDDR4.device_bits": 16.0, "leak.sram_mw_per_kib": 0.001, "leak.core_mw": 2.0,
+}
+
+COUNTS = Counter({
+    ("core0.fp", "add_ops"): 100, ("core0.fp", "neuron_updates"): 10,
+    ("core0.fp", "scan_windows"): 4, ("core0.fp", "tiles"): 3,
+    ("core0.bp", "mac_ops"): 30, ("core0.wg", "add_ops"): 40, ("core0.wg", "mac_ops"): 8,
+    ("core0.sram.weights", "read_words"): 5, ("core0.sram.state", "write_words"): 2,
+    ("core0.sram.spikes", "write_bits"): 512,
+    ("noc", "router_flits"): 6, ("noc", "link_flits"): 4, ("noc", "packets"): 2,
+    ("noc", "flits"): 6,
+    ("dram.ch0", "read_bytes"): 64, ("dram.ch0", "read_bytes.weights"): 64,
+    ("dram.ch0", "write_bytes"): 128, ("dram.ch0", "act"): 2, ("dram.ch0", "ref"): 1,
+})
+
+
+def tiny_network():
+    wl = load_workload({"name": "tiny", "time_steps": 3, "batch": 2,
+                        "network": {"input": {"shape": [4], "coding": "rate"},
+                                    "layers": [{"type": "linear", "out": 3}]}})
+    return build_network(wl)
+
+
+def single_core(overrides=None, extra=()):
+    sets = [f"energy.overrides={dict(overrides or ROUND)!r}"] + list(extra)
+    return load_arch("single-core", sets)
+
+
+def test_hand_worked_total_entry_by_entry():
+    arch = single_core()
+    rep = compute(arch, tiny_network(), TimingResult(total_cycles=1000, counters=COUNTS))
+    pj = 1e-12
+    compute_pj = 100 * 0.5 + 10 * 2.0 + 4 * 64 * 0.01 + 30 * 1.5 + 40 * 0.5 + 8 * 1.5
+    sram_pj = 5 * 256 * 0.1 + 2 * 256 * 0.1 * 2.0 + 512 * 0.1 * 2.0
+    noc_pj = 6 * 128 * 0.05 + 4 * 128 * 0.02 * 1.5
+    # LPDDR4 x32 channel = two x16 devices for ACT/REF energy.
+    dram_pj = 64 * 8 * 4.0 + 128 * 8 * 5.0 + 2 * 1000.0 * 2 + 1 * 20000.0 * 2
+    seconds = 1000 / 500e6
+    sram_kib = 1024 + 256 + 128 + 256 + 1024
+    leak_j = (sram_kib * 0.001 + 2.0) * 1e-3 * seconds
+    standby_j = 2 * 30.0 * 1e-3 * seconds
+    s = rep.summary
+    assert compute_pj == 149.56 and sram_pj == 332.8 and dram_pj == 51168.0
+    assert s["energy_compute_j"] == pytest.approx(compute_pj * pj, rel=1e-12)
+    assert s["energy_sram_j"] == pytest.approx(sram_pj * pj, rel=1e-12)
+    assert s["energy_noc_j"] == pytest.approx(noc_pj * pj, rel=1e-12)
+    assert s["energy_dram_j"] == pytest.approx(dram_pj * pj + standby_j, rel=1e-12)
+    assert s["energy_leakage_j"] == pytest.approx(leak_j, rel=1e-12)
+    total = (compute_pj + sram_pj + noc_pj + dram_pj) * pj + leak_j + standby_j
+    assert s["energy_j"] == pytest.approx(total, rel=1e-12)
+    assert s["energy_j"] == pytest.approx(181080.12e-12, rel=1e-12)
+    assert s["seconds"] == seconds and s["avg_power_w"] == pytest.approx(total / seconds)
+    # FLOPs: executed = adds + 2*MACs + 2*LIF; dense = 2*(FP + WG MACs; BP skipped for a
+    # layer reading the input) * batch * T.
+    assert s["executed_flops"] == 100 + 2 * 10 + 2 * 30 + 40 + 2 * 8 == 236
+    assert s["dense_flops"] == 2 * (12 + 12) * 2 * 3 == 288
+    assert s["tflops_per_w_dense"] == pytest.approx(288 / total / 1e12)
+    assert s["tflops_per_w_executed"] == pytest.approx(236 / total / 1e12)
+    assert rep.by_engine["core0.bp"] == pytest.approx(45e-12)
+    assert rep.by_phase["UPD"] == pytest.approx(12e-12)
+    assert rep.dram_by_kind == {"weights": pytest.approx(64 * 8 * 4.0 * pj)}
+    assert rep.unpriced == []
+    assert any("ACT/REF" in n for n in rep.notes) is False
+
+
+@pytest.mark.parametrize("entry, counter, count_of_entry", [
+    ("add.fp16", ("core0.fp", "add_ops"), 140),            # FP and WG adds
+    ("mac.fp16", ("core0.bp", "mac_ops"), 38),              # BP and UPD MACs
+    ("dram.LPDDR4.act_pj", ("dram.ch0", "act"), 2 * 2),     # 2 ACTs x 2 devices
+    ("noc.router_bit", ("noc", "router_flits"), 6 * 128),   # flits x flit bits
+])
+def test_one_entry_changes_total_by_count_times_delta(entry, counter, count_of_entry):
+    net = tiny_network()
+    tr = TimingResult(total_cycles=1000, counters=COUNTS)
+    base = compute(single_core(), net, tr).summary["energy_j"]
+    changed = dict(ROUND)
+    changed[entry] = ROUND[entry] + 0.25
+    after = compute(single_core(changed), net, tr).summary["energy_j"]
+    assert after - base == pytest.approx(count_of_entry * 0.25e-12, rel=1e-9)
+
+
+def test_bundled_table_is_what_derive_produces():
+    assert table_path().read_text() == render()
+
+
+def test_node_scaling_back_to_45nm_gives_horowitz_figures():
+    t = load_table(load_arch("paper-20core", ["chip.technology_nm=45"]))
+    assert t["add.fp16"] == pytest.approx(0.4, rel=1e-5)
+    assert t["mul.fp32"] == pytest.approx(3.7, rel=1e-5)
+    assert t["sram.read_8kib"] * 64 == pytest.approx(10.0, rel=1e-5)
+    assert t["dram.LPDDR4.read_pj_per_bit"] == load_table(load_arch("paper-20core"))[
+        "dram.LPDDR4.read_pj_per_bit"]  # off-chip entries do not scale
+    assert scale_energy(45, 28, 0.9) == pytest.approx(0.5066, abs=1e-4)
+
+
+def test_sram_energy_follows_bank_size():
+    t = load_table(load_arch("paper-20core"))
+    assert t.sram_read_bit(32) == t["sram.read_32kib"]
+    assert t["sram.read_32kib"] < t.sram_read_bit(64) < t["sram.read_1024kib"]
+    assert t.sram_write_bit(32) == pytest.approx(t["sram.read_32kib"] * t["sram.write_over_read"])
+
+
+def test_precision_picks_the_per_op_energy():
+    net = tiny_network()
+    tr = TimingResult(total_cycles=0, counters=Counter({("core0.fp", "add_ops"): 10,
+                                                        ("core0.bp", "mac_ops"): 10}))
+    for prec in ("fp16", "fp32", "int8", "int4"):
+        arch = load_arch("single-core", [f"core.precision={prec}"])
+        t = load_table(arch)
+        got = compute(arch, net, tr, seconds=0.0).summary["energy_compute_j"]
+        assert got == pytest.approx(10 * (t[f"add.{prec}"] + t[f"mac.{prec}"]) * 1e-12)
+
+
+def test_publish_has_units():
+    g = StatGroup("chip")
+    arch = single_core()
+    compute(arch, tiny_network(), TimingResult(total_cycles=1000, counters=COUNTS)).publish(g)
+    assert g["energy.total"].unit == "J" and g["energy.avg_power"].unit == "W"
+    assert g["energy.tflops_per_w_dense"].unit == "TFLOPS/W"
+    assert g.value("energy.by_engine")["core0.fp"] > 0
+
+
+def test_unknown_counter_is_listed_not_charged():
+    arch = single_core()
+    rep = compute(arch, tiny_network(),
+                  TimingResult(total_cycles=0, counters=Counter({("core0.xx", "zap"): 5})))
+    assert rep.unpriced == [("core0.xx", "zap", 5)] and rep.summary["energy_j"] == 0.0
+
+
+def test_counters_by_phase_and_layer_when_reported():
+    arch = single_core()
+    sub = Counter({("core0.fp", "add_ops"): 100, ("core0.sram.weights", "read_words"): 5})
+    tr = TimingResult(total_cycles=0, counters=sub,
+                      extra={"counters_by": {"phase": {"FP": sub}, "layer": {"linear_0": sub}}})
+    rep = compute(arch, tiny_network(), tr, seconds=0.0)
+    assert rep.by_phase["FP"] == pytest.approx((50 + 128) * 1e-12)
+    assert rep.by_layer == {"linear_0": pytest.approx((50 + 128) * 1e-12)}
+
+
+@pytest.mark.parametrize("sets, match", [
+    (["energy.overrides={nope: 1.0}"], "energy.overrides.nope: expected a known"),
+    (["energy.overrides={add.fp16: -1}"], "energy.overrides.add.fp16: expected a non-negative"),
+    (["energy.overrides={add.fp16: abc}"], "energy.overrides.add.fp16"),
+    (["energy.table=no-such-table"], "energy.table: expected a bundled table name"),
+    (["dram.preset=null", "dram.channels=1", "dram.ranks=1", "dram.banks=8",
+      "dram.bus_bits=32", "dram.data_rate_mtps=3200", "dram.burst_bytes=64",
+      "dram.row_bytes=4096"] + [f"dram.timing_ns.{k}=10" for k in
+                               ("tRCD", "tCL", "tCWL", "tRP", "tRAS", "tWR", "tRTP", "tCCD",
+                                "tRRD", "tFAW", "tWTR", "tREFI", "tRFC")],
+     "energy.dram_type"),
+])
+def test_bad_energy_config_is_one_line_input_error(sets, match):
+    arch = load_arch("single-core", sets)
+    with pytest.raises(InputError, match=match) as e:
+        compute(arch, tiny_network(), TimingResult(total_cycles=1, counters=COUNTS))
+    assert "\n" not in str(e.value)
+    assert str(e.value).startswith("--set" if "dram_type" not in match else "arch_configs")
+
+
+def test_user_table_with_base(tmp_path):
+    p = tmp_path / "t.yaml"
+    p.write_text(yaml.safe_dump({"base": "28nm", "entries": {"add.fp16": 0.3}}))
+    t = load_table(load_arch("single-core", [f"energy.table={p}"]))
+    assert t["add.fp16"] == 0.3 and t["mac.fp16"] == load_table(load_arch("single-core"))[
+        "mac.fp16"]
+    p.write_text(yaml.safe_dump({"base": "28nm", "entries": {"add.fp17": 0.3}}))
+    with pytest.raises(InputError, match="entries.add.fp17"):
+        load_table(load_arch("single-core", [f"energy.table={p}"]))
+    p.write_text(yaml.safe_dump({"entries": {"add.fp16": 0.3}}))
+    with pytest.raises(InputError, match="missing"):
+        load_table(load_arch("single-core", [f"energy.table={p}"]))
+
+
+def test_dense_flops_counts_bp_only_where_the_engine_runs_it():
+    wl = load_workload({"name": "two", "time_steps": 2, "batch": 1,
+                        "network": {"input": {"shape": [8], "coding": "rate"},
+                                    "layers": [{"type": "linear", "out": 4},
+                                               {"type": "linear", "out": 2}]}})
+    net = build_network(wl)
+    # layer 1: 32 MACs, FP + WG; layer 2: 8 MACs, FP + BP + WG.
+    assert dense_flops(net) == 2 * (32 * 2 + 8 * 3) * 1 * 2
+    assert executed_flops(Counter({("core0.fp", "add_ops"): 3, ("noc", "flits"): 9})) == 3
+
+
+def test_energy_table_cli(cli):
+    rc, out, err = cli("energy", "table", "single-core", "--sources")
+    assert rc == 0 and "add.fp16" in out and "horowitz2014" in out and "weights" in out
+    rc, out, err = cli("energy", "table", "--set", "energy.overrides={zz: 1}")
+    assert rc == 2 and err.count("\n") == 1 and "energy.overrides.zz" in err
