@@ -64,16 +64,23 @@ def _spatial_draw(rng, b: int, map_shape: tuple, p: float, s: float) -> np.ndarr
     c, h, w = map_shape
     if p <= 0 or p >= 1:
         return np.full((b, h * w * c), p >= 1)
-    white = rng.standard_normal((b, h, w, c))
-    pad = np.pad(white, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    box = sum(pad[:, dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3))
-    ones = np.pad(np.ones((h, w)), 1)
-    count = sum(ones[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3))
-    count = count[None, :, :, None]
-    mean = box / np.sqrt(count)
-    a, m = np.sqrt(1 - s), np.sqrt(s)
-    # var = a^2 + m^2 + 2 a m cov(w, mean) = 1 + 2 a m / sqrt(count)
-    field = (a * white + m * mean) / np.sqrt(1 + 2 * a * m / np.sqrt(count))
+    white = rng.standard_normal((b, h, w, c), dtype=np.float32)
+    # 3x3 box sum, separable: rows then columns (zero outside the map)
+    rows = white.copy()
+    rows[:, 1:] += white[:, :-1]
+    rows[:, :-1] += white[:, 1:]
+    box = rows.copy()
+    box[:, :, 1:] += rows[:, :, :-1]
+    box[:, :, :-1] += rows[:, :, 1:]
+    ny = np.full(h, 3.0)
+    ny[[0, -1]] = 2.0 if h > 1 else 1.0
+    nx = np.full(w, 3.0)
+    nx[[0, -1]] = 2.0 if w > 1 else 1.0
+    count = (ny[:, None] * nx[None, :])[None, :, :, None].astype(np.float32)
+    a, m = np.float32(np.sqrt(1 - s)), np.float32(np.sqrt(s))
+    # var(a w + m box / sqrt(count)) = a^2 + m^2 + 2 a m / sqrt(count) = 1 + 2 a m / sqrt(count)
+    root = np.sqrt(count)
+    field = (a * white + (m / root) * box) / np.sqrt(1 + 2 * a * m / root)
     return (field > NormalDist().inv_cdf(1 - p)).reshape(b, h * w * c)
 
 
