@@ -60,9 +60,21 @@ def cmd_trace_train(args) -> int:
     where = f"from cache {m['cache']}" if "cache" in m else f"trained in {m['train_seconds']} s"
     print(f"{wl.name}: {m['dataset']}, {m['epochs']} epochs, test accuracy "
           f"{m['test_accuracy']:.4f}, train accuracy {m['train_accuracy']:.4f} ({where})")
+    print_layer_means(trace)
     if args.out:
         print(f"wrote {trace.save(args.out)}")
     return 0
+
+
+def print_layer_means(trace) -> None:
+    """Per-layer densities of the recorded step, averaged over time steps and batch."""
+    print(f"{'layer':<12}{'kind':<7}{'n_in':>9}{'n_out':>9}{'input':>9}{'firing':>9}{'sg':>9}"
+          f"{'g(U)':>9}")
+    for hl, lt in zip(trace.network.layers, trace.layers):
+        d = [float(lt.density(k).mean()) for k in ("in_mask", "out_spikes", "sg_mask",
+                                                    "gu_mask")]
+        print(f"{hl.name:<12}{hl.kind:<7}{hl.n_in:>9}{hl.n_out:>9}" + "".join(f"{v:>9.4f}"
+                                                                             for v in d))
 
 
 def cmd_trace_import_torch(args) -> int:
@@ -76,5 +88,6 @@ def cmd_trace_import_torch(args) -> int:
     print(f"{wl.name}: recorded {len(trace.layers)} weighted layers, batch {trace.batch}, "
           f"T {trace.time_steps}, loss {m['loss']:.4f}, spike mismatches "
           f"{m['spike_mismatch_bits']}", file=sys.stdout)
+    print_layer_means(trace)
     print(f"wrote {trace.save(args.out)}")
     return 0
