@@ -275,9 +275,18 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
     for text in overrides or []:
         path, value = parse_set_option(text)
         spec: Any = schema
+        node_in_tree: Any = tree
         for i, part in enumerate(path):
+            if isinstance(spec, OneOf):  # e.g. traces.epochs: the variant in force decides
+                kind = (node_in_tree.get(spec.selector, spec.default_variant)
+                        if isinstance(node_in_tree, dict) else spec.default_variant)
+                if part == spec.selector:
+                    spec = Param("choice", None, spec.doc, choices=tuple(spec.variants))
+                    continue
+                spec = spec.variants.get(kind, Group("", {}))
             if isinstance(spec, Group) and part in spec.fields:
                 spec = spec.fields[part]
+                node_in_tree = node_in_tree.get(part) if isinstance(node_in_tree, dict) else None
             else:
                 raise InputError("--set", ".".join(path[: i + 1]), "a known key", "unknown key")
         node = tree

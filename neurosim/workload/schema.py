@@ -68,6 +68,11 @@ TRACE_SOURCES = {
         "temporal_correlation": Param("float", 0.5, "probability that a neuron repeats its "
                                       "previous time step's state instead of a fresh draw",
                                       "fraction", min=0, max=1),
+        "spatial_correlation": Param("float", 0.0, "weight of a 3x3 neighbourhood in the "
+                                     "fresh draws of C x H x W maps (0 = independent "
+                                     "neurons); the per-neuron density is unchanged, but "
+                                     "neighbours fire together so pooling inflates density "
+                                     "less", "fraction", min=0, max=1),
     }),
     "file": Group("load traces from a neurosim .npz trace file", {
         "path": Param("str", REQUIRED, "trace file, relative to the workload file"),

@@ -19,7 +19,8 @@ def get_traces(wl: Config, network: Network | None = None) -> Trace:
         n = len(network.layers)
         density_for(wl.traces.firing, n, wl, "traces.firing")  # one-line error on bad length
         density_for(wl.traces.gradient, n, wl, "traces.gradient")
-        return generate(network, wl.traces, beta=wl.network.neuron.beta)
+        return generate(network, wl.traces, beta=wl.network.neuron.beta,
+                        reset=wl.network.neuron.reset)
     if src == "trainer":
         from .trainer import record_trace  # built-in BPTT trainer
 

@@ -5,13 +5,21 @@ Each binary tensor is a temporally correlated Bernoulli process: at t = 0 every 
 ``temporal_correlation`` and draws afresh otherwise, so the marginal density stays ``p`` at
 every step while spike trains have the persistence real SNNs show.
 
+With ``spatial_correlation`` s > 0, the fresh draws of a C x H x W map (conv layer outputs,
+image inputs) are not independent per neuron: a Gaussian field per channel, mixing white noise
+with its 3x3 local mean (weight s), is thresholded at its (1 - p) quantile. Every neuron still
+fires with probability exactly p, but neighbours fire together, as in real feature maps, so a
+max-pooling (OR) window is less often non-empty than 1 - (1 - p)^k^2 would say. s = 0 is the
+independent process above, draw for draw.
+
 What is drawn and what is derived, so that the trace obeys the BPTT equations:
 
 - ``out_spikes`` of each layer: drawn at the layer's ``firing`` density;
 - ``sg_mask`` (sg(U[t]) != 0): drawn at the layer's ``gradient`` density;
 - ``gu_mask`` (g(U[t]) != 0): derived backwards in time from the backward recurrence
   ``g(U[t]) = g(S[t]) sg(U[t]) + beta g(U[t+1]) (1 - S[t])`` with g(S) dense:
-  ``gu[t] = sg[t] | (gu[t+1] & ~S[t])`` (and ``gu[t] = sg[t]`` when beta = 0);
+  ``gu[t] = sg[t] | (gu[t+1] & ~S[t])`` (soft reset, where the carry has no (1 - S) factor:
+  ``gu[t] = sg[t] | gu[t+1]``; and ``gu[t] = sg[t]`` when beta = 0);
 - ``in_mask``: the network input (drawn at ``input_density``; identical at every step for
   direct coding, where the same analog frame is presented each step), or the OR of the
   producing layers' spikes after pooling, exactly as the edges deliver them.
@@ -20,37 +28,80 @@ from __future__ import annotations
 
 import numpy as np
 
+from statistics import NormalDist
+
 from .network import Network
 from .schema import density_for
 from .trace import LayerTrace, Trace, edge_bits, pack_bits
 
 
 def correlated_bernoulli(rng: np.random.Generator, shape_bt_n: tuple, p: float,
-                         rho: float) -> np.ndarray:
-    """bool (B, T, N): per-step marginal p, persistence rho between steps."""
+                         rho: float, spatial: float = 0.0,
+                         map_shape: tuple | None = None) -> np.ndarray:
+    """bool (B, T, N): per-step marginal p, persistence rho between steps; with ``spatial``
+    > 0 and ``map_shape`` (C, H, W), fresh draws are spatially correlated (HWC order)."""
     b, t, n = shape_bt_n
+    if spatial > 0 and map_shape is not None and len(map_shape) == 3:
+        def draw():
+            return _spatial_draw(rng, b, map_shape, p, spatial)
+    else:
+        def draw():
+            return rng.random((b, n)) < p
     out = np.empty((b, t, n), dtype=bool)
-    out[:, 0] = rng.random((b, n)) < p
+    out[:, 0] = draw()
     for s in range(1, t):
         keep = rng.random((b, n)) < rho
-        fresh = rng.random((b, n)) < p
+        fresh = draw()
         out[:, s] = np.where(keep, out[:, s - 1], fresh)
     return out
 
 
-def derive_gu(sg: np.ndarray, spikes: np.ndarray, beta: float) -> np.ndarray:
-    """gu[t] = sg[t] | (gu[t+1] & ~S[t]) backwards in time (bool arrays (B, T, N))."""
+def _spatial_draw(rng, b: int, map_shape: tuple, p: float, s: float) -> np.ndarray:
+    """bool (B, H*W*C): threshold of a unit-variance field ``sqrt(1-s) w + sqrt(s) m`` where
+    ``m`` is the 3x3 sum of the white noise ``w`` over the valid neighbours divided by the
+    square root of their count; each position is normalised by its exact standard deviation
+    so the marginal is exactly p everywhere, borders included."""
+    c, h, w = map_shape
+    if p <= 0 or p >= 1:
+        return np.full((b, h * w * c), p >= 1)
+    white = rng.standard_normal((b, h, w, c), dtype=np.float32)
+    # 3x3 box sum, separable: rows then columns (zero outside the map)
+    rows = white.copy()
+    rows[:, 1:] += white[:, :-1]
+    rows[:, :-1] += white[:, 1:]
+    box = rows.copy()
+    box[:, :, 1:] += rows[:, :, :-1]
+    box[:, :, :-1] += rows[:, :, 1:]
+    ny = np.full(h, 3.0)
+    ny[[0, -1]] = 2.0 if h > 1 else 1.0
+    nx = np.full(w, 3.0)
+    nx[[0, -1]] = 2.0 if w > 1 else 1.0
+    count = (ny[:, None] * nx[None, :])[None, :, :, None].astype(np.float32)
+    a, m = np.float32(np.sqrt(1 - s)), np.float32(np.sqrt(s))
+    # var(a w + m box / sqrt(count)) = a^2 + m^2 + 2 a m / sqrt(count) = 1 + 2 a m / sqrt(count)
+    root = np.sqrt(count)
+    field = (a * white + (m / root) * box) / np.sqrt(1 + 2 * a * m / root)
+    return (field > NormalDist().inv_cdf(1 - p)).reshape(b, h * w * c)
+
+
+def derive_gu(sg: np.ndarray, spikes: np.ndarray, beta: float,
+              reset: str = "hard") -> np.ndarray:
+    """gu[t] = sg[t] | (gu[t+1] & ~S[t]) backwards in time (bool arrays (B, T, N)); with a
+    soft reset the carry is not gated by the spike: gu[t] = sg[t] | gu[t+1]."""
     gu = sg.copy()
     if beta == 0:
         return gu
     for t in range(sg.shape[1] - 2, -1, -1):
-        gu[:, t] |= gu[:, t + 1] & ~spikes[:, t]
+        carry = gu[:, t + 1] if reset == "soft" else gu[:, t + 1] & ~spikes[:, t]
+        gu[:, t] |= carry
     return gu
 
 
-def generate(network: Network, params, beta: float, seed: int | None = None) -> Trace:
+def generate(network: Network, params, beta: float, seed: int | None = None,
+             reset: str = "hard") -> Trace:
     """Draw a trace for ``network``. ``params`` is the workload's ``traces`` section
-    (a Config or dict with input_density, firing, gradient, temporal_correlation, seed)."""
+    (a Config or dict with input_density, firing, gradient, temporal_correlation, seed and
+    optionally spatial_correlation)."""
     get = params.get if hasattr(params, "get") else params.__getitem__
     seed = int(get("seed") if seed is None else seed)
     rng = np.random.default_rng(seed)
@@ -58,27 +109,33 @@ def generate(network: Network, params, beta: float, seed: int | None = None) -> 
     firing = _expand(get("firing"), n_layers)
     grad = _expand(get("gradient"), n_layers)
     rho = float(get("temporal_correlation"))
+    spatial = float(get("spatial_correlation") or 0.0)
     b, t = network.batch, network.time_steps
     n0 = int(np.prod(network.input_shape))
+    in_shape = tuple(network.input_shape)
     if network.coding == "direct":
-        frame = rng.random((b, 1, n0)) < float(get("input_density"))
+        frame = correlated_bernoulli(rng, (b, 1, n0), float(get("input_density")), 0.0,
+                                     spatial, in_shape)
         input_bits = np.repeat(frame, t, axis=1)
     else:
-        input_bits = correlated_bernoulli(rng, (b, t, n0), float(get("input_density")), rho)
+        input_bits = correlated_bernoulli(rng, (b, t, n0), float(get("input_density")), rho,
+                                          spatial, in_shape)
     out_bits: dict[str, np.ndarray] = {"input": input_bits}
     layers = []
     for i, hl in enumerate(network.layers):
         in_bits = np.zeros((b, t, hl.n_in), dtype=bool)
         for e in hl.edges:
             in_bits |= edge_bits(e, out_bits[e.src])
-        spikes = correlated_bernoulli(rng, (b, t, hl.n_out), firing[i], rho)
-        sg = correlated_bernoulli(rng, (b, t, hl.n_out), grad[i], rho)
-        gu = derive_gu(sg, spikes, beta)
+        spikes = correlated_bernoulli(rng, (b, t, hl.n_out), firing[i], rho, spatial,
+                                      hl.out_shape)
+        sg = correlated_bernoulli(rng, (b, t, hl.n_out), grad[i], rho, spatial, hl.out_shape)
+        gu = derive_gu(sg, spikes, beta, reset)
         out_bits[hl.name] = spikes
         layers.append(LayerTrace(hl.name, hl.n_in, hl.n_out, pack_bits(in_bits),
                                  pack_bits(spikes), pack_bits(sg), pack_bits(gu)))
     meta = {"source": "synthetic", "seed": seed, "firing": firing, "gradient": grad,
-            "input_density": float(get("input_density")), "temporal_correlation": rho}
+            "input_density": float(get("input_density")), "temporal_correlation": rho,
+            "spatial_correlation": spatial, "reset": reset}
     return Trace(network, layers, meta)
 
 
