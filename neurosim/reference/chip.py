@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..arch import value_bits
+from ..arch import dram_timing_cycles, value_bits
 from ..errors import InputError
 from ..hw.placement import TENSORS
 from ..timing import DramRecord, MessageRecord, TileRecord, TimingResult
@@ -41,7 +41,7 @@ from .noc import PORT_CORE, PORT_DRAM, CycleNoc, IdealNoc, Message, packet_flits
 ENGINE_INDEX = {"FP": 0, "LOSS": 1, "BP": 1, "WG": 2, "UPD": 2}
 MESSAGE_BUFFER = {"spike": "spikes", "grad": "gradients", "wgrad": "wgrad",
                   "weights": "weights"}
-CYCLE_LIMIT = 50_000_000
+NO_PROGRESS_LIMIT = 200_000  # cycles without any tile event: a deadlock
 
 
 @dataclass(eq=False)
@@ -54,6 +54,7 @@ class Tile:
     core: int
     replica: int
     deps: list = field(default_factory=list)   # ("end"|"delta", Tile) | ("msg"|"store", key)
+    deps_met: int = 0                          # deps[:deps_met] are known to hold
     ready: int | None = None
     start: int | None = None
     end: int | None = None
@@ -182,6 +183,11 @@ class Chip:
                 raise InputError("network", l.name, "a layer whose spikes feed another "
                                  "weighted layer (only the last layer may have no consumer)",
                                  "no consumer")
+        if cfg.dram.model == "cycle":
+            t = dram_timing_cycles(cfg)
+            if t["tREFI"] <= t["tRFC"]:
+                raise cfg.error("dram.timing_ns.tREFI", f"a refresh interval longer than tRFC "
+                                f"({t['tRFC']} cycles), else requests never issue", t["tREFI"])
         # A chunk may not need more ports of one bank than the bank has (spec 2: k <= banks).
         for eng, buf in (("fp", "weights"), ("bp", "weights"), ("bp", "gradients"),
                          ("wg", "wgrad"), ("wg", "weights")):
@@ -304,6 +310,15 @@ class Chip:
                 if rr > 0:
                     deps.append(("msg", ("wgrad", name, tile.part, rr)))
         return deps
+
+    def _ready(self, tile: Tile, c: int) -> bool:
+        """All dependencies met at ``c``? (A met dependency stays met, so the check resumes
+        at the first one that was not.)"""
+        while tile.deps_met < len(tile.deps):
+            if not self._met(tile.deps[tile.deps_met], c):
+                return False
+            tile.deps_met += 1
+        return True
 
     def _met(self, dep, c: int) -> bool:
         what, x = dep
@@ -572,6 +587,7 @@ class Chip:
         waiting = {}               # (core, engine) -> ready tile waiting for its loads
         remaining = len(self.tiles)
         c = 0
+        self.progress = 0  # last cycle a tile started or ended
         while True:
             # A1. Tiles ending now issue stores and messages.
             for tile in sorted(self.ending.pop(c, []), key=lambda x: (x.core, x.engine)):
@@ -586,7 +602,7 @@ class Chip:
                     if tile is None:
                         prog = self.program[core.index][e]
                         i = next_tile[(core.index, e)]
-                        if i == len(prog) or not all(self._met(d, c) for d in prog[i].deps):
+                        if i == len(prog) or not self._ready(prog[i], c):
                             continue
                         tile = prog[i]
                         next_tile[(core.index, e)] = i + 1
@@ -595,6 +611,7 @@ class Chip:
                     if all(tr.available is not None and tr.available <= c for tr in tile.loads):
                         del waiting[(core.index, e)]
                         tile.start = c
+                        self.progress = c
                         program = self.program_of(tile)
                         if not program.cycles:
                             raise RuntimeError(f"tile {tile.key} has no cycles")
@@ -605,6 +622,7 @@ class Chip:
                 for e in core.step(c):
                     run = core.finish(e)
                     run.tile.end = c + 1
+                    self.progress = c
                     run.tile.bank_stalls = run.stalls
                     self.ending[c + 1].append(run.tile)
             # B1. Packets enqueued this cycle join the NI queues in spec 4.4 order.
@@ -621,8 +639,10 @@ class Chip:
             if remaining == 0 and not self.ending and self._memory_done(c):
                 break
             c += 1
-            if c > CYCLE_LIMIT:
-                raise RuntimeError("reference model did not finish (deadlock?)")
+            if c - self.progress > NO_PROGRESS_LIMIT:
+                stuck = [t.key for t in self.tiles.values() if t.end is None][:3]
+                raise RuntimeError(f"reference model: no tile event for {NO_PROGRESS_LIMIT} "
+                                   f"cycles (deadlock?), waiting tiles {stuck}")
         return self._result()
 
     def _memory_done(self, c: int) -> bool:

@@ -234,6 +234,8 @@ class CycleNoc:
     def _allocate(self, c: int, node: int, r: Router) -> None:
         picks = {}  # input port -> (vc, output port)
         for port in range(N_PORTS):
+            if not any(r.inputs[port]):
+                continue
             for i in range(self.vcs):
                 vc = (r.in_ptr[port] + i) % self.vcs
                 buf = r.inputs[port][vc]
@@ -243,17 +245,15 @@ class CycleNoc:
                 if out is not None:
                     picks[port] = (vc, out)
                     break
+        by_output = {}
+        for port, (_, out) in picks.items():
+            by_output.setdefault(out, []).append(port)
         grants = []
-        for out in range(N_PORTS):
-            requesters = [p for p, (_, o) in picks.items() if o == out]
-            if not requesters:
-                continue
-            for i in range(N_PORTS):
-                p = (r.out_ptr[out] + i) % N_PORTS
-                if p in requesters:
-                    grants.append((p, picks[p][0], out))
-                    r.out_ptr[out] = (p + 1) % N_PORTS
-                    break
+        for out, requesters in by_output.items():
+            # round-robin over input port index, starting at the output's pointer
+            port = min(requesters, key=lambda p: (p - r.out_ptr[out]) % N_PORTS)
+            grants.append((port, picks[port][0], out))
+            r.out_ptr[out] = (port + 1) % N_PORTS
             self.contention += len(requesters) - 1
         for port, vc, out in grants:
             r.in_ptr[port] = (vc + 1) % self.vcs
