@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from ..timing import ENGINE_OF
 
 INF = float("inf")
+# Within one cycle, causes before effects (with zero latencies several happen in one
+# cycle): a tile ends (or finishes its delta phase); a DRAM request completes; messages
+# are sent; they become available; requests reach the DRAM; tiles become ready; they start.
+RANK = {"end": 0, "delta_end": 1, "complete": 2, "send": 3, "available": 4, "arrive": 5,
+        "ready": 6, "start": 7}
 
 
 @dataclass
@@ -26,6 +31,11 @@ class Diff:
     what: str            # which record and field
     reference: object    # what the reference did
     model: object        # what the model under test did
+
+    @property
+    def order(self) -> tuple:
+        field_name = self.what.split()[-1] if self.what else ""
+        return (self.time, RANK.get(field_name, len(RANK)))
 
     def __str__(self) -> str:
         t = "-" if self.time == INF else f"{int(self.time)}"
@@ -80,8 +90,8 @@ def compare_messages(ref, mut) -> list:
                 if getattr(x, f) != getattr(y, f):
                     out.append(Diff(_timed(x.send, y.send) if f != "available"
                                     else _timed(x.available, y.available), comp,
-                                    f"{k[0]} message #{i} of {k[3]} bits {f} (ref tag {x.tag})",
-                                    getattr(x, f), getattr(y, f)))
+                                    f"{k[0]} message #{i} of {k[3]} bits (reference's tag "
+                                    f"{x.tag}) {f}", getattr(x, f), getattr(y, f)))
                     break
         if len(xs) != len(ys):
             extra = (xs if len(xs) > len(ys) else ys)[min(len(xs), len(ys))]
@@ -158,5 +168,5 @@ def compare(ref, mut) -> list:
     for part in (compare_tiles, compare_messages, compare_dram, compare_engines,
                  compare_counters):
         diffs += part(ref, mut)
-    diffs.sort(key=lambda d: d.time)  # stable: equal times keep the category order
+    diffs.sort(key=lambda d: d.order)  # stable: otherwise equal keeps the category order
     return diffs
