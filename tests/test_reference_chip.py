@@ -147,3 +147,30 @@ def test_conv_gradient_message_counts_receptive_field():
     # core-local messages use no NoC: available when sent, no packets
     assert all(m.available == m.send and m.flits == 0 for m in res.messages)
     assert res.counters[("noc", "packets")] == 0
+
+
+def test_zero_latencies_satisfy_dependencies_in_the_same_cycle():
+    """noc.ideal_latency 0 and dram.ideal_latency 0: a message is available in the cycle
+    it is sent, so the consumer is ready when the producer ends; a spilled W and the input
+    frame load in zero cycles, so start == ready; a spilled saved(b,t) stored at FP's end
+    is complete in the same cycle."""
+    net = network([{"name": "h", "type": "linear", "out": 6},
+                   {"name": "o", "type": "linear", "out": 4}], [8], T=1, batch=1)
+    tr = trace(net, {"h": {"in": {0}, "out": {2}}, "o": {"in": {2}, "gu": {1}}})
+    pl = placement({"h": [part("h", 0, 0, 0, 6, spill=("W", "saved"))],
+                    "o": [part("o", 0, 1, 0, 4, spill=("W", "saved", "GW"))]},
+                   frame_bytes=64)
+    cfg = arch(*SMALL, "chip.cores=2", "chip.mesh.cols=2", "chip.mesh.rows=1")
+    res = simulate(cfg, net, tr, pl)
+    k = res.tiles_by_key()
+    assert (k[("FP", "h", 0, 0, 0)].ready, k[("FP", "h", 0, 0, 0)].start) == (0, 0)
+    assert k[("FP", "o", 0, 0, 0)].ready == k[("FP", "o", 0, 0, 0)].start == \
+        k[("FP", "h", 0, 0, 0)].end
+    assert k[("BP", "h", 0, 0, 0)].ready == k[("BP", "o", 0, 0, 0)].end
+    assert all(t.start == t.ready for t in res.tiles)
+    # the same with 3-cycle latencies: each spilled load costs 3 + 0 + 3 cycles
+    res = simulate(arch(*SMALL, "chip.cores=2", "chip.mesh.cols=2", "chip.mesh.rows=1",
+                        "noc.ideal_latency=3"), net, tr, pl)
+    k = res.tiles_by_key()
+    assert k[("FP", "h", 0, 0, 0)].start == 6
+    assert k[("BP", "o", 0, 0, 0)].start - k[("BP", "o", 0, 0, 0)].ready == 6
