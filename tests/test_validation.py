@@ -15,7 +15,6 @@ import neurosim.reference.engines as ref_engines
 from neurosim.reference import simulate as reference
 from neurosim.reference.noc import Message
 from neurosim.validation import strategies
-from neurosim.validation.checks import Checker
 from neurosim.validation.compare import compare
 from neurosim.validation.harness import DEFAULT_MODEL, REFERENCE, load_model, run_case, validate
 

@@ -89,7 +89,7 @@ def draw_network(d: Draw):
     image = d.bool(0.65)
     if image:
         shape = [d.int(1, 3), d.int(3, 6), d.int(3, 6)]
-        c, h, w = shape
+        _, h, w = shape
         for i in range(d.int(1, 2)):
             k = d.choice([1, 2, 3])
             s = d.choice([1, 1, 2])
@@ -99,7 +99,7 @@ def draw_network(d: Draw):
             oc = d.int(1, 4)
             layers.append({"name": f"conv{i}", "type": "conv2d", "out_channels": oc,
                            "kernel": k, "stride": s, "padding": p})
-            c, h, w = oc, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+            h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
             if h >= 2 and w >= 2 and d.bool(0.35):
                 layers.append({"name": f"pool{i}", "type": d.choice(["maxpool", "avgpool"]),
                                "kernel": 2})
@@ -169,7 +169,7 @@ def draw_arch(d: Draw, cores: int):
     row = max(burst, d.choice([256, 512, 1024, p["row_bytes"]]))
     timing = {}
     if d.bool(0.5):  # refresh often enough to happen inside a small case
-        timing["tREFI"] = p["timing_ns"]["tRFC"] + float(d.choice([100, 400, 1000, 3000]))
+        timing["tREFI"] = p["timing_ns"]["tRFC"] + float(d.choice([300, 1000, 3000]))
     raw = {
         "name": "random",
         "chip": {"cores": cores, "mesh": {"cols": cols, "rows": rows},
@@ -231,7 +231,7 @@ def draw_placement(d: Draw, cfg, net) -> Placement:
     burst = dm.burst_bytes
     region = 4 * dm.row_bytes * dm.banks * dm.ranks * dm.channels  # a few rows per bank
     p_spill = d.choice([0.0, 0.3, 0.6])
-    B, T = net.batch, net.time_steps
+    B = net.batch
 
     def dram_addr(nbytes):
         return burst * d.int(0, max(0, region // burst - 1))
