@@ -174,3 +174,42 @@ def test_zero_latencies_satisfy_dependencies_in_the_same_cycle():
     k = res.tiles_by_key()
     assert k[("FP", "h", 0, 0, 0)].start == 6
     assert k[("BP", "o", 0, 0, 0)].start - k[("BP", "o", 0, 0, 0)].ready == 6
+
+
+def test_bad_inputs_are_one_line_input_errors():
+    from neurosim.errors import InputError
+
+    net = network([{"name": "h", "type": "linear", "out": 6},
+                   {"name": "o", "type": "linear", "out": 4}], [8], T=1, batch=1)
+    tr = trace(net)
+    cfg = arch(*SMALL, "chip.cores=2", "chip.mesh.cols=2", "chip.mesh.rows=1")
+    good = {"h": [part("h", 0, 0, 0, 6)], "o": [part("o", 0, 1, 0, 4)]}
+    bad = [
+        ({"h": good["h"], "o": [part("o", 0, 1, 0, 2), part("o", 1, 1, 2, 4)]},
+         "exactly one part for the output layer"),
+        ({"h": [part("h", 0, 0, 0, 3)], "o": good["o"]}, "covering all 6"),
+        ({"h": [part("h", 0, 5, 0, 6)], "o": good["o"]}, "below chip.cores"),
+        ({"h": good["h"], "o": [part("o", 0, 1, 0, 4, spill=("GU",))]}, "never spill"),
+    ]
+    for layers, msg in bad:
+        with pytest.raises(InputError, match=msg):
+            simulate(cfg, net, tr, placement(layers))
+    with pytest.raises(InputError, match="replicas"):  # 2 replicas, batch 1
+        simulate(cfg, net, tr, placement([{"h": [part("h", 0, 0, 0, 6)],
+                                           "o": [part("o", 0, 0, 0, 4)]},
+                                          {"h": [part("h", 0, 1, 0, 6)],
+                                           "o": [part("o", 0, 1, 0, 4)]}]))
+    with pytest.raises(InputError, match="tREFI"):
+        simulate(arch(*SMALL, "dram.model=cycle", "dram.timing_ns.tREFI=100",
+                      "dram.timing_ns.tRFC=200", "chip.cores=2", "chip.mesh.cols=2",
+                      "chip.mesh.rows=1"), net, tr, placement(good))
+    with pytest.raises(InputError, match="core.wg.lanes"):  # k_uw = 32*16/16 > 16 banks
+        simulate(arch(*SMALL, "core.wg.lanes=32", "core.sram.weights.width_bits=16",
+                      "core.sram.wgrad.banks=32", "chip.cores=2", "chip.mesh.cols=2",
+                      "chip.mesh.rows=1"), net, tr, placement(good))
+    dead = network([{"name": "a", "type": "linear", "out": 3},
+                    {"name": "b", "type": "linear", "out": 3, "input": "input"},
+                    {"name": "o", "type": "linear", "out": 2}], [8])
+    with pytest.raises(InputError, match="no consumer"):
+        simulate(cfg, dead, trace(dead), placement(
+            {n: [part(n, 0, 0, 0, dead[n].out_channels)] for n in ("a", "b", "o")}))
