@@ -213,3 +213,35 @@ def test_bad_inputs_are_one_line_input_errors():
     with pytest.raises(InputError, match="no consumer"):
         simulate(cfg, dead, trace(dead), placement(
             {n: [part(n, 0, 0, 0, dead[n].out_channels)] for n in ("a", "b", "o")}))
+
+
+def test_fp_vs_bp_bank_conflict_in_a_schedule_by_hand():
+    """input [4] -> h (4) -> o (4) on one core, batch 2, T 1, depths 0, 4 lanes, one
+    single-ported weights bank, no loads, zero latencies.
+    FP(h,0) [0,2), FP(o,0) [2,4), LOSS(0) [4,5). FP(h,1) (4 inputs: weights at 4..7, LIF)
+    starts at 4; BP(o,0) starts at 5: delta (gradients) at 5, its transposed chunk needs
+    weights at 6: FP has priority (ptr 0), BP stalls; ptr -> BP; at 7 BP wins, FP stalls;
+    BP ends 8, FP's last chunk at 8, LIF 9, ends 10. Then WG(o,0) [6,8) (delta ended 6),
+    BP(h,0) [8,9), WG(h,0) [9,11), FP(o,1) [10,12), LOSS(1) [12,13), BP(o,1) [13,15),
+    WG(o,1) [14,16), BP(h,1) [15,16), WG(h,1) [16,18), UPD(h) [18,22), UPD(o) [22,26)."""
+    net = network([{"name": "h", "type": "linear", "out": 4},
+                   {"name": "o", "type": "linear", "out": 4}], [4], T=1, batch=2)
+    tr = trace(net, {("h", 0, 0): {"in": {0}}, ("h", 1, 0): {"in": {0, 1, 2, 3}},
+                     ("o", 0, 0): {"in": {0}, "gu": {0}}})
+    pl = placement({"h": [part("h", 0, 0, 0, 4)], "o": [part("o", 0, 0, 0, 4)]}, batch=2)
+    cfg = arch(*SMALL, "core.fp.pipeline_depth=0", "core.bp.pipeline_depth=0",
+               "core.wg.pipeline_depth=0", "core.sram.weights.banks=1",
+               "core.sram.weights.ports=1")
+    res = simulate(cfg, net, tr, pl)
+    got = {(t.kind, t.layer, t.b): (t.start, t.end, t.bank_stalls) for t in res.tiles}
+    assert got == {
+        ("FP", "h", 0): (0, 2, 0), ("FP", "o", 0): (2, 4, 0), ("LOSS", "", 0): (4, 5, 0),
+        ("FP", "h", 1): (4, 10, 1), ("BP", "o", 0): (5, 8, 1), ("WG", "o", 0): (6, 8, 0),
+        ("BP", "h", 0): (8, 9, 0), ("WG", "h", 0): (9, 11, 0), ("FP", "o", 1): (10, 12, 0),
+        ("LOSS", "", 1): (12, 13, 0), ("BP", "o", 1): (13, 15, 0), ("WG", "o", 1): (14, 16, 0),
+        ("BP", "h", 1): (15, 16, 0), ("WG", "h", 1): (16, 18, 0),
+        ("UPD", "h", -1): (18, 22, 0), ("UPD", "o", -1): (22, 26, 0)}
+    assert res.tiles_by_key()[("BP", "o", 0, 0, 0)].delta_end == 6
+    assert res.counters[("core0.fp", "bank_conflict.weights")] == 1
+    assert res.counters[("core0.bp", "bank_conflict.weights")] == 1
+    assert res.total_cycles == 26
