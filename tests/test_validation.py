@@ -163,7 +163,11 @@ def test_validate_cli_output(cli):
     rc, out, err = cli("validate", "--cases", "3", "--seed", "4", "--model", REFERENCE)
     assert rc == 0, err
     assert "cases passed: 3/3" in out
-    assert "bank_conflicts" in out and "speed ratio" in out
+    assert "bank_conflicts" in out and "largest case" in out
+    assert "only the closed-form checks can fail" in out
+    # a model named differently from the reference gets the speed ratio line
+    text = validate(2, seed=4, model="neurosim.reference.chip:simulate").text()
+    assert "speed ratio (reference/model)" in text and "cases passed: 2/2" in text
 
 
 @settings(max_examples=12, deadline=None,
