@@ -1,0 +1,67 @@
+"""Helpers for hand-worked timing cases: a tiny network, a trace whose bits the test
+chooses, and a placement written out in full."""
+import numpy as np
+
+from neurosim.arch import load_arch
+from neurosim.hw.placement import PartPlacement, Placement, Replica, TensorPlace
+from neurosim.workload import build_network, load_workload
+from neurosim.workload.trace import LayerTrace, Trace, pack_bits
+
+TENSOR_NAMES = ("W", "GW", "M", "U", "saved", "saved_in", "GU", "GS")
+
+
+def arch(*overrides, base="single-core"):
+    return load_arch(base, list(overrides))
+
+
+def network(layers, shape, T=1, batch=1, coding="rate"):
+    wl = load_workload({"name": "hand", "time_steps": T, "batch": batch,
+                        "network": {"input": {"shape": list(shape), "coding": coding},
+                                    "layers": layers}})
+    return build_network(wl)
+
+
+def trace(net, bits=None):
+    """``bits``: {layer: {"in": set or bool array, "out": ..., "gu": ...}} for (b, t) = all;
+    or {(layer, b, t): {...}}. Unlisted vectors are all zero."""
+    bits = bits or {}
+    layers = []
+    B, T = net.batch, net.time_steps
+    for hl in net.layers:
+        arrs = {}
+        for kind, n in (("in", hl.n_in), ("out", hl.n_out), ("gu", hl.n_out)):
+            a = np.zeros((B, T, n), bool)
+            for b in range(B):
+                for t in range(T):
+                    spec = bits.get((hl.name, b, t), bits.get(hl.name, {})).get(kind)
+                    if spec is not None:
+                        if isinstance(spec, (set, list, tuple)):
+                            a[b, t, list(spec)] = True
+                        else:
+                            a[b, t] = np.asarray(spec, bool)
+            arrs[kind] = pack_bits(a)
+        layers.append(LayerTrace(hl.name, hl.n_in, hl.n_out, arrs["in"], arrs["out"],
+                                 np.zeros_like(arrs["out"]), arrs["gu"]))
+    return Trace(net, layers, {"source": "hand"})
+
+
+def part(layer, index, core, lo, hi, bases=None, spill=(), dram=None, nbytes=64, stride=64):
+    """A part with every tensor resident at SRAM word 0 unless ``bases``/``spill`` say."""
+    bases = bases or {}
+    dram = dram or {}
+    tensors = {}
+    for k, name in enumerate(TENSOR_NAMES):
+        tensors[name] = TensorPlace(name not in spill, bases.get(name, 0), nbytes,
+                                    dram.get(name, 0x10000 * (k + 1)),
+                                    stride if name in ("saved", "saved_in") else 0)
+    return PartPlacement(layer, index, core, lo, hi, tensors)
+
+
+def placement(layers_parts, batch=1, replicas=None, frame_bytes=0, frame_addr=0,
+              frame_stride=64):
+    """``layers_parts``: {layer: [PartPlacement, ...]} for one replica, or a list of those."""
+    reps = layers_parts if isinstance(layers_parts, list) else [layers_parts]
+    R = len(reps)
+    return Placement("hand", [Replica(r, list(range(r, batch, R)), lp)
+                              for r, lp in enumerate(reps)],
+                     frame_addr, frame_bytes, frame_stride)
