@@ -441,8 +441,10 @@ class ChipModel:
             "wall_s": _time.perf_counter() - t0,
             "model": "event",
         }
-        return TimingResult(self.last_event, self.records, list(self.memsys.messages),
-                            list(self.memsys.dram), counters, extra)
+        # The memory system's record sequences are passed on as they are: the ideal model
+        # keeps DRAM transfers compactly and expands them only when iterated.
+        return TimingResult(self.last_event, self.records, self.memsys.messages,
+                            self.memsys.dram, counters, extra)
 
 
 def simulate(arch, network, trace, placement, momentum: bool = False, progress=None):

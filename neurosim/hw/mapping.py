@@ -114,31 +114,74 @@ def layer_work(arch, network, trace=None) -> dict:
     return out
 
 
-def _load(works: list) -> float:
-    """Time of several layers' work on one core: the busiest engine."""
-    return max(sum(w[i] for w in works) for i in range(3)) if works else 0.0
+class CostModel:
+    """Estimated cycles per sample and time step of a *segment* -- one layer on ``k`` cores,
+    or several consecutive layers sharing one core: (compute, DRAM). Compute is the busiest
+    engine's work; DRAM is the transfer time of the segment's weights and weight gradients
+    when they cannot stay resident (spilled W is loaded by every FP and BP tile, spilled g(W)
+    loaded and stored by every WG tile). Cores compute in parallel, so a mapping costs its
+    slowest segment; DRAM is shared, so spills add up. Used only to choose a mapping; the
+    timing comes from the simulation."""
+
+    def __init__(self, arch, network, trace=None):
+        self.work = layer_work(arch, network, trace)
+        bits = value_bits(arch)
+        self.wbytes = {l.name: _cdiv(l.n_weights * bits, 8) for l in network.layers}
+        self.cap = min(buffer_bytes(arch, "weights"), buffer_bytes(arch, "wgrad"))
+        d = arch.dram
+        self.bw = (d.channels * d.bus_bits / 8 * d.data_rate_mtps * 1e6
+                   / (arch.chip.clock_mhz * 1e6))   # bytes per chip cycle
+
+    def segment(self, names, cores: int = 1) -> tuple:
+        comp = max(sum(self.work[n][i] for n in names) for i in range(3)) / cores
+        w = sum(self.wbytes[n] for n in names)
+        return comp, (4 * w / self.bw if w > cores * self.cap else 0.0)
 
 
-def _partition(loads: list, n: int) -> list:
-    """Split ``loads`` (in order) into ``n`` contiguous non-empty groups minimising the
-    largest group load; returns group sizes."""
-    L = len(loads)
-    INF = float("inf")
-    best = [[INF] * (n + 1) for _ in range(L + 1)]
-    cut = [[0] * (n + 1) for _ in range(L + 1)]
-    best[0][0] = 0.0
+def _segments(network, cost: CostModel, n: int, groups_only: bool = False) -> list:
+    """Cut the layers (in order) into segments -- [(first, last, cores)] -- on at most ``n``
+    cores, minimising max(slowest segment's compute, total DRAM time): a segment is one layer
+    on ``k >= 1`` cores (output-split; the output layer takes one) or several layers on one
+    core. Dynamic programming over (layers, cores) keeping the Pareto front of (compute,
+    DRAM)."""
+    names = [l.name for l in network.layers]
+    L = len(names)
+    out = L - 1
+    # front[i][c]: list of (compute, dram, (j, k, index into front[j][c-k]))
+    front = [[[] for _ in range(n + 1)] for _ in range(L + 1)]
+    front[0][0] = [(0.0, 0.0, None)]
+
+    def add(cell, item):
+        for a in cell:
+            if a[0] <= item[0] + 1e-9 and a[1] <= item[1] + 1e-9:
+                return
+        cell[:] = [a for a in cell if not (item[0] <= a[0] + 1e-9 and item[1] <= a[1] + 1e-9)]
+        cell.append(item)
+
     for i in range(1, L + 1):
-        for g in range(1, min(n, i) + 1):
-            for j in range(g - 1, i):
-                v = max(best[j][g - 1], _load(loads[j:i]))
-                if v < best[i][g] - 1e-12:
-                    best[i][g], cut[i][g] = v, j
-    sizes, i = [], L
-    for g in range(n, 0, -1):
-        j = cut[i][g]
-        sizes.append(i - j)
-        i = j
-    return list(reversed(sizes))
+        for c in range(1, n + 1):
+            cell = front[i][c]
+            options = [(j, 1) for j in range(i - 1, -1, -1)]
+            if not groups_only and i - 1 != out:
+                options += [(i - 1, k) for k in range(2, min(c, layer_outputs(
+                    network.layers[i - 1])) + 1)]
+            for j, k in options:
+                comp, dram = cost.segment(names[j:i], k)
+                for idx, (pc, pd, _) in enumerate(front[j][c - k]):
+                    add(cell, (max(pc, comp), pd + dram, (j, k, idx)))
+    best = None
+    for c in range(n, 0, -1):
+        for idx, (pc, pd, _) in enumerate(front[L][c]):
+            v = max(pc, pd)
+            if best is None or v < best[0] - 1e-9:
+                best = (v, c, idx)
+    _, c, idx = best
+    segs, i = [], L
+    while i > 0:
+        j, k, nidx = front[i][c][idx][2]
+        segs.append((j, i - 1, k))
+        i, c, idx = j, c - k, nidx
+    return list(reversed(segs))
 
 
 def _split_even(total: int, k: int) -> list:
@@ -152,33 +195,15 @@ def _split_even(total: int, k: int) -> list:
     return out
 
 
-def _auto_layout(network, work: dict, cores: list) -> dict:
-    """layer -> [(core, lo, hi)] over the given cores, balancing estimated work."""
-    layers = network.layers
-    out_name = network.output_layer.name
-    n = len(cores)
-    L = len(layers)
-    if n < L:
-        sizes = _partition([work[l.name] for l in layers], n)
-        layout, i = {}, 0
-        for g, size in enumerate(sizes):
-            for l in layers[i:i + size]:
-                layout[l.name] = [(cores[g], 0, layer_outputs(l))]
-            i += size
-        return layout
-    k = {l.name: 1 for l in layers}
-    for _ in range(n - L):
-        cands = [l for l in layers if l.name != out_name and k[l.name] < layer_outputs(l)]
-        if not cands:
-            break
-        pick = max(cands, key=lambda l: (_load([work[l.name]]) / k[l.name], -l.index))
-        k[pick.name] += 1
-    layout, i = {}, 0
-    for l in layers:
-        cs = cores[i:i + k[l.name]]
-        i += k[l.name]
-        layout[l.name] = [(c, lo, hi) for c, (lo, hi) in zip(cs, _split_even(layer_outputs(l),
-                                                                              len(cs)))]
+def _auto_layout(network, cost: CostModel, cores: list, groups_only: bool = False) -> dict:
+    """layer -> [(core, lo, hi)] over ``cores`` from the cheapest segmentation."""
+    layout, nxt = {}, 0
+    for first, last, k in _segments(network, cost, len(cores), groups_only):
+        cs = cores[nxt:nxt + k]
+        nxt += k
+        for l in network.layers[first:last + 1]:
+            layout[l.name] = [(c, lo, hi) for c, (lo, hi) in
+                              zip(cs, _split_even(layer_outputs(l), len(cs)))]
     return layout
 
 
@@ -401,20 +426,13 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
         state_full = fmt == "full"
     B = network.batch if trace is None else trace.batch
     T = network.time_steps if trace is None else trace.time_steps
-    work = layer_work(arch, network, trace)
+    cost = CostModel(arch, network, trace)
     cores = list(range(n))
     notes: list = []
     if strategy == "explicit":
         layouts = [_explicit_layout(arch, network, workload)]
     elif strategy == "layer-pipelined":
-        k = min(n, len(network.layers))
-        sizes = _partition([work[l.name] for l in network.layers], k)
-        layout, i = {}, 0
-        for g, size in enumerate(sizes):
-            for l in network.layers[i:i + size]:
-                layout[l.name] = [(g, 0, layer_outputs(l))]
-            i += size
-        layouts = [layout]
+        layouts = [_auto_layout(network, cost, cores, groups_only=True)]
     elif strategy == "output-split":
         layout = {}
         for l in network.layers:
@@ -428,11 +446,12 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
     elif strategy == "data-parallel":
         R = max(1, min(n, B))
         per = n // R
-        layouts = [_auto_layout(network, work, cores[r * per:(r + 1) * per]) for r in range(R)]
+        layouts = [_auto_layout(network, cost, cores[r * per:(r + 1) * per])
+                   for r in range(R)]
         if R > 1:
             notes.append(f"{R} replicas of {per} core(s); g(W) reduced on replica 0")
     else:
-        layouts = [_auto_layout(network, work, cores)]
+        layouts = [_auto_layout(network, cost, cores)]
     if len(layouts) > 1:   # replicas must split identically: fit replica 0, then copy
         first = _fit_parts(arch, network, layouts[0], momentum, True, state_full, notes)
         base = sorted({c for parts in first.values() for c, _, _ in parts})
@@ -450,4 +469,4 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
 
 
 __all__ = ["map_network", "build_placement", "part_footprint", "part_tensors", "layer_work",
-           "layer_outputs", "input_frame_bytes"]
+           "layer_outputs", "input_frame_bytes", "CostModel"]
