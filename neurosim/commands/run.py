@@ -24,6 +24,14 @@ def _bytes(n: float) -> str:
     return str(n)
 
 
+def _time(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.4g} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.4g} ms"
+    return f"{seconds * 1e6:.4g} us"
+
+
 def format_summary(res) -> str:
     s = res.summary
     a = res.arch
@@ -31,7 +39,7 @@ def format_summary(res) -> str:
              f"({s['cores_used']} used), {a.chip.clock_mhz:g} MHz, "
              f"noc {a.noc.model}, dram {a.dram.model}",
              res.placement.describe(),
-             f"cycles       {s['total_cycles']:,}  ({s['seconds'] * 1e3:.4g} ms at "
+             f"cycles       {s['total_cycles']:,}  ({_time(s['seconds'])} at "
              f"{a.chip.clock_mhz:g} MHz)",
              f"utilisation  FP {100 * s['util_fp']:.1f} %   BP {100 * s['util_bp']:.1f} %   "
              f"WG {100 * s['util_wg']:.1f} %   (bank stalls {s['bank_stall_cycles']:,} cycles)",

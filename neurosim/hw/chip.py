@@ -55,6 +55,8 @@ def check_placement(arch, network, placement, batch: int) -> None:
     ref = None
     for r in placement.replicas:
         want = [b for b in range(batch) if b % R == r.index]
+        if not want:
+            raise ValueError(f"replica {r.index} has no sample (more replicas than batch)")
         if list(r.samples) != want:
             raise ValueError(f"replica {r.index} samples {r.samples}, expected {want}")
         for c in r.cores():
@@ -286,7 +288,11 @@ class ChipModel:
                 return
             if ne > now:
                 break
-            self._deliver(self.memsys.advance(now))   # zero-latency transfers
+            got = self.memsys.advance(now)            # zero-latency transfers
+            if not got:
+                raise AssertionError(f"memory system reports an event at {ne} <= {now} "
+                                     "but delivers nothing")
+            self._deliver(got)
         if self._ms_wake is not None and self._ms_wake <= ne:
             return
         self._ms_wake = ne
