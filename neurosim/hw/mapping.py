@@ -172,7 +172,7 @@ def _segments(network, cost: CostModel, n: int, groups_only: bool = False) -> li
     best = None
     for c in range(n, 0, -1):
         for idx, (pc, pd, _) in enumerate(front[L][c]):
-            v = max(pc, pd)
+            v = pc + pd
             if best is None or v < best[0] - 1e-9:
                 best = (v, c, idx)
     _, c, idx = best
