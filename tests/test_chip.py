@@ -290,3 +290,16 @@ def test_simulate_contract_signature():
     assert res.total_cycles > 0 and res.tiles
     upd = [r for r in res.tiles if r.kind == "UPD"]
     assert upd and all(r.end > r.start for r in upd)
+
+
+@pytest.mark.slow
+def test_vgg11_on_20_cores_invariants_and_determinism():
+    """``pytest -m slow tests/test_chip.py``: the full VGG-11 step twice on paper-20core."""
+    a = api.run("paper-20core", "vgg11-cifar10")
+    b = api.run("paper-20core", "vgg11-cifar10")
+    assert a.summary == b.summary and a.timing.tiles == b.timing.tiles
+    model = ChipModel(a.arch, a.network, a.trace, a.placement)
+    for r in a.timing.tiles:
+        tile = next(t for p in model.programs[r.core].values() for t in p if t.key == r.key)
+        length = model.coster.work(tile, model.part_of(tile))[0]
+        assert r.end - r.start == length + r.bank_stalls

@@ -146,6 +146,7 @@ class CoreArbiter:
         assert self.active[tile.engine] is None, "engine busy"
         tile.start = now
         self.active[tile.engine] = tile
+        self._spec = None   # a prediction made without this tile is void
 
     def sync_to(self, c: int) -> None:
         if c < self.sync:
