@@ -21,8 +21,6 @@ The zero-skipping front end is :func:`_scan` -- the window rule lives there once
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
@@ -37,7 +35,6 @@ N_BUF = len(SRAM_BUFFERS)
 OP_FP_ACC, OP_LIF, OP_BP_DELTA, OP_BP_TRANS, OP_WG_ACC, OP_UPD = 1, 2, 3, 4, 5, 6
 N_OP_KINDS = 7
 FREE = np.int64(-1)
-_B24 = np.int64(0xFFFFFF)
 
 # Counter vector of a tile (int64[N_CNT]); per-buffer SRAM words at CNT_SRAM + 2*buf (+1 write).
 CNT_ADD, CNT_MAC, CNT_NEURON, CNT_SCAN = 0, 1, 2, 3

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..arch import SRAM_BUFFERS
 from ..stats import StatGroup
 from ..timing import ENGINE_OF, TENSOR_KINDS
 from . import engines as E
@@ -232,4 +231,4 @@ def summarize(arch, timing, stats: StatGroup) -> dict:
     return s
 
 
-__all__ = ["build_stats", "summarize", "dense_ops", "counter_unit", "SRAM_BUFFERS"]
+__all__ = ["build_stats", "summarize", "dense_ops", "counter_unit"]
