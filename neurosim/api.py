@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from .arch import load_arch
@@ -14,7 +15,8 @@ from .errors import InputError
 from .workload import Trace, build_network, get_traces, load_trace, load_workload
 
 __all__ = ["load_arch", "load_workload", "build_network", "get_traces", "load_trace",
-           "trace_for", "trace_density_table", "InputError"]
+           "trace_for", "trace_density_table", "InputError", "run", "RunResult",
+           "split_overrides", "write_outputs"]
 
 
 def trace_for(file_or_workload: str, overrides: list[str] | None = None) -> Trace:
@@ -41,3 +43,150 @@ def trace_density_table(trace: Trace) -> list[dict]:
                          "surrogate_density": float(dens["sg_mask"][t]),
                          "gradient_density": float(dens["gu_mask"][t])})
     return rows
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+@dataclass
+class RunResult:
+    """One simulated training step: flat ``summary`` numbers, the gem5-style ``stats`` tree,
+    the raw ``timing`` records, and what produced them."""
+
+    summary: dict
+    stats: object          # neurosim.stats.StatGroup
+    timing: object         # neurosim.timing.TimingResult
+    placement: object      # neurosim.hw.placement.Placement
+    arch: object           # neurosim.params.Config
+    workload: object       # neurosim.params.Config
+    network: object = None
+    trace: object = None
+
+
+def split_overrides(overrides) -> tuple[list, list]:
+    """``KEY=VALUE`` strings: ``workload.``-prefixed ones (prefix stripped) go to the workload,
+    all others to the arch config."""
+    arch_o, wl_o = [], []
+    for o in overrides or ():
+        if o.startswith("workload."):
+            wl_o.append(o[len("workload."):])
+        else:
+            arch_o.append(o)
+    return arch_o, wl_o
+
+
+def _config(x, loader, overrides):
+    from .params import Config
+
+    if isinstance(x, Config):
+        return loader(x.to_dict(), overrides) if overrides else x
+    return loader(x, overrides)
+
+
+def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
+        placement=None) -> RunResult:
+    """Simulate one training step of ``workload`` on ``arch`` with the event-driven model.
+
+    ``arch`` / ``workload``: a path, a shipped name, or a loaded Config. ``trace``: a Trace,
+    a ``.npz`` path, or None (the workload's trace source). ``placement``: a Placement, or
+    None (the mapper). ``out_dir``: if given, stats.json, stats.csv, summary.json and
+    placement.json are written there (atomically). ``progress``: a bar on stderr for runs
+    longer than a few seconds."""
+    from .hw.chip import simulate
+    from .hw.mapping import map_network
+    from .hw.report import build_stats, summarize
+
+    arch_o, wl_o = split_overrides(overrides)
+    arch_cfg = _config(arch, load_arch, arch_o)
+    wl = _config(workload, load_workload, wl_o)
+    network = build_network(wl)
+    if trace is None:
+        trace = get_traces(wl, network)
+    elif not isinstance(trace, Trace):
+        trace = load_trace(trace, expect=network)
+    elif not trace.network.same_shapes(network):
+        raise InputError("<trace>", "network", f"a trace of workload network '{network.name}'",
+                         "a trace of a different network")
+    if placement is None:
+        placement = map_network(arch_cfg, network, wl, trace)
+    momentum = wl.optimizer.type == "momentum"
+    bar = _ProgressBar() if progress else None
+    timing = simulate(arch_cfg, network, trace, placement, momentum, progress=bar)
+    if bar is not None:
+        bar.close()
+    stats = build_stats(arch_cfg, network, placement, timing, trace.batch, trace.time_steps,
+                        momentum)
+    summary = summarize(arch_cfg, timing, stats)
+    result = RunResult(summary, stats, timing, placement, arch_cfg, wl, network, trace)
+    if out_dir is not None:
+        write_outputs(result, out_dir)
+    return result
+
+
+def write_outputs(result: RunResult, out_dir) -> list:
+    """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json;
+    each written to a temporary name and renamed, so no half-written file appears."""
+    import json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "stats.json": result.stats.to_json(),
+        "stats.csv": result.stats.to_csv(),
+        "summary.json": json.dumps(result.summary, indent=1, sort_keys=True),
+        "placement.json": json.dumps(result.placement.to_dict(), indent=1, sort_keys=True),
+    }
+    written = []
+    for name, text in files.items():
+        written.append(_atomic_write(out / name, text))
+    return written
+
+
+def _atomic_write(path: Path, text: str) -> Path:
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+class _ProgressBar:
+    """A percentage bar on stderr, shown only once a run has taken a few seconds."""
+
+    DELAY_S = 2.0
+
+    def __init__(self):
+        import time
+
+        self._time = time.perf_counter
+        self.t0 = self._time()
+        self.shown = False
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        import sys
+
+        if self._time() - self.t0 < self.DELAY_S:
+            return
+        pct = int(100 * done / max(1, total))
+        if pct == self.last:
+            return
+        self.last = pct
+        self.shown = True
+        bar = "#" * (pct // 4)
+        sys.stderr.write(f"\rsimulating [{bar:<25}] {pct:3d}% ({done}/{total} tiles)")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        import sys
+
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

@@ -23,6 +23,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..arch import dram_timing_cycles, mesh_node, mesh_xy
 from ..params import Config
 from ..timing import DramRecord, MessageRecord
@@ -76,6 +78,17 @@ class DramAddressMap:
         self.order = list(reversed(names))  # least significant first
         self.bits = {k: int(math.log2(v)) for k, v in widths.items()}
 
+    def channel_field(self) -> tuple[int, int]:
+        """(shift, mask) of the channel field in a burst index."""
+        shift = 0
+        for name in self.order:
+            if name == "channel":
+                return shift, (1 << self.bits["channel"]) - 1
+            if name == "row":
+                break
+            shift += self.bits[name]
+        return 0, 0
+
     def decode(self, byte_addr: int) -> dict:
         a = byte_addr // self.burst
         out = {}
@@ -122,8 +135,41 @@ class MemorySystem:
     counters: Counter
 
 
+class RecordLog:
+    """The ideal model's records, kept compactly: a message is stored as it is, a DRAM
+    transfer once (not once per burst) and expanded into its per-burst records on iteration.
+    Behaves as a read-only sequence (``len``, iteration, indexing, ``==`` with a list)."""
+
+    def __init__(self, owner, which: str):
+        self._owner = owner
+        self._which = which      # "messages" or "dram"
+        self._cache = None
+
+    def __len__(self):
+        return self._owner._n_records[self._which]
+
+    def __iter__(self):
+        return self._owner._expand(self._which)
+
+    def __getitem__(self, i):
+        if self._cache is None or len(self._cache) != len(self):
+            self._cache = list(self)
+        return self._cache[i]
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+    def summary_by_kind(self) -> dict:
+        """{message kind: (messages, flits, payload bits)} without expanding the log."""
+        return dict(self._owner._by_kind)
+
+
 class IdealMemorySystem(MemorySystem):
-    """Fixed latency, unlimited bandwidth (``noc.model: ideal`` with ``dram.model: ideal``)."""
+    """Fixed latency, unlimited bandwidth (``noc.model: ideal`` with ``dram.model: ideal``).
+
+    A DRAM transfer of ``n`` bursts is handled in bulk (its bursts share their timing), so
+    streaming large spilled tensors costs per transfer, not per burst; the per-burst records
+    are produced on demand by :class:`RecordLog`."""
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -134,9 +180,15 @@ class IdealMemorySystem(MemorySystem):
         self._heap: list = []
         self._id = 0
         self._now = 0
-        self.messages: list = []
-        self.dram: list = []
+        self._log: list = []    # ("msg", MessageRecord) or ("dram", transfer tuple)
+        self._n_records = {"messages": 0, "dram": 0}
+        self._by_kind: dict = {}
+        self._hops: dict = {}
+        self._flits: dict = {}
+        self.messages = RecordLog(self, "messages")
+        self.dram = RecordLog(self, "dram")
         self.counters: Counter = Counter()
+        self._ch_shift, self._ch_mask = self.amap.channel_field()
 
     def _new(self, kind, cycle, tag) -> Handle:
         if cycle < self._now:
@@ -144,56 +196,110 @@ class IdealMemorySystem(MemorySystem):
         self._id += 1
         return Handle(self._id, kind, cycle, tag)
 
-    def _count_message(self, kind, src, dst, send, avail, payload_bits, tag):
-        flits = packetize(payload_bits, self.flit_bits)
-        h = hops(self.cfg, src[0], dst[0])
-        self.messages.append(MessageRecord(kind, src, dst, send, avail, payload_bits,
-                                           len(flits), sum(flits), tag))
-        self.counters[("noc", "packets")] += len(flits)
-        self.counters[("noc", "flits")] += sum(flits)
-        self.counters[("noc", "router_flits")] += sum(flits) * (h + 1)
-        self.counters[("noc", "link_flits")] += sum(flits) * h
+    def _packets(self, payload_bits):
+        got = self._flits.get(payload_bits)
+        if got is None:
+            got = self._flits[payload_bits] = packetize(payload_bits, self.flit_bits)
+        return got
+
+    def _hop(self, a, b):
+        key = (a, b)
+        h = self._hops.get(key)
+        if h is None:
+            h = self._hops[key] = hops(self.cfg, a, b)
+        return h
+
+    def _count_messages(self, kind, src, dst, payload_bits, times=1):
+        """Counters of ``times`` identical messages; returns (packets, flits) of one."""
+        flits = self._packets(payload_bits)
+        h = self._hop(src[0], dst[0])
+        np_, nf = len(flits), sum(flits)
+        c = self.counters
+        c[("noc", "packets")] += np_ * times
+        c[("noc", "flits")] += nf * times
+        c[("noc", "router_flits")] += nf * (h + 1) * times
+        c[("noc", "link_flits")] += nf * h * times
+        m, f, b = self._by_kind.get(kind, (0, 0, 0))
+        self._by_kind[kind] = (m + times, f + nf * times, b + payload_bits * times)
+        self._n_records["messages"] += times
+        return np_, nf
 
     def send(self, cycle, src, dst, payload_bits, kind, tag=()):
         h = self._new(kind, cycle, tag)
         h.available = cycle + self.ln
-        self._count_message(kind, src, dst, cycle, h.available, payload_bits, tag)
+        np_, nf = self._count_messages(kind, src, dst, payload_bits)
+        self._log.append(("msg", MessageRecord(kind, src, dst, cycle, h.available, payload_bits,
+                                               np_, nf, tag)))
         heapq.heappush(self._heap, (h.available, h.id, h))
         return h
 
     def _bursts(self, addr, nbytes):
+        """(first burst index, number of bursts) of a transfer."""
         b = self.amap.burst
         first = addr // b
         n = max(1, math.ceil((addr + nbytes) / b) - first) if nbytes > 0 else 0
-        return [(first + i) * b for i in range(n)]
+        return first, n
 
     def _dram(self, cycle, node, addr, nbytes, tensor, tag, write):
         h = self._new("dram_write" if write else "dram_read", cycle, tag)
+        first, n = self._bursts(addr, nbytes)
+        arrive = cycle + self.ln
+        complete = arrive + self.ld
         done = cycle
-        for a in self._bursts(addr, nbytes):
-            ch = self.amap.decode(a)["channel"]
-            ctrl = (dram_controller_node(self.cfg, ch), PORT_DRAM)
+        if n:
+            done = complete if write else complete + self.ln
+            chans = (np.arange(first, first + n, dtype=np.int64) >> self._ch_shift) & self._ch_mask
+            per_ch = np.bincount(chans, minlength=self.cfg.dram.channels)
             core = (node, PORT_CORE)
-            if write:
-                arrive = cycle + self.ln
-                complete = arrive + self.ld
-                self._count_message("dram_write", core, ctrl, cycle, arrive,
-                                    self.amap.burst * 8, tag)
-                done = max(done, complete)
-            else:
-                arrive = cycle + self.ln
-                complete = arrive + self.ld
-                self._count_message("dram_read_req", core, ctrl, cycle, arrive, 0, tag)
-                self._count_message("dram_read_resp", ctrl, core, complete,
-                                    complete + self.ln, self.amap.burst * 8, tag)
-                done = max(done, complete + self.ln)
-            self.dram.append(DramRecord(ch, tensor, write, a, arrive, complete, "ideal"))
+            bits = self.amap.burst * 8
             key = "write" if write else "read"
-            self.counters[(f"dram.ch{ch}", f"{key}_bytes")] += self.amap.burst
-            self.counters[(f"dram.ch{ch}", f"{key}_bytes.{tensor}")] += self.amap.burst
+            for ch in np.nonzero(per_ch)[0]:
+                ch, k = int(ch), int(per_ch[ch])
+                ctrl = (dram_controller_node(self.cfg, ch), PORT_DRAM)
+                if write:
+                    self._count_messages("dram_write", core, ctrl, bits, k)
+                else:
+                    self._count_messages("dram_read_req", core, ctrl, 0, k)
+                    self._count_messages("dram_read_resp", ctrl, core, bits, k)
+                self.counters[(f"dram.ch{ch}", f"{key}_bytes")] += self.amap.burst * k
+                self.counters[(f"dram.ch{ch}", f"{key}_bytes.{tensor}")] += self.amap.burst * k
+            self._n_records["dram"] += n
+            self._log.append(("dram", (write, node, first, n, cycle, arrive, complete, tensor,
+                                       tag)))
         h.available = done
         heapq.heappush(self._heap, (h.available, h.id, h))
         return h
+
+    def _expand(self, which):
+        """Records in posting order; a transfer yields, burst by burst in ascending address,
+        its request (and response) messages or its DRAM record."""
+        b = self.amap.burst
+        bits = b * 8
+        ctrls = [(dram_controller_node(self.cfg, ch), PORT_DRAM)
+                 for ch in range(self.cfg.dram.channels)]
+        for kind, item in self._log:
+            if kind == "msg":
+                if which == "messages":
+                    yield item
+                continue
+            write, node, first, n, cycle, arrive, complete, tensor, tag = item
+            core = (node, PORT_CORE)
+            for i in range(n):
+                a = (first + i) * b
+                ch = ((first + i) >> self._ch_shift) & self._ch_mask
+                if which == "dram":
+                    yield DramRecord(ch, tensor, write, a, arrive, complete, "ideal")
+                    continue
+                ctrl = ctrls[ch]
+                if write:
+                    np_, nf = len(self._packets(bits)), sum(self._packets(bits))
+                    yield MessageRecord("dram_write", core, ctrl, cycle, arrive, bits, np_, nf,
+                                        tag)
+                else:
+                    yield MessageRecord("dram_read_req", core, ctrl, cycle, arrive, 0, 1, 1, tag)
+                    np_, nf = len(self._packets(bits)), sum(self._packets(bits))
+                    yield MessageRecord("dram_read_resp", ctrl, core, complete, complete + self.ln,
+                                        bits, np_, nf, tag)
 
     def dram_read(self, cycle, node, addr, nbytes, tensor, tag=()):
         return self._dram(cycle, node, addr, nbytes, tensor, tag, write=False)
@@ -221,6 +327,6 @@ def make_memory_system(cfg: Config) -> MemorySystem:
     return CycleMemorySystem(cfg)
 
 
-__all__ = ["MemorySystem", "IdealMemorySystem", "Handle", "make_memory_system", "packetize",
+__all__ = ["MemorySystem", "IdealMemorySystem", "RecordLog", "Handle", "make_memory_system", "packetize",
            "hops", "DramAddressMap", "dram_controller_node", "PORT_CORE", "PORT_DRAM",
            "dram_timing_cycles"]

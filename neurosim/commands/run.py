@@ -1,0 +1,62 @@
+"""``neurosim run ARCH WORKLOAD``: simulate one training step with the event-driven model."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="simulate one training step of a workload on an arch")
+    p.add_argument("arch", help="arch config (path or name in arch_configs/)")
+    p.add_argument("workload", help="workload YAML (path or name in workloads/)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key: arch keys as they are (chip.cores=4), workload keys "
+                        "prefixed with workload. (workload.batch=2); repeatable")
+    p.add_argument("--out", metavar="DIR", help="write stats.json, stats.csv, summary.json, "
+                   "placement.json here")
+    p.add_argument("--trace", metavar="FILE", help="use this .npz trace instead of the "
+                   "workload's trace source")
+    p.set_defaults(fn=cmd_run)
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return str(n)
+
+
+def _time(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.4g} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.4g} ms"
+    return f"{seconds * 1e6:.4g} us"
+
+
+def format_summary(res) -> str:
+    s = res.summary
+    a = res.arch
+    lines = [f"{res.workload.name} on {a.name}: {s['cores']} cores "
+             f"({s['cores_used']} used), {a.chip.clock_mhz:g} MHz, "
+             f"noc {a.noc.model}, dram {a.dram.model}",
+             res.placement.describe(),
+             f"cycles       {s['total_cycles']:,}  ({_time(s['seconds'])} at "
+             f"{a.chip.clock_mhz:g} MHz)",
+             f"utilisation  FP {100 * s['util_fp']:.1f} %   BP {100 * s['util_bp']:.1f} %   "
+             f"WG {100 * s['util_wg']:.1f} %   (bank stalls {s['bank_stall_cycles']:,} cycles)",
+             f"DRAM         read {_bytes(s['dram_read_bytes'])}   "
+             f"write {_bytes(s['dram_write_bytes'])}",
+             f"NoC          {s['noc_flits']:,} flits in {s['noc_packets']:,} packets",
+             f"ops          {s['executed_ops']:,} executed of {s['dense_ops']:,} dense-equivalent "
+             f"({100 * s['executed_ops'] / max(1, s['dense_ops']):.1f} %)"]
+    return "\n".join(lines)
+
+
+def cmd_run(args) -> int:
+    from .. import api
+
+    res = api.run(args.arch, args.workload, args.overrides, out_dir=args.out, progress=True,
+                  trace=args.trace)
+    print(format_summary(res))
+    if args.out:
+        print(f"wrote {args.out}/stats.json, stats.csv, summary.json, placement.json")
+    return 0

@@ -1,0 +1,463 @@
+"""The chip: a SimPy discrete-event model of all cores, their dependencies and the memory
+system (``docs/microarchitecture.md`` sections 3-5).
+
+Time is the chip cycle. SimPy events are coarse: a tile's dependencies becoming true, its
+start, the milestones the cores' SRAM arbiters predict (BP delta-phase end, tile end), and
+messages / DRAM transfers becoming available. Within a cycle the model keeps the spec's order:
+
+1. availability first -- every message, DRAM transfer and tile end due at cycle ``c`` is
+   delivered at ``c`` (normal SimPy priority), so a tile whose last dependency is met at ``c``
+   is ready at ``c``;
+2. then, once nothing else can happen at ``c`` (a *late* SimPy event, priority 2), the
+   packets the cores enqueued at ``c`` are handed to the memory system in NI order (core;
+   engine FP, BP, WG; a tile's stores and messages before the next tile's loads) and each
+   core's arbiter predicts its next milestone.
+
+The memory system (:mod:`neurosim.hw.memsys`) is co-simulated lazily: after posting, the model
+asks ``next_event()`` and wakes there to ``advance()`` it.
+"""
+from __future__ import annotations
+
+import time as _time
+from collections import Counter
+
+import simpy
+from simpy.events import Event
+
+from ..arch import SRAM_BUFFERS
+from ..timing import TimingResult
+from . import engines as E
+from .core import Core, PartInfo, TileCoster, tensor_transfer
+from .memsys import PORT_CORE, make_memory_system
+from .schedule import ENGINES, engine_programs, replica_of_core
+from .sram import CoreArbiter
+
+LATE = 2  # SimPy priority after URGENT (0) and NORMAL (1): end-of-cycle work
+
+
+class _Late(Event):
+    """An event processed after every normal event of the current cycle."""
+
+    def __init__(self, env, callback):
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        self.callbacks.append(callback)
+        env.schedule(self, LATE)
+
+
+def check_placement(arch, network, placement, batch: int) -> None:
+    """The placement must cover every layer in every replica, on existing cores."""
+    R = len(placement.replicas)
+    if R < 1:
+        raise ValueError("placement has no replica")
+    seen: dict = {}
+    ref = None
+    for r in placement.replicas:
+        want = [b for b in range(batch) if b % R == r.index]
+        if not want:
+            raise ValueError(f"replica {r.index} has no sample (more replicas than batch)")
+        if list(r.samples) != want:
+            raise ValueError(f"replica {r.index} samples {r.samples}, expected {want}")
+        for c in r.cores():
+            if c in seen and seen[c] != r.index:
+                raise ValueError(f"core {c} used by replicas {seen[c]} and {r.index}")
+            seen[c] = r.index
+            if not 0 <= c < arch.chip.cores:
+                raise ValueError(f"core {c} outside the chip's {arch.chip.cores} cores")
+        shape = {}
+        for l in network.layers:
+            parts = r.layers.get(l.name)
+            if not parts:
+                raise ValueError(f"layer {l.name} has no part in replica {r.index}")
+            total = l.out_channels if l.kind == "conv" else l.n_out
+            lo = 0
+            for i, p in enumerate(parts):
+                if p.index != i or p.out_lo != lo or p.out_hi <= p.out_lo:
+                    raise ValueError(f"parts of {l.name} must tile its outputs in order")
+                lo = p.out_hi
+            if lo != total:
+                raise ValueError(f"parts of {l.name} cover {lo} of {total} outputs")
+            shape[l.name] = [(p.out_lo, p.out_hi) for p in parts]
+        if len(r.layers[network.output_layer.name]) != 1:
+            raise ValueError("the output layer must have one part per replica")
+        if ref is None:
+            ref = shape
+        elif shape != ref:
+            raise ValueError("data-parallel replicas must split layers identically")
+
+
+class ChipModel:
+    def __init__(self, arch, network, trace, placement, momentum: bool = False, progress=None):
+        self.arch = arch
+        self.net = network
+        self.trace = trace
+        self.placement = placement
+        self.T = trace.time_steps
+        self.B = trace.batch
+        self.R = len(placement.replicas)
+        self.momentum = momentum
+        self.sched = arch.schedule
+        check_placement(arch, network, placement, self.B)
+        self.ep = E.EngineParams(arch)
+        self.ep.check(arch)
+        self.env = simpy.Environment()
+        self.memsys = make_memory_system(arch)
+        self.coster = TileCoster(arch, network, trace, self.ep, self.R, momentum)
+        # parts: (replica, layer, part index) -> PartInfo
+        self.parts: dict = {}
+        self.layer_parts: list = []   # per replica: layer -> [PartInfo]
+        for r in placement.replicas:
+            per = {name: [] for name in r.layers}
+            for name, pls in r.layers.items():
+                for pl in pls:
+                    pi = PartInfo(network, pl, r.index, r.layers)
+                    self.parts[(r.index, name, pl.index)] = pi
+                    per[name].append(pi)
+            self.layer_parts.append(per)
+        self.programs = engine_programs(network, placement, self.sched, self.T)
+        self.S = self.sched.samples_in_flight if self.sched.fp_bp_overlap else 1
+        # bookkeeping
+        self._events: dict = {}
+        self._posts: list = []
+        self._late_pending = False
+        self._dirty: set = set()
+        self._waiters: dict = {}
+        self._ms_wake = None
+        self._arb_wake: dict = {}
+        self._arb_token: dict = {}
+        self.records: list = []
+        self.counters: Counter = Counter()
+        self.tile_counters: dict = {}
+        self.tile_stalls: dict = {}
+        self.last_event = 0
+        self._pending_bpwg: Counter = Counter()
+        self._first_fp: set = set()
+        self._last_wg: set = set()
+        for core, progs in self.programs.items():
+            seen_b = set()
+            for tile in progs["fp"]:
+                if tile.b not in seen_b:
+                    seen_b.add(tile.b)
+                    self._first_fp.add((core, tile.key))
+            for tile in progs["bp"] + progs["wg"]:
+                if tile.kind != "UPD":
+                    self._pending_bpwg[(core, tile.b)] += 1
+            last = {}
+            for tile in progs["wg"]:
+                if tile.kind == "WG":
+                    last[(tile.layer, tile.part)] = tile.key
+            self._last_wg.update(last.values())
+        self.total_tiles = sum(len(p) for progs in self.programs.values() for p in progs.values())
+        self.done_tiles = 0
+        self.progress = progress
+        self.cores = {c: Core(self, c, progs, CoreArbiter(self.ep))
+                      for c, progs in self.programs.items()}
+
+    # ---------------------------------------------------------------- events
+
+    def ev(self, key) -> Event:
+        e = self._events.get(key)
+        if e is None:
+            e = self._events[key] = self.env.event()
+        return e
+
+    def fire(self, key) -> None:
+        e = self.ev(key)
+        if not e.triggered:
+            e.succeed(self.env.now)
+        self.last_event = max(self.last_event, self.env.now)
+
+    def part_of(self, tile) -> PartInfo | None:
+        if tile.kind == "LOSS":
+            return None
+        r = 0 if tile.kind == "UPD" else tile.b % self.R
+        return self.parts[(r, tile.layer, tile.part)]
+
+    # ---------------------------------------------------------------- dependencies (3.2)
+
+    def dependencies(self, core: int, tile) -> list:
+        ev = self.ev
+        T = self.T
+        kind = tile.kind
+        b, t = tile.b, tile.t
+        if kind == "LOSS":
+            out = self.layer_parts[b % self.R][self.net.output_layer.name][0]
+            return [ev(("FP", out.name, out.index, b, T - 1))]
+        pi = self.part_of(tile)
+        lp = self.layer_parts[pi.replica]
+        deps = []
+        if kind == "FP":
+            if (core, tile.key) in self._first_fp and b - self.S * self.R >= 0:
+                deps.append(ev(("BPWG_END", core, b - self.S * self.R)))
+            if not self.sched.layer_pipeline and t == 0:
+                deps += [ev(("FP", m, q.index, b, tt)) for m in pi.producers for q in lp[m]
+                         for tt in range(T)]
+            deps += [ev(("spike", m, q.index, b, t, pi.core)) for m in pi.producers
+                     for q in lp[m]]
+        elif kind == "BP":
+            if pi.is_output:
+                deps.append(ev(("LOSS", "", -1, b, -1)))
+            else:
+                deps += [ev(("grad", m, q.index, b, t, pi.name, pi.index)) for m in pi.consumers
+                         for q in lp[m]]
+            if pi.spilled("saved"):
+                deps.append(ev(("store", "saved", pi.name, pi.index, b, t)))
+            if not self.sched.layer_pipeline and t == T - 1:
+                deps += [ev(("BP", m, q.index, b, tt)) for m in pi.consumers for q in lp[m]
+                         for tt in range(T)]
+        elif kind == "WG":
+            k = "BPD" if self.sched.bp_wg_overlap else "BP"
+            deps.append(ev((k, pi.name, pi.index, b, t)))
+            if pi.spilled("saved_in"):
+                deps.append(ev(("store", "saved_in", pi.name, pi.index, b, t)))
+        elif kind == "UPD":
+            deps += [ev(("wgrad", pi.name, pi.index, r)) for r in range(1, self.R)]
+        return deps
+
+    # ---------------------------------------------------------------- DRAM transfers (5.2)
+
+    def loads(self, tile) -> list:
+        if tile.kind == "LOSS":
+            return []
+        pi = self.part_of(tile)
+        b, t = tile.b, tile.t
+        names = {"FP": ("W",) + (("U",) if t > 0 else ()),
+                 "BP": ("saved", "W"), "WG": ("saved_in", "GW"),
+                 "UPD": ("W", "GW", "M")}[tile.kind]
+        out = [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if pi.spilled(n)]
+        if tile.kind == "FP" and pi.reads_input:
+            pl = self.placement
+            addr = pl.input_dram_addr + (b * self.T + t) * pl.input_frame_stride
+            out.append(("input", "spikes", "input", addr, pl.input_frame_bytes))
+        return out
+
+    def stores(self, tile, pi) -> list:
+        b, t = tile.b, tile.t
+        names = {"FP": (("U",) if t < self.T - 1 else ()) + ("saved", "saved_in"),
+                 "WG": ("GW",), "UPD": ("W", "M")}.get(tile.kind, ())
+        return [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if pi.spilled(n)]
+
+    def post_loads(self, core: int, engine: int, tile, loads: list) -> Event:
+        done = self.env.event()
+        left = [len(loads)]
+
+        def arrived(_h):
+            left[0] -= 1
+            if left[0] == 0:
+                done.succeed(self.env.now)
+
+        for name, buf, kind, addr, nbytes in loads:
+            self.counters[(f"core{core}.sram.{buf}", "write_bits")] += nbytes * 8
+            tag = ("load", name) + tile.key
+
+            def post(c, addr=addr, nbytes=nbytes, kind=kind, tag=tag):
+                h = self.memsys.dram_read(c, core, addr, nbytes, kind, tag)
+                self._waiters[h.id] = arrived
+
+            self._post(core, engine, post)
+        return done
+
+    # ---------------------------------------------------------------- NI and memory system
+
+    def _post(self, core: int, engine: int, fn) -> None:
+        self._posts.append((core, engine, len(self._posts), fn))
+        self._want_late()
+
+    def _want_late(self) -> None:
+        if not self._late_pending:
+            self._late_pending = True
+            _Late(self.env, self._late)
+
+    def _late(self, _ev) -> None:
+        self._late_pending = False
+        now = self.env.now
+        posts, self._posts = self._posts, []
+        for _, _, _, fn in sorted(posts, key=lambda p: p[:3]):
+            fn(now)
+        for core in sorted(self._dirty):
+            self._predict(core)
+        self._dirty.clear()
+        self._memsys_kick()
+
+    def _memsys_kick(self) -> None:
+        now = self.env.now
+        while True:
+            ne = self.memsys.next_event()
+            if ne is None:
+                return
+            if ne > now:
+                break
+            got = self.memsys.advance(now)            # zero-latency transfers
+            if not got:
+                raise AssertionError(f"memory system reports an event at {ne} <= {now} "
+                                     "but delivers nothing")
+            self._deliver(got)
+        if self._ms_wake is not None and self._ms_wake <= ne:
+            return
+        self._ms_wake = ne
+        self.env.timeout(ne - now).callbacks.append(self._memsys_wake)
+
+    def _memsys_wake(self, _ev) -> None:
+        now = self.env.now
+        if self._ms_wake == now:
+            self._ms_wake = None
+        self._deliver(self.memsys.advance(now))
+        self._memsys_kick()
+
+    def _deliver(self, handles) -> None:
+        now = self.env.now
+        for h in handles:
+            if h.available != now:
+                raise AssertionError(f"transfer {h.kind} available at {h.available}, "
+                                     f"delivered at {now}")
+            self.last_event = max(self.last_event, now)
+            cb = self._waiters.pop(h.id, None)
+            if cb is not None:
+                cb(h)
+
+    def _send(self, core: int, engine: int, dst: int, bits: int, kind: str, key: tuple,
+              buf: str) -> None:
+        """A message; to the own core it is available at once and uses no NoC."""
+        if dst == core:
+            self.fire(key)
+            return
+        self.counters[(f"core{core}.sram.{buf}", "read_bits")] += bits
+        self.counters[(f"core{dst}.sram.{buf}", "write_bits")] += bits
+
+        def post(c):
+            h = self.memsys.send(c, (core, PORT_CORE), (dst, PORT_CORE), bits, kind, key)
+            self._waiters[h.id] = lambda _h: self.fire(key)
+
+        self._post(core, engine, post)
+
+    # ---------------------------------------------------------------- arbiters
+
+    def arbiter_changed(self, core: int) -> None:
+        self._dirty.add(core)
+        self._want_late()
+
+    def _predict(self, core: int) -> None:
+        arb = self.cores[core].arbiter
+        when = arb.predict()
+        cur = self._arb_wake.get(core)
+        if when is None:
+            self._arb_wake[core] = None
+            self._arb_token[core] = self._arb_token.get(core, 0) + 1
+            return
+        if cur is not None and cur[0] == when:
+            return
+        token = self._arb_token.get(core, 0) + 1
+        self._arb_token[core] = token
+        self._arb_wake[core] = (when, token)
+        self.env.timeout(when - self.env.now).callbacks.append(
+            lambda _e, core=core, token=token: self._arbiter_wake(core, token))
+
+    def _arbiter_wake(self, core: int, token: int) -> None:
+        if self._arb_token.get(core) != token:
+            return
+        self._arb_wake[core] = None
+        self.cores[core].arbiter.sync_to(self.env.now)
+        self.arbiter_changed(core)
+
+    # ---------------------------------------------------------------- tile end (3.3, 4)
+
+    def tile_done(self, core: int, e: int, tile, pi, rec, cnt, stalls, prev_end: int) -> None:
+        now = self.env.now
+        self.records.append(rec)
+        self.tile_counters[tile.key] = cnt
+        self.tile_stalls[tile.key] = stalls.copy()
+        self.last_event = max(self.last_event, now)
+        eng = ENGINES[e]
+        comp = f"core{core}.{eng}"
+        self.counters[(comp, "tiles")] += 1
+        for i, action in enumerate(E.ENGINE_COUNTERS):
+            if cnt[i]:
+                self.counters[(comp, action)] += int(cnt[i])
+        for bi, buf in enumerate(SRAM_BUFFERS):
+            for j, action in enumerate(("read_words", "write_words")):
+                v = int(cnt[E.CNT_SRAM + 2 * bi + j])
+                if v:
+                    self.counters[(f"core{core}.sram.{buf}", action)] += v
+        if pi is not None:
+            self._stores_and_messages(core, e, tile, pi)
+        self.fire(tile.key)
+        if tile.kind in ("LOSS", "BP", "WG"):
+            k = (core, tile.b)
+            self._pending_bpwg[k] -= 1
+            if self._pending_bpwg[k] == 0:
+                self.fire(("BPWG_END", core, tile.b))
+        self.done_tiles += 1
+        if self.progress is not None:
+            self.progress(self.done_tiles, self.total_tiles)
+
+    def _stores_and_messages(self, core: int, e: int, tile, pi) -> None:
+        b, t = tile.b, tile.t
+        for name, buf, kind, addr, nbytes in self.stores(tile, pi):
+            self.counters[(f"core{core}.sram.{buf}", "read_bits")] += nbytes * 8
+            key = ("store", name, pi.name, pi.index, b, t)
+
+            def post(c, addr=addr, nbytes=nbytes, kind=kind, key=key):
+                h = self.memsys.dram_write(c, core, addr, nbytes, kind, key)
+                self._waiters[h.id] = lambda _h: self.fire(key)
+
+            self._post(core, e, post)
+        lp = self.layer_parts[pi.replica]
+        bits = self.ep.bits
+        if tile.kind == "FP":
+            for m in pi.consumers:
+                for dst in sorted({q.core for q in lp[m]}):
+                    payload = self.coster.spike_payload(pi, m, b, t)
+                    self._send(core, e, dst, payload, "spike",
+                               ("spike", pi.name, pi.index, b, t, dst), "spikes")
+        elif tile.kind == "BP" and pi.transposed:
+            for l in pi.producers:
+                for p in lp[l]:
+                    payload = self.coster.grad_payload(pi, p, b, t)
+                    self._send(core, e, p.core, payload, "grad",
+                               ("grad", pi.name, pi.index, b, t, p.name, p.index), "gradients")
+        elif tile.kind == "WG" and pi.replica > 0 and tile.key in self._last_wg:
+            root = self.parts[(0, pi.name, pi.index)]
+            self._send(core, e, root.core, pi.n_w * bits, "wgrad",
+                       ("wgrad", pi.name, pi.index, pi.replica), "wgrad")
+        elif tile.kind == "UPD":
+            for r in range(1, self.R):
+                dst = self.parts[(r, pi.name, pi.index)].core
+                self._send(core, e, dst, pi.n_w * bits, "weights",
+                           ("weights", pi.name, pi.index, r), "weights")
+
+    # ---------------------------------------------------------------- run
+
+    def run(self) -> TimingResult:
+        t0 = _time.perf_counter()
+        self.env.run()
+        stuck = [(c, ENGINES[e], tile.key) for c, core in self.cores.items()
+                 for e, tile in enumerate(core.current) if tile is not None]
+        if stuck:
+            raise RuntimeError(f"deadlock at cycle {self.env.now}: engines waiting on "
+                               f"{stuck[:6]}")
+        counters = Counter(self.counters)
+        counters.update(self.memsys.counters)
+        stall_names = {key: {SRAM_BUFFERS[i]: int(v) for i, v in enumerate(s) if v}
+                       for key, s in self.tile_stalls.items()}
+        extra = {
+            "bank_stalls": stall_names,
+            "tile_counters": self.tile_counters,
+            "cosim_cycles": sum(c.arbiter.cosim_cycles for c in self.cores.values()),
+            "wall_s": _time.perf_counter() - t0,
+            "model": "event",
+        }
+        # The memory system's record sequences are passed on as they are: the ideal model
+        # keeps DRAM transfers compactly and expands them only when iterated.
+        return TimingResult(self.last_event, self.records, self.memsys.messages,
+                            self.memsys.dram, counters, extra)
+
+
+def simulate(arch, network, trace, placement, momentum: bool = False, progress=None):
+    """Simulate one training step; returns a :class:`~neurosim.timing.TimingResult`.
+
+    ``progress``, if given, is called as ``progress(tiles_done, tiles_total)``."""
+    return ChipModel(arch, network, trace, placement, momentum, progress).run()
+
+
+__all__ = ["simulate", "ChipModel", "check_placement", "replica_of_core"]

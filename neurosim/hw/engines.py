@@ -1,0 +1,461 @@
+"""The FP, BP and WG engines: what one tile costs, cycle by cycle
+(``docs/microarchitecture.md`` section 2).
+
+A tile is a sequence of cycles, each *free* (no SRAM port) or an *SRAM cycle* that needs a
+set of bank slots. This module turns a tile and the trace bits it consumes into that
+sequence, in one of two modes of the same numba kernels:
+
+- *count* (``emit=False``): the tile's isolated length, its BP delta-phase length and its
+  event counters (section 8), in closed form per nonzero -- cheap, used for every tile;
+- *emit* (``emit=True``): additionally writes the op stream, one ``int64`` code per cycle,
+  which the SRAM arbiter (:mod:`neurosim.hw.sram`) replays when several engines of a core are
+  active at once and bank conflicts are possible.
+
+Op codes: ``-1`` is a free cycle; otherwise ``kind << 48 | bank1 << 24 | bank0`` where
+``kind`` (``OP_*``) fixes which buffers are touched and how many consecutive banks
+(``KIND_*`` tables built by :func:`op_kind_tables`), and ``bank0``/``bank1`` are the first
+banks of the chunk's words in those buffers.
+
+The zero-skipping front end is :func:`_scan` -- the window rule lives there once: windows of
+``scan_width`` bits aligned at bit 0, each costing ``max(1, chunks of its nonzeros)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..arch import SRAM_BUFFERS, value_bits
+
+# Buffers, by index (order of arch.SRAM_BUFFERS).
+BUF = {name: i for i, name in enumerate(SRAM_BUFFERS)}
+B_WEIGHTS, B_STATE, B_SPIKES, B_GRADIENTS, B_WGRAD = (BUF[n] for n in SRAM_BUFFERS)
+N_BUF = len(SRAM_BUFFERS)
+
+# Op kinds of SRAM cycles.
+OP_FP_ACC, OP_LIF, OP_BP_DELTA, OP_BP_TRANS, OP_WG_ACC, OP_UPD = 1, 2, 3, 4, 5, 6
+N_OP_KINDS = 7
+FREE = np.int64(-1)
+
+# Counter vector of a tile (int64[N_CNT]); per-buffer SRAM words at CNT_SRAM + 2*buf (+1 write).
+CNT_ADD, CNT_MAC, CNT_NEURON, CNT_SCAN = 0, 1, 2, 3
+CNT_SRAM = 4
+N_CNT = CNT_SRAM + 2 * N_BUF
+ENGINE_COUNTERS = ("add_ops", "mac_ops", "neuron_updates", "scan_windows")
+
+# Scan modes of the front end.
+MODE_FP, MODE_BP, MODE_WG = 0, 1, 2
+
+# Layout of the int64 parameter vector handed to the scan kernel.
+(P_CONV, P_H, P_W, P_C, P_HO, P_WO, P_K, P_S, P_PAD, P_NCH, P_LANES, P_NCHUNK, P_BASE0, P_K0,
+ P_BANKS0, P_BASE1, P_K1, P_BANKS1, P_NIN, P_NNZIN, P_ASTRIDE) = range(21)
+N_PRM = 21
+
+
+def cdiv(a: int, b: int) -> int:
+    return -(-int(a) // int(b))
+
+
+# --------------------------------------------------------------------------- bit helpers
+
+
+@njit(cache=True, inline="always")
+def _ctz(x):
+    """Index of the lowest set bit of a nonzero uint64."""
+    t = 0
+    if (x & np.uint64(0xFFFFFFFF)) == np.uint64(0):
+        t += 32
+        x >>= np.uint64(32)
+    if (x & np.uint64(0xFFFF)) == np.uint64(0):
+        t += 16
+        x >>= np.uint64(16)
+    if (x & np.uint64(0xFF)) == np.uint64(0):
+        t += 8
+        x >>= np.uint64(8)
+    if (x & np.uint64(0xF)) == np.uint64(0):
+        t += 4
+        x >>= np.uint64(4)
+    if (x & np.uint64(0x3)) == np.uint64(0):
+        t += 2
+        x >>= np.uint64(2)
+    if (x & np.uint64(0x1)) == np.uint64(0):
+        t += 1
+    return t
+
+
+@njit(cache=True, inline="always")
+def _popcount(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(cache=True)
+def count_bits(words):
+    n = 0
+    for i in range(words.shape[0]):
+        n += _popcount(words[i])
+    return n
+
+
+@njit(cache=True)
+def position_counts(words, positions, channels):
+    """Nonzero channels at each position of an HWC-ordered bit vector: int64[positions]."""
+    out = np.zeros(positions, np.int64)
+    for wi in range(words.shape[0]):
+        x = words[wi]
+        while x != np.uint64(0):
+            i = wi * 64 + _ctz(x)
+            out[i // channels] += 1
+            x &= x - np.uint64(1)
+    return out
+
+
+@njit(cache=True)
+def part_slice_bits(words, n_full, positions, channels, lo, hi):
+    """Bits of channels [lo, hi) at every position of an HWC vector, in part order
+    ``pos * (hi - lo) + (c - lo)`` (a linear layer is one position). Returns packed words."""
+    n_ch = hi - lo
+    n = positions * n_ch
+    out = np.zeros((n + 63) // 64, np.uint64)
+    for wi in range(words.shape[0]):
+        x = words[wi]
+        while x != np.uint64(0):
+            i = wi * 64 + _ctz(x)
+            x &= x - np.uint64(1)
+            c = i % channels
+            if c >= lo and c < hi:
+                j = (i // channels) * n_ch + (c - lo)
+                out[j >> 6] |= np.uint64(1) << np.uint64(j & 63)
+    return out
+
+
+# --------------------------------------------------------------------------- op codes
+
+
+@njit(cache=True, inline="always")
+def _code(kind, bank0, bank1):
+    return (np.int64(kind) << np.int64(48)) | (np.int64(bank1) << np.int64(24)) | np.int64(bank0)
+
+
+@njit(cache=True, inline="always")
+def _emit_free(emit, codes, k, n):
+    if emit:
+        for q in range(n):
+            codes[k + q] = FREE
+    return k + n
+
+
+# --------------------------------------------------------------------------- front end
+
+
+@njit(cache=True, inline="always")
+def _valid(o_or_i, pad, kk, stride, limit, forward):
+    """Whether kernel offset ``kk`` is valid for a coordinate. forward (FP): input coordinate
+    y, output (y + P - k)/s must be an integer in [0, limit). Backward (BP/WG): output
+    coordinate o, input o*s + k - P must lie in [0, limit)."""
+    if forward:
+        v = o_or_i + pad - kk
+        return v >= 0 and v % stride == 0 and v // stride < limit
+    v = o_or_i * stride + kk - pad
+    return v >= 0 and v < limit
+
+
+@njit(cache=True)
+def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
+    """Work of one nonzero ``i`` of the scanned vector: writes its chunk ops at ``codes[k:]``
+    when emitting, adds its counters, returns the number of chunks."""
+    lanes = prm[P_LANES]
+    nchunk = prm[P_NCHUNK]
+    k0, k1 = prm[P_K0], prm[P_K1]
+    if prm[P_CONV] == 0:
+        if mode == MODE_FP:       # input i, n_ch outputs: ceil(n_ch/lanes) weight chunks
+            c = nchunk
+            cnt[CNT_ADD] += prm[P_NCH]
+            cnt[CNT_SRAM + 2 * B_WEIGHTS] += c * k0
+            if emit:
+                for j in range(c):
+                    a = prm[P_BASE0] + (i * nchunk + j) * k0
+                    codes[k + j] = _code(OP_FP_ACC, a % prm[P_BANKS0], 0)
+        elif mode == MODE_BP:     # delta d: ceil(n_in/lanes) chunks of W row and g(S_in)
+            c = nchunk
+            cnt[CNT_MAC] += prm[P_NIN]
+            cnt[CNT_SRAM + 2 * B_WEIGHTS] += c * k0
+            cnt[CNT_SRAM + 2 * B_GRADIENTS] += c * k1
+            cnt[CNT_SRAM + 2 * B_GRADIENTS + 1] += c * k1
+            if emit:
+                for j in range(c):
+                    a = prm[P_BASE0] + (i * nchunk + j) * k0
+                    g = prm[P_BASE1] + j * k1
+                    codes[k + j] = _code(OP_BP_TRANS, a % prm[P_BANKS0], g % prm[P_BANKS1])
+        else:                     # WG delta d: ceil(nnz_in/lanes) chunks over nonzero inputs
+            c = nchunk
+            cnt[CNT_ADD] += prm[P_NNZIN]
+            cnt[CNT_SRAM + 2 * B_WGRAD] += c * k0
+            cnt[CNT_SRAM + 2 * B_WGRAD + 1] += c * k0
+            if emit:
+                for j in range(c):
+                    a = prm[P_BASE0] + (i * prm[P_ASTRIDE] + j) * k0
+                    codes[k + j] = _code(OP_WG_ACC, a % prm[P_BANKS0], 0)
+        return c
+    K, S, pad = prm[P_K], prm[P_S], prm[P_PAD]
+    total = 0
+    if mode == MODE_FP:           # input (y, x, ci); valid offsets map it to an output
+        C = prm[P_C]
+        ci = i % C
+        pos = i // C
+        y = pos // prm[P_W]
+        x = pos % prm[P_W]
+        for ky in range(K):
+            if not _valid(y, pad, ky, S, prm[P_HO], True):
+                continue
+            for kx in range(K):
+                if not _valid(x, pad, kx, S, prm[P_WO], True):
+                    continue
+                cnt[CNT_ADD] += prm[P_NCH]
+                if emit:
+                    for j in range(nchunk):
+                        a = prm[P_BASE0] + (((ci * K + ky) * K + kx) * nchunk + j) * k0
+                        codes[k + total + j] = _code(OP_FP_ACC, a % prm[P_BANKS0], 0)
+                total += nchunk
+        cnt[CNT_SRAM + 2 * B_WEIGHTS] += total * k0
+        return total
+    # BP / WG: delta d = (oy, ox, co_local) in part order
+    nch = prm[P_NCH]
+    co = i % nch
+    pos = i // nch
+    oy = pos // prm[P_WO]
+    ox = pos % prm[P_WO]
+    for ky in range(K):
+        if not _valid(oy, pad, ky, S, prm[P_H], False):
+            continue
+        y = oy * S + ky - pad
+        for kx in range(K):
+            if not _valid(ox, pad, kx, S, prm[P_W], False):
+                continue
+            x = ox * S + kx - pad
+            if mode == MODE_BP:
+                c = nchunk
+                cnt[CNT_MAC] += prm[P_C]
+                if emit:
+                    for j in range(c):
+                        a = prm[P_BASE0] + (((co * K + ky) * K + kx) * nchunk + j) * k0
+                        g = prm[P_BASE1] + ((y * prm[P_W] + x) * nchunk + j) * k1
+                        codes[k + total + j] = _code(OP_BP_TRANS, a % prm[P_BANKS0],
+                                                     g % prm[P_BANKS1])
+            else:
+                nz = aux[y * prm[P_W] + x]
+                c = (nz + lanes - 1) // lanes
+                cnt[CNT_ADD] += nz
+                if emit:
+                    for j in range(c):
+                        a = prm[P_BASE0] + (((co * K + ky) * K + kx) * nchunk + j) * k0
+                        codes[k + total + j] = _code(OP_WG_ACC, a % prm[P_BANKS0], 0)
+            total += c
+    if mode == MODE_BP:
+        cnt[CNT_SRAM + 2 * B_WEIGHTS] += total * k0
+        cnt[CNT_SRAM + 2 * B_GRADIENTS] += total * k1
+        cnt[CNT_SRAM + 2 * B_GRADIENTS + 1] += total * k1
+    else:
+        cnt[CNT_SRAM + 2 * B_WGRAD] += total * k0
+        cnt[CNT_SRAM + 2 * B_WGRAD + 1] += total * k0
+    return total
+
+
+@njit(cache=True)
+def _scan(words, n, sw, mode, prm, aux, emit, codes, k, cnt):
+    """Zero-skipping front end over ``n`` bits in windows of ``sw``: each window costs
+    ``max(1, chunks of its nonzeros)`` cycles. Returns the next code index."""
+    nwin = (n + sw - 1) // sw
+    cnt[CNT_SCAN] += nwin
+    cur = -1          # window being accumulated
+    win_chunks = 0
+    for wi in range(words.shape[0]):
+        x = words[wi]
+        while x != np.uint64(0):
+            i = wi * 64 + _ctz(x)
+            x &= x - np.uint64(1)
+            w = i // sw
+            if w != cur:
+                if cur >= 0 and win_chunks == 0:
+                    k = _emit_free(emit, codes, k, 1)
+                k = _emit_free(emit, codes, k, w - cur - 1)   # empty windows in between
+                cur = w
+                win_chunks = 0
+            c = _chunks(mode, i, prm, aux, emit, codes, k, cnt)
+            k += c
+            win_chunks += c
+    if cur >= 0 and win_chunks == 0:
+        k = _emit_free(emit, codes, k, 1)
+    return _emit_free(emit, codes, k, nwin - cur - 1)
+
+
+# --------------------------------------------------------------------------- tiles
+
+
+@njit(cache=True)
+def fp_tile(in_words, n_in, sw, depth, prm, nl, n_part, k_s, base_U, sbanks, emit, codes, cnt):
+    """FP tile: fill, accumulate over the nonzero inputs, LIF. Returns its length."""
+    k = _emit_free(emit, codes, 0, depth)
+    k = _scan(in_words, n_in, sw, MODE_FP, prm, prm, emit, codes, k, cnt)
+    n_lif = (n_part + nl - 1) // nl
+    if emit:
+        for m in range(n_lif):
+            codes[k + m] = _code(OP_LIF, (base_U + m * k_s) % sbanks, 0)
+    cnt[CNT_NEURON] += n_part
+    cnt[CNT_SRAM + 2 * B_STATE] += n_lif * k_s
+    cnt[CNT_SRAM + 2 * B_STATE + 1] += n_lif * k_s
+    return k + n_lif
+
+
+@njit(cache=True)
+def bp_tile(gu_words, n_part, sw, depth, passes, transposed, prm, base_GU, emit, codes, cnt):
+    """BP tile: fill, ``passes`` delta passes over g(S) -> g(U), then (if ``transposed``) the
+    transposed product over the nonzero deltas. Returns (length, delta-phase length)."""
+    lanes = prm[P_LANES]
+    k1 = prm[P_K1]
+    k = _emit_free(emit, codes, 0, depth)
+    n_delta = (n_part + lanes - 1) // lanes
+    if emit:
+        for r in range(passes):
+            for m in range(n_delta):
+                codes[k + r * n_delta + m] = _code(OP_BP_DELTA, (base_GU + m * k1) % prm[P_BANKS1], 0)
+    k += passes * n_delta
+    cnt[CNT_MAC] += passes * n_part
+    cnt[CNT_SRAM + 2 * B_GRADIENTS] += passes * n_delta * k1
+    cnt[CNT_SRAM + 2 * B_GRADIENTS + 1] += passes * n_delta * k1
+    delta_len = k
+    if transposed:
+        k = _scan(gu_words, n_part, sw, MODE_BP, prm, prm, emit, codes, k, cnt)
+    return k, delta_len
+
+
+@njit(cache=True)
+def wg_tile(gu_words, n_part, n_in, sw, depth, prm, nnzc, emit, codes, cnt):
+    """WG tile: fill, index the nonzero inputs, accumulate (nonzero delta, nonzero input)
+    pairs. ``nnzc``: nonzero input channels per input position (conv). Returns its length."""
+    n_index = (n_in + sw - 1) // sw
+    k = _emit_free(emit, codes, 0, depth + n_index)
+    cnt[CNT_SCAN] += n_index
+    return _scan(gu_words, n_part, sw, MODE_WG, prm, nnzc, emit, codes, k, cnt)
+
+
+@njit(cache=True)
+def upd_tile(depth, passes, n_w, lanes, base_GW, k_g, gwbanks, base_W, k_uw, wbanks, emit,
+             codes, cnt):
+    """UPD tile: fill, then ``passes`` sweeps over the part's weights (read g(W), read-modify-
+    write W). Returns its length."""
+    k = _emit_free(emit, codes, 0, depth)
+    n = (n_w + lanes - 1) // lanes
+    if emit:
+        for r in range(passes):
+            for m in range(n):
+                codes[k + r * n + m] = _code(OP_UPD, (base_GW + m * k_g) % gwbanks,
+                                             (base_W + m * k_uw) % wbanks)
+    cnt[CNT_MAC] += passes * n_w
+    cnt[CNT_SRAM + 2 * B_WGRAD] += passes * n * k_g
+    cnt[CNT_SRAM + 2 * B_WEIGHTS] += passes * n * k_uw
+    cnt[CNT_SRAM + 2 * B_WEIGHTS + 1] += passes * n * k_uw
+    return k + passes * n
+
+
+# --------------------------------------------------------------------------- config tables
+
+
+class EngineParams:
+    """Per-config constants the kernels need (lanes, scan widths, words per chunk, banks)."""
+
+    def __init__(self, cfg):
+        c = cfg.core
+        self.bits = value_bits(cfg)
+        sram = c.sram
+        self.banks = np.array([sram[b].banks for b in SRAM_BUFFERS], np.int64)
+        self.ports = np.array([sram[b].ports for b in SRAM_BUFFERS], np.int64)
+        self.width = np.array([sram[b].width_bits for b in SRAM_BUFFERS], np.int64)
+
+        def k(lanes, buf):
+            return cdiv(lanes * self.bits, sram[buf].width_bits)
+
+        self.fp_lanes, self.bp_lanes, self.wg_lanes = c.fp.lanes, c.bp.lanes, c.wg.lanes
+        self.fp_sw, self.bp_sw, self.wg_sw = c.fp.scan_width, c.bp.scan_width, c.wg.scan_width
+        self.fp_depth, self.bp_depth, self.wg_depth = (c.fp.pipeline_depth, c.bp.pipeline_depth,
+                                                       c.wg.pipeline_depth)
+        self.neuron_lanes = c.fp.neuron_lanes
+        self.k_fw = k(c.fp.lanes, "weights")
+        self.k_s = k(c.fp.neuron_lanes, "state")
+        self.k_bw = k(c.bp.lanes, "weights")
+        self.k_bg = k(c.bp.lanes, "gradients")
+        self.k_g = k(c.wg.lanes, "wgrad")
+        self.k_uw = k(c.wg.lanes, "weights")
+        # kind -> (buffer0, words0, buffer1, words1); buffer1 = -1 when one buffer.
+        kb0 = np.full(N_OP_KINDS, -1, np.int64)
+        kk0 = np.zeros(N_OP_KINDS, np.int64)
+        kb1 = np.full(N_OP_KINDS, -1, np.int64)
+        kk1 = np.zeros(N_OP_KINDS, np.int64)
+        for kind, b0, w0, b1, w1 in (
+                (OP_FP_ACC, B_WEIGHTS, self.k_fw, -1, 0),
+                (OP_LIF, B_STATE, self.k_s, -1, 0),
+                (OP_BP_DELTA, B_GRADIENTS, self.k_bg, -1, 0),
+                (OP_BP_TRANS, B_WEIGHTS, self.k_bw, B_GRADIENTS, self.k_bg),
+                (OP_WG_ACC, B_WGRAD, self.k_g, -1, 0),
+                (OP_UPD, B_WGRAD, self.k_g, B_WEIGHTS, self.k_uw)):
+            kb0[kind], kk0[kind], kb1[kind], kk1[kind] = b0, w0, b1, w1
+        self.kind_tables = (kb0, kk0, kb1, kk1)
+
+    def check(self, cfg) -> None:
+        """A chunk must fit its buffer's banks (else it could never be granted)."""
+        kb0, kk0, kb1, kk1 = self.kind_tables
+        eng = {OP_FP_ACC: "fp.lanes", OP_LIF: "fp.neuron_lanes", OP_BP_DELTA: "bp.lanes",
+               OP_BP_TRANS: "bp.lanes", OP_WG_ACC: "wg.lanes", OP_UPD: "wg.lanes"}
+        for kind in range(1, N_OP_KINDS):
+            for b, w in ((kb0[kind], kk0[kind]), (kb1[kind], kk1[kind])):
+                if b >= 0 and w > self.banks[b]:
+                    raise cfg.error(f"core.{eng[kind]}",
+                                    f"a chunk that fits the {SRAM_BUFFERS[b]} buffer's "
+                                    f"{self.banks[b]} banks in one cycle", w)
+                if b >= 0 and self.banks[b] >= (1 << 24):
+                    raise cfg.error(f"core.sram.{SRAM_BUFFERS[b]}.banks", "fewer than 2^24 banks",
+                                    int(self.banks[b]))
+
+
+def conv_geometry(layer) -> list:
+    """[conv, H, W, C_in, H', W', K, stride, padding] of a weighted layer."""
+    if layer.kind == "conv":
+        c, h, w = layer.in_shape
+        _, ho, wo = layer.out_shape
+        return [1, h, w, c, ho, wo, layer.kernel, layer.stride, layer.padding]
+    return [0, 1, 1, layer.n_in, 1, 1, 1, 1, 0]
+
+
+def scan_params(ep: EngineParams, layer, mode: int, n_ch: int, base0: int, base1: int = 0,
+                nnz_in: int = 0) -> np.ndarray:
+    """The parameter vector of :func:`_scan` for a part of ``layer`` in ``mode``."""
+    prm = np.zeros(N_PRM, np.int64)
+    prm[:9] = conv_geometry(layer)
+    prm[P_NCH] = n_ch
+    prm[P_NIN] = layer.n_in
+    prm[P_NNZIN] = nnz_in
+    c_in = layer.in_channels if layer.kind == "conv" else layer.n_in
+    if mode == MODE_FP:
+        lanes = ep.fp_lanes
+        prm[P_NCHUNK] = cdiv(n_ch, lanes)
+        prm[P_BASE0], prm[P_K0], prm[P_BANKS0] = base0, ep.k_fw, ep.banks[B_WEIGHTS]
+    elif mode == MODE_BP:
+        lanes = ep.bp_lanes
+        prm[P_NCHUNK] = cdiv(c_in, lanes)
+        prm[P_BASE0], prm[P_K0], prm[P_BANKS0] = base0, ep.k_bw, ep.banks[B_WEIGHTS]
+        prm[P_BASE1], prm[P_K1], prm[P_BANKS1] = base1, ep.k_bg, ep.banks[B_GRADIENTS]
+    else:
+        lanes = ep.wg_lanes
+        prm[P_NCHUNK] = cdiv(c_in, lanes) if layer.kind == "conv" else cdiv(nnz_in, lanes)
+        prm[P_ASTRIDE] = cdiv(layer.n_in, lanes)
+        prm[P_BASE0], prm[P_K0], prm[P_BANKS0] = base0, ep.k_g, ep.banks[B_WGRAD]
+    prm[P_LANES] = lanes
+    return prm
+
+
+__all__ = ["EngineParams", "fp_tile", "bp_tile", "wg_tile", "upd_tile", "scan_params",
+           "part_slice_bits", "position_counts", "count_bits", "cdiv", "FREE",
+           "OP_FP_ACC", "OP_LIF", "OP_BP_DELTA", "OP_BP_TRANS", "OP_WG_ACC", "OP_UPD",
+           "N_CNT", "CNT_ADD", "CNT_MAC", "CNT_NEURON", "CNT_SCAN", "CNT_SRAM", "N_BUF",
+           "ENGINE_COUNTERS", "MODE_FP", "MODE_BP", "MODE_WG"]

@@ -1,0 +1,234 @@
+"""Statistics of a simulated training step, in the manner of gem5: a :class:`StatGroup` tree
+(``chip.core3.bp.busy_cycles``, vectors per layer, phase and time step) and a flat summary.
+
+Built from a :class:`~neurosim.timing.TimingResult` alone (plus the config, network and
+placement), so the event-driven model and the reference model are reported the same way.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..stats import StatGroup
+from ..timing import ENGINE_OF, TENSOR_KINDS
+from . import engines as E
+
+ENGINES = ("fp", "bp", "wg")
+PHASES = ("FP", "LOSS", "BP", "WG", "UPD")
+
+_ACTION_DESC = {
+    "add_ops": "lane additions executed (accumulate-only work)",
+    "mac_ops": "lane multiply-adds executed",
+    "neuron_updates": "LIF neuron updates",
+    "scan_windows": "bit-vector windows examined by the zero-skipping front end (and WG "
+                    "index cycles)",
+    "tiles": "tiles executed",
+    "read_words": "SRAM words read",
+    "write_words": "SRAM words written",
+    "read_bits": "bits read for DRAM stores and outgoing messages",
+    "write_bits": "bits written by DRAM loads and incoming messages",
+    "packets": "NoC packets",
+    "flits": "NoC flits injected",
+    "router_flits": "flit traversals of routers",
+    "link_flits": "flit traversals of links",
+    "read_bytes": "bytes read from DRAM (whole bursts)",
+    "write_bytes": "bytes written to DRAM (whole bursts)",
+    "act": "DRAM ACT commands", "pre": "DRAM PRE commands", "ref": "DRAM REF commands",
+    "rd": "DRAM RD commands", "wr": "DRAM WR commands",
+}
+
+
+def counter_unit(action: str) -> str:
+    base = action.split(".")[0]
+    if base.endswith("_ops") or base == "neuron_updates":
+        return "op"
+    if base.endswith("_words"):
+        return "access"
+    if base.endswith("_bits"):
+        return "bit"
+    if base.endswith("_bytes"):
+        return "byte"
+    if base == "packets":
+        return "packet"
+    if base.endswith("flits"):
+        return "flit"
+    if base in ("act", "pre", "ref", "rd", "wr"):
+        return "command"
+    return "count"
+
+
+def dense_ops(network, batch: int, time_steps: int, replicas: int, momentum: bool) -> int:
+    """Lane operations of the step without zero-skipping: per sample and step, FP adds
+    (dense MACs), BP deltas (n_out) and transposed MACs (layers not reading only the input),
+    WG adds (dense MACs); per sample LOSS (T * n_out); UPD ((R + M) * weights)."""
+    per_step = 0
+    for l in network.layers:
+        transposed = any(e.src != "input" for e in l.edges)
+        per_step += 2 * l.dense_macs() + l.n_out + (l.dense_macs() if transposed else 0)
+    upd = (replicas + (1 if momentum else 0)) * sum(l.n_weights for l in network.layers)
+    return batch * time_steps * per_step + batch * time_steps * network.output_layer.n_out + upd
+
+
+def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
+                momentum: bool = False) -> StatGroup:
+    root = StatGroup()
+    chip = root.group("chip", "the simulated chip")
+    total = int(timing.total_cycles)
+    clock = arch.chip.clock_mhz * 1e6
+    n_cores = arch.chip.cores
+    chip.scalar("total_cycles", "cycle", "cycles of the training step (last tile end or "
+                "transfer becoming available)", total)
+    chip.scalar("seconds", "s", "training-step time at chip.clock_mhz", total / clock)
+    chip.scalar("cores", "count", "configured cores (chip.cores)", n_cores)
+    used = sorted({r.core for r in timing.tiles})
+    chip.scalar("cores_used", "count", "cores the mapping gives work to", len(used))
+    chip.scalar("replicas", "count", "data-parallel replicas of the mapping",
+                len(placement.replicas))
+
+    # ---------------------------------------------------------------- engines from tiles
+    per = defaultdict(lambda: defaultdict(int))
+    vec = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    stall_by = timing.extra.get("bank_stalls", {})
+    last_end = defaultdict(int)
+    for r in sorted(timing.tiles, key=lambda r: (r.core, r.engine, r.ready, r.start)):
+        key = (r.core, r.engine)
+        busy = r.end - r.start - r.bank_stalls
+        per[key]["busy"] += busy
+        per[key]["tiles"] += 1
+        v = vec[key]
+        v["layer"][r.layer or "loss"] += busy
+        v["phase"][r.kind] += busy
+        if r.t >= 0:
+            v["step"][f"t{r.t}"] += busy
+        v["stall"]["wait_deps"] += r.ready - last_end[key]
+        v["stall"]["wait_dram"] += r.start - r.ready
+        by_buf = stall_by.get(r.key)
+        if by_buf:
+            for buf, n in by_buf.items():
+                v["stall"][f"bank_conflict.{buf}"] += n
+        elif r.bank_stalls:
+            v["stall"]["bank_conflict"] += r.bank_stalls
+        last_end[key] = r.end
+    totals = defaultdict(int)
+    for core in range(n_cores):
+        cg = chip.group(f"core{core}", f"core {core}")
+        for eng in ENGINES:
+            key = (core, eng)
+            g = cg.group(eng, f"{eng.upper()} engine of core {core}")
+            busy = per[key]["busy"]
+            totals[eng] += busy
+            g.scalar("busy_cycles", "cycle", "cycles issuing work (tile occupancy minus bank "
+                     "stalls)", busy)
+            v = vec[key]
+            g.vector("busy_cycles_by_layer", "cycle", "busy cycles per layer", dict(v["layer"]))
+            g.vector("busy_cycles_by_phase", "cycle", "busy cycles per tile kind (FP, LOSS, BP, "
+                     "WG, UPD)", dict(v["phase"]))
+            g.vector("busy_cycles_by_step", "cycle", "busy cycles per time step",
+                     dict(sorted(v["step"].items())))
+            g.vector("stall_cycles", "cycle", "cycles not issuing, by reason: bank_conflict."
+                     "<buffer> (inside tiles), wait_dram (ready to start), wait_deps (previous "
+                     "end to ready)", dict(sorted(v["stall"].items())))
+            g.formula("utilisation", "ratio", "busy cycles / total cycles",
+                      lambda busy=busy: busy / total)
+    # ---------------------------------------------------------------- event counters
+    by_comp = defaultdict(dict)
+    for (comp, action), n in sorted(timing.counters.items()):
+        by_comp[comp][action] = n
+    for comp, actions in by_comp.items():
+        g = chip
+        for part in comp.split("."):
+            g = g.group(part)
+        vectors = defaultdict(dict)
+        for action, n in actions.items():
+            if "." in action:
+                base, label = action.split(".", 1)
+                vectors[base][label] = n
+            else:
+                g.scalar(action, counter_unit(action),
+                         _ACTION_DESC.get(action, f"{action} events"), n)
+        for base, vals in vectors.items():
+            g.vector(f"{base}_by_kind", counter_unit(base),
+                     _ACTION_DESC.get(base, base) + ", by tensor kind", vals)
+    # ---------------------------------------------------------------- chip-level summaries
+    for eng in ENGINES:
+        g = chip.group(eng, f"all {eng.upper()} engines")
+        g.scalar("busy_cycles", "cycle", "busy cycles summed over cores", totals[eng])
+        g.formula("utilisation", "ratio", "busy cycles / (cores * total cycles)",
+                  lambda b=totals[eng]: b / (n_cores * total))
+        layer_ops = defaultdict(int)
+        step_ops = defaultdict(int)
+        for key, cnt in timing.extra.get("tile_counters", {}).items():
+            if ENGINE_OF[key[0]] != eng:
+                continue
+            ops = int(cnt[E.CNT_ADD] + cnt[E.CNT_MAC])
+            layer_ops[key[1] or "loss"] += ops
+            if key[4] >= 0:
+                step_ops[f"t{key[4]}"] += ops
+        g.vector("executed_ops_by_layer", "op", "lane operations executed per layer",
+                 dict(layer_ops))
+        g.vector("executed_ops_by_step", "op", "lane operations executed per time step",
+                 dict(sorted(step_ops.items())))
+    dram = chip.group("dram")
+    reads, writes = defaultdict(int), defaultdict(int)
+    for (comp, action), n in timing.counters.items():
+        if comp.startswith("dram.") and action.startswith("read_bytes."):
+            reads[action.split(".", 1)[1]] += n
+        elif comp.startswith("dram.") and action.startswith("write_bytes."):
+            writes[action.split(".", 1)[1]] += n
+    dram.vector("read_bytes_total", "byte", "bytes read from DRAM over all channels, by tensor "
+                "kind", {k: reads.get(k, 0) for k in TENSOR_KINDS})
+    dram.vector("write_bytes_total", "byte", "bytes written to DRAM over all channels, by "
+                "tensor kind", {k: writes.get(k, 0) for k in TENSOR_KINDS})
+    noc = chip.group("noc")
+    flits, payload = defaultdict(int), defaultdict(int)
+    summary = getattr(timing.messages, "summary_by_kind", None)
+    if summary is not None:      # compact record log: no need to expand it
+        for kind, (_, f, b) in summary().items():
+            flits[kind] += f
+            payload[kind] += b
+    else:
+        for m in timing.messages:
+            flits[m.kind] += m.flits
+            payload[m.kind] += m.payload_bits
+    noc.vector("flits_by_message", "flit", "flits by message kind (spike, grad, wgrad, "
+               "weights, DRAM requests and responses)", dict(flits))
+    noc.vector("payload_bits_by_message", "bit", "payload bits by message kind", dict(payload))
+    ops = chip.group("ops", "work of the step")
+    executed = sum(n for (comp, action), n in timing.counters.items()
+                   if comp.startswith("core") and action in ("add_ops", "mac_ops"))
+    dense = dense_ops(network, batch, time_steps, len(placement.replicas), momentum)
+    ops.scalar("executed", "op", "lane operations executed (adds and multiply-adds)", executed)
+    ops.scalar("dense", "op", "lane operations of the same step without zero-skipping", dense)
+    ops.formula("executed_fraction", "ratio", "executed / dense", lambda: executed / dense)
+    return root
+
+
+def summarize(arch, timing, stats: StatGroup) -> dict:
+    """Flat numbers of a run (the keys other tools rely on)."""
+    chip = stats["chip"]
+    s = {
+        "total_cycles": int(timing.total_cycles),
+        "seconds": float(chip["seconds"].value),
+        "cores": int(arch.chip.cores),
+        "cores_used": int(chip["cores_used"].value),
+        "replicas": int(chip["replicas"].value),
+        "tiles": len(timing.tiles),
+        "bank_stall_cycles": int(sum(r.bank_stalls for r in timing.tiles)),
+        "messages": len(timing.messages),
+        "noc_flits": int(timing.counters.get(("noc", "flits"), 0)),
+        "noc_packets": int(timing.counters.get(("noc", "packets"), 0)),
+        "executed_ops": int(chip["ops.executed"].value),
+        "dense_ops": int(chip["ops.dense"].value),
+    }
+    for eng in ENGINES:
+        s[f"util_{eng}"] = float(chip[f"{eng}.utilisation"].value)
+    rd = chip["dram.read_bytes_total"].value
+    wr = chip["dram.write_bytes_total"].value
+    s["dram_read_bytes"] = int(sum(rd.values()))
+    s["dram_write_bytes"] = int(sum(wr.values()))
+    for k in TENSOR_KINDS:
+        s[f"dram_read_bytes_{k}"] = int(rd.get(k, 0))
+        s[f"dram_write_bytes_{k}"] = int(wr.get(k, 0))
+    return s
+
+
+__all__ = ["build_stats", "summarize", "dense_ops", "counter_unit"]
