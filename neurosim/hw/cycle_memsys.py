@@ -39,6 +39,38 @@ from . import noc as nm
 from .memsys import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, MemorySystem,
                      dram_controller_node, packetize)
 
+
+
+def _drop_stale_kernel_cache() -> None:
+    """numba's on-disk cache is keyed on the caller's source file only: the engine kernel
+    below inlines kernels of noc.py and dram.py, so its cache must go when they change."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    here = Path(__file__)
+    h = hashlib.sha256()
+    for f in (nm.__file__, dm.__file__, __file__):
+        h.update(Path(f).read_bytes())
+    stamp = h.hexdigest()
+    dirs = [here.parent / "__pycache__"]
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        dirs.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    for d in dirs:
+        try:
+            mark = d / "cycle_memsys.kernels.stamp"
+            if mark.is_file() and mark.read_text() == stamp:
+                continue
+            for f in d.rglob("cycle_memsys.*.nb[ic]"):
+                f.unlink()
+            d.mkdir(parents=True, exist_ok=True)
+            mark.write_text(stamp)
+        except OSError:  # read-only install: numba then keeps its cache elsewhere or none
+            pass
+
+
+_drop_stale_kernel_cache()
+
 INF = 1 << 62
 S_UNTIL, S_EVENT, S_IDLE = 0, 1, 2          # why engine_run returned
 RUN_UNTIL, RUN_STOP_EVENT, RUN_DRAIN = 0, 1, 2

@@ -189,6 +189,15 @@ def _issue_pre(D, ch, b, c):
 
 
 @njit(cache=True)
+def _older_same_bank(R, D, ch, k, b):
+    """An older queued request targets bank b: a PRE must not close its row."""
+    for j in range(k):
+        if R.bank[D.q_req[ch, j]] == b:
+            return True
+    return False
+
+
+@njit(cache=True)
 def dram_channel_cycle(R, D, ch, c):
     """Steps 1-4 of section 7 for one channel in cycle c: queue joins, refresh, FR-FCFS.
     A column command pushes the request's completion (end of its data burst)."""
@@ -246,7 +255,7 @@ def dram_channel_cycle(R, D, ch, c):
             if orow < 0:
                 if _act_legal(D, ch, b, rk, c):
                     other = k
-            elif c >= D.pre_ok[ch, b]:
+            elif c >= D.pre_ok[ch, b] and not _older_same_bank(R, D, ch, k, b):
                 other = k
     if col >= 0:
         r = D.q_req[ch, col]
