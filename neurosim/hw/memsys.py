@@ -88,6 +88,21 @@ class DramAddressMap:
             a >>= w
         return out
 
+    def decode_array(self, byte_addrs) -> dict:
+        """:meth:`decode` of a numpy array of byte addresses (fields as int64 arrays)."""
+        import numpy as np
+
+        a = np.asarray(byte_addrs, dtype=np.int64) // self.burst
+        out = {}
+        for name in self.order:
+            if name == "row":
+                out["row"] = a
+                break
+            w = self.bits[name]
+            out[name] = a & ((1 << w) - 1)
+            a = a >> w
+        return out
+
 
 def dram_controller_node(cfg: Config, channel: int) -> int:
     nodes = cfg.get("chip.dram_nodes")
