@@ -441,6 +441,9 @@ class CycleMemorySystem(MemorySystem):
         self.cols = cfg.chip.mesh.cols
         d = cfg.dram
         self._nbanks = d.banks
+        self._ctrl_node = np.array([dram_controller_node(cfg, c) for c in range(d.channels)],
+                                   dtype=np.int64)
+        self._n_req_tensor: list = []  # tensor kind of each DRAM request
         self._id = 0
         self._C = 0
         self._dirty = False
@@ -449,8 +452,10 @@ class CycleMemorySystem(MemorySystem):
         self._known: list = []       # heap of handles whose availability was known at post
         self._ev_lo = 0
         self._msgs: list = []        # message descriptors (records built on demand)
-        self._reqs: list = []        # per DRAM request: (tensor, address)
+        self._reqs: list = []        # per DRAM transfer: (first request, bursts, tensor,
+        #                              first address, write, node, cycle, tag)
         self._static = Counter()     # counters fixed at post time
+        self._req_call_map: dict = {}
         self._kinds = {k: i for i, k in enumerate(MESSAGE_KINDS)}
 
     # ------------------------------------------------------------ helpers
@@ -559,58 +564,60 @@ class CycleMemorySystem(MemorySystem):
             prev_pk, prev = pk, d
         return [handles[d] for d in dsts]
 
-    def _bursts(self, addr, nbytes):
+    def _dram(self, cycle, node, addr, nbytes, tensor, tag, write):
+        h = self._new("dram_write" if write else "dram_read", cycle, tag)
         b = self.amap.burst
         first = addr // b
         n = max(1, math.ceil((addr + nbytes) / b) - first) if nbytes > 0 else 0
-        return [(first + i) * b for i in range(n)]
-
-    def _dram(self, cycle, node, addr, nbytes, tensor, tag, write):
-        h = self._new("dram_write" if write else "dram_read", cycle, tag)
-        bursts = self._bursts(addr, nbytes)
-        if not bursts:
+        if n == 0:
             return self._known_at(h, cycle)
-        burst_bits = self.amap.burst * 8
+        bursts = (first + np.arange(n, dtype=np.int64)) * b
+        f = self.amap.decode_array(bursts)
+        ch = f["channel"]
+        burst_bits = b * 8
         req_flits = packetize(burst_bits if write else 0, self.flit_bits)
         resp_flits = packetize(burst_bits, self.flit_bits)
-        parts = len(bursts) * (len(resp_flits) if (self.noc_cycle and not write) else 1)
-        kh = self._kernel_handle(h, parts)
-        core = (node, PORT_CORE)
+        npk_req, npk_resp = len(req_flits), len(resp_flits)
+        read_over_noc = self.noc_cycle and not write
+        kh = self._kernel_handle(h, n * (npk_resp if read_over_noc else 1))
+        eng = self.eng
+        r = eng.add_requests(n, channel=ch, bank=f["rank"] * self._nbanks + f["bank"],
+                             row=f["row"], write=int(write),
+                             handle=-1 if read_over_noc else kh, pk_rem=npk_req)
+        ctrl = self._ctrl_node[ch]
+        self._reqs.append((int(r[0]), n, tensor, int(bursts[0]), bool(write), node, cycle,
+                           tag))
+        self._msgs.append(("dram", int(r[0]), n))
+        self._n_req_tensor.extend([tensor] * n)
+        # counters fixed at post time
         key = "write" if write else "read"
-        for a in bursts:
-            f = self.amap.decode(a)
-            ch = f["channel"]
-            ctrl = (dram_controller_node(self.cfg, ch), PORT_DRAM)
-            hops = self._hops(node, ctrl[0])
-            r = int(self.eng.add_requests(
-                1, channel=ch, bank=f["rank"] * self._nbanks + f["bank"], row=f["row"],
-                write=int(write), handle=kh if (write or not self.noc_cycle) else -1,
-                pk_rem=len(req_flits))[0])
-            self._reqs.append((tensor, a, cycle, tag))
-            self._static[(f"dram.ch{ch}", f"{key}_bytes")] += self.amap.burst
-            self._static[(f"dram.ch{ch}", f"{key}_bytes.{tensor}")] += self.amap.burst
-            rk = "dram_write" if write else "dram_read_req"
-            self._count_noc(req_flits, hops)
-            self._msgs.append(("req", rk, core, ctrl, cycle, burst_bits if write else 0,
-                               len(req_flits), sum(req_flits), tag, r))
+        for c, k in zip(*np.unique(ch, return_counts=True)):
+            self._static[(f"dram.ch{c}", f"{key}_bytes")] += int(k) * b
+            self._static[(f"dram.ch{c}", f"{key}_bytes.{tensor}")] += int(k) * b
+        hop = np.abs(node % self.cols - ctrl % self.cols) + np.abs(node // self.cols
+                                                                   - ctrl // self.cols)
+        legs = [req_flits] if write else [req_flits, resp_flits]
+        for fl in legs:
+            self._static[("noc", "packets")] += len(fl) * n
+            self._static[("noc", "flits")] += sum(fl) * n
+            self._static[("noc", "router_flits")] += sum(fl) * int((hop + 1).sum())
+            self._static[("noc", "link_flits")] += sum(fl) * int(hop.sum())
+        if self.noc_cycle:
+            core_ep = 2 * node
+            pk = eng.add_packets(n * npk_req, src_ep=core_ep, dst_ep=np.repeat(2 * ctrl + 1, npk_req),
+                                 flits=np.tile(req_flits, n), time=cycle,
+                                 req=np.repeat(r, npk_req),
+                                 kind=self._kind("dram_write" if write else "dram_read_req"))
+            eng.schedule_posts(pk, np.full(len(pk), cycle))
             if not write:
-                self._count_noc(resp_flits, hops)
-                self._msgs.append(("resp", "dram_read_resp", ctrl, core, None, burst_bits,
-                                   len(resp_flits), sum(resp_flits), tag, r))
-            if self.noc_cycle:
-                pk = self.eng.add_packets(len(req_flits), src_ep=self._ep(core),
-                                          dst_ep=self._ep(ctrl), flits=req_flits, time=cycle,
-                                          req=r, kind=self._kind(rk))
-                self.eng.schedule_posts(pk, np.full(len(pk), cycle))
-                if not write:
-                    rp = self.eng.add_packets(len(resp_flits), src_ep=self._ep(ctrl),
-                                              dst_ep=self._ep(core), flits=resp_flits,
-                                              handle=kh, kind=self._kind("dram_read_resp"))
-                    self.eng.R.resp_first[r] = rp[0]
-                    self.eng.R.resp_n[r] = len(rp)
-            else:
-                self.eng.R.arrive[r] = cycle + self.ln
-                self.eng.schedule_deliveries([r], [cycle + self.ln])
+                rp = eng.add_packets(n * npk_resp, src_ep=np.repeat(2 * ctrl + 1, npk_resp),
+                                     dst_ep=core_ep, flits=np.tile(resp_flits, n), handle=kh,
+                                     kind=self._kind("dram_read_resp"))
+                eng.R.resp_first[r] = rp[0] + npk_resp * np.arange(n)
+                eng.R.resp_n[r] = npk_resp
+        else:
+            eng.R.arrive[r] = cycle + self.ln
+            eng.schedule_deliveries(r, np.full(n, cycle + self.ln))
         return h
 
     def dram_read(self, cycle, node, addr, nbytes, tensor, tag=()):
@@ -729,32 +736,60 @@ class CycleMemorySystem(MemorySystem):
     def messages(self) -> list:
         self._sync()
         R = self.eng.R
+        burst_bits = self.amap.burst * 8
+        req_w = packetize(burst_bits, self.flit_bits)
+        req_r = packetize(0, self.flit_bits)
+        resp = req_w
         out = []
-        for kind_of, kind, src, dst, send, bits, npk, nfl, tag, ref in self._msgs:
-            if kind_of in ("known", "handle"):
+        for m in self._msgs:
+            if m[0] != "dram":
+                kind_of, kind, src, dst, send, bits, npk, nfl, tag, ref = m
                 avail = ref.available if ref.available is not None else -1
-            elif kind_of == "req":
-                a = int(R.arrive[ref])
-                avail = a if 0 <= a <= self._C else -1
-            else:  # read response: enqueued when the burst completes
-                avail = self._resp_available(ref)
-                send = int(R.complete[ref]) if avail >= 0 else -1
-            out.append(MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag))
+                out.append(MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag))
+                continue
+            r0, n = m[1], m[2]
+            _, _, tensor, a0, write, node, cycle, tag = self._reqs[self._req_call[r0]]
+            core = (node, PORT_CORE)
+            for r in range(r0, r0 + n):
+                ctrl = (int(self._ctrl_node[R.channel[r]]), PORT_DRAM)
+                a = int(R.arrive[r])
+                a = a if 0 <= a <= self._C else -1
+                if write:
+                    out.append(MessageRecord("dram_write", core, ctrl, cycle, a, burst_bits,
+                                             len(req_w), sum(req_w), tag))
+                    continue
+                out.append(MessageRecord("dram_read_req", core, ctrl, cycle, a, 0, len(req_r),
+                                         sum(req_r), tag))
+                av = self._resp_available(r)
+                out.append(MessageRecord("dram_read_resp", ctrl, core,
+                                         int(R.complete[r]) if av >= 0 else -1, av,
+                                         burst_bits, len(resp), sum(resp), tag))
         return out
+
+    @property
+    def _req_call(self) -> dict:
+        """First request id -> index into ``_reqs``."""
+        if len(self._req_call_map) != len(self._reqs):
+            self._req_call_map = {c[0]: i for i, c in enumerate(self._reqs)}
+        return self._req_call_map
 
     @property
     def dram(self) -> list:
         self._sync()
         R = self.eng.R
+        b = self.amap.burst
         out = []
-        for r, (tensor, addr, _post, _tag) in enumerate(self._reqs):
-            comp = int(R.complete[r])
-            done = 0 <= comp <= self._C
-            oc = int(R.outcome[r])
-            outcome = ("ideal" if oc == 3 else dm.OUTCOMES[oc]) if done and oc >= 0 else "pending"
-            out.append(DramRecord(int(R.channel[r]), tensor, bool(R.write[r]), addr,
-                                  int(R.arrive[r]) if R.arrive[r] <= self._C else -1,
-                                  comp if done else -1, outcome))
+        for r0, n, tensor, a0, write, _node, _cycle, _tag in self._reqs:
+            for k, r in enumerate(range(r0, r0 + n)):
+                comp = int(R.complete[r])
+                done = 0 <= comp <= self._C
+                oc = int(R.outcome[r])
+                outcome = (("ideal" if oc == 3 else dm.OUTCOMES[oc]) if done and oc >= 0
+                           else "pending")
+                arr = int(R.arrive[r])
+                out.append(DramRecord(int(R.channel[r]), tensor, write, a0 + k * b,
+                                      arr if 0 <= arr <= self._C else -1,
+                                      comp if done else -1, outcome))
         return out
 
     @property

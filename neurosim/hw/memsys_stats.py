@@ -111,7 +111,7 @@ def memsys_extra(ms) -> dict:
         names[i] = k
     if ms.noc_cycle:
         out["noc"] = noc_extra(ms.eng, ms._C, names)
-    out["dram"] = dram_extra(ms.eng, ms._C, [t for t, *_ in ms._reqs], cfg.chip.clock_mhz,
+    out["dram"] = dram_extra(ms.eng, ms._C, ms._n_req_tensor, cfg.chip.clock_mhz,
                              cfg.dram.burst_bytes)
     return out
 
