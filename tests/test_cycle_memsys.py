@@ -246,3 +246,29 @@ def test_extra_and_published_stats():
     flat = {row[0]: row[1] for row in g.flat()}
     assert flat["chip.noc.injected_flits"] == flat["chip.noc.ejected_flits"]
     assert flat["chip.dram.ch0.requests"] + flat["chip.dram.ch1.requests"] == len(ms.dram)
+
+
+def test_multicast_ideal_noc_matches_ideal_memory_system():
+    sets = ["noc.model=ideal", "dram.model=cycle", "noc.multicast=true"]
+    cfg = load_arch("paper-20core", sets)
+    ms, ideal = CycleMemorySystem(cfg), IdealMemorySystem(cfg)
+    out = [m.send(4, (6, 0), [(19, 0), (6, 0), (0, 0), (7, 0)], 700, "spike")
+           for m in (ms, ideal)]
+    ms.drain()
+    ideal.advance(100)
+    assert [h.available for h in out[0]] == [h.available for h in out[1]] == [14, 4, 14, 14]
+    assert ms.messages == ideal.messages
+    assert ms.counters == ideal.counters
+    # chain 6 -> 7 -> ... : legs 6->7 (1 hop), 7->0 (3), 0->19 (7): 11 links x 7 flits
+    assert ms.counters[("noc", "link_flits")] == 11 * 7
+
+
+def test_dram_channels_interleave_over_two_controllers():
+    # channel 1's controller sits at the far corner: its request travels 7 hops, not 0
+    ms = make("cycle", "cycle", "chip.dram_nodes=[[0,0],[4,3]]")
+    ms.dram_read(0, 0, 0, 128, "weights")
+    ms.drain()
+    req0, resp0, req1, resp1 = ms.messages
+    assert (req0.dst, req1.dst) == ((0, 5), (19, 5))
+    assert req0.available == 0 + 2 + 1      # 0 hops, 1 flit
+    assert req1.available == 1 + 8 * 2 + 7 + 1  # queued behind req0 at the core's NI

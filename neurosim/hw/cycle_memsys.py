@@ -37,7 +37,7 @@ from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
 from . import noc as nm
 from .memsys import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, MemorySystem,
-                     dram_controller_node, packetize)
+                     dram_controller_node, multicast_chain, packetize)
 
 
 
@@ -524,24 +524,13 @@ class CycleMemorySystem(MemorySystem):
         return h
 
     def _multicast(self, cycle, src, dsts, payload_bits, kind, tag):
-        if len(set(dsts)) != len(dsts):
-            raise ValueError(f"multicast to repeated destinations {dsts}")
+        order = multicast_chain(self.cfg, src, dsts)
         flits = packetize(payload_bits, self.flit_bits)
         handles = {}
-        chain = [d for d in dsts if d != src]
-        for d in dsts:
-            if d == src:
-                h = self._new(kind, cycle, tag)
-                self._msgs.append(("known", kind, src, d, cycle, payload_bits, 0, 0, tag, h))
-                handles[d] = self._known_at(h, cycle)
-        # chain order: nearest next destination (hops), ties by (node, port)
-        order, at = [], src
-        left = sorted(chain)
-        while left:
-            nxt = min(left, key=lambda d: (self._hops(at[0], d[0]), d))
-            left.remove(nxt)
-            order.append(nxt)
-            at = nxt
+        if src in dsts:  # the sender itself: available at once, no NoC
+            h = self._new(kind, cycle, tag)
+            self._msgs.append(("known", kind, src, src, cycle, payload_bits, 0, 0, tag, h))
+            handles[src] = self._known_at(h, cycle)
         prev_pk, prev = None, src
         for d in order:
             h = self._new(kind, cycle, tag)
@@ -604,7 +593,8 @@ class CycleMemorySystem(MemorySystem):
             self._static[("noc", "link_flits")] += sum(fl) * int(hop.sum())
         if self.noc_cycle:
             core_ep = 2 * node
-            pk = eng.add_packets(n * npk_req, src_ep=core_ep, dst_ep=np.repeat(2 * ctrl + 1, npk_req),
+            pk = eng.add_packets(n * npk_req, src_ep=core_ep,
+                                 dst_ep=np.repeat(2 * ctrl + 1, npk_req),
                                  flits=np.tile(req_flits, n), time=cycle,
                                  req=np.repeat(r, npk_req),
                                  kind=self._kind("dram_write" if write else "dram_read_req"))

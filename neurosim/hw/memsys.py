@@ -10,7 +10,13 @@ of ``docs/microarchitecture.md`` sections 4-7:
   available at a cycle ``<= c``; afterwards, posts with ``cycle >= c`` are allowed (a post at
   ``c`` injects its first flit in cycle ``c``).
 - ``next_event()`` is the earliest cycle at which a pending handle will become available if
-  nothing else is posted (``None`` when nothing is pending).
+  nothing else is posted (``None`` when nothing is pending). ``next_event(horizon)`` may
+  stop looking at ``horizon`` (the caller's own next event) and then returns ``None`` if
+  nothing is available by then; the cycle-level model simulates no further, which saves
+  work when posts follow.
+- ``send(..., dst=[(node, port), ...])`` sends one message to several endpoints and returns
+  a list of handles, one per destination in the order given: a chained multicast
+  (``docs/microarchitecture.md`` 4.5) with ``noc.multicast: true``, else one unicast each.
 
 :class:`IdealMemorySystem` is the ``ideal`` model: fixed latencies, unlimited bandwidth. It
 still counts packets, flits, hops and DRAM bytes, so traffic statistics do not depend on the
@@ -54,6 +60,22 @@ def packetize(payload_bits: int, flit_bits: int) -> list[int]:
         out.append(1 + math.ceil(body / flit_bits))
         left -= body
     return out
+
+
+def multicast_chain(cfg: Config, src: tuple, dsts: list) -> list:
+    """Order in which a multicast visits its destinations (spec 4.5): from the current
+    endpoint, the nearest next (XY hops), ties by (node, port); the source itself is left
+    out."""
+    if len(set(dsts)) != len(dsts):
+        raise ValueError(f"multicast to repeated destinations {dsts}")
+    left = sorted(d for d in dsts if d != src)
+    order, at = [], src
+    while left:
+        nxt = min(left, key=lambda d: (hops(cfg, at[0], d[0]), d))
+        left.remove(nxt)
+        order.append(nxt)
+        at = nxt
+    return order
 
 
 def hops(cfg: Config, a: int, b: int) -> int:
@@ -125,7 +147,7 @@ class MemorySystem:
                    tag: tuple = ()) -> Handle:
         raise NotImplementedError
 
-    def next_event(self) -> int | None:
+    def next_event(self, horizon: int | None = None) -> int | None:
         raise NotImplementedError
 
     def advance(self, cycle: int) -> list[Handle]:
@@ -159,9 +181,9 @@ class IdealMemorySystem(MemorySystem):
         self._id += 1
         return Handle(self._id, kind, cycle, tag)
 
-    def _count_message(self, kind, src, dst, send, avail, payload_bits, tag):
+    def _count_message(self, kind, src, dst, send, avail, payload_bits, tag, via=None):
         flits = packetize(payload_bits, self.flit_bits)
-        h = hops(self.cfg, src[0], dst[0])
+        h = hops(self.cfg, (via or src)[0], dst[0])
         self.messages.append(MessageRecord(kind, src, dst, send, avail, payload_bits,
                                            len(flits), sum(flits), tag))
         self.counters[("noc", "packets")] += len(flits)
@@ -170,6 +192,27 @@ class IdealMemorySystem(MemorySystem):
         self.counters[("noc", "link_flits")] += sum(flits) * h
 
     def send(self, cycle, src, dst, payload_bits, kind, tag=()):
+        if isinstance(dst, list):  # several destinations (see the module docstring)
+            if not self.cfg.noc.multicast:
+                return [self.send(cycle, src, d, payload_bits, kind, tag) for d in dst]
+            src = tuple(src)
+            dsts = [tuple(d) for d in dst]
+            out, prev = {}, src
+            if src in dsts:  # the sender itself: available at once, no NoC (spec 4.5)
+                h = self._new(kind, cycle, tag)
+                h.available = cycle
+                self.messages.append(MessageRecord(kind, src, src, cycle, cycle, payload_bits,
+                                                   0, 0, tag))
+                heapq.heappush(self._heap, (h.available, h.id, h))
+                out[src] = h
+            for d in multicast_chain(self.cfg, src, dsts):  # each leg counts its own hops
+                h = self._new(kind, cycle, tag)
+                h.available = cycle + self.ln
+                self._count_message(kind, src, d, cycle, h.available, payload_bits, tag,
+                                    via=prev)
+                heapq.heappush(self._heap, (h.available, h.id, h))
+                out[d], prev = h, d
+            return [out[d] for d in dsts]
         h = self._new(kind, cycle, tag)
         h.available = cycle + self.ln
         self._count_message(kind, src, dst, cycle, h.available, payload_bits, tag)
@@ -216,8 +259,9 @@ class IdealMemorySystem(MemorySystem):
     def dram_write(self, cycle, node, addr, nbytes, tensor, tag=()):
         return self._dram(cycle, node, addr, nbytes, tensor, tag, write=True)
 
-    def next_event(self):
-        return self._heap[0][0] if self._heap else None
+    def next_event(self, horizon=None):
+        t = self._heap[0][0] if self._heap else None
+        return None if (t is None or (horizon is not None and t > horizon)) else t
 
     def advance(self, cycle):
         self._now = max(self._now, cycle)
@@ -237,5 +281,6 @@ def make_memory_system(cfg: Config) -> MemorySystem:
 
 
 __all__ = ["MemorySystem", "IdealMemorySystem", "Handle", "make_memory_system", "packetize",
-           "hops", "DramAddressMap", "dram_controller_node", "PORT_CORE", "PORT_DRAM",
+           "hops", "multicast_chain", "DramAddressMap", "dram_controller_node", "PORT_CORE",
+           "PORT_DRAM",
            "dram_timing_cycles"]

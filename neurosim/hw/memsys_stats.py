@@ -18,7 +18,8 @@ def latency_summary(lat: np.ndarray) -> dict:
     lat = np.asarray(lat, dtype=np.int64)
     if lat.size == 0:
         return {"count": 0, "mean": None, "p50": None, "p99": None, "max": None,
-                "hist_edges": list(LATENCY_EDGES[:-1]), "hist_counts": [0] * (len(LATENCY_EDGES) - 1)}
+                "hist_edges": list(LATENCY_EDGES[:-1]),
+                "hist_counts": [0] * (len(LATENCY_EDGES) - 1)}
     counts, _ = np.histogram(lat, bins=np.array(LATENCY_EDGES, dtype=np.float64))
     return {"count": int(lat.size), "mean": float(lat.mean()),
             "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
