@@ -194,6 +194,13 @@ def test_ideal_parts_match_ideal_memory_system_when_uncontended():
     ms.drain()
     assert ms.messages == ideal.messages
     assert ms.counters == ideal.counters
+    # DRAM traffic counts the same NoC packets, flits and bytes in both
+    for m in (ms, ideal):
+        m.dram_read(50, 13, 4096, 300, "weights")
+        m.dram_write(60, 9, 1 << 20, 130, "wgrad")
+    ms.drain()
+    cmds = {"act", "pre", "ref", "rd", "wr"}
+    assert {k: v for k, v in ms.counters.items() if k[1] not in cmds} == ideal.counters
 
 
 def test_make_memory_system_picks_the_model():
@@ -236,6 +243,10 @@ def test_extra_and_published_stats():
     kinds = ex["noc"]["packet_kinds"]
     assert {"spike", "dram_read_req", "dram_read_resp", "dram_write"} <= set(kinds)
     assert sum(k["packets"] for k in kinds.values()) == ms.counters[("noc", "packets")]
+    assert kinds["dram_read_req"]["payload_bytes"] == 0
+    assert kinds["dram_write"]["payload_bytes"] == 64 * kinds["dram_write"]["packets"]
+    assert kinds["spike"]["payload_bytes"] == sum(m.payload_bits for m in ms.messages
+                                                  if m.kind == "spike" and m.packets) / 8
     lat = kinds["spike"]["latency"]
     assert sum(lat["hist_counts"]) == kinds["spike"]["packets"]
     assert lat["p99"] >= lat["p50"] > 0

@@ -112,6 +112,12 @@ def memsys_extra(ms) -> dict:
         names[i] = k
     if ms.noc_cycle:
         out["noc"] = noc_extra(ms.eng, ms._C, names)
+        payload: dict = {}
+        for m in ms.messages:  # every leg of a multicast is a record of its own
+            if m.packets and m.available >= 0:
+                payload[m.kind] = payload.get(m.kind, 0) + m.payload_bits
+        for kind, d in out["noc"]["packet_kinds"].items():
+            d["payload_bytes"] = payload.get(kind, 0) / 8
     out["dram"] = dram_extra(ms.eng, ms._C, ms._n_req_tensor, cfg.chip.clock_mhz,
                              cfg.dram.burst_bytes)
     return out
@@ -137,6 +143,7 @@ def publish_memsys_stats(ms, group) -> None:
             k = g.group(kind, f"packets of {kind} messages")
             k.scalar("packets", "packet", "packets delivered", d["packets"])
             k.scalar("flits", "flit", "flits delivered", d["flits"])
+            k.scalar("payload_bytes", "byte", "payload delivered", d["payload_bytes"])
             if d["latency"]["count"]:
                 k.scalar("avg_latency", "cycle", "NI enqueue to tail ejection + 1, mean",
                          d["latency"]["mean"])
