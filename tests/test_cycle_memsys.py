@@ -143,6 +143,17 @@ def test_post_before_committed_cycle_is_refused():
         ms.send(99, (0, 0), (1, 0), 8, "spike")
 
 
+@pytest.mark.parametrize("noc", ["cycle", "ideal"])
+def test_bad_endpoints_are_refused(noc):
+    ms = make(noc, "cycle")
+    with pytest.raises(ValueError, match="no DRAM controller"):
+        ms.send(0, (0, 0), (3, 5), 8, "spike")
+    with pytest.raises(ValueError, match="no such mesh node"):
+        ms.send(0, (0, 0), (20, 0), 8, "spike")
+    with pytest.raises(ValueError, match="port"):
+        ms.send(0, (0, 2), (1, 0), 8, "spike")
+
+
 def test_next_event_is_the_first_availability():
     ms = make("cycle", "cycle")
     h1 = ms.send(0, (0, 0), (19, 0), 512, "spike")

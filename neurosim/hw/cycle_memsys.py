@@ -444,6 +444,7 @@ class CycleMemorySystem(MemorySystem):
         self._ctrl_node = np.array([dram_controller_node(cfg, c) for c in range(d.channels)],
                                    dtype=np.int64)
         self._n_req_tensor: list = []  # tensor kind of each DRAM request
+        self._ctrl_nodes = {y * cfg.chip.mesh.cols + x for x, y in cfg.get("chip.dram_nodes")}
         self._id = 0
         self._C = 0
         self._dirty = False
@@ -493,7 +494,12 @@ class CycleMemorySystem(MemorySystem):
         self._static[("noc", "link_flits")] += sum(flits) * h
 
     def _ep(self, ep: tuple) -> int:
-        return nm.endpoint(int(ep[0]), int(ep[1]))
+        node, port = int(ep[0]), int(ep[1])
+        if not 0 <= node < self.cols * self.cfg.chip.mesh.rows:
+            raise ValueError(f"endpoint {ep}: no such mesh node")
+        if port == PORT_DRAM and node not in self._ctrl_nodes:
+            raise ValueError(f"endpoint {ep}: no DRAM controller at node {node}")
+        return nm.endpoint(node, port)
 
     def _hops(self, a: int, b: int) -> int:
         return nm.xy_hops(self.cols, a, b)
@@ -507,6 +513,7 @@ class CycleMemorySystem(MemorySystem):
                                        payload_bits, kind, tag)
             return [self.send(cycle, src, d, payload_bits, kind, tag) for d in dst]
         src, dst = tuple(src), tuple(dst)
+        self._ep(src), self._ep(dst)  # validates both
         h = self._new(kind, cycle, tag)
         flits = packetize(payload_bits, self.flit_bits)
         if src == dst:  # a message to the sender's own endpoint uses no NoC
