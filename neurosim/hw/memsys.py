@@ -10,7 +10,13 @@ of ``docs/microarchitecture.md`` sections 4-7:
   available at a cycle ``<= c``; afterwards, posts with ``cycle >= c`` are allowed (a post at
   ``c`` injects its first flit in cycle ``c``).
 - ``next_event()`` is the earliest cycle at which a pending handle will become available if
-  nothing else is posted (``None`` when nothing is pending).
+  nothing else is posted (``None`` when nothing is pending). ``next_event(horizon)`` may
+  stop looking at ``horizon`` (the caller's own next event) and then returns ``None`` if
+  nothing is available by then; the cycle-level model simulates no further, which saves
+  work when posts follow.
+- ``send(..., dst=[(node, port), ...])`` sends one message to several endpoints and returns
+  a list of handles, one per destination in the order given: a chained multicast
+  (``docs/microarchitecture.md`` 4.5) with ``noc.multicast: true``, else one unicast each.
 
 :class:`IdealMemorySystem` is the ``ideal`` model: fixed latencies, unlimited bandwidth. It
 still counts packets, flits, hops and DRAM bytes, so traffic statistics do not depend on the
@@ -58,6 +64,22 @@ def packetize(payload_bits: int, flit_bits: int) -> list[int]:
     return out
 
 
+def multicast_chain(cfg: Config, src: tuple, dsts: list) -> list:
+    """Order in which a multicast visits its destinations (spec 4.5): from the current
+    endpoint, the nearest next (XY hops), ties by (node, port); the source itself is left
+    out."""
+    if len(set(dsts)) != len(dsts):
+        raise ValueError(f"multicast to repeated destinations {dsts}")
+    left = sorted(d for d in dsts if d != src)
+    order, at = [], src
+    while left:
+        nxt = min(left, key=lambda d: (hops(cfg, at[0], d[0]), d))
+        left.remove(nxt)
+        order.append(nxt)
+        at = nxt
+    return order
+
+
 def hops(cfg: Config, a: int, b: int) -> int:
     (xa, ya), (xb, yb) = mesh_xy(cfg, a), mesh_xy(cfg, b)
     return abs(xa - xb) + abs(ya - yb)
@@ -101,6 +123,21 @@ class DramAddressMap:
             a >>= w
         return out
 
+    def decode_array(self, byte_addrs) -> dict:
+        """:meth:`decode` of a numpy array of byte addresses (fields as int64 arrays)."""
+        import numpy as np
+
+        a = np.asarray(byte_addrs, dtype=np.int64) // self.burst
+        out = {}
+        for name in self.order:
+            if name == "row":
+                out["row"] = a
+                break
+            w = self.bits[name]
+            out[name] = a & ((1 << w) - 1)
+            a = a >> w
+        return out
+
 
 def dram_controller_node(cfg: Config, channel: int) -> int:
     nodes = cfg.get("chip.dram_nodes")
@@ -123,7 +160,7 @@ class MemorySystem:
                    tag: tuple = ()) -> Handle:
         raise NotImplementedError
 
-    def next_event(self) -> int | None:
+    def next_event(self, horizon: int | None = None) -> int | None:
         raise NotImplementedError
 
     def advance(self, cycle: int) -> list[Handle]:
@@ -209,10 +246,11 @@ class IdealMemorySystem(MemorySystem):
             h = self._hops[key] = hops(self.cfg, a, b)
         return h
 
-    def _count_messages(self, kind, src, dst, payload_bits, times=1):
-        """Counters of ``times`` identical messages; returns (packets, flits) of one."""
+    def _count_messages(self, kind, src, dst, payload_bits, times=1, via=None):
+        """Counters of ``times`` identical messages; returns (packets, flits) of one.
+        ``via``: where a multicast leg starts (the previous destination of the chain)."""
         flits = self._packets(payload_bits)
-        h = self._hop(src[0], dst[0])
+        h = self._hop((via or src)[0], dst[0])
         np_, nf = len(flits), sum(flits)
         c = self.counters
         c[("noc", "packets")] += np_ * times
@@ -224,14 +262,34 @@ class IdealMemorySystem(MemorySystem):
         self._n_records["messages"] += times
         return np_, nf
 
-    def send(self, cycle, src, dst, payload_bits, kind, tag=()):
+    def _post_message(self, cycle, src, dst, payload_bits, kind, tag, avail, via=None):
         h = self._new(kind, cycle, tag)
-        h.available = cycle + self.ln
-        np_, nf = self._count_messages(kind, src, dst, payload_bits)
-        self._log.append(("msg", MessageRecord(kind, src, dst, cycle, h.available, payload_bits,
+        h.available = avail
+        if avail == cycle and via is None and tuple(src) == tuple(dst):
+            np_, nf = 0, 0  # the sender itself (multicast member): no NoC (spec 4.5)
+            self._n_records["messages"] += 1
+        else:
+            np_, nf = self._count_messages(kind, src, dst, payload_bits, via=via)
+        self._log.append(("msg", MessageRecord(kind, src, dst, cycle, avail, payload_bits,
                                                np_, nf, tag)))
         heapq.heappush(self._heap, (h.available, h.id, h))
         return h
+
+    def send(self, cycle, src, dst, payload_bits, kind, tag=()):
+        if isinstance(dst, list):  # several destinations (see the module docstring)
+            if not self.cfg.noc.multicast:
+                return [self.send(cycle, src, d, payload_bits, kind, tag) for d in dst]
+            src = tuple(src)
+            dsts = [tuple(d) for d in dst]
+            out, prev = {}, src
+            if src in dsts:
+                out[src] = self._post_message(cycle, src, src, payload_bits, kind, tag, cycle)
+            for d in multicast_chain(self.cfg, src, dsts):  # each leg counts its own hops
+                out[d] = self._post_message(cycle, src, d, payload_bits, kind, tag,
+                                            cycle + self.ln, via=prev)
+                prev = d
+            return [out[d] for d in dsts]
+        return self._post_message(cycle, src, dst, payload_bits, kind, tag, cycle + self.ln)
 
     def _bursts(self, addr, nbytes):
         """(first burst index, number of bursts) of a transfer."""
@@ -307,8 +365,9 @@ class IdealMemorySystem(MemorySystem):
     def dram_write(self, cycle, node, addr, nbytes, tensor, tag=()):
         return self._dram(cycle, node, addr, nbytes, tensor, tag, write=True)
 
-    def next_event(self):
-        return self._heap[0][0] if self._heap else None
+    def next_event(self, horizon=None):
+        t = self._heap[0][0] if self._heap else None
+        return None if (t is None or (horizon is not None and t > horizon)) else t
 
     def advance(self, cycle):
         self._now = max(self._now, cycle)
@@ -327,6 +386,7 @@ def make_memory_system(cfg: Config) -> MemorySystem:
     return CycleMemorySystem(cfg)
 
 
-__all__ = ["MemorySystem", "IdealMemorySystem", "RecordLog", "Handle", "make_memory_system", "packetize",
-           "hops", "DramAddressMap", "dram_controller_node", "PORT_CORE", "PORT_DRAM",
+__all__ = ["MemorySystem", "IdealMemorySystem", "RecordLog", "Handle", "make_memory_system",
+           "packetize", "hops", "multicast_chain", "DramAddressMap", "dram_controller_node",
+           "PORT_CORE", "PORT_DRAM",
            "dram_timing_cycles"]

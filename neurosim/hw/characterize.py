@@ -1,0 +1,205 @@
+"""Characterisation of the cycle-level NoC and DRAM on synthetic traffic: latency and
+accepted throughput against offered load, the curves a BookSim2 or DRAMsim3 user expects.
+
+Both drive the same engine as the chip model (:class:`~neurosim.hw.cycle_memsys.Engine`)
+with bulk-generated traffic and no handles. See ``docs/noc.md`` and ``docs/dram.md``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..arch import load_arch
+from ..errors import InputError
+from ..params import Config
+from .cycle_memsys import INF, RUN_DRAIN, Engine
+from .memsys import DramAddressMap
+
+NOC_TRAFFIC = ("uniform", "transpose", "hotspot")
+DRAM_PATTERNS = ("seq-read", "seq-write", "random-read", "random-write", "mixed")
+
+
+def _with(cfg: Config, overrides: list[str]) -> Config:
+    d = cfg.to_dict()
+    d.pop("extends", None)
+    return load_arch(d, overrides)
+
+
+# --------------------------------------------------------------------------- NoC
+
+
+def traffic_destinations(traffic: str, cols: int, rows: int, src: np.ndarray,
+                         rng: np.random.Generator, hotspot: int, hotspot_frac: float):
+    """Destination node of each packet from node ``src`` under a traffic pattern."""
+    n = cols * rows
+    if traffic == "uniform":  # uniform over the other nodes
+        d = rng.integers(0, n - 1, src.size)
+        return d + (d >= src)
+    if traffic == "transpose":  # node (y, x) of the rows x cols matrix -> (x, y) of its transpose
+        x, y = src % cols, src // cols
+        return x * rows + y
+    if traffic == "hotspot":  # hotspot_frac of packets to the hotspot node, the rest uniform
+        d = rng.integers(0, n - 1, src.size)
+        d = d + (d >= src)
+        hot = (rng.random(src.size) < hotspot_frac) & (src != hotspot)
+        return np.where(hot, hotspot, d)
+    raise InputError("--traffic", "traffic", "one of " + ", ".join(NOC_TRAFFIC), traffic)
+
+
+def noc_point(cfg: Config, traffic: str, rate: float, packet_flits: int,
+              packets: int = 100_000, seed: int = 1, warmup: float = 0.1,
+              hotspot_frac: float = 0.25) -> dict:
+    """One offered load: every source node injects ``packet_flits``-flit packets as a
+    Bernoulli process of ``rate`` flits/node/cycle until ``packets`` packets are generated;
+    latency is measured on packets created after the warm-up fraction, accepted throughput
+    on tails ejected inside the injection window after the warm-up."""
+    if not 0 < rate <= 1:
+        raise InputError("--rates", "rate", "an injection rate in (0, 1] flits/node/cycle", rate)
+    cols, rows = cfg.chip.mesh.cols, cfg.chip.mesh.rows
+    n = cols * rows
+    if n < 2:
+        raise InputError(cfg.origin, "chip.mesh", "a mesh of at least 2 nodes", f"{cols}x{rows}")
+    rng = np.random.default_rng(seed)
+    nodes = np.arange(n)
+    if traffic == "transpose":
+        nodes = nodes[traffic_destinations(traffic, cols, rows, nodes, rng, 0, 0) != nodes]
+    p = rate / packet_flits
+    window = int(math.ceil(packets / (nodes.size * p)))
+    # Bernoulli arrivals per source: geometric gaps
+    per = int(window * p * 1.2 + 10 * math.sqrt(window * p) + 10)
+    gaps = rng.geometric(p, (nodes.size, per))
+    times = np.cumsum(gaps, axis=1) - 1
+    src = np.repeat(nodes, per).reshape(nodes.size, per)
+    keep = times < window
+    times, src = times[keep], src[keep]
+    order = np.argsort(times, kind="stable")
+    times, src = times[order][:packets], src[order][:packets]
+    window = int(times[-1]) + 1 if times.size else window
+    hot = cfg.get("chip.dram_nodes")[0]
+    dst = traffic_destinations(traffic, cols, rows, src, rng, hot[1] * cols + hot[0],
+                               hotspot_frac)
+    eng = Engine(_with(cfg, ["noc.model=cycle", "dram.model=ideal"]), True, False)
+    ids = eng.add_packets(src.size, src_ep=2 * src, dst_ep=2 * dst, flits=packet_flits,
+                          time=times)
+    eng.schedule_posts(ids, times)
+    eng.run(INF, RUN_DRAIN)
+    ej = eng.P.eject[:src.size]
+    lat = ej + 1 - times
+    w0 = int(window * warmup)
+    meas = times >= w0
+    in_win = (ej >= w0) & (ej < window)
+    zero = _zero_load(cfg, src, dst, packet_flits)
+    return {
+        "offered": rate,
+        "accepted": float(in_win.sum() * packet_flits / (nodes.size * max(1, window - w0))),
+        "avg_latency": float(lat[meas].mean()),
+        "p99_latency": float(np.percentile(lat[meas], 99)),
+        "zero_load_latency": float(zero[meas].mean()),
+        "packets": int(src.size), "cycles": int(ej.max() + 1), "window": window,
+    }
+
+
+def _zero_load(cfg, src, dst, F):
+    cols = cfg.chip.mesh.cols
+    h = np.abs(src % cols - dst % cols) + np.abs(src // cols - dst // cols)
+    return (h + 1) * cfg.noc.router_delay + h * cfg.noc.link_delay + F
+
+
+def noc_sweep(cfg: Config, traffic: str, packet_flits: int, rates=None, packets=100_000,
+              seed=1, hotspot_frac=0.25, progress=None) -> list[dict]:
+    """Offered load from low to saturation: with the default rates, stops one point after
+    saturation (average latency above 10x the zero-load latency, or accepted throughput
+    below 95 % of the offered load)."""
+    if traffic not in NOC_TRAFFIC:
+        raise InputError("--traffic", "traffic", "one of " + ", ".join(NOC_TRAFFIC), traffic)
+    if not 1 <= packet_flits <= 17:
+        raise InputError("--packet-flits", "packet_flits", "1 to 17 flits (head + up to 16 "
+                         "body flits, docs/microarchitecture.md 4.4)", packet_flits)
+    auto = rates is None
+    if auto:
+        rates = [round(0.02 * k, 2) for k in range(1, 51)]
+    rows, saturated = [], False
+    for r in rates:
+        row = noc_point(cfg, traffic, r, packet_flits, packets, seed, hotspot_frac=hotspot_frac)
+        rows.append(row)
+        if progress:
+            progress(row)
+        if auto:
+            if saturated:
+                break
+            saturated = (row["avg_latency"] > 10 * row["zero_load_latency"]
+                         or row["accepted"] < 0.95 * row["offered"])
+    return rows
+
+
+# --------------------------------------------------------------------------- DRAM
+
+
+def peak_bytes_per_cycle(cfg: Config) -> float:
+    d = cfg.dram
+    return d.channels * d.bus_bits / 8 * d.data_rate_mtps / cfg.chip.clock_mhz
+
+
+def dram_point(cfg: Config, pattern: str, load: float, requests: int = 20_000,
+               seed: int = 1, warmup: float = 0.1) -> dict:
+    """One offered load (fraction of the peak data-bus bandwidth): requests of one burst
+    arrive at the controllers as a Poisson process; achieved bandwidth counts bursts ending
+    inside the arrival window after the warm-up, latency is arrival to end of data."""
+    if load <= 0:
+        raise InputError("--loads", "load", "a positive fraction of peak bandwidth", load)
+    c2 = _with(cfg, ["noc.model=ideal", "noc.ideal_latency=0", "dram.model=cycle"])
+    d = c2.dram
+    rng = np.random.default_rng(seed)
+    lam = load * peak_bytes_per_cycle(c2) / d.burst_bytes  # requests per cycle
+    gaps = rng.exponential(1 / lam, requests)
+    arrive = np.floor(np.cumsum(gaps)).astype(np.int64)
+    if pattern.startswith("seq"):
+        burst = np.arange(requests, dtype=np.int64)
+    else:
+        span = 1 << 30  # 1 GiB of random bursts
+        burst = rng.integers(0, span // d.burst_bytes, requests)
+    if pattern == "mixed":
+        write = (rng.random(requests) < 1 / 3).astype(np.int64)
+    else:
+        write = np.full(requests, 1 if pattern.endswith("write") else 0, np.int64)
+    f = DramAddressMap(c2).decode_array(burst * d.burst_bytes)
+    eng = Engine(c2, False, True)
+    ids = eng.add_requests(requests, channel=f["channel"], bank=f["rank"] * d.banks + f["bank"],
+                           row=f["row"], write=write, arrive=arrive)
+    eng.schedule_deliveries(ids, arrive)
+    eng.run(INF, RUN_DRAIN)
+    comp = eng.R.complete[:requests]
+    lat = comp - arrive
+    end = int(arrive[-1]) + 1
+    w0 = int(end * warmup)
+    in_win = (comp >= w0) & (comp < end)
+    meas = arrive >= w0
+    oc = eng.R.outcome[:requests]
+    peak = peak_bytes_per_cycle(c2)
+    achieved = in_win.sum() * d.burst_bytes / max(1, end - w0)
+    return {
+        "offered": load,
+        "offered_gbs": load * peak * c2.chip.clock_mhz / 1e3,
+        "achieved": float(achieved / peak),
+        "achieved_gbs": float(achieved * c2.chip.clock_mhz / 1e3),
+        "avg_latency": float(lat[meas].mean()),
+        "p99_latency": float(np.percentile(lat[meas], 99)),
+        "row_hit_rate": float((oc == 0).mean()),
+        "requests": requests, "cycles": int(comp.max() + 1),
+    }
+
+
+def dram_sweep(cfg: Config, pattern: str, loads=None, requests=20_000, seed=1,
+               progress=None) -> list[dict]:
+    if pattern not in DRAM_PATTERNS:
+        raise InputError("--pattern", "pattern", "one of " + ", ".join(DRAM_PATTERNS), pattern)
+    if loads is None:
+        loads = [round(0.05 * k, 2) for k in range(1, 25)]
+    rows = []
+    for x in loads:
+        row = dram_point(cfg, pattern, x, requests, seed)
+        rows.append(row)
+        if progress:
+            progress(row)
+    return rows

@@ -1,0 +1,809 @@
+"""The cycle-level memory system: the NoC of ``noc.py`` and the DRAM of ``dram.py``
+co-simulated behind the :class:`~neurosim.hw.memsys.MemorySystem` interface
+(``docs/microarchitecture.md`` sections 4-7).
+
+Either part may be ``ideal`` (fixed latency) while the other is cycle-level; both ideal is
+:class:`~neurosim.hw.memsys.IdealMemorySystem`.
+
+**Lazy co-simulation.** The chip model posts messages and DRAM transfers and asks when the
+next one becomes available. The engine (:func:`engine_run`, numba) keeps its state at the
+top of a cycle ``G``; posts at cycles ``>= G`` are simply queued. ``next_event()``
+speculates: it snapshots the live state (a few kB of router, NI and bank arrays), runs
+forward until the first handle completes and keeps that state, logging the few
+read-modify-write updates it makes to the growing tables (handle and packet counters). If a
+later post lands before the speculated cycle, the next call rolls back to the snapshot and
+re-runs up to the committed cycle; otherwise the speculated work is kept, so an
+uninterrupted ``next_event``/``advance`` loop simulates each cycle once. Write-once table
+fields (eject cycles, arrivals, completions) need no undo: a stale value from an abandoned
+speculation is always rewritten before it is read.
+
+**Cycle order** (one engine cycle ``c``): (a) DRAM completions due at ``c`` (write done;
+read response enqueued at the controller's NI, channel order); (b) requests delivered by an
+ideal NoC join their channel; each channel's step (section 7); (c) posts of cycle ``c`` join
+their NI queues; NoC injection, switch allocation and traversal (section 6); tails ejected
+in ``c`` complete message parts (available ``c + 1``), deliver DRAM requests (arrival
+``c + 1``) or are forwarded (multicast).
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter, namedtuple
+
+import numpy as np
+from numba import njit
+
+from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
+from . import dram as dm
+from . import noc as nm
+from .memsys import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, MemorySystem,
+                     dram_controller_node, multicast_chain, packetize)
+
+
+
+def _drop_stale_kernel_cache() -> None:
+    """numba's on-disk cache is keyed on the caller's source file only: the engine kernel
+    below inlines kernels of noc.py and dram.py, so its cache must go when they change."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    here = Path(__file__)
+    h = hashlib.sha256()
+    for f in (nm.__file__, dm.__file__, __file__):
+        h.update(Path(f).read_bytes())
+    stamp = h.hexdigest()
+    dirs = [here.parent / "__pycache__"]
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        dirs.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    for d in dirs:
+        try:
+            mark = d / "cycle_memsys.kernels.stamp"
+            if mark.is_file() and mark.read_text() == stamp:
+                continue
+            for f in d.rglob("cycle_memsys.*.nb[ic]"):
+                f.unlink()
+            d.mkdir(parents=True, exist_ok=True)
+            mark.write_text(stamp)
+        except OSError:  # read-only install: numba then keeps its cache elsewhere or none
+            pass
+
+
+_drop_stale_kernel_cache()
+
+INF = 1 << 62
+S_UNTIL, S_EVENT, S_IDLE = 0, 1, 2          # why engine_run returned
+RUN_UNTIL, RUN_STOP_EVENT, RUN_DRAIN = 0, 1, 2
+SC_G, SC_ADONE, SC_POST, SC_DREQ, SC_EVN, SC_LOGN, SC_LOGGING = range(7)
+LOG_HREM, LOG_HAVAIL, LOG_PKREM = range(3)
+
+Book = namedtuple("Book", [
+    "h_rem", "h_avail",          # per handle: parts outstanding, availability so far
+    "post_pkt", "post_time",     # packets to enqueue at core NIs, by (time, post order)
+    "dreq", "dreq_time",         # requests an ideal NoC delivers, by (arrival, post order)
+    "ev_h", "ev_t",              # handle completions (handle, available)
+    "log_code", "log_idx", "log_old",  # undo log of a speculation
+    "sc",                        # live scalars SC_*
+    "cnt",                       # [posts, dreqs] entries (set by Python)
+    "mode",                      # [noc cycle?, dram cycle?, noc ideal latency, dram ideal latency]
+])
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@njit(cache=True)
+def _log(B, code, idx, old):
+    n = B.sc[SC_LOGN]
+    B.log_code[n] = code
+    B.log_idx[n] = idx
+    B.log_old[n] = old
+    B.sc[SC_LOGN] = n + 1
+
+
+@njit(cache=True)
+def _part_done(B, h, t, ev_min):
+    """One part of handle h is available at t; returns the updated earliest new event."""
+    if h < 0:
+        return ev_min
+    if B.sc[SC_LOGGING]:
+        _log(B, LOG_HREM, h, B.h_rem[h])
+        _log(B, LOG_HAVAIL, h, B.h_avail[h])
+    B.h_rem[h] -= 1
+    if t > B.h_avail[h]:
+        B.h_avail[h] = t
+    if B.h_rem[h] == 0:
+        n = B.sc[SC_EVN]
+        B.ev_h[n] = h
+        B.ev_t[n] = B.h_avail[h]
+        B.sc[SC_EVN] = n + 1
+        if B.h_avail[h] < ev_min:
+            return B.h_avail[h]
+    return ev_min
+
+
+@njit(cache=True)
+def _request_arrived(R, D, B, r, t, dram_cycle, ld):
+    """Request r reaches its controller at t (the engine is in cycle t or t - 1)."""
+    R.arrive[r] = t
+    ch = R.channel[r]
+    if dram_cycle:
+        dm.dram_arrive(R, D, ch, r)
+    else:
+        R.complete[r] = t + ld
+        R.outcome[r] = 3
+        dm.dram_push_completion(D, ch, r, t + ld)
+
+
+@njit(cache=True)
+def engine_run(P, R, B, N, D, until, how, ev_min):
+    """Run from the top of cycle ``B.sc[SC_G]``. Stops at the top of cycle ``until`` after
+    its phase (a) (RUN_UNTIL), or as soon as a handle completion not yet seen by the caller
+    is available at or before the current cycle (RUN_STOP_EVENT; ``ev_min`` is the earliest
+    such completion the caller already knows of), or when nothing is left that could
+    complete (RUN_DRAIN, and RUN_STOP_EVENT). Returns (status, earliest completion)."""
+    noc_cycle = B.mode[0] != 0
+    dram_cycle = B.mode[1] != 0
+    ln = B.mode[2]
+    ld = B.mode[3]
+    CH = D.q_cnt.shape[0]
+    c = B.sc[SC_G]
+    while True:
+        if B.sc[SC_ADONE] == 0:
+            # (a) completions due at c, in channel order
+            cap = D.cf_req.shape[1]
+            for ch in range(CH):
+                while D.cf_cnt[ch] > 0:
+                    hd = D.cf_head[ch]
+                    if D.cf_time[ch, hd] > c:
+                        break
+                    r = D.cf_req[ch, hd]
+                    D.cf_head[ch] = (hd + 1) % cap
+                    D.cf_cnt[ch] -= 1
+                    if R.write[r] != 0:
+                        ev_min = _part_done(B, R.handle[r], c, ev_min)
+                    elif noc_cycle:
+                        for q in range(R.resp_first[r], R.resp_first[r] + R.resp_n[r]):
+                            P.time[q] = c
+                            nm.noc_enqueue(P, N, P.src_ep[q], q)
+                    else:
+                        ev_min = _part_done(B, R.handle[r], c + ln, ev_min)
+            B.sc[SC_ADONE] = 1
+        if how == RUN_STOP_EVENT and ev_min <= c:
+            B.sc[SC_G] = c
+            return S_EVENT, ev_min
+        if c >= until:
+            B.sc[SC_G] = c
+            return S_UNTIL, ev_min
+
+        # skip cycles in which nothing can happen
+        busy = noc_cycle and nm.noc_busy(N)
+        if not busy and dram_cycle:
+            for ch in range(CH):
+                if not dm.dram_channel_idle(D, ch, c):
+                    busy = True
+                    break
+        if not busy:
+            nxt = INF
+            if B.sc[SC_POST] < B.cnt[0]:
+                nxt = B.post_time[B.sc[SC_POST]]
+            if B.sc[SC_DREQ] < B.cnt[1]:
+                nxt = min(nxt, B.dreq_time[B.sc[SC_DREQ]])
+            for ch in range(CH):
+                if D.cf_cnt[ch] > 0:
+                    nxt = min(nxt, D.cf_time[ch, D.cf_head[ch]])
+            if nxt == INF and how != RUN_UNTIL:
+                B.sc[SC_G] = c
+                return S_IDLE, ev_min
+            if dram_cycle:
+                for ch in range(CH):
+                    nxt = min(nxt, D.ch_ref[ch])
+            nxt = min(nxt, until)
+            if nxt > c:
+                c = nxt
+                B.sc[SC_ADONE] = 0
+                continue
+
+        # (b) DRAM
+        while B.sc[SC_DREQ] < B.cnt[1] and B.dreq_time[B.sc[SC_DREQ]] <= c:
+            r = B.dreq[B.sc[SC_DREQ]]
+            B.sc[SC_DREQ] += 1
+            _request_arrived(R, D, B, r, R.arrive[r], dram_cycle, ld)
+        if dram_cycle:
+            for ch in range(CH):
+                if not dm.dram_channel_idle(D, ch, c):
+                    dm.dram_channel_cycle(R, D, ch, c)
+
+        # (c) NoC
+        if noc_cycle:
+            while B.sc[SC_POST] < B.cnt[0] and B.post_time[B.sc[SC_POST]] <= c:
+                q = B.post_pkt[B.sc[SC_POST]]
+                B.sc[SC_POST] += 1
+                nm.noc_enqueue(P, N, P.src_ep[q], q)
+            nm.noc_cycle(P, N, c)
+            for k in range(N.sc[0]):
+                p = N.ej_pkts[k]
+                ev_min = _part_done(B, P.handle[p], c + 1, ev_min)
+                r = P.req[p]
+                if r >= 0:
+                    if B.sc[SC_LOGGING]:
+                        _log(B, LOG_PKREM, r, R.pk_rem[r])
+                    R.pk_rem[r] -= 1
+                    if R.pk_rem[r] == 0:
+                        _request_arrived(R, D, B, r, c + 1, dram_cycle, ld)
+                q = P.fwd[p]
+                if q >= 0:
+                    P.time[q] = c + 1
+                    nm.noc_enqueue(P, N, P.src_ep[q], q)
+        c += 1
+        B.sc[SC_ADONE] = 0
+
+
+@njit(cache=True)
+def _undo(B, R):
+    for k in range(B.sc[SC_LOGN] - 1, -1, -1):
+        code = B.log_code[k]
+        i = B.log_idx[k]
+        if code == LOG_HREM:
+            B.h_rem[i] = B.log_old[k]
+        elif code == LOG_HAVAIL:
+            B.h_avail[i] = B.log_old[k]
+        else:
+            R.pk_rem[i] = B.log_old[k]
+    B.sc[SC_LOGN] = 0
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def _grow(arr: np.ndarray, n: int, fill) -> np.ndarray:
+    if n <= arr.shape[0]:
+        return arr
+    new = np.full(max(n, 2 * arr.shape[0], 64), fill, arr.dtype)
+    new[:arr.shape[0]] = arr
+    return new
+
+
+class Engine:
+    """Tables, live state, speculation (snapshot / undo log) around :func:`engine_run`."""
+
+    P_FIELDS = {"src_ep": 0, "dst_ep": 0, "flits": 1, "time": INF, "inject": -1, "eject": -1,
+                "next": -1, "handle": -1, "req": -1, "fwd": -1, "kind": 0}
+    R_FIELDS = {"channel": 0, "bank": 0, "row": 0, "write": 0, "handle": -1, "resp_first": 0,
+                "resp_n": 0, "pk_rem": 0, "arrive": -1, "issue": -1, "complete": -1,
+                "outcome": -1, "next": -1}
+
+    def __init__(self, cfg, noc_cycle: bool, dram_cycle: bool):
+        self.cfg = cfg
+        self.noc_cycle, self.dram_cycle = noc_cycle, dram_cycle
+        self.ln = 0 if noc_cycle else cfg.noc.ideal_latency
+        self.ld = cfg.dram.ideal_latency
+        self.N = nm.make_noc_state(cfg)
+        self.D = dm.make_dram_state(cfg, extra_latency=self.ln)
+        self.n_pk = self.n_rq = self.n_h = 0
+        self.P = nm.Packets(**{k: np.full(64, v, np.int64) for k, v in self.P_FIELDS.items()})
+        self.R = dm.Requests(**{k: np.full(64, v, np.int64) for k, v in self.R_FIELDS.items()})
+        z = lambda: np.zeros(64, np.int64)  # noqa: E731
+        self.B = Book(h_rem=z(), h_avail=np.full(64, -1, np.int64), post_pkt=z(),
+                      post_time=z(), dreq=z(), dreq_time=z(), ev_h=z(), ev_t=z(),
+                      log_code=z(), log_idx=z(), log_old=z(), sc=np.zeros(8, np.int64),
+                      cnt=np.zeros(2, np.int64),
+                      mode=np.array([noc_cycle, dram_cycle, self.ln, self.ld], np.int64))
+        self._snap = None
+
+    # ------------------------------------------------------------ tables
+
+    @property
+    def G(self) -> int:
+        return int(self.B.sc[SC_G])
+
+    @property
+    def a_done(self) -> int:
+        return int(self.B.sc[SC_ADONE])
+
+    @property
+    def speculating(self) -> bool:
+        return self._snap is not None
+
+    def _fit_log(self):
+        need = 3 * self.n_pk + 2 * self.n_rq + 16
+        B = self.B
+        if need > B.log_code.shape[0]:
+            self.B = B._replace(log_code=_grow(B.log_code, need, 0),
+                                log_idx=_grow(B.log_idx, need, 0),
+                                log_old=_grow(B.log_old, need, 0))
+
+    def add_packets(self, n: int, **cols) -> np.ndarray:
+        i0 = self.n_pk
+        self.n_pk += n
+        if self.n_pk > self.P.src_ep.shape[0]:
+            self.P = nm.Packets(**{k: _grow(getattr(self.P, k), self.n_pk, v)
+                                   for k, v in self.P_FIELDS.items()})
+        for k, v in cols.items():
+            getattr(self.P, k)[i0:self.n_pk] = v
+        self._fit_log()
+        return np.arange(i0, self.n_pk)
+
+    def add_requests(self, n: int, **cols) -> np.ndarray:
+        i0 = self.n_rq
+        self.n_rq += n
+        if self.n_rq > self.R.channel.shape[0]:
+            self.R = dm.Requests(**{k: _grow(getattr(self.R, k), self.n_rq, v)
+                                    for k, v in self.R_FIELDS.items()})
+        for k, v in cols.items():
+            getattr(self.R, k)[i0:self.n_rq] = v
+        self._fit_log()
+        return np.arange(i0, self.n_rq)
+
+    def add_handle(self, parts: int) -> int:
+        h = self.n_h
+        self.n_h += 1
+        B = self.B
+        if self.n_h > B.h_rem.shape[0]:
+            self.B = B._replace(h_rem=_grow(B.h_rem, self.n_h, 0),
+                                h_avail=_grow(B.h_avail, self.n_h, -1),
+                                ev_h=_grow(B.ev_h, self.n_h, 0), ev_t=_grow(B.ev_t, self.n_h, 0))
+        self.B.h_rem[h] = parts
+        self.B.h_avail[h] = -1
+        return h
+
+    def _insert_sorted(self, ids_name, time_name, k, ids, times):
+        """Insert (ids, times) into the time-sorted list, after entries of equal time."""
+        B = self.B
+        n = int(B.cnt[k])
+        m = len(ids)
+        if n + m > getattr(B, ids_name).shape[0]:
+            B = B._replace(**{ids_name: _grow(getattr(B, ids_name), n + m, 0),
+                              time_name: _grow(getattr(B, time_name), n + m, 0)})
+            self.B = B
+        idl, tl = getattr(B, ids_name), getattr(B, time_name)
+        order = np.argsort(times, kind="stable")
+        ids, times = np.asarray(ids)[order], np.asarray(times)[order]
+        if n == 0 or times[0] >= tl[n - 1]:
+            idl[n:n + m] = ids
+            tl[n:n + m] = times
+        else:  # out of time order: merge (entries already consumed are all earlier)
+            t_all = np.concatenate([tl[:n], times])
+            i_all = np.concatenate([idl[:n], ids])
+            o = np.argsort(t_all, kind="stable")
+            idl[:n + m] = i_all[o]
+            tl[:n + m] = t_all[o]
+        B.cnt[k] = n + m
+
+    def schedule_posts(self, pkts, times):
+        self._insert_sorted("post_pkt", "post_time", 0, pkts, times)
+
+    def schedule_deliveries(self, reqs, times):
+        self._insert_sorted("dreq", "dreq_time", 1, reqs, times)
+
+    # ------------------------------------------------------------ running
+
+    def run(self, until: int, how: int = RUN_UNTIL, ev_min: int = INF) -> tuple[int, int]:
+        st, e = engine_run(self.P, self.R, self.B, self.N, self.D, int(until), how, int(ev_min))
+        return int(st), int(e)
+
+    def _live(self):
+        return ([getattr(self.N, k) for k in nm.NOC_LIVE]
+                + [getattr(self.D, k) for k in dm.DRAM_LIVE] + [self.B.sc])
+
+    def snapshot(self):
+        self._snap = [a.copy() for a in self._live()]
+        self.B.sc[SC_LOGN] = 0
+        self.B.sc[SC_LOGGING] = 1
+
+    def rollback(self):
+        _undo(self.B, self.R)
+        for a, s in zip(self._live(), self._snap):
+            np.copyto(a, s)
+        self.B.sc[SC_LOGN] = 0
+        self.B.sc[SC_LOGGING] = 0
+        self._snap = None
+
+    def commit(self):
+        self._snap = None
+        self.B.sc[SC_LOGN] = 0
+        self.B.sc[SC_LOGGING] = 0
+
+    def events(self, lo: int = 0):
+        n = int(self.B.sc[SC_EVN])
+        return self.B.ev_h[lo:n], self.B.ev_t[lo:n]
+
+
+# --------------------------------------------------------------------------- memory system
+
+
+class CycleMemorySystem(MemorySystem):
+    """Cycle-level NoC and/or DRAM behind the memory-system interface.
+
+    Beyond :class:`MemorySystem`:
+
+    - ``send(..., dst=[(node, port), ...])`` sends one message to several endpoints and
+      returns one handle per destination (in the order given). With ``noc.multicast: true``
+      it is a multicast (section 4.5 of the spec: forwarded from NI to NI along a chain);
+      otherwise one unicast per destination, in the order given.
+    - ``next_event(horizon)`` may be given the caller's own next event cycle: the model then
+      simulates no further than ``horizon`` and returns ``None`` if nothing is available by
+      then.
+    - ``messages``, ``dram``, ``counters`` and ``extra`` describe what has been committed
+      (cycles before the last ``advance``); read them after the run.
+    """
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        noc_cycle, dram_cycle = cfg.noc.model == "cycle", cfg.dram.model == "cycle"
+        if not (noc_cycle or dram_cycle):
+            raise ValueError("both models ideal: use IdealMemorySystem")
+        self.noc_cycle, self.dram_cycle = noc_cycle, dram_cycle
+        self.eng = Engine(cfg, noc_cycle, dram_cycle)
+        self.flit_bits = cfg.noc.flit_bits
+        self.ln = cfg.noc.ideal_latency
+        self.amap = DramAddressMap(cfg)
+        self.cols = cfg.chip.mesh.cols
+        d = cfg.dram
+        self._nbanks = d.banks
+        self._ctrl_node = np.array([dram_controller_node(cfg, c) for c in range(d.channels)],
+                                   dtype=np.int64)
+        self._n_req_tensor: list = []  # tensor kind of each DRAM request
+        self._ctrl_nodes = {y * cfg.chip.mesh.cols + x for x, y in cfg.get("chip.dram_nodes")}
+        self._id = 0
+        self._C = 0
+        self._dirty = False
+        self._E = None               # cached next_event: (value, horizon it holds for)
+        self._handles: list = []     # kernel handle id -> Handle
+        self._known: list = []       # heap of handles whose availability was known at post
+        self._ev_lo = 0
+        self._msgs: list = []        # message descriptors (records built on demand)
+        self._reqs: list = []        # per DRAM transfer: (first request, bursts, tensor,
+        #                              first address, write, node, cycle, tag)
+        self._static = Counter()     # counters fixed at post time
+        self._req_call_map: dict = {}
+        self._kinds = {k: i for i, k in enumerate(MESSAGE_KINDS)}
+
+    # ------------------------------------------------------------ helpers
+
+    def _new(self, kind, cycle, tag) -> Handle:
+        if cycle < self._C:
+            raise ValueError(f"post at cycle {cycle} after advance to {self._C}")
+        self._id += 1
+        if cycle < self.eng.G:
+            self._dirty = True
+        if self._E is not None and (self._E[0] is None or cycle < self._E[0]):
+            self._E = None
+        return Handle(self._id, kind, cycle, tag)
+
+    def _known_at(self, h: Handle, t: int) -> Handle:
+        h.parts = [t]
+        heapq.heappush(self._known, (t, h.id, h))
+        return h
+
+    def _kernel_handle(self, h: Handle, parts: int) -> int:
+        kh = self.eng.add_handle(parts)
+        self._handles.append(h)
+        h.parts = [kh]
+        return kh
+
+    def _kind(self, kind: str) -> int:
+        if kind not in self._kinds:
+            self._kinds[kind] = len(self._kinds)
+        return self._kinds[kind]
+
+    def _count_noc(self, flits: list, h: int):
+        self._static[("noc", "packets")] += len(flits)
+        self._static[("noc", "flits")] += sum(flits)
+        self._static[("noc", "router_flits")] += sum(flits) * (h + 1)
+        self._static[("noc", "link_flits")] += sum(flits) * h
+
+    def _ep(self, ep: tuple) -> int:
+        node, port = int(ep[0]), int(ep[1])
+        if not 0 <= node < self.cols * self.cfg.chip.mesh.rows:
+            raise ValueError(f"endpoint {ep}: no such mesh node")
+        if port == PORT_DRAM and node not in self._ctrl_nodes:
+            raise ValueError(f"endpoint {ep}: no DRAM controller at node {node}")
+        return nm.endpoint(node, port)
+
+    def _hops(self, a: int, b: int) -> int:
+        return nm.xy_hops(self.cols, a, b)
+
+    # ------------------------------------------------------------ posts
+
+    def send(self, cycle, src, dst, payload_bits, kind, tag=()):
+        if isinstance(dst, list):
+            if self.cfg.noc.multicast:
+                return self._multicast(cycle, tuple(src), [tuple(d) for d in dst],
+                                       payload_bits, kind, tag)
+            return [self.send(cycle, src, d, payload_bits, kind, tag) for d in dst]
+        src, dst = tuple(src), tuple(dst)
+        self._ep(src), self._ep(dst)  # validates both
+        h = self._new(kind, cycle, tag)
+        flits = packetize(payload_bits, self.flit_bits)
+        if src == dst:  # a message to the sender's own endpoint uses no NoC
+            self._msgs.append(("known", kind, src, dst, cycle, payload_bits, 0, 0, tag, h))
+            return self._known_at(h, cycle)
+        self._count_noc(flits, self._hops(src[0], dst[0]))
+        self._msgs.append(("handle", kind, src, dst, cycle, payload_bits, len(flits),
+                           sum(flits), tag, h))
+        if not self.noc_cycle:
+            return self._known_at(h, cycle + self.ln)
+        kh = self._kernel_handle(h, len(flits))
+        pk = self.eng.add_packets(len(flits), src_ep=self._ep(src), dst_ep=self._ep(dst),
+                                  flits=flits, time=cycle, handle=kh, kind=self._kind(kind))
+        self.eng.schedule_posts(pk, np.full(len(pk), cycle))
+        return h
+
+    def _multicast(self, cycle, src, dsts, payload_bits, kind, tag):
+        order = multicast_chain(self.cfg, src, dsts)
+        flits = packetize(payload_bits, self.flit_bits)
+        handles = {}
+        if src in dsts:  # the sender itself: available at once, no NoC
+            h = self._new(kind, cycle, tag)
+            self._msgs.append(("known", kind, src, src, cycle, payload_bits, 0, 0, tag, h))
+            handles[src] = self._known_at(h, cycle)
+        prev_pk, prev = None, src
+        for d in order:
+            h = self._new(kind, cycle, tag)
+            handles[d] = h
+            self._count_noc(flits, self._hops(prev[0], d[0]))
+            self._msgs.append(("handle", kind, src, d, cycle, payload_bits, len(flits),
+                               sum(flits), tag, h))
+            if not self.noc_cycle:
+                self._known_at(h, cycle + self.ln)
+                prev = d
+                continue
+            kh = self._kernel_handle(h, len(flits))
+            pk = self.eng.add_packets(len(flits), src_ep=self._ep(prev), dst_ep=self._ep(d),
+                                      flits=flits, handle=kh, kind=self._kind(kind))
+            if prev_pk is None:
+                self.eng.P.time[pk] = cycle
+                self.eng.schedule_posts(pk, np.full(len(pk), cycle))
+            else:
+                self.eng.P.fwd[prev_pk] = pk
+            prev_pk, prev = pk, d
+        return [handles[d] for d in dsts]
+
+    def _dram(self, cycle, node, addr, nbytes, tensor, tag, write):
+        h = self._new("dram_write" if write else "dram_read", cycle, tag)
+        b = self.amap.burst
+        first = addr // b
+        n = max(1, math.ceil((addr + nbytes) / b) - first) if nbytes > 0 else 0
+        if n == 0:
+            return self._known_at(h, cycle)
+        bursts = (first + np.arange(n, dtype=np.int64)) * b
+        f = self.amap.decode_array(bursts)
+        ch = f["channel"]
+        burst_bits = b * 8
+        req_flits = packetize(burst_bits if write else 0, self.flit_bits)
+        resp_flits = packetize(burst_bits, self.flit_bits)
+        npk_req, npk_resp = len(req_flits), len(resp_flits)
+        read_over_noc = self.noc_cycle and not write
+        kh = self._kernel_handle(h, n * (npk_resp if read_over_noc else 1))
+        eng = self.eng
+        r = eng.add_requests(n, channel=ch, bank=f["rank"] * self._nbanks + f["bank"],
+                             row=f["row"], write=int(write),
+                             handle=-1 if read_over_noc else kh, pk_rem=npk_req)
+        ctrl = self._ctrl_node[ch]
+        self._reqs.append((int(r[0]), n, tensor, int(bursts[0]), bool(write), node, cycle,
+                           tag))
+        self._msgs.append(("dram", int(r[0]), n))
+        self._n_req_tensor.extend([tensor] * n)
+        # counters fixed at post time
+        key = "write" if write else "read"
+        for c, k in zip(*np.unique(ch, return_counts=True)):
+            self._static[(f"dram.ch{c}", f"{key}_bytes")] += int(k) * b
+            self._static[(f"dram.ch{c}", f"{key}_bytes.{tensor}")] += int(k) * b
+        hop = np.abs(node % self.cols - ctrl % self.cols) + np.abs(node // self.cols
+                                                                   - ctrl // self.cols)
+        legs = [req_flits] if write else [req_flits, resp_flits]
+        for fl in legs:
+            self._static[("noc", "packets")] += len(fl) * n
+            self._static[("noc", "flits")] += sum(fl) * n
+            self._static[("noc", "router_flits")] += sum(fl) * int((hop + 1).sum())
+            self._static[("noc", "link_flits")] += sum(fl) * int(hop.sum())
+        if self.noc_cycle:
+            core_ep = 2 * node
+            pk = eng.add_packets(n * npk_req, src_ep=core_ep,
+                                 dst_ep=np.repeat(2 * ctrl + 1, npk_req),
+                                 flits=np.tile(req_flits, n), time=cycle,
+                                 req=np.repeat(r, npk_req),
+                                 kind=self._kind("dram_write" if write else "dram_read_req"))
+            eng.schedule_posts(pk, np.full(len(pk), cycle))
+            if not write:
+                rp = eng.add_packets(n * npk_resp, src_ep=np.repeat(2 * ctrl + 1, npk_resp),
+                                     dst_ep=core_ep, flits=np.tile(resp_flits, n), handle=kh,
+                                     kind=self._kind("dram_read_resp"))
+                eng.R.resp_first[r] = rp[0] + npk_resp * np.arange(n)
+                eng.R.resp_n[r] = npk_resp
+        else:
+            eng.R.arrive[r] = cycle + self.ln
+            eng.schedule_deliveries(r, np.full(n, cycle + self.ln))
+        return h
+
+    def dram_read(self, cycle, node, addr, nbytes, tensor, tag=()):
+        return self._dram(cycle, node, addr, nbytes, tensor, tag, write=False)
+
+    def dram_write(self, cycle, node, addr, nbytes, tensor, tag=()):
+        return self._dram(cycle, node, addr, nbytes, tensor, tag, write=True)
+
+    # ------------------------------------------------------------ time
+
+    def _consistent(self):
+        """Undo a speculation that a later post has made stale, back to the committed cycle."""
+        if self._dirty:
+            if self.eng.speculating:
+                self.eng.rollback()
+            self.eng.run(self._C)
+            self._dirty = False
+
+    def _pending_kernel_min(self) -> int:
+        hs, ts = self.eng.events(self._ev_lo)
+        best = INF
+        for h, t in zip(hs.tolist(), ts.tolist()):
+            if self._handles[h].available is None and t < best:
+                best = t
+        return best
+
+    def next_event(self, horizon: int | None = None):
+        lim = INF if horizon is None else horizon
+        if self._E is not None:  # no post or advance since it was computed
+            value, covered = self._E
+            if value is not None:
+                return value if value <= lim else None
+            if covered >= lim:
+                return None
+        self._consistent()
+        eng = self.eng
+        known = self._known[0][0] if self._known else INF
+        k = self._pending_kernel_min()
+        if k >= eng.G + eng.a_done:  # completions not yet simulated could come earlier
+            if not eng.speculating:
+                eng.snapshot()
+            _, k = eng.run(max(lim, self._C), RUN_STOP_EVENT, k)
+        best = min(known, k)
+        value = int(best) if best < INF else None
+        if value is not None and value > lim:
+            self._E = (None, lim)
+            return None
+        self._E = (value, lim)
+        return value
+
+    def advance(self, cycle):
+        eng = self.eng
+        if cycle > self._C:
+            self._consistent()
+            if cycle > eng.G or (cycle == eng.G and not eng.a_done):
+                eng.commit()
+                eng.run(cycle)
+            self._C = cycle
+        out = []
+        while self._known and self._known[0][0] <= cycle:
+            t, _, h = heapq.heappop(self._known)
+            h.available = t
+            out.append(h)
+        hs, ts = eng.events(self._ev_lo)
+        lo_moving = True
+        for j, (kh, t) in enumerate(zip(hs.tolist(), ts.tolist())):
+            h = self._handles[kh]
+            if h.available is None and t <= cycle:
+                h.available = int(t)
+                out.append(h)
+            if lo_moving and h.available is not None:
+                self._ev_lo += 1
+            else:
+                lo_moving = False
+        if self._E is not None and self._E[0] is not None and self._E[0] <= cycle:
+            self._E = None
+        out.sort(key=lambda h: (h.available, h.id))
+        return out
+
+    def _sync(self):
+        """Bring the live state back to the committed cycle (drop any speculation)."""
+        if self.eng.speculating or self._dirty:
+            if self.eng.speculating:
+                self.eng.rollback()
+            self.eng.run(self._C)
+            self._dirty = False
+            self._E = None
+
+    def drain(self) -> int:
+        """Run until nothing is in flight; returns the last availability (for tests and
+        characterisation; the chip model uses next_event/advance)."""
+        last = self._C
+        while True:
+            e = self.next_event()
+            if e is None:
+                return last
+            self.advance(e)
+            last = e
+
+    # ------------------------------------------------------------ records
+
+    def _resp_available(self, r: int) -> int:
+        R, P = self.eng.R, self.eng.P
+        if R.complete[r] < 0 or R.complete[r] >= self._C + (0 if self.noc_cycle else 1):
+            return -1
+        if not self.noc_cycle:
+            t = int(R.complete[r]) + self.ln
+            return t if t <= self._C else -1
+        q0, n = int(R.resp_first[r]), int(R.resp_n[r])
+        ej = P.eject[q0:q0 + n]
+        if (ej < 0).any() or ej.max() + 1 > self._C:
+            return -1
+        return int(ej.max()) + 1
+
+    @property
+    def messages(self) -> list:
+        self._sync()
+        R = self.eng.R
+        burst_bits = self.amap.burst * 8
+        req_w = packetize(burst_bits, self.flit_bits)
+        req_r = packetize(0, self.flit_bits)
+        resp = req_w
+        out = []
+        for m in self._msgs:
+            if m[0] != "dram":
+                kind_of, kind, src, dst, send, bits, npk, nfl, tag, ref = m
+                avail = ref.available if ref.available is not None else -1
+                out.append(MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag))
+                continue
+            r0, n = m[1], m[2]
+            _, _, tensor, a0, write, node, cycle, tag = self._reqs[self._req_call[r0]]
+            core = (node, PORT_CORE)
+            for r in range(r0, r0 + n):
+                ctrl = (int(self._ctrl_node[R.channel[r]]), PORT_DRAM)
+                a = int(R.arrive[r])
+                a = a if 0 <= a <= self._C else -1
+                if write:
+                    out.append(MessageRecord("dram_write", core, ctrl, cycle, a, burst_bits,
+                                             len(req_w), sum(req_w), tag))
+                    continue
+                out.append(MessageRecord("dram_read_req", core, ctrl, cycle, a, 0, len(req_r),
+                                         sum(req_r), tag))
+                av = self._resp_available(r)
+                out.append(MessageRecord("dram_read_resp", ctrl, core,
+                                         int(R.complete[r]) if av >= 0 else -1, av,
+                                         burst_bits, len(resp), sum(resp), tag))
+        return out
+
+    @property
+    def _req_call(self) -> dict:
+        """First request id -> index into ``_reqs``."""
+        if len(self._req_call_map) != len(self._reqs):
+            self._req_call_map = {c[0]: i for i, c in enumerate(self._reqs)}
+        return self._req_call_map
+
+    @property
+    def dram(self) -> list:
+        self._sync()
+        R = self.eng.R
+        b = self.amap.burst
+        out = []
+        for r0, n, tensor, a0, write, _node, _cycle, _tag in self._reqs:
+            for k, r in enumerate(range(r0, r0 + n)):
+                comp = int(R.complete[r])
+                done = 0 <= comp <= self._C
+                oc = int(R.outcome[r])
+                outcome = (("ideal" if oc == 3 else dm.OUTCOMES[oc]) if done and oc >= 0
+                           else "pending")
+                arr = int(R.arrive[r])
+                out.append(DramRecord(int(R.channel[r]), tensor, write, a0 + k * b,
+                                      arr if 0 <= arr <= self._C else -1,
+                                      comp if done else -1, outcome))
+        return out
+
+    @property
+    def counters(self) -> Counter:
+        self._sync()
+        c = Counter(self._static)
+        if self.dram_cycle:
+            for ch in range(self.cfg.dram.channels):
+                for i, name in enumerate(dm.CMD_NAMES):
+                    v = int(self.eng.D.cmd[ch, i])
+                    if v:
+                        c[(f"dram.ch{ch}", name)] += v
+        return c
+
+    @property
+    def extra(self) -> dict:
+        from .memsys_stats import memsys_extra
+
+        self._sync()
+        return memsys_extra(self)

@@ -1,0 +1,167 @@
+"""Derived statistics of the cycle-level memory system: per link, router and endpoint of the
+NoC, per packet kind, per DRAM channel. ``memsys_extra`` gives plain data (for
+``TimingResult.extra["memsys"]``); ``publish_memsys_stats`` puts the same numbers, with units
+and descriptions, into a :class:`~neurosim.stats.StatGroup`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dram as dm
+from . import noc as nm
+
+LATENCY_EDGES = (0, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 1 << 62)
+
+
+def latency_summary(lat: np.ndarray) -> dict:
+    """Mean, percentiles and a histogram (bins ``[edge_k, edge_k+1)`` cycles)."""
+    lat = np.asarray(lat, dtype=np.int64)
+    if lat.size == 0:
+        return {"count": 0, "mean": None, "p50": None, "p99": None, "max": None,
+                "hist_edges": list(LATENCY_EDGES[:-1]),
+                "hist_counts": [0] * (len(LATENCY_EDGES) - 1)}
+    counts, _ = np.histogram(lat, bins=np.array(LATENCY_EDGES, dtype=np.float64))
+    return {"count": int(lat.size), "mean": float(lat.mean()),
+            "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+            "max": int(lat.max()), "hist_edges": list(LATENCY_EDGES[:-1]),
+            "hist_counts": counts.astype(int).tolist()}
+
+
+def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
+    """Per-link, per-router, per-endpoint and per-packet-kind NoC statistics."""
+    N, P = eng.N, eng.P
+    cols = int(N.par[4])
+    R = N.nflits.shape[0]
+    span = max(1, cycles)
+    links = []
+    for r in range(R):
+        for o in (nm.PORT_N, nm.PORT_E, nm.PORT_S, nm.PORT_W):
+            d = int(N.neigh[r, o])
+            if d < 0:
+                continue
+            f = int(N.st_port[r, o])
+            links.append({"from": [r % cols, r // cols], "to": [d % cols, d // cols],
+                          "flits": f, "busy_cycles": f, "utilization": f / span})
+    routers = []
+    for r in range(R):
+        routers.append({
+            "node": r, "xy": [r % cols, r // cols], "flits": int(N.st_router[r]),
+            "busy_cycles": int(N.st_busy[r]),
+            "avg_buffer_flits": {nm.PORT_NAMES[i]: float(N.st_occ[r, i]) / span
+                                 for i in range(nm.NPORTS) if N.st_occ[r, i] > 0},
+        })
+    n = eng.n_pk
+    done = (P.eject[:n] >= 0) & (P.eject[:n] < cycles)
+    lat = P.eject[:n] + 1 - P.time[:n]
+    kinds = {}
+    for k in np.unique(P.kind[:n][done]).tolist():
+        sel = done & (P.kind[:n] == k)
+        flits = P.flits[:n][sel]
+        kinds[kind_names[k]] = {"packets": int(sel.sum()), "flits": int(flits.sum()),
+                                "latency": latency_summary(lat[sel])}
+    return {"cycles": int(cycles), "links": links, "routers": routers,
+            "injected_flits": int(N.st_inj.sum()), "ejected_flits": int(N.st_ej.sum()),
+            "packet_kinds": kinds}
+
+
+def dram_extra(eng, cycles: int, tensors: list[str], clock_mhz: float,
+               burst_bytes: int) -> dict:
+    """Per-channel DRAM statistics over the committed requests."""
+    D, R = eng.D, eng.R
+    n = eng.n_rq
+    done = (R.complete[:n] >= 0) & (R.complete[:n] <= cycles)
+    lat = R.complete[:n] - R.arrive[:n]
+    tens = np.array(tensors[:n], dtype=object) if n else np.array([], dtype=object)
+    out = {}
+    for ch in range(D.q_cnt.shape[0]):
+        sel = done & (R.channel[:n] == ch)
+        rd = sel & (R.write[:n] == 0)
+        wr = sel & (R.write[:n] != 0)
+        nbytes = int(sel.sum()) * burst_bytes
+        if sel.any():
+            first, last = int(R.arrive[:n][sel].min()), int(R.complete[:n][sel].max())
+        else:
+            first = last = 0
+        active = max(1, last - first)
+        by_kind = {}
+        for t in sorted(set(tens[sel].tolist())):
+            m = sel & (tens == t)
+            by_kind[t] = {"read_bytes": int((m & rd).sum()) * burst_bytes,
+                          "write_bytes": int((m & wr).sum()) * burst_bytes}
+        out[f"ch{ch}"] = {
+            "requests": int(sel.sum()), "reads": int(rd.sum()), "writes": int(wr.sum()),
+            "row_hits": int(D.outc[ch, 0]), "row_misses": int(D.outc[ch, 1]),
+            "row_conflicts": int(D.outc[ch, 2]),
+            "commands": {name: int(D.cmd[ch, i]) for i, name in enumerate(dm.CMD_NAMES)},
+            "bytes_by_kind": by_kind,
+            "bytes_per_cycle": nbytes / active,
+            "bandwidth_gbs": nbytes / active * clock_mhz * 1e6 / 1e9,
+            "latency": latency_summary(lat[sel]),
+            "read_latency": latency_summary(lat[rd]),
+            "write_latency": latency_summary(lat[wr]),
+        }
+    return out
+
+
+def memsys_extra(ms) -> dict:
+    """Everything beyond the section-8 counters, for ``TimingResult.extra``."""
+    cfg = ms.cfg
+    out = {"noc_model": cfg.noc.model, "dram_model": cfg.dram.model}
+    names = [None] * len(ms._kinds)
+    for k, i in ms._kinds.items():
+        names[i] = k
+    if ms.noc_cycle:
+        out["noc"] = noc_extra(ms.eng, ms._C, names)
+        payload: dict = {}
+        for m in ms.messages:  # every leg of a multicast is a record of its own
+            if m.packets and m.available >= 0:
+                payload[m.kind] = payload.get(m.kind, 0) + m.payload_bits
+        for kind, d in out["noc"]["packet_kinds"].items():
+            d["payload_bytes"] = payload.get(kind, 0) / 8
+    out["dram"] = dram_extra(ms.eng, ms._C, ms._n_req_tensor, cfg.chip.clock_mhz,
+                             cfg.dram.burst_bytes)
+    return out
+
+
+def publish_memsys_stats(ms, group) -> None:
+    """Add NoC and DRAM statistics under ``group`` (a StatGroup, e.g. ``chip``)."""
+    ex = memsys_extra(ms)
+    if "noc" in ex:
+        g = group.group("noc", "2-D mesh network-on-chip (cycle model)")
+        nx = ex["noc"]
+        g.scalar("injected_flits", "flit", "flits injected by all network interfaces",
+                 nx["injected_flits"])
+        g.scalar("ejected_flits", "flit", "flits ejected at all network interfaces",
+                 nx["ejected_flits"])
+        g.vector("link_flits", "flit", "flits over each link, by (x,y)->(x,y)",
+                 {f"{tuple(l['from'])}->{tuple(l['to'])}": l["flits"] for l in nx["links"]})
+        g.vector("router_flits", "flit", "flits switched by each router, by node",
+                 {r["node"]: r["flits"] for r in nx["routers"]})
+        g.vector("router_busy_cycles", "cycle", "cycles a router switched at least one flit",
+                 {r["node"]: r["busy_cycles"] for r in nx["routers"]})
+        for kind, d in nx["packet_kinds"].items():
+            k = g.group(kind, f"packets of {kind} messages")
+            k.scalar("packets", "packet", "packets delivered", d["packets"])
+            k.scalar("flits", "flit", "flits delivered", d["flits"])
+            k.scalar("payload_bytes", "byte", "payload delivered", d["payload_bytes"])
+            if d["latency"]["count"]:
+                k.scalar("avg_latency", "cycle", "NI enqueue to tail ejection + 1, mean",
+                         d["latency"]["mean"])
+                k.scalar("p99_latency", "cycle", "NI enqueue to tail ejection + 1, 99th "
+                         "percentile", d["latency"]["p99"])
+    dg = group.group("dram", "off-chip DRAM")
+    for ch, d in ex["dram"].items():
+        g = dg.group(ch, f"DRAM channel {ch[2:]}")
+        g.scalar("requests", "request", "requests completed", d["requests"])
+        if ms.dram_cycle:
+            g.scalar("row_hits", "request", "first command was RD/WR", d["row_hits"])
+            g.scalar("row_misses", "request", "first command was ACT", d["row_misses"])
+            g.scalar("row_conflicts", "request", "first command was PRE", d["row_conflicts"])
+            g.vector("commands", "command", "commands issued by type", d["commands"])
+        g.scalar("bandwidth", "GB/s", "bytes moved / (last completion - first arrival)",
+                 d["bandwidth_gbs"])
+        if d["latency"]["count"]:
+            g.scalar("avg_latency", "cycle", "arrival at the controller to end of data, mean",
+                     d["latency"]["mean"])
+            g.scalar("p99_latency", "cycle", "arrival at the controller to end of data, 99th "
+                     "percentile", d["latency"]["p99"])

@@ -1,0 +1,296 @@
+"""CycleMemorySystem: the lazy co-simulation interface (advance / next_event with posts in
+between gives what one uninterrupted run gives), end-to-end DRAM traffic over the NoC,
+multicast, records and counters, every model combination."""
+import numpy as np
+import pytest
+
+from neurosim.arch import load_arch
+from neurosim.hw.cycle_memsys import CycleMemorySystem
+from neurosim.hw.memsys import IdealMemorySystem, make_memory_system
+from neurosim.stats import StatGroup
+
+COMBOS = [("cycle", "cycle"), ("cycle", "ideal"), ("ideal", "cycle")]
+
+
+def make(noc, dram, *sets):
+    return CycleMemorySystem(load_arch("paper-20core", [f"noc.model={noc}",
+                                                        f"dram.model={dram}", *sets]))
+
+
+def post(ms, op):
+    kind, t, a, b, n = op
+    if kind == "msg":
+        return [ms.send(t, (a, 0), (b, 0), n, "spike")]
+    if kind == "mc":
+        return ms.send(t, (a, 0), [(d, 0) for d in b], n, "spike")
+    f = ms.dram_read if kind == "rd" else ms.dram_write
+    return [f(t, a, b, n, "weights" if kind == "rd" else "state")]
+
+
+def random_op(rng, t, multicast=False):
+    u = rng.random()
+    a = int(rng.integers(0, 20))
+    if u < 0.45:
+        b = int(rng.integers(0, 20))
+        return ("msg", t, a, b, int(rng.integers(0, 5000)))
+    if u < 0.55 and multicast:
+        dst = sorted(set(int(x) for x in rng.integers(0, 20, 4)))
+        return ("mc", t, a, dst, int(rng.integers(0, 3000)))
+    addr = int(rng.integers(0, 1 << 22)) & ~63
+    return ("rd" if u < 0.8 else "wr", t, a, addr, int(rng.integers(1, 700)))
+
+
+def reactive_run(ms, rng, n_ops, multicast=False, horizon=False):
+    """A chip-like driver: some posts at fixed cycles, and every completed handle triggers
+    a new post a few cycles later. Returns the posts in call order."""
+    posts = []
+    pending = sorted((int(t), k) for k, t in enumerate(rng.integers(0, 3000, n_ops // 2)))
+    own = [t for t, _ in pending]
+    reactions = []
+    returned = []
+    now = 0
+    while own or reactions or True:
+        nxt_own = min(own + reactions) if (own or reactions) else None
+        e = ms.next_event(nxt_own) if horizon and nxt_own is not None else ms.next_event()
+        cands = [x for x in (e, nxt_own) if x is not None]
+        if not cands:
+            break
+        t = min(cands)
+        assert t >= now
+        now = t
+        done = ms.advance(t)
+        for h in done:
+            assert h.available <= t
+            returned.append(h.id)
+            if len(posts) < n_ops and rng.random() < 0.7:
+                reactions.append(h.available + int(rng.integers(0, 20)))
+        while t in own:
+            own.remove(t)
+            op = random_op(rng, t, multicast)
+            posts.append(op)
+            post(ms, op)
+        while t in reactions:
+            reactions.remove(t)
+            op = random_op(rng, t, multicast)
+            posts.append(op)
+            post(ms, op)
+    assert len(returned) == len(set(returned))
+    return posts
+
+
+def uninterrupted(cfg_sets, posts):
+    ms = make(*cfg_sets)
+    handles = [h for op in posts for h in post(ms, op)]
+    ms.drain()
+    return ms, handles
+
+
+@pytest.mark.parametrize("noc, dram", COMBOS)
+@pytest.mark.parametrize("horizon", [False, True])
+def test_interleaved_equals_uninterrupted(noc, dram, horizon):
+    rng = np.random.default_rng(11)
+    sets = (noc, dram, "dram.timing_ns.tREFI=400")
+    a = make(*sets)
+    posts = reactive_run(a, rng, 160, horizon=horizon)
+    assert len(posts) > 100
+    b, _ = uninterrupted(sets, posts)
+    assert a.messages == b.messages
+    assert a.dram == b.dram
+    assert a.counters == b.counters
+    assert all(m.available >= m.send >= 0 for m in a.messages)
+
+
+def test_interleaved_equals_uninterrupted_multicast():
+    rng = np.random.default_rng(5)
+    sets = ("cycle", "cycle", "noc.multicast=true", "noc.vcs=2")
+    a = make(*sets)
+    posts = reactive_run(a, rng, 120, multicast=True)
+    assert any(op[0] == "mc" for op in posts)
+    b, _ = uninterrupted(sets, posts)
+    assert a.messages == b.messages and a.dram == b.dram and a.counters == b.counters
+
+
+def test_advance_in_arbitrary_steps():
+    # the same posts, advanced in random steps with next_event calls in between
+    rng = np.random.default_rng(2)
+    ops = sorted((random_op(rng, int(t)) for t in rng.integers(0, 2000, 150)),
+                 key=lambda op: op[1])
+    ref, ref_h = uninterrupted(("cycle", "cycle"), ops)
+    ms = make("cycle", "cycle")
+    got = {}
+    t = 0
+    k = 0
+    while True:
+        while k < len(ops) and ops[k][1] <= t:
+            for h in post(ms, ops[k]):
+                got[h.id] = h
+            k += 1
+        if rng.random() < 0.5:
+            ms.next_event(t + int(rng.integers(0, 50)))
+        for h in ms.advance(t):
+            assert h.available <= t
+        if k == len(ops) and ms.next_event() is None:
+            break
+        t += int(rng.integers(1, 60))
+    assert ms.messages == ref.messages and ms.dram == ref.dram
+    assert [got[h.id].available for h in ref_h] == [h.available for h in ref_h]
+
+
+def test_post_before_committed_cycle_is_refused():
+    ms = make("cycle", "cycle")
+    ms.advance(100)
+    with pytest.raises(ValueError, match="after advance"):
+        ms.send(99, (0, 0), (1, 0), 8, "spike")
+
+
+@pytest.mark.parametrize("noc", ["cycle", "ideal"])
+def test_bad_endpoints_are_refused(noc):
+    ms = make(noc, "cycle")
+    with pytest.raises(ValueError, match="no DRAM controller"):
+        ms.send(0, (0, 0), (3, 5), 8, "spike")
+    with pytest.raises(ValueError, match="no such mesh node"):
+        ms.send(0, (0, 0), (20, 0), 8, "spike")
+    with pytest.raises(ValueError, match="port"):
+        ms.send(0, (0, 2), (1, 0), 8, "spike")
+
+
+def test_next_event_is_the_first_availability():
+    ms = make("cycle", "cycle")
+    h1 = ms.send(0, (0, 0), (19, 0), 512, "spike")
+    h2 = ms.dram_read(0, 19, 4096, 64, "weights")
+    e = ms.next_event()
+    assert e == 0 + 8 * 2 + 7 + 5  # 7 hops, 5 flits
+    assert ms.advance(e - 1) == []
+    assert ms.advance(e) == [h1] and h1.available == e
+    assert ms.next_event(horizon=e + 5) is None  # the read takes longer
+    e2 = ms.next_event()
+    assert ms.advance(e2) == [h2] and h2.available == e2
+    assert ms.next_event() is None
+
+
+def test_dram_read_over_the_noc_hand_worked():
+    # core 7 (x=2, y=1) reads 64 B from channel 0 (controller at node 0, 3 hops).
+    # request: 1 flit, 50 + 4*2 + 3 + 1 = 62 at the controller; ACT at 62, RD at
+    # 62 + tRCD(9) = 71, data ends 71 + tCL(9) + tBURST(3) = 83; the 5-flit response is
+    # enqueued at 83 and available at 83 + 8 + 3 + 5 = 99 (LPDDR4-3200 at 500 MHz)
+    ms = make("cycle", "cycle")
+    h = ms.dram_read(50, 7, 0, 64, "weights")
+    ms.drain()
+    assert h.available == 99
+    req, resp = ms.messages
+    assert (req.kind, req.send, req.available) == ("dram_read_req", 50, 62)
+    assert (resp.kind, resp.send, resp.available) == ("dram_read_resp", 83, 99)
+    (d,) = ms.dram
+    assert (d.channel, d.arrive, d.complete, d.outcome) == (0, 62, 83, "miss")
+
+
+def test_dram_write_completes_at_end_of_data():
+    # 64 B write: 5 flits to the controller (62 + 4), ACT 66, WR 75, data ends
+    # 75 + tCWL(5) + tBURST(3) = 83; no acknowledgement
+    ms = make("cycle", "cycle")
+    h = ms.dram_write(50, 7, 0, 64, "state")
+    ms.drain()
+    (d,) = ms.dram
+    assert (d.arrive, d.complete) == (66, 83)
+    assert h.available == 83
+
+
+def test_ideal_parts_match_ideal_memory_system_when_uncontended():
+    # a lone message: the ideal NoC gives send + ideal_latency in both implementations
+    cfg = load_arch("paper-20core", ["noc.model=ideal", "dram.model=cycle"])
+    ms = CycleMemorySystem(cfg)
+    ideal = IdealMemorySystem(cfg)
+    for m in (ms, ideal):
+        m.send(5, (0, 0), (7, 0), 300, "spike")
+    ms.drain()
+    assert ms.messages == ideal.messages
+    assert ms.counters == ideal.counters
+    # DRAM traffic counts the same NoC packets, flits and bytes in both
+    for m in (ms, ideal):
+        m.dram_read(50, 13, 4096, 300, "weights")
+        m.dram_write(60, 9, 1 << 20, 130, "wgrad")
+    ms.drain()
+    cmds = {"act", "pre", "ref", "rd", "wr"}
+    assert {k: v for k, v in ms.counters.items() if k[1] not in cmds} == ideal.counters
+
+
+def test_make_memory_system_picks_the_model():
+    assert isinstance(make_memory_system(load_arch("paper-20core")), IdealMemorySystem)
+    for noc, dram in COMBOS:
+        cfg = load_arch("paper-20core", [f"noc.model={noc}", f"dram.model={dram}"])
+        assert isinstance(make_memory_system(cfg), CycleMemorySystem)
+
+
+def test_multicast_chain_hand_worked():
+    # node 0 multicasts 5 flits to nodes 2 and 1 (given in that order). Chain: nearest
+    # first, so 0 -> 1 -> 2. Leg 1 (1 hop): 0 + 2*2 + 1 + 5 = 10. Node 1's NI forwards each
+    # packet the cycle after its tail arrives: enqueued at 10, 1 hop: 10 + 5 + 5 = 20.
+    ms = make("cycle", "cycle", "noc.multicast=true")
+    h2, h1 = ms.send(0, (0, 0), [(2, 0), (1, 0)], 512, "spike")
+    ms.drain()
+    assert (h1.available, h2.available) == (10, 20)
+    c = ms.counters
+    assert c[("noc", "packets")] == 2 and c[("noc", "link_flits")] == 10
+    unicast = make("cycle", "cycle")
+    unicast.send(0, (0, 0), [(2, 0), (1, 0)], 512, "spike")
+    unicast.drain()
+    assert unicast.counters[("noc", "link_flits")] == 15
+
+
+def test_multicast_includes_the_sender_itself():
+    ms = make("cycle", "cycle", "noc.multicast=true")
+    hs = ms.send(3, (4, 0), [(4, 0), (9, 0)], 100, "spike")
+    ms.drain()
+    assert hs[0].available == 3 and hs[1].available == 3 + 2 * 2 + 1 + 2
+
+
+def test_extra_and_published_stats():
+    ms = make("cycle", "cycle")
+    rng = np.random.default_rng(0)
+    for t in range(0, 300, 3):
+        post(ms, random_op(rng, t))
+    ms.drain()
+    ex = ms.extra
+    kinds = ex["noc"]["packet_kinds"]
+    assert {"spike", "dram_read_req", "dram_read_resp", "dram_write"} <= set(kinds)
+    assert sum(k["packets"] for k in kinds.values()) == ms.counters[("noc", "packets")]
+    assert kinds["dram_read_req"]["payload_bytes"] == 0
+    assert kinds["dram_write"]["payload_bytes"] == 64 * kinds["dram_write"]["packets"]
+    assert kinds["spike"]["payload_bytes"] == sum(m.payload_bits for m in ms.messages
+                                                  if m.kind == "spike" and m.packets) / 8
+    lat = kinds["spike"]["latency"]
+    assert sum(lat["hist_counts"]) == kinds["spike"]["packets"]
+    assert lat["p99"] >= lat["p50"] > 0
+    g = StatGroup("chip")
+    from neurosim.hw.memsys_stats import publish_memsys_stats
+
+    publish_memsys_stats(ms, g)
+    flat = {row[0]: row[1] for row in g.flat()}
+    assert flat["chip.noc.injected_flits"] == flat["chip.noc.ejected_flits"]
+    assert flat["chip.dram.ch0.requests"] + flat["chip.dram.ch1.requests"] == len(ms.dram)
+
+
+def test_multicast_ideal_noc_matches_ideal_memory_system():
+    sets = ["noc.model=ideal", "dram.model=cycle", "noc.multicast=true"]
+    cfg = load_arch("paper-20core", sets)
+    ms, ideal = CycleMemorySystem(cfg), IdealMemorySystem(cfg)
+    out = [m.send(4, (6, 0), [(19, 0), (6, 0), (0, 0), (7, 0)], 700, "spike")
+           for m in (ms, ideal)]
+    ms.drain()
+    ideal.advance(100)
+    assert [h.available for h in out[0]] == [h.available for h in out[1]] == [14, 4, 14, 14]
+    assert ms.messages == ideal.messages
+    assert ms.counters == ideal.counters
+    # chain 6 -> 7 -> ... : legs 6->7 (1 hop), 7->0 (3), 0->19 (7): 11 links x 7 flits
+    assert ms.counters[("noc", "link_flits")] == 11 * 7
+
+
+def test_dram_channels_interleave_over_two_controllers():
+    # channel 1's controller sits at the far corner: its request travels 7 hops, not 0
+    ms = make("cycle", "cycle", "chip.dram_nodes=[[0,0],[4,3]]")
+    ms.dram_read(0, 0, 0, 128, "weights")
+    ms.drain()
+    req0, resp0, req1, resp1 = ms.messages
+    assert (req0.dst, req1.dst) == ((0, 5), (19, 5))
+    assert req0.available == 0 + 2 + 1      # 0 hops, 1 flit
+    assert req1.available == 1 + 8 * 2 + 7 + 1  # queued behind req0 at the core's NI
