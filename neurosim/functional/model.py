@@ -215,15 +215,16 @@ def divergence(chip: ChipSNN, ref: SNN) -> tuple[float, float]:
 
 
 def run(arch: Config, wl: Config, network, steps: int | None = None, eval_every: int = 0,
-        hook=None, epochs: int | None = None):
+        hook=None, epochs: int | None = None, pair: Pair | None = None):
     """Train both models along the trainer's schedule (``traces.epochs`` epochs of
     ``traces.train_batch``, or ``epochs``), stopping after ``steps`` steps if given; yield one
     dict per step. Test accuracy every ``eval_every`` steps on a test-set coding of its own
     (so the training stream is untouched) and after the last step on the schedule's stream
-    (as the trainer's final evaluation). ``hook(step, chip, fw, g_u, y)`` may add entries."""
+    (as the trainer's final evaluation). ``hook(step, chip, fw, g_u, y)`` may add entries.
+    ``pair``: models set up by the caller (to inspect them afterwards)."""
     from threadpoolctl import threadpool_limits
 
-    pair = Pair(arch, wl, network, epochs)
+    pair = pair or Pair(arch, wl, network, epochs)
     sched = pair.schedule
     total = sched.epochs * sched.steps_per_epoch
     steps = total if steps is None else min(steps, total)
