@@ -182,7 +182,9 @@ ARCH_SCHEMA = Group("an architecture config", {
                           choices=("auto", "layer-pipelined", "output-split", "data-parallel")),
     }),
     "energy": Group("energy model", {
-        "table": Param("str", "28nm", "energy table: a bundled name or a YAML path"),
+        "table": Param("str", "28nm", "energy table: bundled 28nm (low-power 28 nm process) "
+                       "or 28nm-hp (high-performance devices: ~2000x the SRAM leakage), or a "
+                       "YAML path (docs/energy.md)"),
         "overrides": Param("any", {}, "per-entry overrides of the table: {entry: value in "
                            "the entry's unit} (list entries with `neurosim energy table`)",
                            expect="a mapping of entry name to energy"),
