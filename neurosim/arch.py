@@ -94,7 +94,24 @@ ARCH_SCHEMA = Group("an architecture config", {
         }),
         "bp": _engine("back-propagation engine: multiply-add lanes", 16, 6),
         "wg": _engine("weight-gradient engine: accumulate-only lanes; also runs the weight "
-                      "update", 16, 4),
+                      "update", 16, 4, {
+                          "grad_precision": Param(
+                              "choice", "auto", "format of the weight-gradient accumulators "
+                              "(and momentum) in wgrad and of the WG adds; auto = "
+                              "core.precision. fp32 keeps small contributions that an FP16 "
+                              "accumulator swamps (docs/energy.md)",
+                              choices=("auto",) + tuple(PRECISION_BITS)),
+                          "master_weights": Param(
+                              "choice", "none", "fp32: an FP32 master copy of the weights in "
+                              "wgrad takes the update, and the datapath copy is rounded from "
+                              "it (mixed-precision training); none: the update goes straight "
+                              "into the core.precision weights", choices=("none", "fp32")),
+                          "update_rounding": Param(
+                              "choice", "nearest", "rounding of the updated weight into its "
+                              "stored format (the master copy if any, else the weights): "
+                              "nearest-even, or stochastic (an update below half an ulp then "
+                              "survives in expectation)", choices=("nearest", "stochastic")),
+                      }),
         "sram": Group("the core's SRAM buffers", {
             "weights": _buffer("weights (value bits each)", 1024, 16),
             "state": _buffer("membrane potentials and saved surrogate masks/spikes", 256, 8),
@@ -165,7 +182,9 @@ ARCH_SCHEMA = Group("an architecture config", {
                           choices=("auto", "layer-pipelined", "output-split", "data-parallel")),
     }),
     "energy": Group("energy model", {
-        "table": Param("str", "28nm", "energy table: a bundled name or a YAML path"),
+        "table": Param("str", "28nm", "energy table: bundled 28nm (low-power 28 nm process) "
+                       "or 28nm-hp (high-performance devices: ~2000x the SRAM leakage), or a "
+                       "YAML path (docs/energy.md)"),
         "overrides": Param("any", {}, "per-entry overrides of the table: {entry: value in "
                            "the entry's unit} (list entries with `neurosim energy table`)",
                            expect="a mapping of entry name to energy"),
@@ -300,9 +319,15 @@ def check_arch(cfg: Config) -> None:
             raise cfg.error(f"core.sram.{buf}.size_kib",
                             f"at least one word per bank ({b.width_bits * b.banks / 8192:g} KiB)",
                             b.size_kib)
-        if b.width_bits < bits:
+        need, fmt = (grad_bits(cfg), grad_precision(cfg)) if buf == "wgrad" \
+            else (bits, cfg.core.precision)
+        if b.width_bits < need:
             raise cfg.error(f"core.sram.{buf}.width_bits",
-                            f"at least one {cfg.core.precision} value ({bits} bits)", b.width_bits)
+                            f"at least one {fmt} value ({need} bits)", b.width_bits)
+    mb = master_bits(cfg)
+    if mb > cfg.core.sram.wgrad.width_bits:
+        raise cfg.error("core.sram.wgrad.width_bits", f"at least one master weight ({mb} "
+                        "bits)", cfg.core.sram.wgrad.width_bits)
     # A lane-wide chunk is spread over consecutive banks accessed in the same cycle.
     for eng, buf in (("fp", "weights"), ("bp", "weights"), ("bp", "gradients"),
                      ("wg", "wgrad")):
@@ -311,7 +336,8 @@ def check_arch(cfg: Config) -> None:
         if k > banks:
             raise cfg.error(f"core.{eng}.lanes",
                             f"a chunk that fits the {buf} buffer's {banks} banks in one cycle "
-                            f"(lanes*{bits} <= banks*width_bits)", cfg.core[eng].lanes)
+                            f"(lanes*{grad_bits(cfg) if buf == 'wgrad' else bits} <= "
+                            "banks*width_bits)", cfg.core[eng].lanes)
     k = math.ceil(cfg.core.fp.neuron_lanes * bits / cfg.core.sram.state.width_bits)
     if k > cfg.core.sram.state.banks:
         raise cfg.error("core.fp.neuron_lanes", "a neuron chunk that fits the state buffer's "
@@ -337,10 +363,37 @@ def value_bits(cfg: Config) -> int:
     return PRECISION_BITS[cfg.core.precision]
 
 
+def grad_precision(cfg: Config) -> str:
+    """Format of the weight-gradient accumulators and the momentum (``core.wg.grad_precision``)."""
+    p = cfg.core.wg.grad_precision
+    return cfg.core.precision if p == "auto" else p
+
+
+def grad_bits(cfg: Config) -> int:
+    """Bits of one weight-gradient accumulator (and momentum value) in wgrad."""
+    return PRECISION_BITS[grad_precision(cfg)]
+
+
+def master_bits(cfg: Config) -> int:
+    """Bits per weight of the master copy in wgrad (0 without one)."""
+    m = cfg.core.wg.master_weights
+    return 0 if m == "none" else PRECISION_BITS[m]
+
+
+def update_precision(cfg: Config) -> str:
+    """Format of the UPD multiply-adds: the widest of the accumulators and the weights'
+    stored format (the master copy if any, else core.precision)."""
+    stored = cfg.core.precision if cfg.core.wg.master_weights == "none" \
+        else cfg.core.wg.master_weights
+    return max((grad_precision(cfg), stored), key=lambda p: PRECISION_BITS[p])
+
+
 def words_per_chunk(cfg: Config, engine: str, buffer: str) -> int:
-    """SRAM words (= consecutive banks) one lane-wide chunk of ``engine`` touches in ``buffer``."""
+    """SRAM words (= consecutive banks) one lane-wide chunk of ``engine`` touches in ``buffer``
+    (the WG engine's accumulators in wgrad are ``grad_bits`` wide)."""
     lanes = cfg.core[engine].lanes
-    return math.ceil(lanes * value_bits(cfg) / cfg.core.sram[buffer].width_bits)
+    bits = grad_bits(cfg) if buffer == "wgrad" else value_bits(cfg)
+    return math.ceil(lanes * bits / cfg.core.sram[buffer].width_bits)
 
 
 def buffer_bytes(cfg: Config, buffer: str) -> int:

@@ -102,8 +102,21 @@ def test_one_entry_changes_total_by_count_times_delta(entry, counter, count_of_e
     assert after - base == pytest.approx(count_of_entry * 0.25e-12, rel=1e-9)
 
 
-def test_bundled_table_is_what_derive_produces():
-    assert table_path().read_text() == render()
+def test_bundled_tables_are_what_derive_produces():
+    for name in ("28nm", "28nm-hp"):
+        assert table_path(name).read_text() == render(name)
+
+
+def test_low_power_leakage_default_and_hp_alternative():
+    """28nm (default) scales the CACTI itrs-hp RAM leakage by the lstp/hp off-current ratio
+    of CACTI's 32 nm device table; 28nm-hp keeps the itrs-hp figure."""
+    lp = load_table(load_arch("paper-20core"))
+    hp = load_table(load_arch("paper-20core", ["energy.table=28nm-hp"]))
+    hp_mean = (5.75335 / 8 + 3.11199 / 4) / 2  # mW/KiB of the two CACTI 28 nm RAMs
+    assert hp["leak.sram_mw_per_kib"] == pytest.approx(hp_mean, abs=1e-6)
+    ratio = (2.4e-10 + 3.73e-11) / (5.32e-07 + 6.55e-08)
+    assert lp["leak.sram_mw_per_kib"] == pytest.approx(hp_mean * ratio, rel=1e-5)
+    assert lp["add.fp16"] == hp["add.fp16"] and lp["leak.core_mw"] == 0.0
 
 
 def test_node_scaling_back_to_45nm_gives_horowitz_figures():
@@ -132,6 +145,36 @@ def test_precision_picks_the_per_op_energy():
         t = load_table(arch)
         got = compute(arch, net, tr, seconds=0.0).summary["energy_compute_j"]
         assert got == pytest.approx(10 * (t[f"add.{prec}"] + t[f"mac.{prec}"]) * 1e-12)
+
+
+def test_wg_formats_pick_the_wg_and_update_energies():
+    """WG adds are priced in core.wg.grad_precision, UPD multiply-adds in the update format
+    (fp32 with fp32 accumulators or an fp32 master copy), the other engines in core.precision."""
+    net = tiny_network()
+    tr = TimingResult(total_cycles=0, counters=Counter({
+        ("core0.fp", "add_ops"): 3, ("core0.wg", "add_ops"): 5, ("core0.wg", "mac_ops"): 7}))
+    vals = {"add.fp16": 1.0, "add.fp32": 10.0, "mac.fp16": 100.0, "mac.fp32": 1000.0}
+    cases = {(): 3 * 1 + 5 * 1 + 7 * 100,
+             ("core.wg.grad_precision=fp32",): 3 * 1 + 5 * 10 + 7 * 1000,
+             ("core.wg.master_weights=fp32",): 3 * 1 + 5 * 1 + 7 * 1000,
+             ("core.wg.update_rounding=stochastic",): 3 * 1 + 5 * 1 + 7 * 100}
+    for sets, want_pj in cases.items():
+        arch = load_arch("single-core", [f"energy.overrides={vals!r}", *sets])
+        got = compute(arch, net, tr, seconds=0.0).summary["energy_compute_j"]
+        assert got == pytest.approx(want_pj * 1e-12)
+
+
+def test_wg_formats_size_the_wgrad_chunks():
+    from neurosim.arch import grad_bits, master_bits, update_precision, words_per_chunk
+
+    a = load_arch("paper-20core")
+    assert (grad_bits(a), master_bits(a), update_precision(a)) == (16, 0, "fp16")
+    assert words_per_chunk(a, "wg", "wgrad") == 1  # 16 lanes x 16 bits = one 256-bit word
+    b = load_arch("paper-20core", ["core.wg.grad_precision=fp32", "core.wg.master_weights=fp32"])
+    assert (grad_bits(b), master_bits(b), update_precision(b)) == (32, 32, "fp32")
+    assert words_per_chunk(b, "wg", "wgrad") == 2 and words_per_chunk(b, "bp", "weights") == 1
+    with pytest.raises(InputError, match="core.wg.lanes"):
+        load_arch("paper-20core", ["core.wg.grad_precision=fp32", "core.wg.lanes=256"])
 
 
 def test_publish_has_units():

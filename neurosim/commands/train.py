@@ -1,19 +1,27 @@
-"""``neurosim train ARCH WORKLOAD --steps N``: train on the chip's functional datapath.
+"""``neurosim train ARCH WORKLOAD``: train on the chip's functional datapath.
 
-Each step trains the network in ``core.precision`` with the engines' accumulation order and,
-beside it, the float32 reference from the same data and initial weights; it prints loss,
-batch accuracy and the weight divergence between the two, test accuracy every
-``--eval-every`` steps, and cycles and energy per step when the chip timing model is
-installed (``neurosim.hw.chip.simulate``; without it, a note and functional results only).
+The chip model trains the network in ``core.precision`` with the engines' accumulation order
+and, beside it, the float32 built-in trainer walks the same schedule (data, split,
+calibrated initial weights, batches, input coding). Each step prints loss, batch accuracy,
+the weight divergence between the two and the fraction of weight updates lost to rounding;
+test accuracy every ``--eval-every`` steps and at the end; cycles and energy per step when the
+chip timing model is installed (``neurosim.hw.chip.simulate``; without it, a note and
+functional results only).
 """
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
 import tempfile
 from pathlib import Path
+
+COLS = ["step", "epoch", "loss", "train_acc", "ref_loss", "ref_train_acc", "w_max_abs_diff",
+        "w_rel_diff", "lost_updates", "test_acc", "ref_test_acc", "cycles", "energy_j",
+        "tflops_per_w_dense"]
+TIMING_COLS = ("cycles", "energy_j", "tflops_per_w_dense")
 
 
 class TimingHook:
@@ -30,19 +38,21 @@ class TimingHook:
             self.simulate = None
             return
         self.simulate, self.map_network = chip.simulate, mapping.map_network
-        self.placement = None
+        self.placements = {}
 
-    def __call__(self, step: int, result) -> dict:
+    def __call__(self, step: int, model, fw, g_u, labels) -> dict:
         if self.simulate is None or not self.every or step % self.every:
             return {}
         from .. import energy
-        from ..functional.trace import step_trace
+        from ..workload.trainer import make_trace
 
-        if self.placement is None:
-            self.placement = self.map_network(self.arch, self.net, self.wl)
-        trace = step_trace(self.net, result)
-        timing = self.simulate(self.arch, self.net, trace, self.placement)
-        rep = energy.compute(self.arch, self.net, timing)
+        # A step has traces.train_batch samples (fewer in an epoch's last step).
+        net = dataclasses.replace(self.net, batch=len(labels))
+        if net.batch not in self.placements:
+            self.placements[net.batch] = self.map_network(self.arch, net, self.wl)
+        trace = make_trace(model, fw, g_u, {"source": "functional", "step": step}, network=net)
+        timing = self.simulate(self.arch, net, trace, self.placements[net.batch])
+        rep = energy.compute(self.arch, net, timing)
         return {"cycles": timing.total_cycles, "energy_j": rep.summary["energy_j"],
                 "tflops_per_w_dense": rep.summary["tflops_per_w_dense"]}
 
@@ -62,43 +72,59 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def cmd_train(args) -> int:
-    from ..arch import load_arch
+    from ..arch import grad_precision, load_arch
     from ..errors import InputError
     from ..functional.model import run
     from ..workload import build_network, load_workload
 
-    if args.steps < 1:
+    if args.steps is not None and args.steps < 1:
         raise InputError("--steps", "steps", "a positive integer", args.steps)
-    if args.eval_every < 0:
-        raise InputError("--eval-every", "eval-every", "a non-negative integer", args.eval_every)
+    for flag in ("eval_every", "print_every", "timing_every"):
+        if getattr(args, flag) < 0:
+            raise InputError(f"--{flag.replace('_', '-')}", flag.replace("_", "-"),
+                             "a non-negative integer", getattr(args, flag))
     arch = load_arch(args.arch, args.overrides)
     wl = load_workload(args.workload, args.workload_overrides)
     net = build_network(wl)
+    if wl.traces.source != "trainer":
+        raise wl.error("traces.source", "trainer (neurosim train uses the built-in trainer's "
+                       "data set and schedule)", wl.traces.source)
     hook = TimingHook(arch, wl, net, args.timing_every) if args.timing_every else None
     if hook is not None and hook.note:
         print(f"note: {hook.note}")
         hook = None
-    print(f"training {net.name} on {arch.name} datapath ({arch.core.precision}) beside a "
-          f"float32 reference: batch {net.batch}, T {net.time_steps}, {args.steps} steps")
-    cols = ["step", "loss", "train_acc", "ref_loss", "ref_train_acc", "w_max_abs_diff",
-            "w_rel_diff", "test_acc", "ref_test_acc", "cycles", "energy_j",
-            "tflops_per_w_dense"]
+    wg = arch.core.wg
+    numerics = (f"{arch.core.precision}, weight-gradient accumulators "
+                f"{grad_precision(arch)}, master weights {wg.master_weights}, update "
+                f"rounding {wg.update_rounding}")
+    print(f"training {net.name} on {arch.name}'s datapath ({numerics}) beside the float32 "
+          f"trainer: {wl.traces.dataset}, batch {wl.traces.train_batch}, T {net.time_steps}, "
+          f"{wl.traces.epochs} epochs" + (f", first {args.steps} steps" if args.steps else ""))
+    cols = [c for c in COLS if c not in TIMING_COLS or hook]
+    print(" ".join(f"{c:>13}" for c in cols))
     rows = []
-    print(" ".join(f"{c:>13}" for c in cols if c not in ("cycles", "energy_j",
-                                                           "tflops_per_w_dense") or hook))
     for row in run(arch, wl, net, args.steps, args.eval_every, hook):
         rows.append(row)
-        print(" ".join(f"{_fmt(row.get(c, '')):>13}" for c in cols
-                       if c not in ("cycles", "energy_j", "tflops_per_w_dense") or hook))
+        if (args.print_every and row["step"] % args.print_every == 0) or "test_acc" in row:
+            print(" ".join(f"{_fmt(row.get(c, '')):>13}" for c in cols), flush=True)
+    if not rows:
+        raise InputError(args.workload, "traces", "a schedule with at least one step",
+                         "no training data or 0 epochs")
     last = rows[-1]
-    summary = {"workload": net.name, "arch": arch.name, "precision": arch.core.precision,
-               "steps": args.steps, "test_acc": last["test_acc"],
-               "ref_test_acc": last["ref_test_acc"],
-               "test_acc_diff_points": 100 * (last["test_acc"] - last["ref_test_acc"]),
-               "final_w_rel_diff": last["w_rel_diff"]}
-    print(f"final test accuracy: chip {100 * last['test_acc']:.2f} %, float32 reference "
+    summary = {
+        "workload": net.name, "arch": arch.name, "precision": arch.core.precision,
+        "grad_precision": grad_precision(arch), "master_weights": wg.master_weights,
+        "update_rounding": wg.update_rounding, "steps": len(rows),
+        "test_acc": last["test_acc"], "ref_test_acc": last["ref_test_acc"],
+        "test_acc_diff_points": 100 * (last["test_acc"] - last["ref_test_acc"]),
+        "final_w_rel_diff": last["w_rel_diff"],
+        "max_w_rel_diff": max(r["w_rel_diff"] for r in rows),
+        "mean_lost_updates": sum(r["lost_updates"] for r in rows) / len(rows)}
+    print(f"final test accuracy: chip {100 * last['test_acc']:.2f} %, float32 trainer "
           f"{100 * last['ref_test_acc']:.2f} % (difference "
-          f"{summary['test_acc_diff_points']:+.2f} points)")
+          f"{summary['test_acc_diff_points']:+.2f} points); weight divergence ||dW||/||W|| "
+          f"{last['w_rel_diff']:.4g} (max {summary['max_w_rel_diff']:.4g}); updates lost "
+          f"to rounding {100 * summary['mean_lost_updates']:.2f} % (mean over steps)")
     if args.out:
         out = Path(args.out)
         buf = io.StringIO()
@@ -115,13 +141,18 @@ def register(sub) -> None:
     from ..cli import _add_set
 
     p = sub.add_parser("train", help="train a workload on the chip's functional datapath "
-                       "(core.precision, hardware accumulation order) beside a float32 "
-                       "reference")
+                       "(core.precision, the engines' accumulation order) beside the float32 "
+                       "built-in trainer")
     p.add_argument("arch", help="arch config (name or path)")
-    p.add_argument("workload", help="workload YAML (linear layers, digits data)")
-    p.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
-    p.add_argument("--eval-every", type=int, default=25,
-                   help="test accuracy every N steps (0: only at the end; default 25)")
+    p.add_argument("workload", help="workload YAML with traces.source: trainer")
+    p.add_argument("--steps", type=int, default=None,
+                   help="stop after N steps (default: the trainer's whole schedule, "
+                   "traces.epochs epochs of traces.train_batch)")
+    p.add_argument("--eval-every", type=int, default=100,
+                   help="test accuracy every N steps (0: only at the end; default 100)")
+    p.add_argument("--print-every", type=int, default=10,
+                   help="print every N-th step (and every evaluated one; 0: only those; "
+                   "default 10); --out gets every step")
     p.add_argument("--timing-every", type=int, default=1,
                    help="run the timing model and energy every N steps when it is installed "
                    "(0: never; default 1)")

@@ -33,6 +33,15 @@ SOURCES = {
                    "section 5.2): 8 KiB/512-bit, 4 KiB/512-bit and 128 B/32-bit RAMs, dynamic "
                    "read/write energy per bit and leakage per bank (CACTI default itrs-hp "
                    "devices)",
+    "cacti7-devices": "CACTI 7 device tables (tech_params/32nm.dat in github.com/HewlettPackard/"
+                      "cacti), ITRS-derived: subthreshold I_off_n and gate I_g_on_n per um of "
+                      "width for itrs-hp, itrs-lstp and itrs-lop devices at 32 nm, 360 K "
+                      "(CACTI's default temperature); 32 nm is the nearest node with a "
+                      "complete table (the 22 nm lstp column is not monotone in temperature)",
+    "wang2008": "Y. Wang et al., 'A 1.1 GHz 12 uA/Mb-leakage SRAM design in 65 nm ultra-low-"
+                "power CMOS technology with integrated leakage reduction for mobile "
+                "applications', JSSC 43(1), 2008: 12 uA/Mb at the 0.5 V retention voltage "
+                "(used as a cross-check only)",
     "park2013": "S. Park, M. Qazi, L.-S. Peh, A. Chandrakasan, '40.4fJ/bit/mm low-swing "
                 "on-chip signaling with self-resetting logic repeaters embedded within a mesh "
                 "NoC in 45nm SOI CMOS', DATE 2013",
@@ -69,6 +78,12 @@ CACTI28 = [
     (4096, 0.03299296875, 0.039730859375, 3.11199),
     (128, 0.0092170, 0.0129976, 0.136585),
 ]
+# CACTI 7 device data at 32 nm, 360 K: (I_off_n, I_g_on_n) in A/um.
+CACTI32_DEVICES = {"hp": (5.32e-07, 6.55e-08), "lstp": (2.4e-10, 3.73e-11),
+                   "lop": (1.65e-07, 2.93e-09)}
+CACTI_TEMP_K = 360
+WANG2008_UA_PER_MB = 12.0  # at 0.5 V retention, 65 nm ULP (cross-check)
+WANG2008_V = 0.5
 PARK_LINK_FJ_PER_BIT_MM = 40.4
 LINK_MM = 2.0  # assumed core tile pitch (see docs/energy.md)
 REGFILE_KIB = 0.5  # register-file size at which the SRAM curve gives a register access
@@ -196,14 +211,29 @@ def _dram_hbm2() -> dict:
 # --------------------------------------------------------------------------- the table
 
 
-def derive() -> dict:
-    """The full 28 nm table as a plain dict (what the YAML holds)."""
+# The bundled tables: the default assumes a low-power 28 nm process (low-standby-power
+# devices in the SRAM macros), 28nm-hp the high-performance devices of the CACTI runs.
+FLAVOURS = {"28nm": "lstp", "28nm-hp": "hp"}
+
+
+def leakage_ratio(device: str) -> float:
+    """Leakage of ``device`` relative to itrs-hp at the same supply (the chip's): ratio of
+    (subthreshold + gate) off-state current per um (cacti7-devices)."""
+    i = CACTI32_DEVICES
+    return sum(i[device]) / sum(i["hp"])
+
+
+def derive(table: str = "28nm") -> dict:
+    """A bundled 28 nm table as a plain dict (what the YAML holds)."""
+    device = FLAVOURS[table]
     k = tech_scale()
     rule = f"x {k:.4f} (45->28 nm, stillmaker2017 at {VDD} V)"
     e: dict[str, dict] = {}
 
     def put(name, value, unit, cls, source, how):
-        e[name] = {"value": round(float(value), 6), "unit": unit, "class": cls,
+        v = float(value)  # 6 decimals; 6 significant digits for tiny values (leakage)
+        e[name] = {"value": round(v, 6) if abs(v) >= 1e-3 else float(f"{v:.6g}"), "unit": unit,
+                   "class": cls,
                    "source": source, "derivation": how}
 
     for name, v in H45.items():
@@ -235,12 +265,27 @@ def derive() -> dict:
         f"({sram_64b_read_45nm(REGFILE_KIB):.3f} pJ per 64 bits at 45 nm) / 64 {rule}; "
         f"cross-check eyeriss2016: about one 16-bit MAC per 16-bit access")
     leak = [mw / (b / 1024) for b, _, _, mw in CACTI28[:2]]
-    put("leak.sram_mw_per_kib", sum(leak) / len(leak), "mW/KiB", "leakage", "cacti7-28nm",
-        "mean leakage per KiB of the 8 KiB and 4 KiB CACTI 7 28 nm RAMs ("
-        + ", ".join(f"{x:.4f}" for x in leak) + " mW/KiB); itrs-hp devices, an upper bound "
-        "for a low-power process")
+    hp = sum(leak) / len(leak)
+    hp_how = ("mean leakage per KiB of the 8 KiB and 4 KiB CACTI 7 28 nm RAMs ("
+              + ", ".join(f"{x:.4f}" for x in leak) + " mW/KiB), itrs-hp devices")
+    if device == "hp":
+        put("leak.sram_mw_per_kib", hp, "mW/KiB", "leakage", "cacti7-28nm",
+            hp_how + "; a high-performance process (the bundled 28nm table assumes a "
+            "low-power one)")
+    else:
+        r = leakage_ratio(device)
+        lp = hp * r
+        bits_per_kib = 8192
+        wang = WANG2008_UA_PER_MB * 1e-6 / 2 ** 20 * WANG2008_V * bits_per_kib * 1e3  # mW/KiB
+        put("leak.sram_mw_per_kib", lp, "mW/KiB", "leakage", "cacti7-devices",
+            f"{hp_how} x {r:.3g}: (I_off + I_g) of itrs-{device} / itrs-hp devices at 32 nm, "
+            f"{CACTI_TEMP_K} K ({sum(CACTI32_DEVICES[device]):.3g} / "
+            f"{sum(CACTI32_DEVICES['hp']):.3g} A/um), at the same supply; cross-check "
+            f"wang2008: a 65 nm ultra-low-power macro retains at {wang * 1e3:.3g} uW/KiB "
+            f"(0.5 V)")
     put("leak.core_mw", 0.0, "mW", "leakage", "none",
-        "no published figure for this datapath was found: 0 (set energy.overrides to model it)")
+        "omission: no published leakage figure for this datapath was found, so core logic "
+        "leakage is 0 (set energy.overrides: {leak.core_mw: ...} per core to model it)")
 
     # NoC: per bit per router traversal and per link traversal.
     put("noc.router_bit", 3 * reg, "pJ/bit", "noc", "horowitz2014",
@@ -261,34 +306,37 @@ def derive() -> dict:
             put(f"dram.{dtype}.{key}", v, units[key], "dram", src, how)
         put(f"dram.{dtype}.pre_pj", 0.0, "pJ", "dram", src,
             "0: the precharge is included in act_pj (Micron method charges the ACT-PRE pair)")
-    return {"name": "28nm", "technology_nm": TARGET_NM, "vdd": VDD,
+    return {"name": table, "technology_nm": TARGET_NM, "vdd": VDD,
             "note": "generated by `python -m neurosim.energy.derive --write`; do not edit by "
                     "hand (see docs/energy.md)",
             "sources": SOURCES, "entries": e}
 
 
-def table_path() -> Path:
-    return Path(__file__).resolve().parent.parent / "data" / "energy" / "28nm.yaml"
+def table_path(name: str = "28nm") -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "energy" / f"{name}.yaml"
 
 
-def render() -> str:
-    return yaml.safe_dump(derive(), sort_keys=False, width=100)
+def render(name: str = "28nm") -> str:
+    return yaml.safe_dump(derive(name), sort_keys=False, width=100)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--write", action="store_true", help="rewrite the bundled 28nm.yaml")
+    ap.add_argument("--write", action="store_true", help="rewrite the bundled tables "
+                    "(" + ", ".join(f"{n}.yaml" for n in FLAVOURS) + ")")
+    ap.add_argument("--table", choices=tuple(FLAVOURS), default="28nm",
+                    help="table to print without --write (default 28nm)")
     args = ap.parse_args(argv)
-    text = render()
     if not args.write:
-        sys.stdout.write(text)
+        sys.stdout.write(render(args.table))
         return 0
-    path = table_path()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".yaml")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    print(f"wrote {path}")
+    for name in FLAVOURS:
+        path = table_path(name)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".yaml")
+        with os.fdopen(fd, "w") as f:
+            f.write(render(name))
+        os.replace(tmp, path)
+        print(f"wrote {path}")
     return 0
 
 

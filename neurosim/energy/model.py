@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..arch import PRECISION_BITS, SRAM_BUFFERS
+from ..arch import PRECISION_BITS, SRAM_BUFFERS, grad_precision, update_precision
 from ..params import Config
 from .table import EnergyTable, dram_type, load_table
 
@@ -99,6 +99,10 @@ class Pricer:
     def __init__(self, arch: Config, table: EnergyTable):
         self.arch, self.t = arch, table
         self.prec = arch.core.precision
+        # The WG engine adds into accumulators of core.wg.grad_precision; UPD multiply-adds
+        # run in the update format (docs/energy.md, "Weight-gradient formats").
+        self.wg_add = table[f"add.{grad_precision(arch)}"]
+        self.upd_mac = table[f"mac.{update_precision(arch)}"]
         self.dram = dram_type(arch)
         bus = arch.dram.bus_bits
         self.devices_per_channel = bus / table[f"dram.{self.dram}.device_bits"]
@@ -120,7 +124,8 @@ class Pricer:
         m = _CORE_ENGINE.match(component)
         if m:
             core, eng = int(m.group(1)), m.group(2)
-            per = {"add_ops": t[f"add.{p}"], "mac_ops": t[f"mac.{p}"],
+            per = {"add_ops": self.wg_add if eng == "wg" else t[f"add.{p}"],
+                   "mac_ops": self.upd_mac if eng == "wg" else t[f"mac.{p}"],
                    "neuron_updates": t[f"lif.{p}"],
                    "scan_windows": self.scan[eng] * t["reg.bit"]}.get(action)
             if per is None:

@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..params import Config
 from .scaling import NODES, scale_energy
 
-BUNDLED = ("28nm",)
+BUNDLED = ("28nm", "28nm-hp")  # low-power (default) and high-performance 28 nm
 DRAM_TYPES = ("LPDDR4", "DDR4", "HBM2")
 PRESET_DRAM_TYPE = {"DDR4-2400": "DDR4", "LPDDR4-3200": "LPDDR4", "HBM2": "HBM2"}
 SRAM_POINTS_KIB = (8, 32, 1024)

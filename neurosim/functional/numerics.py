@@ -13,15 +13,24 @@ the bit-exact result of hardware that rounds after each operation:
   (shift-based, after IntegerNet), round to nearest even, saturating at the format's range.
 
 A multiply-add is *unfused* (the product is rounded, then the sum): see docs/energy.md.
+
+``NATIVE`` is "no rounding": the arithmetic of the arrays' own dtype. The trainer's kernels
+(:mod:`neurosim.workload.conv_kernels`) take a format code so that the float32/float64
+trainer and the chip datapath run the same loops; the trainer passes ``NATIVE``.
+
+Stochastic rounding (:func:`rnd_stochastic`) rounds up with probability equal to the
+distance from the lower neighbour in units of the quantum, so small updates survive in
+expectation (Gupta et al., ICML 2015).
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
-FP16, FP32, INT8, INT4 = 0, 1, 2, 3
+NATIVE, FP16, FP32, INT8, INT4 = -1, 0, 1, 2, 3
 CODES = {"fp16": FP16, "fp32": FP32, "int8": INT8, "int4": INT4}
 INT_BITS = {INT8: 8, INT4: 4}
 UNIT_ROUNDOFF = {"fp16": 2.0 ** -11, "fp32": 2.0 ** -24}
@@ -30,14 +39,37 @@ _F16_MIN_NORMAL = 2.0 ** -14
 _F16_MAX = 65504.0
 
 
+@intrinsic
+def _bits_of(typingctx, x):
+    """The IEEE bits of a float64 as an int64 (a register move)."""
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _float_of(typingctx, b):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+    return types.float64(types.int64), codegen
+
+
+_DROP = 52 - 10  # float64 fraction bits below binary16's 10
+_HALF = (1 << (_DROP - 1)) - 1
+_MASK = ~((1 << _DROP) - 1)
+
+
 @njit(cache=True, inline="always")
 def round_fp16(x):
     if x == 0.0 or not math.isfinite(x):
         return x
     if abs(x) < _F16_MIN_NORMAL:  # subnormal: fixed quantum 2^-24
         return np.rint(x * 16777216.0) / 16777216.0
-    m, e = math.frexp(x)  # x = m * 2^e, 0.5 <= |m| < 1: keep 11 significant bits
-    r = np.rint(m * 2048.0) * 2.0 ** (e - 11)
+    # Keep 10 fraction bits, round to nearest even on the bits (a carry into the exponent
+    # is the correct rounding up to the next binade).
+    b = _bits_of(x)
+    b = (b + _HALF + ((b >> _DROP) & 1)) & _MASK
+    r = _float_of(b)
     if abs(r) > _F16_MAX:
         return math.copysign(math.inf, x)
     return r
@@ -46,6 +78,8 @@ def round_fp16(x):
 @njit(cache=True, inline="always")
 def rnd(x, code, scale):
     """Round ``x`` to format ``code``; ``scale`` is the fixed-point step of int formats."""
+    if code == NATIVE:
+        return x
     if code == FP16:
         return round_fp16(x)
     if code == FP32:
@@ -58,6 +92,30 @@ def rnd(x, code, scale):
     elif q < -hi - 1.0:
         q = -hi - 1.0
     return q * scale
+
+
+@njit(cache=True, inline="always")
+def quantum(x, code, scale):
+    """Spacing of the format's values at ``|x|`` (the unit in the last place)."""
+    if code == FP16 or code == FP32:
+        p, min_normal = (11, _F16_MIN_NORMAL) if code == FP16 else (24, 2.0 ** -126)
+        if abs(x) < min_normal:
+            return min_normal * 2.0 ** (1 - p)
+        m, e = math.frexp(x)
+        return 2.0 ** (e - p)
+    return scale
+
+
+@njit(cache=True, inline="always")
+def rnd_stochastic(x, code, scale, u):
+    """Round ``x`` down or up to a neighbouring value of the format, up with probability
+    (x - lower) / quantum; ``u`` is a uniform draw in [0, 1)."""
+    if code == NATIVE or x == 0.0 or not math.isfinite(x):
+        return x
+    q = quantum(x, code, scale)
+    lo = math.floor(x / q) * q
+    r = lo + q if u < (x - lo) / q else lo
+    return rnd(r, code, scale)  # exact, except overflow (inf) and int saturation
 
 
 @njit(cache=True)

@@ -4,38 +4,65 @@ Maps are HWC: ``x`` (N, H, W, C), weights ``w`` (K, K, C_in, C_out), output (N, 
 with ``oy = (y + P - ky) / s``. Like the chip's engines, the loops visit only nonzero inputs
 (forward) and nonzero deltas (backward), so the work scales with spike and gradient density;
 the innermost loop runs over channels, contiguous in HWC.
+
+The loops are also the chip engines' program order (docs/microarchitecture.md 2.1, 2.3,
+2.4), so the functional chip datapath (:mod:`neurosim.functional`) runs these same kernels
+with a number format: every product and every sum is then rounded to the format
+(:func:`neurosim.functional.numerics.rnd`; unfused multiply-add), in this order. The trainer
+passes ``NATIVE`` (no rounding: the arrays' own float arithmetic, bit for bit what the
+unrounded loops computed). A linear layer is the 1x1 case: ``x`` (N, 1, 1, n_in), ``w``
+(1, 1, n_in, n_out).
+
+Order of the adds into one accumulator, which is what rounding makes visible: forward,
+nonzero inputs in ascending HWC index; ``g(x)``, nonzero deltas in ascending (oy, ox, co);
+``g(W)``, ascending ``n`` then (oy, ox): the caller orders ``n`` as the WG engine's tiles
+(samples ascending, time steps descending).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
+from ..functional.numerics import NATIVE, rnd
+
 
 def out_size(h: int, k: int, s: int, p: int) -> int:
     return (h + 2 * p - k) // s + 1
 
 
-def conv_forward(x: np.ndarray, w: np.ndarray, stride: int, padding: int) -> np.ndarray:
+def conv_forward(x: np.ndarray, w: np.ndarray, stride: int, padding: int,
+                 fmt: tuple = (NATIVE, 1.0)) -> np.ndarray:
+    """Synaptic current (N, H', W', C_out); ``fmt`` = (format code, int scale) of the
+    accumulators."""
     n, h, wd, _ = x.shape
     k, co = w.shape[0], w.shape[3]
     out = np.zeros((n, out_size(h, k, stride, padding), out_size(wd, k, stride, padding), co),
                    dtype=np.result_type(x, w))
-    _forward(np.ascontiguousarray(x), np.ascontiguousarray(w), stride, padding, out)
+    _forward(np.ascontiguousarray(x), np.ascontiguousarray(w), stride, padding, out,
+             fmt[0], fmt[1])
     return out
 
 
-def conv_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, stride: int, padding: int):
-    """(g(W), g(x)) for output gradient ``g`` (N, H', W', C_out)."""
+def conv_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, stride: int, padding: int,
+                  gx_fmt: tuple | None = (NATIVE, 1.0), gw_fmt: tuple | None = (NATIVE, 1.0),
+                  gw: np.ndarray | None = None):
+    """(g(W), g(x)) for output gradient ``g`` (N, H', W', C_out). A format of None skips
+    that output (returned as None); ``gw``, if given, is accumulated into in place."""
     g = np.ascontiguousarray(g)
-    gw = np.zeros_like(w)
-    gx = np.zeros(x.shape, dtype=g.dtype)
+    want_gw, want_gx = gw_fmt is not None, gx_fmt is not None
+    if gw is None:
+        gw = np.zeros_like(w) if want_gw else np.zeros((0, 0, 0, 0), dtype=w.dtype)
+    gx = np.zeros(x.shape if want_gx else (0, 0, 0, 0), dtype=g.dtype)
     wt = np.ascontiguousarray(w.transpose(0, 1, 3, 2))  # (K, K, C_out, C_in)
-    _backward(np.ascontiguousarray(x), wt, g, stride, padding, gw, gx)
-    return gw, gx
+    cx, sx = gx_fmt if want_gx else (NATIVE, 1.0)
+    cw, sw = gw_fmt if want_gw else (NATIVE, 1.0)
+    _backward(np.ascontiguousarray(x), wt, g, stride, padding, gw, gx, want_gw, want_gx,
+              cw, sw, cx, sx)
+    return (gw if want_gw else None), (gx if want_gx else None)
 
 
 @njit(cache=True)
-def _forward(x, w, s, p, out):
+def _forward(x, w, s, p, out, code, scale):
     n_, h, wd, c_in = x.shape
     k, c_out = w.shape[0], w.shape[3]
     ho, wo = out.shape[1], out.shape[2]
@@ -61,11 +88,13 @@ def _forward(x, w, s, p, out):
                             if ox >= wo:
                                 continue
                             for co in range(c_out):  # explicit: no temporaries
-                                out[n, oy, ox, co] += v * w[ky, kx, c, co]
+                                out[n, oy, ox, co] = rnd(
+                                    out[n, oy, ox, co] + rnd(v * w[ky, kx, c, co], code, scale),
+                                    code, scale)
 
 
 @njit(cache=True)
-def _backward(x, wt, g, s, p, gw, gx):
+def _backward(x, wt, g, s, p, gw, gx, want_gw, want_gx, cw, sw, cx, sx):
     n_, h, wd, c_in = x.shape
     k, c_out = wt.shape[0], wt.shape[2]
     ho, wo = g.shape[1], g.shape[2]
@@ -89,11 +118,16 @@ def _backward(x, wt, g, s, p, gw, gx):
                         if xx < 0 or xx >= wd:
                             continue
                         # g(x) = W^T g over the nonzero deltas
-                        for j in range(m):
-                            co = nz[j]
-                            d = g[n, oy, ox, co]
-                            for c in range(c_in):
-                                gx[n, y, xx, c] += d * wt[ky, kx, co, c]
+                        if want_gx:
+                            for j in range(m):
+                                co = nz[j]
+                                d = g[n, oy, ox, co]
+                                for c in range(c_in):
+                                    gx[n, y, xx, c] = rnd(
+                                        gx[n, y, xx, c] + rnd(d * wt[ky, kx, co, c], cx, sx),
+                                        cx, sx)
+                        if not want_gw:
+                            continue
                         # g(W): only (nonzero input, nonzero delta) pairs
                         for c in range(c_in):
                             v = x[n, y, xx, c]
@@ -101,4 +135,6 @@ def _backward(x, wt, g, s, p, gw, gx):
                                 continue
                             for j in range(m):
                                 co = nz[j]
-                                gw[ky, kx, c, co] += v * g[n, oy, ox, co]
+                                gw[ky, kx, c, co] = rnd(
+                                    gw[ky, kx, c, co] + rnd(v * g[n, oy, ox, co], cw, sw),
+                                    cw, sw)

@@ -184,13 +184,19 @@ class SNN:
                 out, arg = _maxpool(src, op.kernel, op.stride)
                 fw.pool_arg[op.name] = arg
             elif op.type == "avgpool":
-                out = _avgpool(src, op.kernel, op.stride)
+                out = self._fmt(_avgpool(src, op.kernel, op.stride), "value")
             elif op.type == "flatten":
                 out = src.reshape(src.shape[:2] + (-1,))
             else:  # add
-                out = src + fw.values[op.inputs[1]]
+                out = self._fmt(src + fw.values[op.inputs[1]], "value")
             fw.values[op.name] = out
         return fw
+
+    def _fmt(self, a: np.ndarray, kind: str) -> np.ndarray:
+        """A ``kind`` ("value" or "grad") computed outside the weighted layers (pooling,
+        residual add, a sum of gradients): kept as computed here; the chip datapath rounds
+        it to its format."""
+        return a
 
     def _current(self, op: Op, x: np.ndarray) -> np.ndarray:
         w = self.weights[op.name]
@@ -268,23 +274,23 @@ class SNN:
                 extra = g_u_out if op.name == self.output else None
                 g_u = self._lif_backward(g, fw.membrane[op.name], fw.spikes[op.name], extra)
                 g_u_all[op.name] = g_u
-                g_w[op.name], g_in = self._weight_and_input_grad(op, fw.currents_in[op.name],
-                                                                  g_u)
-                _accumulate(grads, op.inputs[0], g_in)
+                g_w[op.name], g_in = self._weight_and_input_grad(
+                    op, fw.currents_in[op.name], g_u, op.inputs[0] != "input")
+                self._accumulate(grads, op.inputs[0], g_in)
             elif op.type == "maxpool":
                 src = fw.values[op.inputs[0]]
-                _accumulate(grads, op.inputs[0],
-                            _maxpool_backward(g, src.shape, fw.pool_arg[op.name], op.kernel,
-                                              op.stride))
+                self._accumulate(grads, op.inputs[0], _maxpool_backward(
+                    g, src.shape, fw.pool_arg[op.name], op.kernel, op.stride))
             elif op.type == "avgpool":
                 src = fw.values[op.inputs[0]]
-                _accumulate(grads, op.inputs[0],
-                            _avgpool_backward(g, src.shape, op.kernel, op.stride))
+                self._accumulate(grads, op.inputs[0], self._fmt(
+                    _avgpool_backward(g, src.shape, op.kernel, op.stride), "grad"))
             elif op.type == "flatten":
-                _accumulate(grads, op.inputs[0], g.reshape(fw.values[op.inputs[0]].shape))
+                self._accumulate(grads, op.inputs[0],
+                                 g.reshape(fw.values[op.inputs[0]].shape))
             else:  # add
-                _accumulate(grads, op.inputs[0], g)
-                _accumulate(grads, op.inputs[1], g)
+                self._accumulate(grads, op.inputs[0], g)
+                self._accumulate(grads, op.inputs[1], g)
         for hl in self.network.layers:  # layers no gradient reached
             if hl.name not in g_w:
                 g_w[hl.name] = np.zeros_like(self.weights[hl.name])
@@ -292,7 +298,7 @@ class SNN:
         return losses, g_w, g_u_all
 
     def _lif_backward(self, g_s, u, s, extra):
-        sg = surrogate(u - self.v_th, self.sg_shape, self.sg_width)
+        sg = surrogate(u - self.v_th, self.sg_shape, self.sg_width).astype(u.dtype, copy=False)
         g_u = np.empty_like(u)
         nxt = np.zeros_like(u[0])
         for t in range(u.shape[0] - 1, -1, -1):
@@ -303,25 +309,28 @@ class SNN:
             nxt = g_u[t]
         return g_u
 
-    def _weight_and_input_grad(self, op: Op, x, g_u):
+    def _weight_and_input_grad(self, op: Op, x, g_u, input_grad: bool = True):
+        """(g(W), g(x)); g(x) is None when ``input_grad`` is False (the layer reads the
+        network input, whose gradient nothing needs)."""
         w = self.weights[op.name]
         t, b = x.shape[:2]
         if op.type == "linear":
             xf = x.reshape(t * b, -1)
             gf = g_u.reshape(t * b, -1)
-            return xf.T @ gf, (gf @ w.T).reshape(x.shape)
+            return xf.T @ gf, (gf @ w.T).reshape(x.shape) if input_grad else None
         g_w, g_in = conv_backward(x.reshape((t * b,) + x.shape[2:]), w,
                                   g_u.reshape((t * b,) + g_u.shape[2:]), op.stride, op.padding)
-        return g_w, g_in.reshape(x.shape)
+        return g_w, g_in.reshape(x.shape) if input_grad else None
 
-
-def _accumulate(grads: dict, name: str, g: np.ndarray) -> None:
-    if name == "input":
-        return
-    if name in grads:
-        grads[name] = grads[name] + g
-    else:
-        grads[name] = g
+    def _accumulate(self, grads: dict, name: str, g: np.ndarray | None) -> None:
+        """Add ``g`` to the gradient flowing into ``name`` (a tensor with several consumers
+        sums their gradients)."""
+        if name == "input":
+            return
+        if name in grads:
+            grads[name] = self._fmt(grads[name] + g, "grad")
+        else:
+            grads[name] = g
 
 
 # --------------------------------------------------------------------------- conv and pooling
@@ -398,58 +407,111 @@ class Optimizer:
             weights[k] -= self.lr * g
 
 
-def evaluate(model: SNN, data: Dataset, x: np.ndarray, y: np.ndarray,
-             rng: np.random.Generator, chunk: int = 256) -> float:
-    correct = 0
-    for i in range(0, len(y), chunk):
-        fw = model.forward(data.encode(x[i: i + chunk], rng))
-        correct += int((model.predict(fw) == y[i: i + chunk]).sum())
-    return correct / max(1, len(y))
+class Schedule:
+    """The trainer's run, from the workload's ``traces`` section: the data set and its split,
+    and one random stream (seeded by ``traces.seed``) that draws, in this order, the
+    calibration batch, each epoch's permutation, the input coding of every batch, and the
+    coding of the test set after the last epoch. Every model that trains like the trainer
+    (the functional chip datapath, :mod:`neurosim.functional.model`) walks the same
+    schedule and so sees the same inputs."""
+
+    def __init__(self, wl: Config, network: Network, epochs: int | None = None):
+        if wl.traces.source != "trainer":
+            raise wl.error("traces.source", "trainer (to train the network)", wl.traces.source)
+        self.data = make_dataset(wl, network)
+        self.seed = int(wl.traces.seed)
+        self.batch = int(wl.traces.train_batch)
+        self.epochs = int(wl.traces.epochs if epochs is None else epochs)
+        self.rng = np.random.default_rng([self.seed, 0x7A1])
+
+    @property
+    def n_train(self) -> int:
+        return len(self.data.y_train)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-self.n_train // self.batch)
+
+    def calibration_input(self) -> np.ndarray | None:
+        """The coded first batch on which the weights are rescaled (None: no data)."""
+        if not self.n_train:
+            return None
+        first = self.rng.permutation(self.n_train)[:self.batch]
+        return self.data.encode(self.data.x_train[first], self.rng)
+
+    def batches(self):
+        """Yield (epoch, sample indices, coded input (T, B, ...), labels) per step."""
+        for epoch in range(self.epochs):
+            order = self.rng.permutation(self.n_train)
+            for i in range(0, self.n_train, self.batch):
+                idx = order[i: i + self.batch]
+                yield (epoch, idx, self.data.encode(self.data.x_train[idx], self.rng),
+                       self.data.y_train[idx])
+
+    def test_inputs(self, rng: np.random.Generator | None = None, chunk: int = 256):
+        """Yield (coded input, labels) chunks of the test split, coded from ``rng`` (default:
+        the schedule's stream, as the trainer's final evaluation does)."""
+        rng = self.rng if rng is None else rng
+        x, y = self.data.x_test, self.data.y_test
+        for i in range(0, len(y), chunk):
+            yield self.data.encode(x[i: i + chunk], rng), y[i: i + chunk]
+
+
+def train_step(model: SNN, opt, x: np.ndarray, y: np.ndarray):
+    """One BPTT step: forward, backward, update. Returns (forward record, per-sample losses,
+    {layer: g(U)})."""
+    fw = model.forward(x)
+    losses, g_w, g_u = model.backward(fw, y)
+    opt.step(model.weights, g_w, len(y))
+    return fw, losses, g_u
+
+
+def accuracy(models: list, chunks) -> list:
+    """Fraction of correct predictions of each model on the same coded chunks."""
+    correct, n = [0] * len(models), 0
+    for x, y in chunks:
+        n += len(y)
+        for i, m in enumerate(models):
+            correct[i] += int((m.predict(m.forward(x)) == y).sum())
+    return [c / max(1, n) for c in correct]
 
 
 def train(wl: Config, network: Network | None = None, epochs: int | None = None,
-          log=None) -> TrainResult:
-    """Train the workload's network on its data set per its ``traces`` section."""
+          log=None, dtype=np.float64) -> TrainResult:
+    """Train the workload's network on its data set per its ``traces`` section, in ``dtype``
+    arithmetic (the float32 trainer is the reference of ``neurosim train``)."""
     from threadpoolctl import threadpool_limits
 
     # The matrices are small: one BLAS thread is fastest, and far faster than several
     # threads competing for a loaded machine.
     with threadpool_limits(limits=1, user_api="blas"):
-        return _train(wl, network, epochs, log)
+        return _train(wl, network, epochs, log, dtype)
 
 
-def _train(wl, network, epochs, log) -> TrainResult:
+def _train(wl, network, epochs, log, dtype) -> TrainResult:
     network = network or build_network(wl)
-    if wl.traces.source != "trainer":
-        raise wl.error("traces.source", "trainer (to train the network)", wl.traces.source)
-    data = make_dataset(wl, network)
-    seed = int(wl.traces.seed)
-    model = SNN(wl, network, seed)
+    sched = Schedule(wl, network, epochs)
+    data = sched.data
+    model = SNN(wl, network, sched.seed, dtype)
     opt = Optimizer(wl, model.weights)
-    rng = np.random.default_rng([seed, 0x7A1])
-    bsz = int(wl.traces.train_batch)
-    epochs = int(wl.traces.epochs if epochs is None else epochs)
     history = []
     start = time.perf_counter()
-    n = len(data.y_train)
-    if n:
-        first = rng.permutation(n)[:bsz]
-        model.forward(data.encode(data.x_train[first], rng), calibrate=True)
-    for epoch in range(epochs):
-        order = rng.permutation(n)
-        tot_loss, correct = 0.0, 0
-        for i in range(0, n, bsz):
-            idx = order[i: i + bsz]
-            y = data.y_train[idx]
-            fw = model.forward(data.encode(data.x_train[idx], rng))
-            losses, g_w, _ = model.backward(fw, y)
-            opt.step(model.weights, g_w, len(idx))
-            tot_loss += float(losses.sum())
-            correct += int((model.predict(fw) == y).sum())
-        history.append({"epoch": epoch, "loss": tot_loss / n, "train_accuracy": correct / n})
-        if log:
-            log(f"epoch {epoch}: loss {tot_loss / n:.4f}, train accuracy {correct / n:.3f}")
-    test_acc = evaluate(model, data, data.x_test, data.y_test, rng)
+    n = sched.n_train
+    x0 = sched.calibration_input()
+    if x0 is not None:
+        model.forward(x0, calibrate=True)
+    tot_loss, correct, seen = 0.0, 0, 0
+    for epoch, idx, x, y in sched.batches():
+        fw, losses, _ = train_step(model, opt, x, y)
+        tot_loss += float(losses.sum())
+        correct += int((model.predict(fw) == y).sum())
+        seen += len(idx)
+        if seen == n:  # the epoch's last batch
+            history.append({"epoch": epoch, "loss": tot_loss / n, "train_accuracy": correct / n})
+            if log:
+                log(f"epoch {epoch}: loss {tot_loss / n:.4f}, train accuracy {correct / n:.3f}")
+            tot_loss, correct, seen = 0.0, 0, 0
+    test_acc = accuracy([model], sched.test_inputs())[0]
     return TrainResult(model, data, history, test_acc, time.perf_counter() - start)
 
 
@@ -469,6 +531,13 @@ def record_step(model: SNN, x: np.ndarray, labels: np.ndarray, meta: dict | None
     with threadpool_limits(limits=1, user_api="blas"):
         fw = model.forward(x)
         _, _, g_u = model.backward(fw, labels)
+    return make_trace(model, fw, g_u, meta)
+
+
+def make_trace(model: SNN, fw: Forward, g_u: dict, meta: dict | None = None,
+               network: Network | None = None) -> Trace:
+    """The trace of a forward record ``fw`` and its backward ``g_u`` (see
+    :func:`record_step`); ``network`` (default: the model's) names the batch size."""
     layers = []
     for hl in model.network.layers:
         def bt(a):  # (T, B, ...) -> (B, T, n), HWC flattening is the memory order already
@@ -484,7 +553,7 @@ def record_step(model: SNN, x: np.ndarray, labels: np.ndarray, meta: dict | None
             sg_mask=pack_bits(bt(sg16) != 0),
             gu_mask=pack_bits(gu16 != 0),
             gu_values=np.ascontiguousarray(gu16)))
-    return Trace(model.network, layers, dict(meta or {}))
+    return Trace(network or model.network, layers, dict(meta or {}))
 
 
 def trained_trace(wl: Config, network: Network | None = None, log=None) -> Trace:
@@ -515,7 +584,7 @@ def code_version() -> str:
 
     h = hashlib.sha256(__version__.encode())
     here = Path(__file__).resolve().parent
-    for name in ("trainer.py", "datasets.py", "network.py", "trace.py"):
+    for name in ("trainer.py", "datasets.py", "network.py", "trace.py", "conv_kernels.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
@@ -558,5 +627,6 @@ def record_trace(wl: Config, network: Network | None = None, log=None) -> Trace:
     return trace
 
 
-__all__ = ["SNN", "train", "record_step", "record_trace", "trained_trace", "surrogate",
-           "surrogate_primitive", "cache_path", "cache_key", "code_version"]
+__all__ = ["SNN", "Schedule", "Optimizer", "train", "train_step", "accuracy", "record_step",
+           "make_trace", "record_trace", "trained_trace", "surrogate", "surrogate_primitive",
+           "cache_path", "cache_key", "code_version"]
