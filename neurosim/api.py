@@ -61,6 +61,7 @@ class RunResult:
     workload: object       # neurosim.params.Config
     network: object = None
     trace: object = None
+    energy: object = None  # neurosim.energy.EnergyReport
 
 
 def split_overrides(overrides) -> tuple[list, list]:
@@ -92,6 +93,7 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     None (the mapper). ``out_dir``: if given, stats.json, stats.csv, summary.json and
     placement.json are written there (atomically). ``progress``: a bar on stderr for runs
     longer than a few seconds."""
+    from .energy import compute as compute_energy
     from .hw.chip import simulate
     from .hw.mapping import map_network
     from .hw.report import build_stats, summarize
@@ -117,7 +119,10 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     stats = build_stats(arch_cfg, network, placement, timing, trace.batch, trace.time_steps,
                         momentum)
     summary = summarize(arch_cfg, timing, stats)
-    result = RunResult(summary, stats, timing, placement, arch_cfg, wl, network, trace)
+    energy = compute_energy(arch_cfg, network, timing)
+    energy.publish(stats["chip"])
+    summary.update(energy.summary)
+    result = RunResult(summary, stats, timing, placement, arch_cfg, wl, network, trace, energy)
     if out_dir is not None:
         write_outputs(result, out_dir)
     return result

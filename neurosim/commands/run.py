@@ -48,7 +48,22 @@ def format_summary(res) -> str:
              f"NoC          {s['noc_flits']:,} flits in {s['noc_packets']:,} packets",
              f"ops          {s['executed_ops']:,} executed of {s['dense_ops']:,} dense-equivalent "
              f"({100 * s['executed_ops'] / max(1, s['dense_ops']):.1f} %)"]
+    if "energy_j" in s:
+        parts = "  ".join(f"{c} {_energy(s[f'energy_{c}_j'])}"
+                          for c in ("compute", "sram", "noc", "dram", "leakage")
+                          if f"energy_{c}_j" in s)
+        lines += [f"energy       {_energy(s['energy_j'])}  ({parts})",
+                  f"power        {s['avg_power_w']:.4g} W average",
+                  f"efficiency   {s['tflops_per_w_dense']:.4g} TFLOPS/W dense-equivalent FP16 "
+                  f"FLOPs per joule; {s['tflops_per_w_executed']:.4g} TFLOPS/W executed"]
     return "\n".join(lines)
+
+
+def _energy(j: float) -> str:
+    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("uJ", 1e-6), ("nJ", 1e-9)):
+        if abs(j) >= scale or unit == "nJ":
+            return f"{j / scale:.4g} {unit}"
+    return f"{j} J"
 
 
 def cmd_run(args) -> int:
