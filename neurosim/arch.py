@@ -115,9 +115,9 @@ ARCH_SCHEMA = Group("an architecture config", {
         "sram": Group("the core's SRAM buffers", {
             "weights": _buffer("weights (value bits each)", 1024, 16),
             "state": _buffer("membrane potentials and saved surrogate masks/spikes", 256, 8),
-            "spikes": _buffer("bit-packed input spikes saved for WG", 128, 4),
-            "gradients": _buffer("g(S), g(U) and partial g(S_in) vectors", 256, 8),
-            "wgrad": _buffer("weight-gradient accumulators (and optimizer state)", 1024, 16),
+            "spikes": _buffer("bit-packed input spikes saved for WG", 512, 4),
+            "gradients": _buffer("g(S), g(U) and partial g(S_in) vectors", 512, 8),
+            "wgrad": _buffer("weight-gradient accumulators (and optimizer state)", 2048, 16),
         }),
     }),
     "noc": Group("2-D mesh network-on-chip", {
