@@ -1,0 +1,37 @@
+"""``neurosim reproduce [ARCH] --out DIR``: the paper's headline claims, simulated."""
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reproduce", help="reproduce the paper's headline figures by simulation "
+                       "(report.md, results.json)")
+    p.add_argument("arch", nargs="?", default="arch_configs/paper-20core.yaml",
+                   help="arch config (default: arch_configs/paper-20core.yaml)")
+    p.add_argument("--out", default="results/paper-20core", metavar="DIR",
+                   help="output directory (default: results/paper-20core)")
+    p.add_argument("--gpu", default="a100-40gb", help="GPU preset of the DRAM comparison")
+    p.add_argument("--quick", action="store_true",
+                   help="only mlp-digits and vgg11-cifar10, no federated learning")
+    p.set_defaults(fn=cmd_reproduce)
+
+
+def cmd_reproduce(args) -> int:
+    from ..arch import load_arch
+    from ..experiments.reproduce import report_markdown, reproduce, write_outputs
+
+    load_arch(args.arch)  # a bad config fails here, before minutes of work
+
+    def progress(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    rep = reproduce(args.arch, args.gpu, quick=args.quick, federated=not args.quick,
+                    progress=progress)
+    command = "neurosim reproduce " + " ".join(
+        [args.arch, "--out", args.out] + (["--gpu", args.gpu] if args.gpu != "a100-40gb" else [])
+        + (["--quick"] if args.quick else []))
+    paths = write_outputs(rep, args.out, command)
+    print(report_markdown(rep, command))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0

@@ -1,0 +1,1 @@
+"""Experiments built from the Python API (paper reproduction, studies)."""

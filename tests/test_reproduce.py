@@ -1,0 +1,35 @@
+"""The paper-reproduction job: its report carries the simulated numbers, not typed ones."""
+import json
+
+from neurosim import api
+
+
+def test_reproduce_quick_matches_direct_runs(cli, tmp_path):
+    rc, out, err = cli("reproduce", "--quick", "--out", tmp_path)
+    assert rc == 0, err
+    res = json.loads((tmp_path / "results.json").read_text())
+    report = (tmp_path / "report.md").read_text()
+    direct = api.run("arch_configs/paper-20core.yaml", "workloads/vgg11-cifar10.yaml").summary
+    got = res["workloads"]["vgg11-cifar10"]
+    assert got["total_cycles"] == direct["total_cycles"]
+    assert got["energy_j"] == direct["energy_j"]
+    assert f"{direct['total_cycles']:,} cycles" in report
+    # on-chip efficiency = dense FLOPs / (energy - DRAM energy)
+    want = direct["dense_flops"] / (direct["energy_j"] - direct["energy_dram_j"]) / 1e12
+    assert abs(got["tflops_per_w_on_chip"] - want) < 1e-12 * want
+    # the parallelism row comes from the two extra runs
+    par = res["parallelism"]
+    assert par["engine_parallelism_speedup"] == (par["cycles_no_engine_parallelism"]
+                                                 / par["cycles"])
+    assert par["cycles"] == direct["total_cycles"]
+    rows = [r for r in res["gpu_comparison"] if r["workload"] == "vgg11-cifar10"]
+    assert {r["framework"] for r in rows} == {"spikingjelly", "snntorch"}
+    for r in rows:
+        assert r["chip_bytes"] == direct["dram_read_bytes"] + direct["dram_write_bytes"]
+        assert abs(r["reduction_pct"] - 100 * (1 - r["chip_bytes"] / r["gpu_bytes"])) < 1e-9
+
+
+def test_reproduce_bad_arch_is_one_line(cli, tmp_path):
+    rc, out, err = cli("reproduce", tmp_path / "nope.yaml", "--out", tmp_path / "o")
+    assert rc == 2 and err.count("\n") == 1 and "nope.yaml" in err
+    assert not (tmp_path / "o").exists()
