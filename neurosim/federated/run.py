@@ -166,7 +166,7 @@ def idle_power_w(arch, network) -> float:
     return energy.compute(arch, network, TimingResult(0), seconds=1.0).summary["energy_j"]
 
 
-def _estimate(simulated: list, previous: tuple | None) -> tuple | None:
+def _estimate(simulated: list, previous: tuple | None) -> tuple:
     """(seconds, energy_j) of a local step that was not simulated: the mean of the worker's
     simulated steps of this round, else of its latest round that had any."""
     if simulated:
@@ -181,11 +181,16 @@ def _estimate(simulated: list, previous: tuple | None) -> tuple | None:
 @dataclass
 class FederatedResult:
     """``rounds``: one flat dict per round (the columns of rounds.csv); ``summary``: run-level
-    numbers, parameters and notes; ``shards``: per worker, its size and label histogram."""
+    numbers, parameters and notes; ``shards``: per worker, its size and label histogram;
+    ``steps``: one dict per local step (round, worker, its step index, samples, loss,
+    simulated or estimated, cycles if simulated, seconds, energy_j); ``weights``: the
+    averaged model after the last round, as the aggregator sent it."""
 
     rounds: list
     summary: dict
     shards: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    weights: dict = field(default_factory=dict)
 
 
 ROUND_COLUMNS = ("round", "accuracy", "train_loss", "round_s", "compute_s_max",
@@ -272,35 +277,42 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
 
     with threadpool_limits(limits=1, user_api="blas"):
         initial_acc = evaluate(w0)
-        rounds = []
+        rounds, steps = [], []
+        nan = float("nan")
         for r in range(R):
             compute_s, compute_j = [], []
             loss_sum = seen = n_sim = n_est = 0
             for w in workers:
-                simulated, pending = [], 0
+                simulated, mine = [], []
                 for i in range(E):
                     idx, x, y = next(w.batches)
                     fw, losses, g_u = train_step(w.chip, w.opt, x, y)
                     loss_sum += float(losses.sum())
                     seen += len(y)
-                    if K and w.steps_done % K == 0:
-                        simulated.append(timer(w.arch, w.chip, fw, g_u, y, {
-                            "source": "federated", "worker": w.index, "round": r,
-                            "step": w.steps_done}))
-                    else:
-                        pending += 1
+                    step = {"round": r + 1, "worker": w.index, "step": w.steps_done,
+                            "samples": len(y), "loss": float(losses.mean()),
+                            "simulated": bool(K) and w.steps_done % K == 0,
+                            "cycles": None, "seconds": nan, "energy_j": nan}
+                    if step["simulated"]:
+                        got = timer(w.arch, w.chip, fw, g_u, y, {
+                            "source": "federated", "worker": w.index, "round": r + 1,
+                            "step": w.steps_done})
+                        simulated.append(got)
+                        step["cycles"], step["seconds"], step["energy_j"] = got
+                    mine.append(step)
                     w.steps_done += 1
-                est = _estimate(simulated, w.last_estimate) if K else None
-                if simulated:
-                    w.last_estimate = est
-                n_sim += len(simulated)
-                n_est += pending if K else 0
                 if K:
-                    compute_s.append(sum(s for _, s, _ in simulated) + pending * est[0])
-                    compute_j.append(sum(e for _, _, e in simulated) + pending * est[1])
-                else:
-                    compute_s.append(float("nan"))
-                    compute_j.append(float("nan"))
+                    est = _estimate(simulated, w.last_estimate)
+                    if simulated:
+                        w.last_estimate = est
+                    for step in mine:
+                        if not step["simulated"]:
+                            step["seconds"], step["energy_j"] = est
+                    n_est += E - len(simulated)
+                n_sim += len(simulated)
+                compute_s.append(sum(st["seconds"] for st in mine))
+                compute_j.append(sum(st["energy_j"] for st in mine))
+                steps.extend(mine)
             models = [w.upload() for w in workers]
             avg = (aggregate.fedavg_chip(models, sizes, eval_num) if agg_chip
                    else aggregate.fedavg_host(models, sizes))
@@ -365,7 +377,7 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
     shard_info = [{"worker": k, "size": sizes[k],
                    "labels": np.bincount(data.y_train[s], minlength=N_CLASSES).tolist()}
                   for k, s in enumerate(shards)]
-    return FederatedResult(rounds, summary, shard_info)
+    return FederatedResult(rounds, summary, shard_info, steps, avg)
 
 
 __all__ = ["run_federated", "FederatedResult", "Worker", "shard_batches", "worker_archs",
