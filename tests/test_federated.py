@@ -259,17 +259,17 @@ def test_averaged_model_accuracy_rises_over_rounds():
 ])
 def test_bad_federated_config_is_an_input_error(sets, key):
     with pytest.raises(InputError) as e:
-        worker_archs(load_arch("paper-20core", sets), "--set")
-    assert e.value.key == key
+        worker_archs(load_arch("paper-20core", sets))
+    assert e.value.key == key and e.value.source == "--set"
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
     p = subprocess.run([sys.executable, "-m", "neurosim", "federated", "paper-20core", MLP,
                         "--set", "federated.worker_overrides=[{chip.cores: 0}]",
                         "--out", str(tmp_path / "o")], capture_output=True, text=True)
-    assert p.returncode == 2
+    assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.strip().count("\n") == 0
-    assert "federated.worker_overrides[0].chip.cores" in p.stderr
+    assert "--set: federated.worker_overrides[0].chip.cores" in p.stderr
     assert not (tmp_path / "o").exists()
 
 
@@ -289,3 +289,11 @@ def test_cli_writes_rounds_summary_and_plot(tmp_path):
     assert sorted(f.name for f in out.iterdir()) == ["federated.png", "rounds.csv",
                                                       "summary.json"]
     assert "    1 " in p.stdout and "note: simulate_every = 0" in p.stdout
+
+
+def test_cli_bad_partition_prints_nothing_but_the_error(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "neurosim", "federated", "paper-20core", MLP,
+                        "--set", "federated.workers=2000"], capture_output=True, text=True)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.startswith("neurosim: error: --set: federated.workers: expected at most")
+    assert p.stderr.strip().count("\n") == 0

@@ -127,20 +127,26 @@ def cmd_federated(args) -> int:
 
     arch = api.load_arch(args.arch, api.split_overrides(args.overrides)[0])
     fed = arch.federated
-    k = fed.local_steps if fed.simulate_every is None else fed.simulate_every
-    print(f"federated learning: {fed.workers} workers of {arch.name}, {fed.rounds} rounds of "
-          f"{fed.local_steps} local steps, {fed.partition} shards, aggregator "
-          f"{fed.aggregator}, link {fed.link.bandwidth_gbps:g} Gb/s {fed.link.latency_us:g} us "
-          f"{fed.link.energy_pj_per_bit:g} pJ/bit ({fed.link.download} downloads); "
-          + (f"timing model on every {k}-th local step of each worker" if k
-             else "no timing model (simulate_every 0)"), flush=True)
-    print(header(), flush=True)
+
+    def progress(event, data):
+        if event == "start":  # every input checked: nothing below ends in an InputError
+            k = data["simulate_every"]
+            print(f"federated learning: {fed.workers} workers of {arch.name}, {fed.rounds} "
+                  f"rounds of {fed.local_steps} local steps, {fed.partition} shards "
+                  f"{data['shard_sizes']}, aggregator {fed.aggregator}, link "
+                  f"{fed.link.bandwidth_gbps:g} Gb/s {fed.link.latency_us:g} us "
+                  f"{fed.link.energy_pj_per_bit:g} pJ/bit ({fed.link.download} downloads); "
+                  f"model {data['n_weights']} weights, upload "
+                  f"{'/'.join(str(b // 8) for b in sorted(set(data['upload_bits'])))} B; "
+                  + (f"timing model on every {k}-th local step of each worker" if k
+                     else "no timing model (simulate_every 0)"), flush=True)
+            print(header(), flush=True)
+        else:
+            print(row(data), flush=True)
+
     res = run_federated(arch, args.workload, [o for o in args.overrides
-                                              if o.startswith("workload.")],
-                        progress=lambda rec: print(row(rec), flush=True))
+                                              if o.startswith("workload.")], progress=progress)
     s = res.summary
-    print(f"shards: {s['shard_sizes']} samples; model {s['n_weights']} weights, "
-          f"{s['upload_bits'][0] // 8} B per upload")
     print(f"accuracy: initial {100 * s['initial_accuracy']:.2f} %, final "
           f"{100 * s['final_accuracy']:.2f} %, best {100 * s['best_accuracy']:.2f} %; "
           f"total {1e3 * s['total_round_s']:.4g} ms, {1e3 * s['total_energy_j']:.4g} mJ "

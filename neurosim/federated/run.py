@@ -29,7 +29,7 @@ import numpy as np
 
 from ..arch import PRECISION_BITS, load_arch, master_bits
 from ..errors import InputError
-from ..params import deep_merge
+from ..params import Config, deep_merge
 from . import aggregate, link
 from ..workload.datasets import N_CLASSES
 from .partition import partition
@@ -89,16 +89,23 @@ class Worker:
             self.chip.weights[k][...] = self.num.fmt(a, "w", k)
 
 
-def worker_archs(base, source: str) -> list:
+def _source_of(cfg, key: str) -> str:
+    """Where a key of ``cfg`` came from: ``--set`` or the config's file."""
+    return "--set" if key in getattr(cfg, "_overridden", frozenset()) else cfg.origin
+
+
+def worker_archs(base) -> list:
     """The arch of each worker: the base config with its ``federated.worker_overrides``
-    entry (a mapping of dotted keys to values) applied; workers past the list use the base."""
+    entry (a mapping of dotted keys to values) applied; workers past the list use the base.
+    A worker's config names its origin as ``<base file>, federated.worker_overrides[k]``."""
     fed = base.federated
     overrides = fed.worker_overrides
     key = "federated.worker_overrides"
+    source = _source_of(base, key)
     if not isinstance(overrides, list) or not all(isinstance(o, dict) for o in overrides):
-        raise base.error(key, "a list of mappings {dotted arch key: value}", overrides)
+        raise InputError(source, key, "a list of mappings {dotted arch key: value}", overrides)
     if len(overrides) > fed.workers:
-        raise base.error(key, f"at most federated.workers = {fed.workers} entries",
+        raise InputError(source, key, f"at most federated.workers = {fed.workers} entries",
                          len(overrides))
     raw = base.to_dict()
     archs = []
@@ -111,14 +118,15 @@ def worker_archs(base, source: str) -> list:
         for dotted, value in over.items():
             parts = str(dotted).split(".")
             if parts[0] == "federated" or any(p == "" for p in parts):
-                raise base.error(f"{key}[{k}].{dotted}", "a dotted arch key outside federated",
-                                 dotted)
+                raise InputError(source, f"{key}[{k}].{dotted}",
+                                 "a dotted arch key outside federated", dotted)
             node = tree
             for p in parts[:-1]:
                 node = node.setdefault(p, {})
             node[parts[-1]] = value
         try:
-            archs.append(load_arch(deep_merge(raw, tree)))
+            cfg = load_arch(deep_merge(raw, tree))
+            archs.append(Config(cfg.to_dict(), f"{source}, {key}[{k}]"))
         except InputError as e:
             raise InputError(source, f"{key}[{k}].{e.key}", e.expected,
                              e.got) from None
@@ -207,7 +215,9 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
 
     ``arch`` / ``workload``: a path, a shipped name, or a loaded Config; ``overrides``:
     ``KEY=VALUE`` strings (``workload.``-prefixed ones go to the workload). ``progress``, if
-    given, is called with each round's record as it completes."""
+    given, is called as ``progress("start", setup)`` once every input is checked and the
+    shards are drawn (``setup``: shard sizes, weights, bits per upload), then as
+    ``progress("round", record)`` after each round."""
     from threadpoolctl import threadpool_limits
 
     from ..api import _config, split_overrides
@@ -219,13 +229,12 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
     arch_o, wl_o = split_overrides(overrides)
     base = _config(arch, load_arch, arch_o)
     wl = _config(workload, load_workload, wl_o)
-    source = base.origin
     fed = base.federated
     net = build_network(wl)
     if wl.traces.source != "trainer":
         raise wl.error("traces.source", "trainer (federated learning trains on the built-in "
                        "trainer's data set)", wl.traces.source)
-    archs = worker_archs(base, source)
+    archs = worker_archs(base)
     N, R, E = fed.workers, fed.rounds, fed.local_steps
     K = E if fed.simulate_every is None else fed.simulate_every
 
@@ -236,7 +245,8 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
                          wl.traces.dataset)
     ref = calibrated_reference(wl, net, sched)  # draws the calibration batch
     w0 = {k: v.astype(np.float64) for k, v in ref.weights.items()}
-    shards = partition(fed.partition, data.y_train, N, fed.dirichlet_alpha, fed.seed, source)
+    shards = partition(fed.partition, data.y_train, N, fed.dirichlet_alpha, fed.seed,
+                       _source_of(base, "federated.workers"))
     batch = int(wl.traces.train_batch)
     workers = []
     for k in range(N):
@@ -275,6 +285,9 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
         eval_model.weights = {k: eval_num.fmt(v, "w", k) for k, v in weights.items()}
         return accuracy([eval_model], test)[0]
 
+    if progress is not None:
+        progress("start", {"shard_sizes": sizes, "n_weights": n_weights, "upload_bits": up_bits,
+                           "download_bits": down_bits, "simulate_every": K})
     with threadpool_limits(limits=1, user_api="blas"):
         initial_acc = evaluate(w0)
         rounds, steps = [], []
@@ -338,7 +351,7 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
                                + rec["energy_aggregation_j"] + rec["energy_idle_j"])
             rounds.append(rec)
             if progress is not None:
-                progress(rec)
+                progress("round", rec)
 
     notes = []
     if K:
