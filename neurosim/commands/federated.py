@@ -105,7 +105,8 @@ def plot(res, path: Path) -> None:
         bottom = [p + q for p, q in zip(bottom, v)]
     b.set_xlabel("round")
     b.set_ylabel("energy per round (mJ)")
-    b.legend()
+    b.set_ylim(0, 1.3 * max(bottom + [1e-9]))
+    b.legend(loc="upper center", ncol=4, fontsize=8)
     b.grid(True, axis="y", alpha=0.3)
     fig.suptitle(f"{s['workload']}: {s['workers']} workers of {s['arch']}, {s['local_steps']} "
                  f"local steps per round, {s['partition']} shards")
