@@ -297,8 +297,8 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
             loss_sum = seen = n_sim = n_est = 0
             for w in workers:
                 simulated, mine = [], []
-                for i in range(E):
-                    idx, x, y = next(w.batches)
+                for _ in range(E):
+                    _, x, y = next(w.batches)
                     fw, losses, g_u = train_step(w.chip, w.opt, x, y)
                     loss_sum += float(losses.sum())
                     seen += len(y)
