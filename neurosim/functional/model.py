@@ -187,17 +187,25 @@ class ChipUpdate:
         self.lost = lost / nonzero if nonzero else 0.0
 
 
+def calibrated_reference(wl: Config, network, schedule: Schedule) -> SNN:
+    """The float32 trainer's model with the trainer's initial weights: drawn from
+    ``traces.seed``, then rescaled on the schedule's calibration batch (which draws from the
+    schedule's random stream, as the trainer does)."""
+    ref = SNN(wl, network, schedule.seed, np.float32)
+    x0 = schedule.calibration_input()
+    if x0 is not None:
+        ref.forward(x0, calibrate=True)  # the trainer's initialisation
+    return ref
+
+
 class Pair:
     """The chip model and the float32 trainer, set up from one schedule."""
 
     def __init__(self, arch: Config, wl: Config, network, epochs: int | None = None):
         self.schedule = Schedule(wl, network, epochs)
         seed = self.schedule.seed
-        self.ref = SNN(wl, network, seed, np.float32)
+        self.ref = calibrated_reference(wl, network, self.schedule)
         self.ref_opt = Optimizer(wl, self.ref.weights)
-        x0 = self.schedule.calibration_input()
-        if x0 is not None:
-            self.ref.forward(x0, calibrate=True)  # the trainer's initialisation
         w0 = {k: v.astype(np.float64) for k, v in self.ref.weights.items()}
         self.num = Numerics(arch, wl, w0)
         self.chip = ChipSNN(wl, network, self.num, w0)
