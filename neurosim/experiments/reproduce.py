@@ -172,9 +172,14 @@ def report_markdown(rep: Reproduction, command: str) -> str:
     if rep.federated:
         f = rep.federated
         acc = f.get("final_accuracy")
-        lines.append(f"| 5-worker federated learning | {f.get('workers', '?')} workers, "
-                     f"{f.get('rounds', '?')} rounds: final accuracy "
-                     f"{_fmt(None if acc is None else 100 * acc)} % | docs/federated.md |")
+        rounds = f.get("rounds") or 1
+        lines.append(f"| 5-worker federated learning | {f.get('workers', '?')} workers on "
+                     f"{f.get('workload', '?')}, {f.get('rounds', '?')} rounds: accuracy "
+                     f"{_fmt(100 * f['initial_accuracy'])} -> {_fmt(100 * acc)} %; "
+                     f"{_fmt(f['total_round_s'] / rounds * 1e3)} ms and "
+                     f"{_fmt(f['total_energy_j'] / rounds * 1e3)} mJ per round | local steps "
+                     "on each chip's datapath, timed and priced by the models; FedAvg over a "
+                     "1 Gb/s link model (docs/federated.md) |")
     lines += ["", "## Training steps on the chip", "",
               "| workload | cycles | ms/step | samples/s | energy mJ | W | TFLOPS/W dense | "
               "TFLOPS/W w/o DRAM | TFLOPS/W executed | DRAM MB | util FP/BP/WG % |",
