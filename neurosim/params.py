@@ -275,11 +275,27 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
     for text in overrides or []:
         path, value = parse_set_option(text)
         spec: Any = schema
+        node_in: Any = tree
         for i, part in enumerate(path):
-            if isinstance(spec, Group) and part in spec.fields:
+            if isinstance(spec, OneOf):
+                # The keys of a one-of group are those of the variant its selector names
+                # (as set so far, or the default): traces.seed=3 for synthetic traces.
+                kind = node_in.get(spec.selector, spec.default_variant) \
+                    if isinstance(node_in, dict) else spec.default_variant
+                fields = spec.variants.get(kind, Group("", {})).fields
+                if part == spec.selector:
+                    spec = Param("choice", spec.default_variant, "",
+                                 choices=tuple(spec.variants))
+                elif part in fields:
+                    spec = fields[part]
+                else:
+                    raise InputError("--set", ".".join(path[: i + 1]), "a known key",
+                                     "unknown key")
+            elif isinstance(spec, Group) and part in spec.fields:
                 spec = spec.fields[part]
             else:
                 raise InputError("--set", ".".join(path[: i + 1]), "a known key", "unknown key")
+            node_in = node_in.get(part) if isinstance(node_in, dict) else None
         node = tree
         for part in path[:-1]:
             if not isinstance(node.get(part), dict):

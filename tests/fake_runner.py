@@ -12,7 +12,8 @@ the resolved config and workload, so every expected value can be worked by hand:
 It fails (raises RuntimeError) when chip.cores == 7. Environment knobs, read at call time:
 NEUROSIM_FAKE_SLEEP (seconds to sleep), NEUROSIM_FAKE_WORK (iterations of a GIL-holding
 pure-Python loop: CPU-bound work like a simulation's), NEUROSIM_FAKE_LOG (a file to which
-each call appends one line: the sorted overrides as JSON).
+each call appends one line: the sorted overrides as JSON), NEUROSIM_FAKE_DIE_ONCE (a file:
+if it exists, the call deletes it and kills its own process, like a worker dying mid-point).
 """
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False):
             f.write(json.dumps(sorted(overrides)) + "\n")
     if cfg.chip.cores == 7:
         raise RuntimeError("fake failure at 7 cores")
+    if (flag := os.environ.get("NEUROSIM_FAKE_DIE_ONCE")) and os.path.exists(flag):
+        os.unlink(flag)
+        os._exit(1)  # a worker killed mid-point (the flag makes it happen once)
     if sleep := float(os.environ.get("NEUROSIM_FAKE_SLEEP", 0)):
         time.sleep(sleep)
     acc = 0
@@ -59,3 +63,13 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False):
         (out / "summary.json").write_text(json.dumps(summary))
         (out / "stats.json").write_text(json.dumps({"chip": {"total_cycles": summary["total_cycles"]}}))
     return SimpleNamespace(summary=summary, out_dir=out_dir)
+
+
+def setenv(values: dict) -> None:
+    """Set (value str) or unset (value None) environment variables; run on workers with
+    ``client.run(setenv, {...})`` to steer a cluster that is already up."""
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = str(v)

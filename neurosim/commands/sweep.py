@@ -86,7 +86,7 @@ def cmd_sweep(args) -> int:
     for label, why in report.lost:
         print(f"neurosim: point {label} did not finish: {why}", file=sys.stderr)
     print(report.line())
-    return 0 if report.complete and not report.failed else 1
+    return 0 if report.complete else 1
 
 
 def cmd_plot(args) -> int:

@@ -24,6 +24,7 @@ class SweepReport:
     db: Path
     points: int = 0            # unique points in the spec
     skipped: int = 0           # already in the store
+    skipped_failed: int = 0    # of those, recorded with status error
     ran: int = 0               # recorded by this run
     ok: int = 0
     failed: int = 0            # runner raised: recorded with its error
@@ -33,10 +34,13 @@ class SweepReport:
 
     @property
     def complete(self) -> bool:
-        return not self.lost
+        """Every point of the spec has a result, and it is a success."""
+        return not self.lost and not self.failed and not self.skipped_failed
 
     def line(self) -> str:
         parts = [f"{self.points} points", f"{self.skipped} already done", f"{self.ok} ran ok"]
+        if self.skipped_failed:
+            parts[1] += f" ({self.skipped_failed} of them failed; --retry-failed reruns them)"
         if self.failed:
             parts.append(f"{self.failed} failed")
         if self.lost:
@@ -89,13 +93,12 @@ def run_sweep(spec, *, db=None, workers: int | None = None, scheduler: str | Non
     if scheduler and (workers is not None or client is not None):
         raise InputError("--scheduler", scheduler, "no --workers with --scheduler (the "
                          "cluster brings its own workers)", workers)
+    spec, points, dups, _, db = plan(spec, db, base_dir)
     try:
         resolve_runner(point_runner)
     except RunnerNotFound as e:
         raise InputError("--runner", point_runner, "an importable point runner "
                          "(module:function)", str(e)) from None
-
-    spec, points, dups, _, db = plan(spec, db, base_dir)
     report = SweepReport(spec.name, db, points=len(points), duplicates=dups)
     for label, kept in dups:
         print(f"note: point {label} resolves to the same config as {kept}; run once",
@@ -107,6 +110,9 @@ def run_sweep(spec, *, db=None, workers: int | None = None, scheduler: str | Non
         skip = {"ok", "error"} - ({"error"} if retry_failed else set())
         todo = [p for p in points if statuses.get(p.hash) not in skip]
         report.skipped = len(points) - len(todo)
+        todo_hashes = {p.hash for p in todo}
+        report.skipped_failed = sum(statuses.get(p.hash) == "error" for p in points
+                                    if p.hash not in todo_hashes)
         _clean_partial_outputs(runs)
         if todo:
             bar = Progress(len(points), report.skipped, stream, progress)
@@ -198,7 +204,7 @@ def _dask_client(client, scheduler, workers, processes, threads_per_worker, n_to
     # busy local worker dead for missing heartbeats; the nanny notices real deaths.
     with dask.config.set({"distributed.scheduler.worker-ttl": None}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=threads_per_worker,
-                               processes=processes, dashboard_address=None,
+                               processes=processes, dashboard_address=":0",
                                silence_logs=logging.ERROR)
         try:
             cl = Client(cluster)
