@@ -196,3 +196,102 @@ def test_a_worker_killed_mid_point_does_not_lose_the_point(tmp_path, monkeypatch
     assert (rep.ran, rep.ok, rep.lost) == (3, 3, [])  # Dask reran its point elsewhere
     assert len(calls(log)) == 4  # the killed call, then the three that finished
     assert [r["total_cycles"] for r in results(rep.db)] == [16320, 8320, 4320]
+
+
+class ExternalCluster:
+    """`dask scheduler` and `dask worker` started by hand, as a user would."""
+
+    def __init__(self, tmp_path, env, nworkers=2):
+        self.file = tmp_path / f"scheduler-{time.monotonic_ns()}.json"
+        dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+        self.scheduler = subprocess.Popen(
+            dask + ["--scheduler-file", str(self.file), "--port", "0", "--no-dashboard"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not self.file.exists() or not self.file.read_text().strip():
+            assert time.monotonic() < deadline and self.scheduler.poll() is None
+            time.sleep(0.05)
+        self.address = json.loads(self.file.read_text())["address"]
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file",
+             str(self.file), "--nworkers", str(nworkers), "--nthreads", "1", "--no-dashboard"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        from dask.distributed import Client
+
+        with Client(self.address, timeout="30s") as c:
+            c.wait_for_workers(nworkers, timeout=60)
+
+    def close(self):
+        for p in (self.worker, self.scheduler):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def test_existing_cluster_and_a_killed_scheduler(tmp_path, dask_client):
+    """--scheduler sends the points to a cluster started by hand; when its scheduler is
+    killed mid-sweep the pending points are reported, not recorded, and a rerun on a new
+    cluster runs exactly those."""
+    spec = write_spec(tmp_path, "grid:\n  chip.cores: [1, 2, 4, 8]\n"
+                      "  workload.time_steps: [2, 4]\n")
+    points, _ = expand_points(load_spec(spec))
+    log1, log2 = tmp_path / "run1.log", tmp_path / "run2.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), str(ROOT)]),
+           "NEUROSIM_FAKE_SLEEP": "0.3", "NEUROSIM_FAKE_LOG": str(log1)}
+    db = tmp_path / "ext.db"
+    cluster = ExternalCluster(tmp_path, env)
+    try:
+        import threading
+
+        def kill_when_two_done():
+            deadline = time.monotonic() + 60
+            while _count(db) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            cluster.scheduler.kill()
+
+        killer = threading.Thread(target=kill_when_two_done)
+        killer.start()
+        rep = run_sweep(spec, db=db, scheduler=cluster.address, point_runner=RUNNER,
+                        progress=False)
+        killer.join()
+    finally:
+        cluster.close()
+    assert rep.ran >= 2 and rep.lost and rep.ran + len(rep.lost) == 8
+    assert all(why == "cancelled (scheduler-connection-lost)" for _, why in rep.lost)
+    assert not rep.complete
+    with ResultStore(db, create=False) as s:
+        done = set(s.statuses())
+    assert len(done) == rep.ran
+
+    env.update(NEUROSIM_FAKE_SLEEP="0", NEUROSIM_FAKE_LOG=str(log2))
+    cluster = ExternalCluster(tmp_path, env, nworkers=1)
+    try:
+        rep2 = run_sweep(spec, db=db, scheduler=cluster.address, point_runner=RUNNER,
+                         progress=False)
+    finally:
+        cluster.close()
+    assert (rep2.skipped, rep2.ran, rep2.lost) == (rep.ran, 8 - rep.ran, [])
+    missing = sorted(tuple(sorted(pt.overrides)) for pt in points if pt.hash not in done)
+    assert sorted(calls(log2)) == missing
+    run_sweep(spec, db=tmp_path / "ref.db", client=dask_client, point_runner=RUNNER,
+              progress=False)
+    assert results(db) == results(tmp_path / "ref.db")
+
+
+def test_unreachable_scheduler_is_one_line_error(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = write_spec(tmp_path, "grid: {chip.cores: [1]}\n")
+    from neurosim.errors import InputError
+
+    with pytest.raises(InputError, match=rf"^--scheduler: tcp://127.0.0.1:{port}: expected "
+                                         r"the address of a running Dask scheduler"):
+        run_sweep(spec, scheduler=f"tcp://127.0.0.1:{port}", point_runner=RUNNER,
+                  progress=False, connect_timeout="2s")

@@ -83,8 +83,10 @@ def cmd_sweep(args) -> int:
                        threads_per_worker=args.threads_per_worker,
                        retry_failed=args.retry_failed, runs_dir=args.runs_dir,
                        progress=not args.quiet)
-    for label, why in report.lost:
-        print(f"neurosim: point {label} did not finish: {why}", file=sys.stderr)
+    if args.quiet and report.lost:
+        label, why = report.lost[0]
+        print(f"neurosim: {len(report.lost)} points did not finish, e.g. {label}: {why}",
+              file=sys.stderr)
     print(report.line())
     return 0 if report.complete else 1
 

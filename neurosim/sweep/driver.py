@@ -74,7 +74,8 @@ def plan(spec, db=None, base_dir=None) -> tuple[SweepSpec, list[Point], list, di
 def run_sweep(spec, *, db=None, workers: int | None = None, scheduler: str | None = None,
               client=None, point_runner: str = DEFAULT_RUNNER, processes: bool = True,
               threads_per_worker: int = 1, retry_failed: bool = False, runs_dir=None,
-              progress: bool = True, base_dir=None, stream=None) -> SweepReport:
+              progress: bool = True, base_dir=None, stream=None,
+              connect_timeout: str = "20s") -> SweepReport:
     """Run every point of ``spec`` (a YAML path, a dict or a SweepSpec) that ``db`` lacks.
 
     workers/processes/threads_per_worker size the LocalCluster started when neither
@@ -117,7 +118,7 @@ def run_sweep(spec, *, db=None, workers: int | None = None, scheduler: str | Non
         if todo:
             bar = Progress(len(points), report.skipped, stream, progress)
             with _dask_client(client, scheduler, workers, processes, threads_per_worker,
-                              len(todo)) as cl:
+                              len(todo), connect_timeout) as cl:
                 _preflight(cl, point_runner, scheduler)
                 _run_points(cl, spec, todo, point_runner, runs, db, store, report, bar)
             bar.close()
@@ -143,7 +144,7 @@ def _run_points(client, spec, todo, runner, runs, db, store, report, bar) -> Non
             try:
                 res = f.result()
             except Exception as e:  # noqa: BLE001 - the infrastructure lost this point
-                why = " ".join(f"{type(e).__name__}: {e}".split())
+                why = _why_lost(e)
                 report.lost.append((p.label, why))
                 bar.point(p, "lost", why)
                 continue
@@ -164,6 +165,13 @@ def _run_points(client, spec, todo, runner, runs, db, store, report, bar) -> Non
                 pass
 
 
+def _why_lost(e: BaseException) -> str:
+    if getattr(e, "reason", None):  # FutureCancelledError: e.g. scheduler-connection-lost
+        return f"cancelled ({e.reason})"
+    text = " ".join(f"{type(e).__name__}: {e}".split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 def _relative_to(path: str, base: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(base.resolve()))
@@ -181,7 +189,8 @@ def _clean_partial_outputs(runs: Path) -> None:
 
 
 @contextmanager
-def _dask_client(client, scheduler, workers, processes, threads_per_worker, n_todo):
+def _dask_client(client, scheduler, workers, processes, threads_per_worker, n_todo,
+                 connect_timeout="20s"):
     if client is not None:
         yield client
         return
@@ -190,14 +199,20 @@ def _dask_client(client, scheduler, workers, processes, threads_per_worker, n_to
 
     if scheduler:
         try:
-            cl = Client(scheduler, timeout="20s")
+            cl = Client(scheduler, timeout=connect_timeout)
         except (OSError, TimeoutError, ValueError) as e:
             raise InputError("--scheduler", scheduler, "the address of a running Dask "
                              "scheduler (tcp://host:port)", " ".join(str(e).split())) from None
+        # A lost scheduler cancels the pending points, which the progress output reports;
+        # the client's own reconnect tracebacks would only bury that line.
+        log = logging.getLogger("distributed.client")
+        level = log.level
+        log.setLevel(logging.CRITICAL)
         try:
             yield cl
         finally:
             cl.close()
+            log.setLevel(level)
         return
     n = workers or max(1, min(_cpus(), n_todo))
     # A simulation may hold the GIL (numba) for minutes: do not let the scheduler declare a
@@ -239,6 +254,7 @@ class Progress:
     def __init__(self, total: int, done: int, stream, enabled: bool = True):
         self.total, self.done, self.stream, self.enabled = total, done, stream, enabled
         self.failed = self.lost = 0
+        self._last_lost = None
         self.t0 = time.perf_counter()
         self.tty = enabled and hasattr(stream, "isatty") and stream.isatty()
         self._draw()
@@ -246,6 +262,9 @@ class Progress:
     def point(self, p: Point, status: str, error=None, wall_s=None) -> None:
         if status == "lost":
             self.lost += 1
+            if error == self._last_lost:  # e.g. every pending point of a lost scheduler
+                return
+            self._last_lost = error
         else:
             self.done += 1
             self.failed += status == "error"
@@ -257,6 +276,8 @@ class Progress:
         line = f"[{self.done:>{len(str(self.total))}}/{self.total}] {status:<5} {p.label}{took}"
         if error:
             line += f": {error}"
+        if status == "lost":
+            line += " (and any further points lost for the same reason)"
         self.stream.write(line + "\n")
         self._draw()
 
