@@ -220,3 +220,25 @@ def test_dry_run_lists_points_without_running(tmp_path, monkeypatch, capsys):
     assert out[2].endswith("chip.cores=2")
     assert not (tmp_path / "s.sweep.db").exists()
 
+
+
+@pytest.mark.parametrize("name,n", [("vgg11-cores", 6), ("vgg11-lanes", 9),
+                                    ("vgg11-memory", 9), ("vgg11-sparsity", 9)])
+def test_shipped_specs_validate(name, n):
+    from conftest import ROOT
+
+    spec = load_spec(ROOT / "workloads/sweeps" / f"{name}.yaml")
+    points, dups = expand_points(spec)
+    assert len(points) == n and dups == [] and spec.name == name
+    assert len({p.hash for p in points}) == n
+
+
+def test_core_count_sweep_spec():
+    from conftest import ROOT
+
+    points, _ = expand_points(load_spec(ROOT / "workloads/sweeps/vgg11-cores.yaml"))
+    assert [p.config["chip"]["cores"] for p in points] == [1, 2, 4, 8, 16, 20]
+    base = load_arch(ROOT / ARCH).to_dict()
+    for p in points:  # only the core count differs from paper-20core
+        assert {**p.config, "chip": {**p.config["chip"], "cores": 20}} == base
+    assert all(p.workload == load_workload(ROOT / WL).to_dict() for p in points)
