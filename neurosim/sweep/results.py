@@ -30,7 +30,10 @@ def load_rows(db, scope: str = "current", where=()) -> tuple[list[dict], list[st
 
 
 def _filter(rows, text: str) -> list[dict]:
-    path, want = parse_set_option(text)
+    try:
+        path, want = parse_set_option(text)
+    except InputError as e:
+        raise InputError("--where", e.key, "KEY=VALUE (e.g. chip.cores=4)", text) from None
     key = ".".join(path)
     return [r for r in rows if value_of(r, key) == want]
 

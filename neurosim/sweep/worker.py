@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import numbers
 import os
 import shutil
 import socket
@@ -64,10 +65,11 @@ def summary_numbers(summary) -> dict:
     """Every top-level number of a summary (bools and nested values left out)."""
     out = {}
     for k, v in dict(summary).items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        # numbers.Real covers numpy scalars too (np.int64 is no int); bools are no numbers here
+        if not isinstance(v, numbers.Real) or type(v).__name__ in ("bool", "bool_"):
             continue
-        if hasattr(v, "item"):  # numpy scalars
-            v = v.item()
+        v = v.item() if hasattr(v, "item") else v
+        v = int(v) if isinstance(v, numbers.Integral) else float(v)
         out[str(k)] = None if isinstance(v, float) and math.isnan(v) else v
     return out
 
@@ -89,6 +91,13 @@ def run_point(runner: str, arch: str, workload: str, overrides: list[str],
         res = fn(arch, workload, overrides=list(overrides),
                  out_dir=str(tmp) if tmp is not None else None, progress=False)
         summary = res.summary if hasattr(res, "summary") else res
+        if summary is None and tmp is not None and (tmp / "summary.json").is_file():
+            import json
+
+            summary = json.loads((tmp / "summary.json").read_text())
+        if summary is None:
+            raise TypeError(f"point runner {runner} returned neither a summary nor a "
+                            "summary.json")
         result["summary"] = summary_numbers(summary)
         if final is not None:
             if final.exists():
