@@ -242,3 +242,14 @@ def test_core_count_sweep_spec():
     for p in points:  # only the core count differs from paper-20core
         assert {**p.config, "chip": {**p.config["chip"], "cores": 20}} == base
     assert all(p.workload == load_workload(ROOT / WL).to_dict() for p in points)
+
+
+def test_set_reaches_the_keys_of_the_selected_trace_source():
+    wl = load_workload(WL, ["traces.seed=3", "traces.firing=0.2"])
+    assert wl.traces.seed == 3 and wl.traces.firing == 0.2
+    wl = load_workload(WL, ["traces.source=file", "traces.path=t.npz"])
+    assert wl.traces.source == "file" and wl.traces.path.endswith("workloads/t.npz")
+    with pytest.raises(InputError, match="^--set: traces.path: expected a known key"):
+        load_workload(WL, ["traces.path=t.npz"])  # synthetic traces have no path
+    with pytest.raises(InputError, match="^--set: traces.seedz: expected a known key"):
+        load_workload(WL, ["traces.seedz=1"])
