@@ -247,8 +247,10 @@ def test_core_count_sweep_spec():
 def test_set_reaches_the_keys_of_the_selected_trace_source():
     wl = load_workload(WL, ["traces.seed=3", "traces.firing=0.2"])
     assert wl.traces.seed == 3 and wl.traces.firing == 0.2
-    wl = load_workload(WL, ["traces.source=file", "traces.path=t.npz"])
-    assert wl.traces.source == "file" and wl.traces.path.endswith("workloads/t.npz")
+    raw = load_workload(WL).to_dict()
+    del raw["traces"]  # a workload with the default (synthetic) trace source...
+    wl = load_workload(raw, ["traces.source=file", "traces.path=/data/t.npz"])
+    assert wl.traces.source == "file" and wl.traces.path == "/data/t.npz"  # ...switched
     with pytest.raises(InputError, match="^--set: traces.path: expected a known key"):
         load_workload(WL, ["traces.path=t.npz"])  # synthetic traces have no path
     with pytest.raises(InputError, match="^--set: traces.seedz: expected a known key"):
