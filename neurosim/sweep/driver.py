@@ -104,7 +104,8 @@ def run_sweep(spec, *, db=None, workers: int | None = None, scheduler: str | Non
     for label, kept in dups:
         print(f"note: point {label} resolves to the same config as {kept}; run once",
               file=stream)
-    runs = Path(runs_dir) if runs_dir is not None else runs_dir_for(db)
+    # absolute: workers of an existing cluster need not share our working directory
+    runs = (Path(runs_dir) if runs_dir is not None else runs_dir_for(db)).resolve()
     with ResultStore(db) as store:
         store.set_spec_points(spec.name, points)
         statuses = store.statuses()

@@ -149,7 +149,9 @@ def load_spec(spec, base_dir: Path | None = None) -> SweepSpec:
             if k in grid:
                 raise InputError(source, f"points[{i}].{k}", "a key that is not also in grid",
                                  k)
-    return SweepSpec(name=name, arch=str(arch_path), workload=str(wl_path), fixed=fixed,
+    # Absolute paths: workers of an existing cluster need not share our working directory.
+    return SweepSpec(name=name, arch=str(Path(arch_path).resolve()),
+                     workload=str(Path(wl_path).resolve()), fixed=fixed,
                      grid=grid, points=points, source=source, path=path, description=desc)
 
 
