@@ -21,6 +21,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _spin(n: int) -> float:
+    """The fake runner's loop, timed (for the machine's own parallelism ceiling)."""
+    t = time.perf_counter()
+    acc = 0
+    for i in range(n):
+        acc = (acc * 31 + i) % 1000003
+    return time.perf_counter() - t
+
+
+def raw_speedup(work: int, tasks: int = 4) -> float:
+    """Wall time of `tasks` loops on 1 plain process over that on 2: the most any two
+    workers can gain on this machine right now (other load included)."""
+    import multiprocessing as mp
+
+    walls = []
+    for n in (1, 2):
+        t = time.perf_counter()
+        with mp.get_context("spawn").Pool(n) as pool:
+            pool.map(_spin, [work] * tasks)
+        walls.append(time.perf_counter() - t)
+    return walls[0] / walls[1]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spec", default=None, help="sweep spec (default: 8 core counts x 2 "
@@ -47,6 +70,7 @@ def main() -> int:
                ("2 worker processes", dict(workers=2)),
                ("1 worker process, 2 threads", dict(workers=1, threads_per_worker=2))]
     times, rows, point_s = {}, {}, {}
+    ceiling = [raw_speedup(args.work)]
     # Interleaved (A, B, C, A, B, C, ...) so that other load on the machine hits every
     # configuration alike; the best run of each is kept.
     for r in range(args.repeat):
@@ -64,6 +88,7 @@ def main() -> int:
                 rows[label] = [{k: v for k, v in x.items() if k not in RUN_COLUMNS}
                                for x in s.rows()]
                 n = len(rows[label])
+    ceiling.append(raw_speedup(args.work))
     load = os.getloadavg()
     same = all(rows[l] == rows[configs[0][0]] for l, _ in configs)
     base = times[configs[0][0]]
@@ -80,6 +105,9 @@ def main() -> int:
         print(f"| {label} | {times[label]:.2f} | {point_s[label]:.2f} | "
               f"{base / times[label]:.2f} |")
     print()
+    print("plain multiprocessing on the same loop, 2 processes vs 1 (before, after): "
+          + ", ".join(f"{c:.2f}" for c in ceiling)
+          + " -- the most two workers can gain on this machine at the time")
     print(f"rows identical across the runs: {same}")
     return 0 if same else 1
 
