@@ -51,11 +51,15 @@ def main() -> int:
     ap.add_argument("--runner", default="fake_runner:run")
     ap.add_argument("--work", type=int, default=8_000_000,
                     help="fake runner: loop iterations per point")
+    ap.add_argument("--sleep", type=float, default=0.0,
+                    help="fake runner: seconds each point sleeps (points that wait, not "
+                    "compute: measures the sweep's own dispatch overhead)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per configuration (min kept)")
     args = ap.parse_args()
 
     sys.path.insert(0, str(ROOT / "tests"))  # the fake runner; spawned workers inherit it
     os.environ["NEUROSIM_FAKE_WORK"] = str(args.work)
+    os.environ["NEUROSIM_FAKE_SLEEP"] = str(args.sleep)
     from neurosim.sweep import RUN_COLUMNS, ResultStore, run_sweep
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
@@ -70,7 +74,7 @@ def main() -> int:
                ("2 worker processes", dict(workers=2)),
                ("1 worker process, 2 threads", dict(workers=1, threads_per_worker=2))]
     times, rows, point_s = {}, {}, {}
-    ceiling = [raw_speedup(args.work)]
+    ceiling = [raw_speedup(args.work)] if args.work else []
     # Interleaved (A, B, C, A, B, C, ...) so that other load on the machine hits every
     # configuration alike; the best run of each is kept.
     for r in range(args.repeat):
@@ -88,12 +92,14 @@ def main() -> int:
                 rows[label] = [{k: v for k, v in x.items() if k not in RUN_COLUMNS}
                                for x in s.rows()]
                 n = len(rows[label])
-    ceiling.append(raw_speedup(args.work))
+    if args.work:
+        ceiling.append(raw_speedup(args.work))
     load = os.getloadavg()
     same = all(rows[l] == rows[configs[0][0]] for l, _ in configs)
     base = times[configs[0][0]]
     print(f"sweep of {n} points, runner {args.runner}"
-          + (f" (NEUROSIM_FAKE_WORK={args.work})" if args.runner.startswith("fake") else "")
+          + (f" (NEUROSIM_FAKE_WORK={args.work}, NEUROSIM_FAKE_SLEEP={args.sleep})"
+             if args.runner.startswith("fake") else "")
           + f"; {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}; best of {args.repeat}; load average "
           f"{load[0]:.1f} at the end (other processes share the CPUs)")
@@ -105,9 +111,10 @@ def main() -> int:
         print(f"| {label} | {times[label]:.2f} | {point_s[label]:.2f} | "
               f"{base / times[label]:.2f} |")
     print()
-    print("plain multiprocessing on the same loop, 2 processes vs 1 (before, after): "
-          + ", ".join(f"{c:.2f}" for c in ceiling)
-          + " -- the most two workers can gain on this machine at the time")
+    if ceiling:
+        print("plain multiprocessing on the same loop, 2 processes vs 1 (before, after): "
+              + ", ".join(f"{c:.2f}" for c in ceiling)
+              + " -- the most two workers can gain on this machine at the time")
     print(f"rows identical across the runs: {same}")
     return 0 if same else 1
 
