@@ -22,3 +22,19 @@ def cli():
 @pytest.fixture
 def root():
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One local Dask cluster (2 worker processes, 1 thread each) shared by the sweep tests:
+    starting one takes seconds. Workers inherit sys.path, so they import tests/fake_runner."""
+    import logging
+
+    from dask.distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=":0", silence_logs=logging.ERROR)
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -1,0 +1,315 @@
+"""Figures of a sweep's results (matplotlib, Agg backend: no display needed).
+
+``figure(...)`` draws any stat(s) against any key as lines, grouped bars or stacked bars; one
+line (or bar group) per combination of the other swept keys. ``default_figures(...)`` draws
+the standard set: speed-up and parallel efficiency vs cores, DRAM traffic, energy breakdown,
+engine utilisation. Only rows with status "ok" are plotted.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+from pathlib import Path
+
+from ..errors import InputError
+from .results import load_rows, value_of
+from .store import is_number
+
+KINDS = ("line", "bar", "stacked")
+MIB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------- data
+
+
+def ok_rows(rows) -> list[dict]:
+    return [r for r in rows if r.get("status") == "ok"]
+
+
+def resolve_stats(spec: str, stats: list[str], rows) -> list[str]:
+    """``--y`` text: comma-separated stat names or globs (``energy_*_j``) -> stat columns
+    that hold a number in some row."""
+    have = [s for s in stats if any(is_number(r.get(s)) for r in rows)]
+    out: list[str] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        match = [s for s in have if fnmatch.fnmatchcase(s, part)]
+        if not match:
+            raise InputError("--y", part, "a stat of the database (" + ", ".join(have[:12])
+                             + (", ..." if len(have) > 12 else "") + ")", part)
+        out += [m for m in match if m not in out]
+    if not out:
+        raise InputError("--y", spec, "at least one stat name", spec)
+    return out
+
+
+def _sort_key(v):
+    return (0, v, "") if is_number(v) else (1, 0, str(v))
+
+
+def _label(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def group_by_series(rows, x: str, series_keys: list[str]) -> dict[tuple, list[dict]]:
+    """Rows split by the values of the other swept keys, each sorted by x."""
+    out: dict[tuple, list[dict]] = {}
+    for r in rows:
+        s = tuple((k, _hashable(value_of(r, k))) for k in series_keys)
+        out.setdefault(s, []).append(r)
+    for s in out:
+        out[s].sort(key=lambda r: _sort_key(_hashable(value_of(r, x))))
+    return dict(sorted(out.items(), key=lambda kv: [_sort_key(v) for _, v in kv[0]]))
+
+
+def _hashable(v):
+    import json
+
+    return json.dumps(v) if isinstance(v, (list, dict)) else v
+
+
+def series_label(s: tuple) -> str:
+    return ", ".join(f"{k}={_label(v)}" for k, v in s) or "all points"
+
+
+def speedup_table(rows, cores_key: str = "cores", time_key: str = "total_cycles",
+                  series_keys=()) -> dict[tuple, list[tuple]]:
+    """Per series: (cores, time, speed-up, parallel efficiency) sorted by cores. Speed-up is
+    over the series' point with the fewest cores c0: t(c0) / t(c); efficiency is
+    speed-up / (c / c0)."""
+    out = {}
+    for s, rs in group_by_series(rows, cores_key, list(series_keys)).items():
+        pts = [(value_of(r, cores_key), r.get(time_key)) for r in rs]
+        pts = [(c, t) for c, t in pts if is_number(c) and is_number(t) and t > 0]
+        if len({c for c, _ in pts}) < 2:
+            continue
+        c0, t0 = pts[0]
+        out[s] = [(c, t, t0 / t, (t0 / t) / (c / c0)) for c, t in pts]
+    return out
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _new_figure(w=6.4, h=4.2, ncols=1):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w * ncols, h), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    return fig, axes
+
+
+def _save(fig, out) -> Path:
+    out = Path(out)
+    fmt = out.suffix.lstrip(".").lower() or "png"
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if fmt not in FigureCanvasAgg(fig).get_supported_filetypes():
+        raise InputError("--out", str(out), "a figure file ending in .png, .pdf or .svg",
+                         out.suffix or "no suffix")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
+    try:
+        fig.savefig(tmp, format=fmt, dpi=120)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def figure(rows, x: str, ys: list[str], kind: str, out, series_keys: list[str],
+           title: str | None = None, ylabel: str | None = None, scale: float = 1.0,
+           ylim: tuple | None = None) -> Path:
+    """Draw ``ys`` against ``x``; one line / bar group per series."""
+    if kind not in KINDS:
+        raise InputError("--kind", kind, "one of " + ", ".join(KINDS), kind)
+    rows = ok_rows(rows)
+    rows = [r for r in rows if value_of(r, x) is not None]
+    if not rows:
+        raise InputError("--x", x, "a key or stat with a value in some successful point", x)
+    groups = group_by_series(rows, x, [k for k in series_keys if k != x])
+    fig, (ax,) = _new_figure()
+    xs_all = sorted({_hashable(value_of(r, x)) for r in rows}, key=_sort_key)
+    numeric_x = all(is_number(v) for v in xs_all)
+    pos = {v: i for i, v in enumerate(xs_all)}
+
+    def yv(r, y):
+        v = r.get(y)
+        return v / scale if is_number(v) else float("nan")
+
+    if kind == "line":
+        styles = ("-", "--", ":", "-.")
+        markers = ("o", "s", "^", "D", "v", "P")
+        for si, (s, rs) in enumerate(groups.items()):
+            xv = [_hashable(value_of(r, x)) for r in rs]
+            xp = xv if numeric_x else [pos[v] for v in xv]
+            for yi, y in enumerate(ys):
+                lab = _line_label(y, s, len(ys), len(groups))
+                # several stats and several series: colour says the stat, style the series
+                style = ({"color": f"C{yi % 10}", "ls": styles[si % 4],
+                          "marker": markers[si % 6]} if len(ys) > 1 and len(groups) > 1
+                         else {"marker": "o"})
+                ax.plot(xp, [yv(r, y) for r in rs], label=lab, **style)
+        if not numeric_x:
+            ax.set_xticks(range(len(xs_all)), [_label(v) for v in xs_all])
+    elif kind == "bar":
+        n = len(groups) * len(ys)
+        width = 0.8 / n
+        j = 0
+        for s, rs in groups.items():
+            for y in ys:
+                xp = [pos[_hashable(value_of(r, x))] - 0.4 + width * (j + 0.5) for r in rs]
+                ax.bar(xp, [yv(r, y) for r in rs], width, label=_line_label(y, s, len(ys),
+                                                                            len(groups)))
+                j += 1
+        ax.set_xticks(range(len(xs_all)), [_label(v) for v in xs_all])
+    else:  # stacked: one bar per (series, x), the ys stacked; series side by side
+        cats, xp, labels, centres = [], [], [], []
+        at = 0.0
+        for s, rs in groups.items():
+            first = at
+            for r in rs:
+                cats.append(r)
+                xp.append(at)
+                labels.append(_label(value_of(r, x)))
+                at += 1
+            centres.append(((first + at - 1) / 2, series_label(s)))
+            at += 0.6  # a gap between series
+        fig.set_figwidth(max(6.4, 0.45 * at + 2.5))
+        bottom = [0.0] * len(cats)
+        for y in ys:
+            vals = [0.0 if v != v else v for v in (yv(r, y) for r in cats)]
+            ax.bar(xp, vals, 0.75, bottom=bottom, label=y)
+            bottom = [b + v for b, v in zip(bottom, vals)]
+        ax.set_xticks(xp, labels)
+        if len(groups) > 1:
+            for c, text in centres:
+                ax.annotate(text, (c, 0), xycoords=ax.get_xaxis_transform(),
+                            xytext=(0, -26), textcoords="offset points", ha="center",
+                            va="top", fontsize="small")
+    ax.set_xlabel(x, labelpad=20 if kind == "stacked" and len(groups) > 1 else 4)
+    if numeric_x and kind == "line" and all(float(v).is_integer() for v in xs_all):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(ylabel or (ys[0] if len(ys) == 1 else ", ".join(ys)))
+    if title:
+        ax.set_title(title)
+    if ylim:
+        ax.set_ylim(*ylim)
+    if len(ys) > 1 or len(groups) > 1:
+        ax.legend(fontsize="small")
+    ax.grid(True, alpha=0.3)
+    return _save(fig, out)
+
+
+def _line_label(y, s, n_y, n_series) -> str:
+    if n_series == 1:
+        return y
+    if n_y == 1:
+        return series_label(s)
+    return f"{y} ({series_label(s)})"
+
+
+def speedup_figure(rows, out, series_keys, cores_key="cores", time_key="total_cycles") -> Path | None:
+    table = speedup_table(ok_rows(rows), cores_key, time_key,
+                          [k for k in series_keys if k not in ("chip.cores", cores_key)])
+    if not table:
+        return None
+    fig, (a1, a2) = _new_figure(ncols=2)
+    cmax = 0
+    for s, pts in table.items():
+        cs = [p[0] for p in pts]
+        cmax = max(cmax, max(cs))
+        lab = series_label(s)
+        a1.plot(cs, [p[2] for p in pts], marker="o", label=lab)
+        a2.plot(cs, [p[3] for p in pts], marker="o", label=lab)
+        c0 = cs[0]
+        a1.plot([c0, max(cs)], [1, max(cs) / c0], ls="--", color="grey", lw=0.8)
+    c0s = sorted({pts[0][0] for pts in table.values()})
+    base = f"{_label(c0s[0])} core{'s' if c0s[0] != 1 else ''}" if len(c0s) == 1 else "fewest cores"
+    a1.set(xlabel="cores", ylabel=f"speed-up over {base} ({time_key})",
+           title="speed-up (dashed: linear)")
+    a2.axhline(1.0, ls="--", color="grey", lw=0.8)
+    a2.set(xlabel="cores", ylabel="parallel efficiency", title="parallel efficiency",
+           ylim=(0, max(1.05, max(p[3] for pts in table.values() for p in pts) * 1.05)))
+    from matplotlib.ticker import MaxNLocator
+
+    for a in (a1, a2):
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+        a.grid(True, alpha=0.3)
+        if len(table) > 1:
+            a.legend(fontsize="small")
+    return _save(fig, out)
+
+
+def default_x(keys: list[str]) -> str | None:
+    if "chip.cores" in keys:
+        return "chip.cores"
+    return keys[0] if keys else None
+
+
+def default_figures(db, out_dir=None, x: str | None = None, scope: str = "current",
+                    where=()) -> tuple[list[Path], list[str]]:
+    """The standard figures of a sweep; returns (files written, notes on figures skipped)."""
+    db = Path(db)
+    rows, keys, stats = load_rows(db, scope, where)
+    out_dir = Path(out_dir) if out_dir else db.with_name(db.stem + "-plots")
+    rows = ok_rows(rows)
+    if not rows:
+        raise InputError(db, "", "at least one successful point to plot", "none")
+    x = x or default_x(keys)
+    if x is None:
+        x = "cores" if any(is_number(r.get("cores")) for r in rows) else "hash"
+    written, notes = [], []
+    have = {s for s in stats if any(is_number(r.get(s)) for r in rows)}
+
+    cores_key = "cores" if "cores" in have else "chip.cores"
+    time_key = "total_cycles" if "total_cycles" in have else "seconds"
+    if time_key in have:
+        f = speedup_figure(rows, out_dir / "speedup.png", keys, cores_key, time_key)
+        (written.append(f) if f else notes.append("speed-up: the core count does not vary"))
+    else:
+        notes.append("speed-up: no total_cycles or seconds column")
+
+    dram = [s for s in ("dram_read_bytes", "dram_write_bytes") if s in have]
+    if dram:
+        written.append(figure(rows, x, dram, "stacked", out_dir / "dram.png", keys,
+                              title="DRAM traffic", ylabel="DRAM traffic (MiB)", scale=MIB))
+    else:
+        notes.append("DRAM traffic: no dram_read_bytes / dram_write_bytes columns")
+    energy = sorted(s for s in have if fnmatch.fnmatchcase(s, "energy_*_j"))
+    if energy:
+        written.append(figure(rows, x, energy, "stacked", out_dir / "energy.png", keys,
+                              title="energy breakdown", ylabel="energy (J)"))
+    else:
+        notes.append("energy breakdown: no energy_<class>_j columns")
+    util = [s for s in ("util_fp", "util_bp", "util_wg") if s in have]
+    util += sorted(s for s in have if s.startswith("util_") and s not in util)
+    if util:
+        written.append(figure(rows, x, util, "line", out_dir / "utilisation.png", keys,
+                              title="engine utilisation", ylabel="utilisation",
+                              ylim=(0, 1.05)))
+    else:
+        notes.append("engine utilisation: no util_* columns")
+    return written, notes
+
+
+def plot_one(db, y: str, x: str | None = None, kind: str = "line", out=None,
+             scope: str = "current", where=()) -> Path:
+    db = Path(db)
+    rows, keys, stats = load_rows(db, scope, where)
+    rows = ok_rows(rows)
+    if not rows:
+        raise InputError(db, "", "at least one successful point to plot", "none")
+    ys = resolve_stats(y, stats, rows)
+    x = x or default_x(keys) or "hash"
+    if out is None:
+        tag = "+".join(ys) if len(ys) <= 3 else f"{ys[0]}+{len(ys) - 1}"
+        out = db.with_name(f"{db.stem}-{tag}-vs-{x}.png".replace("*", ""))
+    return figure(rows, x, ys, kind, out, keys)
