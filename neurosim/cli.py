@@ -116,8 +116,11 @@ _PLUGINS: list = []
 
 
 def _load_plugins() -> None:
+    """Collect the command modules once per process (main() may be called repeatedly)."""
     import importlib
 
+    if _PLUGINS:
+        return
     for mod in ("neurosim.commands",):
         try:
             m = importlib.import_module(mod)

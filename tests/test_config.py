@@ -80,3 +80,11 @@ def test_bad_overrides_name_the_key(override, key):
         load_arch("paper-20core", [override])
     assert e.value.key == key
     assert "\n" not in str(e.value)
+
+
+def test_cli_main_can_run_twice_in_one_process(capsys):
+    from neurosim.cli import main
+
+    assert main(["config", "show", "single-core"]) == 0
+    assert main(["config", "show", "single-core"]) == 0
+    assert capsys.readouterr().out.count("name: single-core") == 2
