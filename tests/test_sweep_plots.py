@@ -14,7 +14,6 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def main(argv):
-    neurosim.cli._PLUGINS.clear()  # cli.main() registers plugins on every call
     return neurosim.cli.main(argv)
 
 

@@ -17,9 +17,7 @@ WL = "workloads/vgg11-cifar10.yaml"
 
 
 def main(argv):
-    """``neurosim ARGV`` in this process. cli.main() registers the plugin subcommands on every
-    call, so a second call in one process would register them twice: reset them first."""
-    neurosim.cli._PLUGINS.clear()
+    """``neurosim ARGV`` in this process."""
     return neurosim.cli.main(argv)
 
 
@@ -197,7 +195,6 @@ def test_default_runner_is_the_simulator_api():
 
     assert DEFAULT_RUNNER == "neurosim.api:run"
     assert inspect.signature(run_sweep).parameters["point_runner"].default == DEFAULT_RUNNER
-    neurosim.cli._PLUGINS.clear()
     neurosim.cli._load_plugins()
     args = neurosim.cli.build_parser().parse_args(["sweep", "x.yaml"])
     assert args.runner is None  # None means DEFAULT_RUNNER in cmd_sweep
