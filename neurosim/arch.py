@@ -180,6 +180,13 @@ ARCH_SCHEMA = Group("an architecture config", {
     "mapping": Group("default layer-to-core mapping (a workload or --set may override)", {
         "strategy": Param("choice", "auto", "auto balances work and SRAM; or force one scheme",
                           choices=("auto", "layer-pipelined", "output-split", "data-parallel")),
+        "objective": Param("choice", "balanced", "what the auto mapper minimises (auto and "
+                           "data-parallel strategies): time = estimated step time over "
+                           "contiguous layer segments (DRAM at peak bandwidth); traffic = DRAM "
+                           "bytes per step first, then estimated time (slices of several "
+                           "layers packed per core); balanced = estimated energy x delay with "
+                           "DRAM priced at its energy (docs/architecture.md, Mapping)",
+                           choices=("time", "traffic", "balanced")),
     }),
     "energy": Group("energy model", {
         "table": Param("str", "28nm", "energy table: bundled 28nm (low-power 28 nm process) "

@@ -18,8 +18,11 @@ a part that does not is split into more parts on the same core until it does.
 """
 from __future__ import annotations
 
+import math
+
 from ..arch import SRAM_BUFFERS, buffer_bytes, value_bits
 from ..workload.trace import popcount
+from .packing import Estimator, Packer, WorkModel, gradient_passes, reads_input
 from .placement import TENSORS, PartPlacement, Placement, Replica, TensorPlace
 
 PERSISTENT = ("W", "GW", "M", "U")
@@ -50,9 +53,10 @@ def input_frame_bytes(network, bits: int) -> int:
 
 
 def part_tensors(arch, network, layer, n_ch: int, momentum: bool, root: bool,
-                 state_full: bool) -> dict:
-    """Bytes of one instance of each tensor of a part with ``n_ch`` output channels."""
-    bits = value_bits(arch)
+                 state_full: bool, bits: int | None = None) -> dict:
+    """Bytes of one instance of each tensor of a part with ``n_ch`` output channels
+    (``bits``: value bits of the arch, when the caller has them at hand)."""
+    bits = value_bits(arch) if bits is None else bits
     if layer.kind == "conv":
         n_part = n_ch * layer.out_shape[1] * layer.out_shape[2]
         n_w = n_ch * layer.in_channels * layer.kernel ** 2
@@ -71,21 +75,22 @@ def part_tensors(arch, network, layer, n_ch: int, momentum: bool, root: bool,
 
 
 def part_footprint(arch, network, layer, n_ch: int, momentum: bool, root: bool,
-                   state_full: bool) -> dict:
+                   state_full: bool, bits: int | None = None) -> dict:
     """Per-tile working set of a part, per buffer: every tensor a tile of the part touches
     must be in SRAM at once (resident or staged)."""
-    t = part_tensors(arch, network, layer, n_ch, momentum, root, state_full)
+    bits = value_bits(arch) if bits is None else bits
+    t = part_tensors(arch, network, layer, n_ch, momentum, root, state_full, bits)
     ws = {b: 0 for b in SRAM_BUFFERS}
     for name, nbytes in t.items():
         ws[TENSORS[name][0]] += nbytes
     if any(e.src == "input" for e in layer.edges):
-        ws["spikes"] += input_frame_bytes(network, value_bits(arch))
+        ws["spikes"] += input_frame_bytes(network, bits)
     return ws
 
 
-def _too_big(arch, ws: dict):
+def _too_big(caps: dict, ws: dict):
     for buf in SRAM_BUFFERS:
-        if ws[buf] > buffer_bytes(arch, buf):
+        if ws[buf] > caps[buf]:
             return buf
     return None
 
@@ -207,6 +212,132 @@ def _auto_layout(network, cost: CostModel, cores: list, groups_only: bool = Fals
     return layout
 
 
+class SearchContext:
+    """What the ``traffic`` and ``balanced`` objectives need to price candidate layouts."""
+
+    def __init__(self, arch, network, trace, cost: CostModel, momentum: bool,
+                 state_full: bool, objective: str):
+        self.arch, self.network, self.cost = arch, network, cost
+        self.momentum, self.state_full, self.objective = momentum, state_full, objective
+        self.B = network.batch if trace is None else trace.batch
+        self.T = network.time_steps if trace is None else trace.time_steps
+        S = arch.schedule.samples_in_flight if arch.schedule.fp_bp_overlap else 1
+        self.S = S
+        self.work = WorkModel(arch, network, trace)
+        self.estimate = Estimator(arch, network, trace, self.work, momentum)
+        frame = input_frame_bytes(network, value_bits(arch))
+        self.packers = {}
+
+        def packer(samples):
+            held = min(S, max(1, samples)) * self.T
+            if held not in self.packers:
+                self.packers[held] = Packer(arch, network, self.work, part_tensors, momentum,
+                                            state_full, held, frame)
+            return self.packers[held]
+
+        self.packer = packer
+
+
+def _price(ctx: SearchContext, layout: dict, samples: int):
+    """(Estimate, layout) of one replica's layout processing ``samples`` samples."""
+    notes: list = []
+    pl = build_placement(ctx.arch, ctx.network, [layout], momentum=ctx.momentum,
+                         state_full=ctx.state_full, batch=samples, time_steps=ctx.T,
+                         notes=notes)
+    return ctx.estimate(pl)
+
+
+def _better(ctx: SearchContext, a, b) -> bool:
+    """Is estimate ``a`` strictly better than ``b`` under the objective?"""
+    if ctx.objective == "traffic":
+        return (a.dram_bytes, a.cycles, a.parts) < (b.dram_bytes, b.cycles, b.parts)
+    return (a.edp, a.dram_bytes, a.parts) < (b.edp, b.dram_bytes, b.parts)
+
+
+def _packed_layouts(ctx: SearchContext, cores: list, samples: int) -> list:
+    """Candidate layouts from the packer, both ways (mixed and contiguous): at the smallest
+    compute target at which everything fits (or, when it cannot all be resident, at the
+    least overfill of memory that places everything), and at a few looser targets (fewer,
+    wider parts)."""
+    pk = ctx.packer(samples)
+    n = len(cores)
+    full = [ctx.work.part(l.name, layer_outputs(l)) for l in ctx.network.layers]
+    z_lo = max(sum(w[e] for w in full) for e in range(3)) / n
+    z_hi = 2.0 * sum(max(w) for w in full) + 1.0
+    out = []
+    for contiguous in (False, True):
+        def left(z, scale):
+            return pk.pack(cores, z, scale, contiguous=contiguous)[1]
+
+        scale = 1.0
+        if left(z_hi, scale):
+            # memory-bound: the least overfill at which every channel is placed
+            lo, hi = 1.0, 2.0
+            while left(z_hi, hi):
+                lo, hi = hi, hi * 2
+                if hi > 1e6:
+                    break
+            for _ in range(10):
+                mid = (lo + hi) / 2
+                if left(z_hi, mid):
+                    lo = mid
+                else:
+                    hi = mid
+            scale = hi
+        lo, hi = z_lo, z_hi
+        if not left(lo, scale):
+            hi = lo
+        else:
+            while hi / lo > 1.005:
+                mid = math.sqrt(lo * hi)
+                if left(mid, scale):
+                    lo = mid
+                else:
+                    hi = mid
+        for f in (1.0, 1.1, 1.25, 1.5):
+            layout, rest = pk.pack(cores, hi * f, scale, contiguous=contiguous)
+            if rest:
+                continue
+            out.append(layout)
+            # again with each part's real number of gradient passes (BP delta phase)
+            again, rest = pk.pack(cores, hi * f, scale, gradient_passes(ctx.network, layout),
+                                  contiguous=contiguous)
+            if not rest:
+                out.append(again)
+    return out
+
+
+def _spread_layouts(ctx: SearchContext, cores: list, samples: int) -> list:
+    """Candidate layouts with every layer spread over cores: as many parts as cores (or
+    output channels), or per layer the fewest parts that come near its shortest tile;
+    layers reading the network input (which every part loads per tile) also whole."""
+    pk = ctx.packer(samples)
+    n = len(cores)
+    families = [{name: n for name in pk.size}]
+    families += [pk.latency_parts(n, slack) for slack in (0.0, 0.25)]
+    out = []
+    for ks in families:
+        whole = {name: (1 if reads_input(ctx.network[name]) else k) for name, k in ks.items()}
+        for parts in (ks, whole):
+            for heavy_first in (True, False):
+                layout = pk.spread(cores, parts, heavy_first)
+                if layout not in out:
+                    out.append(layout)
+    return out
+
+
+def _search_layout(ctx: SearchContext, cores: list, samples: int) -> dict:
+    """The best of the ``time`` objective's layout and the packer's, by the objective."""
+    cands = ([_auto_layout(ctx.network, ctx.cost, cores)] + _spread_layouts(ctx, cores, samples)
+             + _packed_layouts(ctx, cores, samples))
+    best = best_est = None
+    for layout in cands:
+        est = _price(ctx, layout, samples)
+        if best is None or _better(ctx, est, best_est):
+            best, best_est = layout, est
+    return best
+
+
 def _explicit_layout(arch, network, wl) -> dict:
     spec = wl.get("mapping.layers")
     names = {l.name for l in network.layers}
@@ -249,6 +380,8 @@ def _fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_fu
                notes: list) -> dict:
     """Split parts on their core until each part's working set fits the SRAM."""
     out = {}
+    bits = value_bits(arch)
+    caps = {b: buffer_bytes(arch, b) for b in SRAM_BUFFERS}
     for l in network.layers:
         parts = []
         for core, lo, hi in layout[l.name]:
@@ -256,8 +389,9 @@ def _fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_fu
             k = 1
             while True:
                 widest = _cdiv(n, k)
-                ws = part_footprint(arch, network, l, widest, momentum, root, state_full)
-                buf = _too_big(arch, ws)
+                ws = part_footprint(arch, network, l, widest, momentum, root, state_full,
+                                    bits)
+                buf = _too_big(caps, ws)
                 if buf is None:
                     break
                 if l.name == network.output_layer.name:
@@ -270,7 +404,7 @@ def _fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_fu
                                      f"at least {ws[buf] / 1024:g} KiB to hold one output "
                                      f"channel of layer {l.name} (its per-tile working set)",
                                      arch.core.sram[buf].size_kib)
-                k = min(n, max(k + 1, _cdiv(k * ws[buf], buffer_bytes(arch, buf))))
+                k = min(n, max(k + 1, _cdiv(k * ws[buf], caps[buf])))
             if k > 1:
                 notes.append(f"{l.name}[{lo}:{hi}] split into {k} parts on core{core} to fit "
                              "its working set in SRAM")
@@ -332,9 +466,9 @@ def build_placement(arch, network, layouts: list, *, strategy: str = "explicit",
 def _place_core(arch, network, parts, root, momentum, state_full, held, instances, dram_next,
                 burst, spilled_count) -> None:
     """Residency and addresses of one core's tensors."""
-    sizes = {id(p): part_tensors(arch, network, network[p.layer], p.out_hi - p.out_lo, momentum,
-                                 root, state_full) for p in parts}
     bits = value_bits(arch)
+    sizes = {id(p): part_tensors(arch, network, network[p.layer], p.out_hi - p.out_lo, momentum,
+                                 root, state_full, bits) for p in parts}
     frame = input_frame_bytes(network, bits)
     for p in parts:
         p.tensors = {}
@@ -364,22 +498,25 @@ def _place_core(arch, network, parts, root, momentum, state_full, held, instance
                         n = held if name in PER_STEP else 1
                         cands.append((p, name, sizes[id(p)][name], n))
         spilled = {(id(p), name) for p, name, _, _ in cands}
+        # the staging region: the largest sum of one part's spilled instances
+        spill_sum = {id(p): 0 for p in parts}
+        for p, _, nb, _ in cands:
+            spill_sum[id(p)] += nb
 
-        def staging(spill):
-            return max((sum(nb for p, name, nb, _ in cands
-                            if id(p) == id(q) and (id(p), name) in spill) for q in parts),
-                       default=0)
+        def staging_without(pid, nb):
+            """Staging if part ``pid``'s spilled sum dropped by ``nb``."""
+            return max((v - nb if q == pid else v) for q, v in spill_sum.items())
 
         used = 0
         resident = []
         for p, name, nb, n in cands:
-            trial = spilled - {(id(p), name)}
-            if work + used + nb * n + staging(trial) <= cap:
-                spilled = trial
+            if work + used + nb * n + staging_without(id(p), nb) <= cap:
+                spilled.discard((id(p), name))
+                spill_sum[id(p)] -= nb
                 used += nb * n
                 resident.append((p, name, nb, n))
         stage_base = words(work)
-        addr = stage_base + words(staging(spilled))
+        addr = stage_base + words(max(spill_sum.values(), default=0))
         for p, name, nb, n in resident:
             p.tensors[name] = TensorPlace(True, addr, nb)
             addr += words(nb * n)
@@ -429,6 +566,16 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
     cost = CostModel(arch, network, trace)
     cores = list(range(n))
     notes: list = []
+    objective = arch.mapping.objective
+    ctx = None
+    if objective != "time" and strategy in ("auto", "data-parallel"):
+        ctx = SearchContext(arch, network, trace, cost, momentum, state_full, objective)
+
+    def auto(cs, samples):
+        if ctx is None:
+            return _auto_layout(network, cost, cs)
+        return _search_layout(ctx, cs, samples)
+
     if strategy == "explicit":
         layouts = [_explicit_layout(arch, network, workload)]
     elif strategy == "layer-pipelined":
@@ -446,21 +593,17 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
     elif strategy == "data-parallel":
         R = max(1, min(n, B))
         per = n // R
-        layouts = [_auto_layout(network, cost, cores[r * per:(r + 1) * per])
-                   for r in range(R)]
+        # replica 0 (the most samples) is mapped on cores 0..per-1; replica r is the same
+        # layout shifted to cores r*per.. (replicas must split identically)
+        layouts = [auto(cores[:per], len(range(0, B, R)))] * R
         if R > 1:
             notes.append(f"{R} replicas of {per} core(s); g(W) reduced on replica 0")
     else:
-        layouts = [_auto_layout(network, cost, cores)]
+        layouts = [auto(cores, B)]
     if len(layouts) > 1:   # replicas must split identically: fit replica 0, then copy
         first = _fit_parts(arch, network, layouts[0], momentum, True, state_full, notes)
-        base = sorted({c for parts in first.values() for c, _, _ in parts})
-        remapped = []
-        for r in range(len(layouts)):
-            rc = sorted({c for parts in layouts[r].values() for c, _, _ in parts})
-            m = dict(zip(base, rc))
-            remapped.append({name: [(m[c], lo, hi) for c, lo, hi in parts]
-                             for name, parts in first.items()})
+        remapped = [{name: [(c + r * per, lo, hi) for c, lo, hi in parts]
+                     for name, parts in first.items()} for r in range(len(layouts))]
         return build_placement(arch, network, remapped, strategy=strategy, momentum=momentum,
                                state_full=state_full, batch=B, time_steps=T, notes=notes,
                                fit=False)
