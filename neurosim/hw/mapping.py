@@ -22,7 +22,7 @@ import math
 
 from ..arch import SRAM_BUFFERS, buffer_bytes, value_bits
 from ..workload.trace import popcount
-from .packing import Estimator, Packer, WorkModel, gradient_passes, reads_input
+from .packing import ADDITIVE, Estimator, Packer, WorkModel, gradient_passes, reads_input
 from .placement import TENSORS, PartPlacement, Placement, Replica, TensorPlace
 
 PERSISTENT = ("W", "GW", "M", "U")
@@ -247,18 +247,17 @@ def _price(ctx: SearchContext, layout: dict, samples: int):
     return ctx.estimate(pl)
 
 
-def _better(ctx: SearchContext, a, b) -> bool:
-    """Is estimate ``a`` strictly better than ``b`` under the objective?"""
+def _rank(ctx: SearchContext, est) -> tuple:
+    """Sort key of an estimate under the objective (smaller is better)."""
     if ctx.objective == "traffic":
-        return (a.dram_bytes, a.cycles, a.parts) < (b.dram_bytes, b.cycles, b.parts)
-    return (a.edp, a.dram_bytes, a.parts) < (b.edp, b.dram_bytes, b.parts)
+        return (est.dram_bytes, est.cycles, est.parts)
+    return (est.edp, est.dram_bytes, est.parts)
 
 
 def _packed_layouts(ctx: SearchContext, cores: list, samples: int) -> list:
-    """Candidate layouts from the packer, both ways (mixed and contiguous): at the smallest
-    compute target at which everything fits (or, when it cannot all be resident, at the
-    least overfill of memory that places everything), and at a few looser targets (fewer,
-    wider parts)."""
+    """Candidate layouts from the packer, mixed and contiguous, at the smallest compute
+    target at which every tensor is resident and a looser one; none when the network
+    cannot be all resident on these cores (the packer only packs what fits)."""
     pk = ctx.packer(samples)
     n = len(cores)
     full = [ctx.work.part(l.name, layer_outputs(l)) for l in ctx.network.layers]
@@ -266,44 +265,51 @@ def _packed_layouts(ctx: SearchContext, cores: list, samples: int) -> list:
     z_hi = 2.0 * sum(max(w) for w in full) + 1.0
     out = []
     for contiguous in (False, True):
-        def left(z, scale):
-            return pk.pack(cores, z, scale, contiguous=contiguous)[1]
+        def left(z):
+            return pk.pack(cores, z, contiguous=contiguous)[1]
 
-        scale = 1.0
-        if left(z_hi, scale):
-            # memory-bound: the least overfill at which every channel is placed
-            lo, hi = 1.0, 2.0
-            while left(z_hi, hi):
-                lo, hi = hi, hi * 2
-                if hi > 1e6:
-                    break
-            for _ in range(10):
-                mid = (lo + hi) / 2
-                if left(z_hi, mid):
-                    lo = mid
-                else:
-                    hi = mid
-            scale = hi
+        if left(z_hi):
+            continue
         lo, hi = z_lo, z_hi
-        if not left(lo, scale):
+        if not left(lo):
             hi = lo
         else:
-            while hi / lo > 1.005:
+            while hi / lo > 1.01:
                 mid = math.sqrt(lo * hi)
-                if left(mid, scale):
+                if left(mid):
                     lo = mid
                 else:
                     hi = mid
-        for f in (1.0, 1.1, 1.25, 1.5):
-            layout, rest = pk.pack(cores, hi * f, scale, contiguous=contiguous)
+        for f in (1.0, 1.25):
+            layout, rest = pk.pack(cores, hi * f, contiguous=contiguous)
             if rest:
                 continue
             out.append(layout)
             # again with each part's real number of gradient passes (BP delta phase)
-            again, rest = pk.pack(cores, hi * f, scale, gradient_passes(ctx.network, layout),
+            again, rest = pk.pack(cores, hi * f, passes=gradient_passes(ctx.network, layout),
                                   contiguous=contiguous)
             if not rest:
                 out.append(again)
+    return out
+
+
+def _subdivided(ctx: SearchContext, layout: dict, samples: int, frac: float) -> dict:
+    """``layout`` with every part cut, on its core, into parts needing at most ``frac`` of
+    a weights, wgrad or state buffer each: when not everything can be resident, small parts
+    keep the staging region (one part's spilled tensors) small, so more stays resident."""
+    pk = ctx.packer(samples)
+    idx = [ADDITIVE.index(b) for b in ("weights", "wgrad", "state")]
+    out = {}
+    for l in ctx.network.layers:
+        parts = []
+        for core, lo, hi in layout[l.name]:
+            need = pk.need(l.name, hi - lo)
+            k = 1
+            if l.name != ctx.network.output_layer.name:
+                k = max(_cdiv(need[i], frac * pk.cap[i]) for i in idx)
+                k = max(1, min(hi - lo, k))
+            parts += [(core, lo + a, lo + b) for a, b in _split_even(hi - lo, k)]
+        out[l.name] = parts
     return out
 
 
@@ -327,15 +333,27 @@ def _spread_layouts(ctx: SearchContext, cores: list, samples: int) -> list:
 
 
 def _search_layout(ctx: SearchContext, cores: list, samples: int) -> dict:
-    """The best of the ``time`` objective's layout and the packer's, by the objective."""
-    cands = ([_auto_layout(ctx.network, ctx.cost, cores)] + _spread_layouts(ctx, cores, samples)
-             + _packed_layouts(ctx, cores, samples))
-    best = best_est = None
-    for layout in cands:
-        est = _price(ctx, layout, samples)
-        if best is None or _better(ctx, est, best_est):
-            best, best_est = layout, est
-    return best
+    """The best layout under the objective among the ``time`` objective's, the spread ones
+    and the packer's; when the best still spills, also the two best cut into smaller
+    parts (:func:`_subdivided`)."""
+    cands = []
+    for layout in ([_auto_layout(ctx.network, ctx.cost, cores)]
+                   + _spread_layouts(ctx, cores, samples) + _packed_layouts(ctx, cores, samples)):
+        if layout not in cands:
+            cands.append(layout)
+    priced = [(_price(ctx, layout, samples), layout) for layout in cands]
+    ranked = sorted(range(len(priced)), key=lambda i: _rank(ctx, priced[i][0]) + (i,))
+    best = priced[ranked[0]]
+    if best[0].spilled_bytes:
+        for i in ranked[:2]:
+            for frac in (0.25, 0.125, 0.0625):
+                layout = _subdivided(ctx, priced[i][1], samples, frac)
+                if layout not in cands:
+                    cands.append(layout)
+                    est = _price(ctx, layout, samples)
+                    if _rank(ctx, est) < _rank(ctx, best[0]):
+                        best = (est, layout)
+    return best[1]
 
 
 def _explicit_layout(arch, network, wl) -> dict:
@@ -507,13 +525,16 @@ def _place_core(arch, network, parts, root, momentum, state_full, held, instance
             """Staging if part ``pid``'s spilled sum dropped by ``nb``."""
             return max((v - nb if q == pid else v) for q, v in spill_sum.items())
 
+        # counted in words, as the addresses are: every region and tensor starts on a word
+        cap_words = cap * 8 // width
         used = 0
         resident = []
         for p, name, nb, n in cands:
-            if work + used + nb * n + staging_without(id(p), nb) <= cap:
+            need = words(work) + words(staging_without(id(p), nb)) + used + words(nb * n)
+            if need <= cap_words:
                 spilled.discard((id(p), name))
                 spill_sum[id(p)] -= nb
-                used += nb * n
+                used += words(nb * n)
                 resident.append((p, name, nb, n))
         stage_base = words(work)
         addr = stage_base + words(max(spill_sum.values(), default=0))

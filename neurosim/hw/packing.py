@@ -117,15 +117,22 @@ class WorkModel:
                 d_in = float(popcount(lt.in_mask).mean()) / max(1, l.n_in)
                 d_gu = float(popcount(lt.gu_mask).mean()) / max(1, l.n_out)
             n_out = layer_outputs(l)
-            c_in = l.in_channels if l.kind == "conv" else l.n_in
-            per_ch = l.dense_macs() / n_out            # Σ valid offsets x input channels
-            fp_group = per_ch * d_in
+            if l.kind == "conv":
+                c_in = l.in_channels
+                pairs = _valid_pairs(l)     # (output position, kernel offset) pairs
+                # WG chunks per (delta, valid offset): ceil(nonzero input channels / lanes)
+                per_offset = (1.0 - (1.0 - d_in) ** c_in) * max(
+                    1.0, c_in * d_in / c.wg.lanes + 0.5)
+                wg_ch = d_gu * pairs * per_offset
+            else:
+                c_in, pairs = l.n_in, 1
+                wg_ch = d_gu * _cdiv(max(1, round(l.n_in * d_in)), c.wg.lanes)
+            fp_group = d_in * c_in * pairs
             fp_fixed = c.fp.pipeline_depth + _cdiv(l.n_in, c.fp.scan_width) * (
                 (1.0 - d_in) ** c.fp.scan_width)
             bp_ch = 0.0
             if not all(e.src == "input" for e in l.edges):
-                bp_ch = per_ch / c_in * d_gu * _cdiv(c_in, c.bp.lanes)
-            wg_ch = per_ch * d_gu * max(d_in, min(1.0, c.wg.lanes / max(1, c_in))) / c.wg.lanes
+                bp_ch = d_gu * pairs * _cdiv(c_in, c.bp.lanes)
             self.layers[l.name] = LayerWork(
                 n_out, l.n_out // n_out, fp_group, fp_fixed, bp_ch, float(c.bp.pipeline_depth),
                 wg_ch, c.wg.pipeline_depth + _cdiv(l.n_in, c.wg.scan_width),
@@ -150,6 +157,19 @@ class WorkModel:
             got = (fp, bp, wg)
         self._cache[key] = got
         return got
+
+
+def _valid_pairs(layer) -> int:
+    """(output position, kernel offset) pairs whose input lies inside the input map: the
+    multiply-adds of one output channel per input channel (zero padding costs nothing)."""
+    _, h_in, w_in = layer.in_shape
+    _, h_out, w_out = layer.out_shape
+    k, s, p = layer.kernel, layer.stride, layer.padding
+
+    def per_dim(n_out, n_in):
+        return sum(1 for o in range(n_out) for j in range(k) if 0 <= o * s + j - p < n_in)
+
+    return per_dim(h_out, h_in) * per_dim(w_out, w_in)
 
 
 def gradient_passes(network, layout: dict) -> dict:
@@ -366,6 +386,7 @@ class Estimate:
     cycles: float
     energy_j: float
     parts: int
+    spilled_bytes: int = 0    # of dram_bytes: spilled tensors (the rest: network input)
 
     @property
     def edp(self) -> float:
@@ -401,15 +422,24 @@ class Estimator:
         cores, standby = _leakage(arch, table, 1.0)
         self.leak_w = sum(cores.values()) + standby
         # Dynamic energy per busy engine cycle: a chunk of `lanes` operations and the SRAM
-        # words it reads (FP: adds + weights; BP: multiply-adds + weights; WG: adds + wgrad).
-        self.pj_cycle = []
-        for eng, action, buf in (("fp", "add_ops", "weights"), ("bp", "mac_ops", "weights"),
-                                 ("wg", "add_ops", "wgrad")):
-            lanes = arch.core[eng].lanes
-            ops = pr.price(f"core0.{eng}", action, lanes).pj
-            bits = lanes * (value_bits(arch) if eng != "wg" else value_bits(arch))
-            words = _cdiv(bits, arch.core.sram[buf].width_bits)
-            self.pj_cycle.append(ops + pr.price(f"core0.sram.{buf}", "read_words", words).pj)
+        # words it moves (FP: reads weights; BP: reads weights, reads and writes gradients;
+        # WG: reads and writes wgrad). Cycles that move less (fills, empty windows, LIF)
+        # are priced the same: an estimate, to compare mappings.
+        def words(eng, buf):
+            return _cdiv(arch.core[eng].lanes * value_bits(arch), arch.core.sram[buf].width_bits)
+
+        def rw(buf, n_read, n_write):
+            return (pr.price(f"core0.sram.{buf}", "read_words", n_read).pj
+                    + pr.price(f"core0.sram.{buf}", "write_words", n_write).pj)
+
+        self.pj_cycle = [
+            pr.price("core0.fp", "add_ops", arch.core.fp.lanes).pj
+            + rw("weights", words("fp", "weights"), 0),
+            pr.price("core0.bp", "mac_ops", arch.core.bp.lanes).pj
+            + rw("weights", words("bp", "weights"), 0)
+            + rw("gradients", words("bp", "gradients"), words("bp", "gradients")),
+            pr.price("core0.wg", "add_ops", arch.core.wg.lanes).pj
+            + rw("wgrad", words("wg", "wgrad"), words("wg", "wgrad"))]
         nodes = arch.get("chip.dram_nodes")
         self.dram_xy = [tuple(n) for n in nodes]
         self.schedule = ScheduleEstimate(arch, network, self.work, momentum)
@@ -458,7 +488,8 @@ class Estimator:
         cycles = max(self.schedule(placement, T), (rd + wr) / self.bw)
         energy = (dyn + noc_pj + rd * self.pj_read + wr * self.pj_write) * 1e-12 \
             + self.leak_w * cycles / self.clock
-        return Estimate(rd + wr, cycles, energy, parts)
+        inputs = sum(traffic.get("input", (0, 0)))
+        return Estimate(rd + wr, cycles, energy, parts, rd + wr - inputs)
 
 
 # --------------------------------------------------------------------------- the packer
@@ -487,9 +518,7 @@ class Packer:
     weights; early ones with big maps: state) and compute-heavy ones -- in the proportion
     that the remaining pool has, so that a core's memory and compute run out together. A
     layer's channels are consumed in order, so a core holds at most one part per layer.
-    The output layer (one part) goes first, whole, onto the last core. ``scale`` > 1 lets
-    memory be overfilled by that factor, for networks that cannot be all resident: the
-    placement then spills what does not fit."""
+    The output layer (one part) goes first, whole, onto the last core."""
 
     def __init__(self, arch, network, work: WorkModel, part_tensors, momentum: bool,
                  state_full: bool, held: int, frame_bytes: int):
@@ -619,13 +648,13 @@ class Packer:
 
     # ---------------------------------------------------------------- a packing
 
-    def pack(self, cores: list, Z: float, scale: float = 1.0, passes: dict | None = None,
+    def pack(self, cores: list, Z: float, passes: dict | None = None,
              contiguous: bool = False):
         """``(layout, left)``: ``{layer: [(core, lo, hi)]}`` and the channels that found no
         room (0 when the packing is feasible). ``contiguous``: take the layers in network
         order instead, each core filled as far as it goes (every core then holds a run of
         consecutive layers: a pipeline whose engines never wait on a later stage)."""
-        self._Z, self._caps = Z, [c * scale for c in self.cap]
+        self._Z, self._caps = Z, list(self.cap)
         self._passes = passes or {}
         fills = {c: _CoreFill() for c in cores}
         order = self.order
