@@ -6,10 +6,20 @@ Strategies (``mapping.strategy`` in the arch config, the workload, or ``--set``)
 - ``layer-pipelined``: contiguous groups of layers, one group per core (balanced by work);
 - ``output-split``: every layer's output channels split over all cores (the output layer on
   one core);
-- ``data-parallel``: ``R = min(cores, batch)`` replicas on disjoint core sets, each mapped
-  ``auto`` on its cores; ``g(W)`` is reduced on replica 0;
-- ``auto``: cores given to layers in proportion to their work (several cores per heavy layer,
-  output-split; several light layers per core when cores are scarce);
+- ``data-parallel``: ``R = min(cores, batch)`` replicas on disjoint core sets, replica 0
+  mapped ``auto`` on its cores and the others identical; ``g(W)`` is reduced on replica 0;
+- ``auto``: chosen by ``mapping.objective`` (docs/architecture.md, "Mapping"):
+
+  - ``time``: cores given to layers in proportion to their work (several cores per heavy
+    layer, output-split; several light layers per core when cores are scarce), minimising
+    an estimate of compute plus spilled-weight DRAM time over contiguous layer segments;
+  - ``traffic``: the fewest DRAM bytes per step, then the shortest estimated step;
+  - ``balanced``: the smallest estimated energy x delay.
+
+  ``traffic`` and ``balanced`` price candidate layouts (the ``time`` one, layers spread
+  over many cores, slices of several layers packed per core so that everything stays
+  resident, and parts cut small when something must spill) by the exact DRAM traffic of
+  their placement and estimates of step time and energy (:mod:`neurosim.hw.packing`);
 - explicit (workload ``mapping.layers: {layer: [cores]}``): output-split over the listed cores.
 
 Work per layer and engine is estimated from the trace's nonzero counts (dense work without a
@@ -22,7 +32,8 @@ import math
 
 from ..arch import SRAM_BUFFERS, buffer_bytes, value_bits
 from ..workload.trace import popcount
-from .packing import ADDITIVE, Estimator, Packer, WorkModel, gradient_passes, reads_input
+from .packing import (ADDITIVE, Estimator, Packer, WorkModel, gradient_passes, layer_outputs,
+                      reads_input, split_even)
 from .placement import TENSORS, PartPlacement, Placement, Replica, TensorPlace
 
 PERSISTENT = ("W", "GW", "M", "U")
@@ -35,11 +46,6 @@ def _cdiv(a, b):
 
 def _round_up(a, b):
     return _cdiv(a, b) * b
-
-
-def layer_outputs(layer) -> int:
-    """Output channels (conv) or neurons (linear): what parts split."""
-    return layer.out_channels if layer.kind == "conv" else layer.n_out
 
 
 def input_frame_bytes(network, bits: int) -> int:
@@ -189,17 +195,6 @@ def _segments(network, cost: CostModel, n: int, groups_only: bool = False) -> li
     return list(reversed(segs))
 
 
-def _split_even(total: int, k: int) -> list:
-    """[lo, hi) ranges of ``k`` near-equal contiguous pieces of ``total``."""
-    base, extra = divmod(total, k)
-    out, lo = [], 0
-    for i in range(k):
-        hi = lo + base + (1 if i < extra else 0)
-        out.append((lo, hi))
-        lo = hi
-    return out
-
-
 def _auto_layout(network, cost: CostModel, cores: list, groups_only: bool = False) -> dict:
     """layer -> [(core, lo, hi)] over ``cores`` from the cheapest segmentation."""
     layout, nxt = {}, 0
@@ -208,7 +203,7 @@ def _auto_layout(network, cost: CostModel, cores: list, groups_only: bool = Fals
         nxt += k
         for l in network.layers[first:last + 1]:
             layout[l.name] = [(c, lo, hi) for c, (lo, hi) in
-                              zip(cs, _split_even(layer_outputs(l), len(cs)))]
+                              zip(cs, split_even(layer_outputs(l), len(cs)))]
     return layout
 
 
@@ -219,10 +214,8 @@ class SearchContext:
                  state_full: bool, objective: str):
         self.arch, self.network, self.cost = arch, network, cost
         self.momentum, self.state_full, self.objective = momentum, state_full, objective
-        self.B = network.batch if trace is None else trace.batch
         self.T = network.time_steps if trace is None else trace.time_steps
         S = arch.schedule.samples_in_flight if arch.schedule.fp_bp_overlap else 1
-        self.S = S
         self.work = WorkModel(arch, network, trace)
         self.estimate = Estimator(arch, network, trace, self.work, momentum)
         frame = input_frame_bytes(network, value_bits(arch))
@@ -239,11 +232,10 @@ class SearchContext:
 
 
 def _price(ctx: SearchContext, layout: dict, samples: int):
-    """(Estimate, layout) of one replica's layout processing ``samples`` samples."""
-    notes: list = []
+    """The :class:`~neurosim.hw.packing.Estimate` of one replica's layout processing
+    ``samples`` samples (placed as the final placement will be)."""
     pl = build_placement(ctx.arch, ctx.network, [layout], momentum=ctx.momentum,
-                         state_full=ctx.state_full, batch=samples, time_steps=ctx.T,
-                         notes=notes)
+                         state_full=ctx.state_full, batch=samples, time_steps=ctx.T)
     return ctx.estimate(pl)
 
 
@@ -308,7 +300,7 @@ def _subdivided(ctx: SearchContext, layout: dict, samples: int, frac: float) -> 
             if l.name != ctx.network.output_layer.name:
                 k = max(_cdiv(need[i], frac * pk.cap[i]) for i in idx)
                 k = max(1, min(hi - lo, k))
-            parts += [(core, lo + a, lo + b) for a, b in _split_even(hi - lo, k)]
+            parts += [(core, lo + a, lo + b) for a, b in split_even(hi - lo, k)]
         out[l.name] = parts
     return out
 
@@ -332,10 +324,10 @@ def _spread_layouts(ctx: SearchContext, cores: list, samples: int) -> list:
     return out
 
 
-def _search_layout(ctx: SearchContext, cores: list, samples: int) -> dict:
-    """The best layout under the objective among the ``time`` objective's, the spread ones
-    and the packer's; when the best still spills, also the two best cut into smaller
-    parts (:func:`_subdivided`)."""
+def _search_layout(ctx: SearchContext, cores: list, samples: int) -> tuple:
+    """(layout, its estimate, candidates priced): the best layout under the objective among
+    the ``time`` objective's, the spread ones and the packer's; when the best still spills,
+    also the two best cut into smaller parts (:func:`_subdivided`)."""
     cands = []
     for layout in ([_auto_layout(ctx.network, ctx.cost, cores)]
                    + _spread_layouts(ctx, cores, samples) + _packed_layouts(ctx, cores, samples)):
@@ -353,7 +345,7 @@ def _search_layout(ctx: SearchContext, cores: list, samples: int) -> dict:
                     est = _price(ctx, layout, samples)
                     if _rank(ctx, est) < _rank(ctx, best[0]):
                         best = (est, layout)
-    return best[1]
+    return best[1], best[0], len(cands)
 
 
 def _explicit_layout(arch, network, wl) -> dict:
@@ -386,7 +378,7 @@ def _explicit_layout(arch, network, wl) -> dict:
             raise wl.error(key, f"at most {layer_outputs(l)} cores (one output channel "
                            "each)", len(cores))
         layout[l.name] = [(c, lo, hi) for c, (lo, hi) in
-                          zip(cores, _split_even(layer_outputs(l), len(cores)))]
+                          zip(cores, split_even(layer_outputs(l), len(cores)))]
         prev = cores
     return layout
 
@@ -426,7 +418,7 @@ def _fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_fu
             if k > 1:
                 notes.append(f"{l.name}[{lo}:{hi}] split into {k} parts on core{core} to fit "
                              "its working set in SRAM")
-            for a, b in _split_even(n, k):
+            for a, b in split_even(n, k):
                 parts.append((core, lo + a, lo + b))
         out[l.name] = sorted(parts, key=lambda p: p[1])
     return out
@@ -592,10 +584,14 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
     if objective != "time" and strategy in ("auto", "data-parallel"):
         ctx = SearchContext(arch, network, trace, cost, momentum, state_full, objective)
 
-    def auto(cs, samples):
+    def auto(cs, samples, of=""):
         if ctx is None:
             return _auto_layout(network, cost, cs)
-        return _search_layout(ctx, cs, samples)
+        layout, est, n_cands = _search_layout(ctx, cs, samples)
+        notes.append(f"objective {objective}: best of {n_cands} candidate layouts, estimated "
+                     f"{est.cycles:,.0f} cycles, {est.dram_bytes:,} DRAM bytes, "
+                     f"{est.energy_j * 1e3:.3g} mJ per step{of}")
+        return layout
 
     if strategy == "explicit":
         layouts = [_explicit_layout(arch, network, workload)]
@@ -609,14 +605,14 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
             else:
                 k = min(n, layer_outputs(l))
                 layout[l.name] = [(c, lo, hi) for c, (lo, hi) in
-                                  zip(cores[:k], _split_even(layer_outputs(l), k))]
+                                  zip(cores[:k], split_even(layer_outputs(l), k))]
         layouts = [layout]
     elif strategy == "data-parallel":
         R = max(1, min(n, B))
         per = n // R
         # replica 0 (the most samples) is mapped on cores 0..per-1; replica r is the same
         # layout shifted to cores r*per.. (replicas must split identically)
-        layouts = [auto(cores[:per], len(range(0, B, R)))] * R
+        layouts = [auto(cores[:per], len(range(0, B, R)), " of replica 0")] * R
         if R > 1:
             notes.append(f"{R} replicas of {per} core(s); g(W) reduced on replica 0")
     else:

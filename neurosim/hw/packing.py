@@ -27,6 +27,7 @@ def _cdiv(a, b):
 
 
 def layer_outputs(layer) -> int:
+    """Output channels (conv) or neurons (linear): what parts split."""
     return layer.out_channels if layer.kind == "conv" else layer.n_out
 
 
@@ -188,8 +189,8 @@ def gradient_passes(network, layout: dict) -> dict:
 
 
 class ScheduleEstimate:
-    """Estimated step cycles of a placement: the static tile orders of spec 3.1
-    (:func:`neurosim.hw.schedule.engine_programs`) under the readiness rules of 3.2, each
+    """Estimated step cycles of a placement: the static tile orders of spec 3.1 under the
+    readiness rules of 3.2, each
     tile lasting its estimated length (:class:`WorkModel`), every message a fixed NoC
     latency, spilled loads and stores their latency plus their bytes at the DRAM's peak
     bandwidth. No bank conflicts and no contention: the longest path through the step's
@@ -709,11 +710,11 @@ class Packer:
         N, g = self.size[name], self.min_bite
         groups = _cdiv(N, g)
         if 1 < k <= groups:
-            sizes = [(hi - lo) * g for lo, hi in _even(groups, k)]
+            sizes = [(hi - lo) * g for lo, hi in split_even(groups, k)]
             sizes[-1] -= groups * g - N
             if sizes[-1] > 0:
                 return sizes
-        return [hi - lo for lo, hi in _even(N, k)]
+        return [hi - lo for lo, hi in split_even(N, k)]
 
     def spread(self, cores: list, ks: dict, heavy_first: bool = True) -> dict:
         """Every layer output-split into ``ks[layer]`` parts (:meth:`split_sizes`; fewer
@@ -782,7 +783,8 @@ class Packer:
         return out
 
 
-def _even(total: int, k: int) -> list:
+def split_even(total: int, k: int) -> list:
+    """[lo, hi) ranges of ``k`` near-equal contiguous pieces of ``total``."""
     base, extra = divmod(total, k)
     out, lo = [], 0
     for i in range(k):
