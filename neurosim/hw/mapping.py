@@ -513,21 +513,33 @@ def _place_core(arch, network, parts, root, momentum, state_full, held, instance
         for p, _, nb, _ in cands:
             spill_sum[id(p)] += nb
 
-        def staging_without(pid, nb):
-            """Staging if part ``pid``'s spilled sum dropped by ``nb``."""
-            return max((v - nb if q == pid else v) for q, v in spill_sum.items())
+        def top_two():
+            """(largest spilled sum and its part, largest of the other parts)."""
+            best, arg, second = 0, None, 0
+            for q, v in spill_sum.items():
+                if arg is None or v > best:
+                    best, arg, second = v, q, best
+                elif v > second:
+                    second = v
+            return best, arg, second
 
         # counted in words, as the addresses are: every region and tensor starts on a word
-        cap_words = cap * 8 // width
+        free_words = cap * 8 // width - words(work)
         used = 0
         resident = []
+        best, arg, second = top_two()
         for p, name, nb, n in cands:
-            need = words(work) + words(staging_without(id(p), nb)) + used + words(nb * n)
-            if need <= cap_words:
-                spilled.discard((id(p), name))
-                spill_sum[id(p)] -= nb
-                used += words(nb * n)
+            pid = id(p)
+            staging = max(spill_sum[pid] - nb, second) if pid == arg else best
+            size = words(nb * n)
+            if words(staging) + used + size <= free_words:
+                spilled.discard((pid, name))
+                old = spill_sum[pid]
+                spill_sum[pid] = old - nb
+                used += size
                 resident.append((p, name, nb, n))
+                if pid == arg or old >= second:     # else the two largest are unchanged
+                    best, arg, second = top_two()
         stage_base = words(work)
         addr = stage_base + words(max(spill_sum.values(), default=0))
         for p, name, nb, n in resident:

@@ -247,9 +247,6 @@ class ScheduleEstimate:
         out_name = self.out.name
         names = [l.name for l in net.layers]
         msg = self.msg
-        free = {}           # (core, engine) -> cycle it finishes its last tile
-        bpwg_end = {}       # (core, b) -> end of its last BP or WG tile of sample b
-        makespan = 0.0
         reps = []
         for rep in placement.replicas:
             layout = {name: [(p.core, p.out_lo, p.out_hi) for p in ps]
@@ -281,90 +278,110 @@ class ScheduleEstimate:
                 parts[name] = rows
             reps.append((rep, parts))
         loss_len = self.bp_depth + T * _cdiv(self.out.n_out, self.bp_lanes)
-        wg_last = {}        # (layer, part index) -> end of its last WG tile, per replica
+        n_nodes = 1 + max(row[0] for _, parts in reps for rows in parts.values()
+                          for row in rows)
+        free = [[0.0] * n_nodes for _ in range(ENG)]   # engine -> core -> free at
+        bpwg_end = {}       # sample -> per core: end of its last BP or WG tile
+        wg_last = {}        # (layer, part index) -> its last WG end (+ message if not root)
+        fwd = ([(t, name) for t in range(T) for name in names] if pipe else
+               [(t, name) for name in names for t in range(T)])
+        back = ([(t, name) for t in range(T - 1, -1, -1) for name in reversed(names)] if pipe
+                else [(t, name) for name in reversed(names) for t in range(T - 1, -1, -1)])
+        fpf, bpf, wgf = free
         for rep, parts in reps:
-            cores = sorted({row[0] for rows in parts.values() for row in rows})
-            seen_fp = set()
             for b in rep.samples:
+                done_bw = [0.0] * n_nodes
+                bpwg_end[b] = done_bw
+                admit = bpwg_end.get(b - S * R) if b - S * R >= 0 else None
+                seen = set()
                 # ---------------------------------------------------------- FP
                 fp_end = {}     # (layer, t) -> end of the layer's last part
-                fp_tile = {}    # (layer, part, t) -> end
-                admit = {c: bpwg_end.get((c, b - S * R), 0.0) if b - S * R >= 0 else 0.0
-                         for c in cores}
-                order = ([(t, name) for t in range(T) for name in names] if pipe else
-                         [(t, name) for name in names for t in range(T)])
-                for t, name in order:
+                fp_tile = {}    # (layer, t) -> [end of each part]
+                for t, name in fwd:
                     dep = 0.0
                     for m in self.producers[name]:
-                        dep = max(dep, fp_end[(m, t if pipe else T - 1)] + msg)
+                        v = fp_end[(m, t if pipe else T - 1)] + msg
+                        if v > dep:
+                            dep = v
                     last = 0.0
-                    for i, row in enumerate(parts[name]):
+                    ends = []
+                    for row in parts[name]:
                         c = row[0]
-                        st = max(dep + (row[7] if t > 0 else row[6]), free.get((c, 0), 0.0))
-                        if (c, b) not in seen_fp:      # admission (3.2)
-                            seen_fp.add((c, b))
-                            st = max(st, admit[c])
-                        end = st + row[1]
-                        free[(c, 0)] = end
-                        fp_tile[(name, i, t)] = end
-                        last = max(last, end)
+                        st = dep + (row[7] if t > 0 else row[6])
+                        if fpf[c] > st:
+                            st = fpf[c]
+                        if admit is not None and c not in seen:     # admission (3.2)
+                            seen.add(c)
+                            if admit[c] > st:
+                                st = admit[c]
+                        end = fpf[c] = st + row[1]
+                        ends.append(end)
+                        if end > last:
+                            last = end
                     fp_end[(name, t)] = last
+                    fp_tile[(name, t)] = ends
                 # ---------------------------------------------------------- LOSS, BP
                 oc = parts[out_name][0][0]
-                st = max(fp_end[(out_name, T - 1)], free.get((oc, 1), 0.0))
-                loss = free[(oc, 1)] = st + loss_len
+                st = max(fp_end[(out_name, T - 1)], bpf[oc])
+                loss = bpf[oc] = st + loss_len
+                done_bw[oc] = loss
                 bp_end, bpd = {}, {}
-                back = ([(t, name) for t in range(T - 1, -1, -1) for name in reversed(names)]
-                        if pipe else
-                        [(t, name) for name in reversed(names) for t in range(T - 1, -1, -1)])
                 for t, name in back:
                     if name == out_name:
                         dep = loss
                     else:
                         dep = 0.0
                         for m in self.consumers[name]:
-                            dep = max(dep, bp_end[(m, t if pipe else 0)] + msg)
+                            v = bp_end[(m, t if pipe else 0)] + msg
+                            if v > dep:
+                                dep = v
                     last = 0.0
+                    deltas = []
+                    ends = fp_tile[(name, t)]
                     for i, row in enumerate(parts[name]):
                         c = row[0]
                         ready = dep
-                        if row[11]:
-                            ready = max(ready, fp_tile[(name, i, t)] + row[11])
-                        st = max(ready + row[8], free.get((c, 1), 0.0))
-                        end = st + row[2]
-                        free[(c, 1)] = end
-                        bpd[(name, i, t)] = (st + row[3]) if overlap else end
-                        last = max(last, end)
-                        bpwg_end[(c, b)] = max(bpwg_end.get((c, b), 0.0), end)
+                        if row[11] and ends[i] + row[11] > ready:
+                            ready = ends[i] + row[11]
+                        st = ready + row[8]
+                        if bpf[c] > st:
+                            st = bpf[c]
+                        end = bpf[c] = st + row[2]
+                        deltas.append(st + row[3] if overlap else end)
+                        if end > last:
+                            last = end
+                        if end > done_bw[c]:
+                            done_bw[c] = end
                     bp_end[(name, t)] = last
-                if (oc, b) in bpwg_end:
-                    bpwg_end[(oc, b)] = max(bpwg_end[(oc, b)], loss)
-                else:
-                    bpwg_end[(oc, b)] = loss
+                    bpd[(name, t)] = deltas
                 # ---------------------------------------------------------- WG
+                extra = msg if rep.index else 0.0
                 for t, name in back:
+                    deltas = bpd[(name, t)]
+                    ends = fp_tile[(name, t)]
                     for i, row in enumerate(parts[name]):
                         c = row[0]
-                        ready = bpd[(name, i, t)]
-                        if row[12]:
-                            ready = max(ready, fp_tile[(name, i, t)] + row[12])
-                        st = max(ready + row[9], free.get((c, 2), 0.0))
-                        end = st + row[4]
-                        free[(c, 2)] = end
-                        bpwg_end[(c, b)] = max(bpwg_end[(c, b)], end)
+                        ready = deltas[i]
+                        if row[12] and ends[i] + row[12] > ready:
+                            ready = ends[i] + row[12]
+                        st = ready + row[9]
+                        if wgf[c] > st:
+                            st = wgf[c]
+                        end = wgf[c] = st + row[4]
+                        if end > done_bw[c]:
+                            done_bw[c] = end
                         key = (name, i)
-                        wg_last[key] = max(wg_last.get(key, 0.0), end + (msg if rep.index
-                                                                          else 0.0))
-                        makespan = max(makespan, end)
+                        if end + extra > wg_last.get(key, 0.0):
+                            wg_last[key] = end + extra
         # ---------------------------------------------------------- UPD (root replica)
         rep, parts = reps[0]
         for name in names:
             for i, row in enumerate(parts[name]):
                 c = row[0]
-                st = max(wg_last.get((name, i), 0.0) + row[10], free.get((c, 2), 0.0))
-                free[(c, 2)] = st + row[5]
-                makespan = max(makespan, free[(c, 2)])
-        return max([makespan] + list(free.values()))
+                st = max(wg_last.get((name, i), 0.0) + row[10], wgf[c])
+                wgf[c] = st + row[5]
+        makespan = max(max(f) for f in free)
+        return makespan
 
 
 def _dram_access_cycles(arch) -> float:
@@ -735,7 +752,13 @@ class Packer:
             k0 = 1 if name == self.out_name else max(1, min(len(cores), ks.get(name, 1)))
             k0 = max(k0, min(len(cores), _cdiv(self.size[name], self.max_ch[name])))
             choice = None
+            whole = self.need(name, self.size[name])
+            room = [sum(self._caps[i] - fills[c].used[i] for c in cores)
+                    for i in range(len(ADDITIVE))]
+            fits_somehow = all(whole[i] <= room[i] for i in range(len(ADDITIVE)))
             tries = list(range(k0, len(cores) + 1)) + list(range(k0 - 1, 0, -1))
+            if not fits_somehow:        # no split keeps it all: skip the search
+                tries = []
             for k in tries:       # k0 parts, else more (smaller) ones, else fewer
                 if name == self.out_name and k > 1:
                     continue
