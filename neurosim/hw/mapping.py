@@ -594,6 +594,10 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
     objective = arch.mapping.objective
     ctx = None
     if objective != "time" and strategy in ("auto", "data-parallel"):
+        # the capacity errors (a one-channel part or the output layer fitting nowhere) do
+        # not depend on the layout: raise them before searching
+        _fit_parts(arch, network, {l.name: [(0, 0, layer_outputs(l))] for l in network.layers},
+                   momentum, True, state_full, [])
         ctx = SearchContext(arch, network, trace, cost, momentum, state_full, objective)
 
     def auto(cs, samples, of=""):
