@@ -190,13 +190,13 @@ def gradient_passes(network, layout: dict) -> dict:
 
 class ScheduleEstimate:
     """Estimated step cycles of a placement: the static tile orders of spec 3.1 under the
-    readiness rules of 3.2, each
-    tile lasting its estimated length (:class:`WorkModel`), every message a fixed NoC
-    latency, spilled loads and stores their latency plus their bytes at the DRAM's peak
-    bandwidth. No bank conflicts and no contention: the longest path through the step's
-    dependency graph. It sees what a sum of work cannot: an engine issues in order, so a
-    core holding an early and a late layer makes the early layer's next time step wait for
-    the late one, and a layer on few cores lengthens every sample's critical path."""
+    readiness rules of 3.2, each tile lasting its estimated length (:class:`WorkModel`),
+    every message a fixed NoC latency, spilled loads and stores their latency plus (with
+    ``dram.model: cycle``; the ideal DRAM has no bandwidth limit) their bytes at the DRAM's
+    peak bandwidth. No bank conflicts and no contention: the longest path through the
+    step's dependency graph. It sees what a sum of work cannot: an engine issues in order,
+    so a core holding an early and a late layer makes the early layer's next time step wait
+    for the late one, and a layer on few cores lengthens every sample's critical path."""
 
     def __init__(self, arch, network, work: WorkModel, momentum: bool):
         self.arch, self.network, self.work = arch, network, work
@@ -212,7 +212,9 @@ class ScheduleEstimate:
             self.msg = (hops + 1) * (noc.router_delay + noc.link_delay) + 4
             self.noc_dram = self.msg
         self.dram_lat = d.ideal_latency if d.model == "ideal" else _dram_access_cycles(arch)
-        self.bw = d.channels * d.bus_bits / 8 * d.data_rate_mtps / arch.chip.clock_mhz
+        # bytes per cycle a transfer streams at: the ideal DRAM has no bandwidth limit
+        self.bw = (math.inf if d.model == "ideal" else
+                   d.channels * d.bus_bits / 8 * d.data_rate_mtps / arch.chip.clock_mhz)
         self.burst = d.burst_bytes
         c = arch.core
         self.bp_depth, self.bp_lanes = c.bp.pipeline_depth, c.bp.lanes
@@ -397,8 +399,8 @@ def _dram_access_cycles(arch) -> float:
 @dataclass
 class Estimate:
     """What the search compares: DRAM bytes of the step (exact, spec 5.2), estimated cycles
-    (busiest core's compute for its samples plus the DRAM transfer time at peak bandwidth,
-    as the ``time`` objective's cost model) and estimated energy."""
+    (:class:`ScheduleEstimate`, and with a cycle-level DRAM at least all bytes at peak
+    bandwidth) and estimated energy."""
 
     dram_bytes: int
     cycles: float
@@ -426,9 +428,7 @@ class Estimator:
         self.work = work or WorkModel(arch, network, trace)
         self.T = network.time_steps if trace is None else trace.time_steps
         self.burst = arch.dram.burst_bytes
-        d = arch.dram
         self.clock = arch.chip.clock_mhz * 1e6
-        self.bw = d.channels * d.bus_bits / 8 * d.data_rate_mtps * 1e6 / self.clock
         table = load_table(arch)
         pr = Pricer(arch, table)
         self.pj_read = pr.price("dram.ch0", "read_bytes", 1).pj
@@ -503,7 +503,7 @@ class Estimator:
             flits = nbytes * 8 / self.flit_bits
             h = self._hops(core)
             noc_pj += flits * ((h + 1) * self.pj_flit_router + h * self.pj_flit_link)
-        cycles = max(self.schedule(placement, T), (rd + wr) / self.bw)
+        cycles = max(self.schedule(placement, T), (rd + wr) / self.schedule.bw)
         energy = (dyn + noc_pj + rd * self.pj_read + wr * self.pj_write) * 1e-12 \
             + self.leak_w * cycles / self.clock
         inputs = sum(traffic.get("input", (0, 0)))
