@@ -181,11 +181,12 @@ ARCH_SCHEMA = Group("an architecture config", {
         "strategy": Param("choice", "auto", "auto balances work and SRAM; or force one scheme",
                           choices=("auto", "layer-pipelined", "output-split", "data-parallel")),
         "objective": Param("choice", "balanced", "what the auto mapper minimises (auto and "
-                           "data-parallel strategies): time = estimated step time over "
-                           "contiguous layer segments (DRAM at peak bandwidth); traffic = DRAM "
-                           "bytes per step first, then estimated time (slices of several "
-                           "layers packed per core); balanced = estimated energy x delay with "
-                           "DRAM priced at its energy (docs/architecture.md, Mapping)",
+                           "data-parallel strategies): time = the original estimate, compute "
+                           "plus spilled-weight DRAM time over contiguous layer segments; "
+                           "traffic = DRAM bytes per step (exact), then estimated step time; "
+                           "balanced = estimated energy x step time, DRAM priced at its energy "
+                           "(traffic and balanced compare layouts that spread or pack slices of "
+                           "several layers per core; docs/architecture.md, Mapping)",
                            choices=("time", "traffic", "balanced")),
     }),
     "energy": Group("energy model", {

@@ -471,7 +471,6 @@ class Estimator:
         traffic = placement_traffic(placement, net, T, self.burst)
         rd = sum(v[0] for v in traffic.values())
         wr = sum(v[1] for v in traffic.values())
-        load: dict = {}
         dyn = 0.0
         noc_pj = 0.0
         parts = 0
@@ -484,9 +483,7 @@ class Estimator:
                 for p in ps:
                     parts += 1
                     w = self.work.part(name, p.out_hi - p.out_lo, passes[name])
-                    acc = load.setdefault(p.core, [0.0] * ENG)
                     for e in range(ENG):
-                        acc[e] += n * w[e]
                         dyn += n * w[e] * self.pj_cycle[e]
         # DRAM bytes cross the mesh between the core and the nearest controller.
         moved = {}
@@ -526,17 +523,22 @@ class _CoreFill:
 
 
 class Packer:
-    """Spreads the layers' output channels over cores so that every core's tensors fit its
-    buffers (all resident) and no core's estimated compute exceeds a target ``Z`` (cycles of
-    its busiest engine per sample and time step).
+    """Places slices of layers (output-channel ranges) on cores, several layers per core,
+    counting the bytes each core's buffers must hold to keep every tensor resident (the
+    same sizes as the placement, per-step tensors with all their instances).
 
+    :meth:`pack` fills the cores so that everything stays resident and no core's estimated
+    compute exceeds a target ``Z`` (cycles of its busiest engine per sample and time step).
     Layers are sorted by *memory intensity*: the largest fraction of a buffer one channel
     needs, over the fraction of ``Z`` it costs. Cores are filled one after another, each
     taking slices from both ends of that order -- memory-heavy layers (late convolutions:
     weights; early ones with big maps: state) and compute-heavy ones -- in the proportion
     that the remaining pool has, so that a core's memory and compute run out together. A
     layer's channels are consumed in order, so a core holds at most one part per layer.
-    The output layer (one part) goes first, whole, onto the last core."""
+    The output layer (one part) goes first, whole, onto the last core.
+
+    :meth:`spread` output-splits every layer into a given number of parts on distinct
+    cores, each where there is room and the least work."""
 
     def __init__(self, arch, network, work: WorkModel, part_tensors, momentum: bool,
                  state_full: bool, held: int, frame_bytes: int):
