@@ -180,6 +180,14 @@ ARCH_SCHEMA = Group("an architecture config", {
     "mapping": Group("default layer-to-core mapping (a workload or --set may override)", {
         "strategy": Param("choice", "auto", "auto balances work and SRAM; or force one scheme",
                           choices=("auto", "layer-pipelined", "output-split", "data-parallel")),
+        "objective": Param("choice", "balanced", "what the auto mapper minimises (auto and "
+                           "data-parallel strategies): time = the original estimate, compute "
+                           "plus spilled-weight DRAM time over contiguous layer segments; "
+                           "traffic = DRAM bytes per step (exact), then estimated step time; "
+                           "balanced = estimated energy x step time, DRAM priced at its energy "
+                           "(traffic and balanced compare layouts that spread or pack slices of "
+                           "several layers per core; docs/architecture.md, Mapping)",
+                           choices=("time", "traffic", "balanced")),
     }),
     "energy": Group("energy model", {
         "table": Param("str", "28nm", "energy table: bundled 28nm (low-power 28 nm process) "

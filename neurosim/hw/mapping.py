@@ -6,10 +6,20 @@ Strategies (``mapping.strategy`` in the arch config, the workload, or ``--set``)
 - ``layer-pipelined``: contiguous groups of layers, one group per core (balanced by work);
 - ``output-split``: every layer's output channels split over all cores (the output layer on
   one core);
-- ``data-parallel``: ``R = min(cores, batch)`` replicas on disjoint core sets, each mapped
-  ``auto`` on its cores; ``g(W)`` is reduced on replica 0;
-- ``auto``: cores given to layers in proportion to their work (several cores per heavy layer,
-  output-split; several light layers per core when cores are scarce);
+- ``data-parallel``: ``R = min(cores, batch)`` replicas on disjoint core sets, replica 0
+  mapped ``auto`` on its cores and the others identical; ``g(W)`` is reduced on replica 0;
+- ``auto``: chosen by ``mapping.objective`` (docs/architecture.md, "Mapping"):
+
+  - ``time``: cores given to layers in proportion to their work (several cores per heavy
+    layer, output-split; several light layers per core when cores are scarce), minimising
+    an estimate of compute plus spilled-weight DRAM time over contiguous layer segments;
+  - ``traffic``: the fewest DRAM bytes per step, then the shortest estimated step;
+  - ``balanced``: the smallest estimated energy x delay.
+
+  ``traffic`` and ``balanced`` price candidate layouts (the ``time`` one, layers spread
+  over many cores, slices of several layers packed per core so that everything stays
+  resident, and parts cut small when something must spill) by the exact DRAM traffic of
+  their placement and estimates of step time and energy (:mod:`neurosim.hw.packing`);
 - explicit (workload ``mapping.layers: {layer: [cores]}``): output-split over the listed cores.
 
 Work per layer and engine is estimated from the trace's nonzero counts (dense work without a
@@ -18,8 +28,12 @@ a part that does not is split into more parts on the same core until it does.
 """
 from __future__ import annotations
 
+import math
+
 from ..arch import SRAM_BUFFERS, buffer_bytes, value_bits
 from ..workload.trace import popcount
+from .packing import (ADDITIVE, Estimator, Packer, WorkModel, gradient_passes, layer_outputs,
+                      reads_input, split_even)
 from .placement import TENSORS, PartPlacement, Placement, Replica, TensorPlace
 
 PERSISTENT = ("W", "GW", "M", "U")
@@ -34,11 +48,6 @@ def _round_up(a, b):
     return _cdiv(a, b) * b
 
 
-def layer_outputs(layer) -> int:
-    """Output channels (conv) or neurons (linear): what parts split."""
-    return layer.out_channels if layer.kind == "conv" else layer.n_out
-
-
 def input_frame_bytes(network, bits: int) -> int:
     n = 1
     for s in network.input_shape:
@@ -50,9 +59,10 @@ def input_frame_bytes(network, bits: int) -> int:
 
 
 def part_tensors(arch, network, layer, n_ch: int, momentum: bool, root: bool,
-                 state_full: bool) -> dict:
-    """Bytes of one instance of each tensor of a part with ``n_ch`` output channels."""
-    bits = value_bits(arch)
+                 state_full: bool, bits: int | None = None) -> dict:
+    """Bytes of one instance of each tensor of a part with ``n_ch`` output channels
+    (``bits``: value bits of the arch, when the caller has them at hand)."""
+    bits = value_bits(arch) if bits is None else bits
     if layer.kind == "conv":
         n_part = n_ch * layer.out_shape[1] * layer.out_shape[2]
         n_w = n_ch * layer.in_channels * layer.kernel ** 2
@@ -71,21 +81,22 @@ def part_tensors(arch, network, layer, n_ch: int, momentum: bool, root: bool,
 
 
 def part_footprint(arch, network, layer, n_ch: int, momentum: bool, root: bool,
-                   state_full: bool) -> dict:
+                   state_full: bool, bits: int | None = None) -> dict:
     """Per-tile working set of a part, per buffer: every tensor a tile of the part touches
     must be in SRAM at once (resident or staged)."""
-    t = part_tensors(arch, network, layer, n_ch, momentum, root, state_full)
+    bits = value_bits(arch) if bits is None else bits
+    t = part_tensors(arch, network, layer, n_ch, momentum, root, state_full, bits)
     ws = {b: 0 for b in SRAM_BUFFERS}
     for name, nbytes in t.items():
         ws[TENSORS[name][0]] += nbytes
     if any(e.src == "input" for e in layer.edges):
-        ws["spikes"] += input_frame_bytes(network, value_bits(arch))
+        ws["spikes"] += input_frame_bytes(network, bits)
     return ws
 
 
-def _too_big(arch, ws: dict):
+def _too_big(caps: dict, ws: dict):
     for buf in SRAM_BUFFERS:
-        if ws[buf] > buffer_bytes(arch, buf):
+        if ws[buf] > caps[buf]:
             return buf
     return None
 
@@ -184,17 +195,6 @@ def _segments(network, cost: CostModel, n: int, groups_only: bool = False) -> li
     return list(reversed(segs))
 
 
-def _split_even(total: int, k: int) -> list:
-    """[lo, hi) ranges of ``k`` near-equal contiguous pieces of ``total``."""
-    base, extra = divmod(total, k)
-    out, lo = [], 0
-    for i in range(k):
-        hi = lo + base + (1 if i < extra else 0)
-        out.append((lo, hi))
-        lo = hi
-    return out
-
-
 def _auto_layout(network, cost: CostModel, cores: list, groups_only: bool = False) -> dict:
     """layer -> [(core, lo, hi)] over ``cores`` from the cheapest segmentation."""
     layout, nxt = {}, 0
@@ -203,8 +203,149 @@ def _auto_layout(network, cost: CostModel, cores: list, groups_only: bool = Fals
         nxt += k
         for l in network.layers[first:last + 1]:
             layout[l.name] = [(c, lo, hi) for c, (lo, hi) in
-                              zip(cs, _split_even(layer_outputs(l), len(cs)))]
+                              zip(cs, split_even(layer_outputs(l), len(cs)))]
     return layout
+
+
+class SearchContext:
+    """What the ``traffic`` and ``balanced`` objectives need to price candidate layouts."""
+
+    def __init__(self, arch, network, trace, cost: CostModel, momentum: bool,
+                 state_full: bool, objective: str):
+        self.arch, self.network, self.cost = arch, network, cost
+        self.momentum, self.state_full, self.objective = momentum, state_full, objective
+        self.T = network.time_steps if trace is None else trace.time_steps
+        S = arch.schedule.samples_in_flight if arch.schedule.fp_bp_overlap else 1
+        self.work = WorkModel(arch, network, trace)
+        self.estimate = Estimator(arch, network, trace, self.work, momentum)
+        frame = input_frame_bytes(network, value_bits(arch))
+        self.packers = {}
+
+        def packer(samples):
+            held = min(S, max(1, samples)) * self.T
+            if held not in self.packers:
+                self.packers[held] = Packer(arch, network, self.work, part_tensors, momentum,
+                                            state_full, held, frame)
+            return self.packers[held]
+
+        self.packer = packer
+
+
+def _price(ctx: SearchContext, layout: dict, samples: int):
+    """The :class:`~neurosim.hw.packing.Estimate` of one replica's layout processing
+    ``samples`` samples (placed as the final placement will be)."""
+    pl = build_placement(ctx.arch, ctx.network, [layout], momentum=ctx.momentum,
+                         state_full=ctx.state_full, batch=samples, time_steps=ctx.T)
+    return ctx.estimate(pl)
+
+
+def _rank(ctx: SearchContext, est) -> tuple:
+    """Sort key of an estimate under the objective (smaller is better)."""
+    if ctx.objective == "traffic":
+        return (est.dram_bytes, est.cycles, est.parts)
+    return (est.edp, est.dram_bytes, est.parts)
+
+
+def _packed_layouts(ctx: SearchContext, cores: list, samples: int) -> list:
+    """Candidate layouts from the packer, mixed and contiguous, at the smallest compute
+    target at which every tensor is resident and a looser one; none when the network
+    cannot be all resident on these cores (the packer only packs what fits)."""
+    pk = ctx.packer(samples)
+    n = len(cores)
+    full = [ctx.work.part(l.name, layer_outputs(l)) for l in ctx.network.layers]
+    z_lo = max(sum(w[e] for w in full) for e in range(3)) / n
+    z_hi = 2.0 * sum(max(w) for w in full) + 1.0
+    out = []
+    for contiguous in (False, True):
+        def left(z):
+            return pk.pack(cores, z, contiguous=contiguous)[1]
+
+        if left(z_hi):
+            continue
+        lo, hi = z_lo, z_hi
+        if not left(lo):
+            hi = lo
+        else:
+            while hi / lo > 1.01:
+                mid = math.sqrt(lo * hi)
+                if left(mid):
+                    lo = mid
+                else:
+                    hi = mid
+        for f in (1.0, 1.25):
+            layout, rest = pk.pack(cores, hi * f, contiguous=contiguous)
+            if rest:
+                continue
+            out.append(layout)
+            # again with each part's real number of gradient passes (BP delta phase)
+            again, rest = pk.pack(cores, hi * f, passes=gradient_passes(ctx.network, layout),
+                                  contiguous=contiguous)
+            if not rest:
+                out.append(again)
+    return out
+
+
+def _subdivided(ctx: SearchContext, layout: dict, samples: int, frac: float) -> dict:
+    """``layout`` with every part cut, on its core, into parts needing at most ``frac`` of
+    a weights, wgrad or state buffer each: when not everything can be resident, small parts
+    keep the staging region (one part's spilled tensors) small, so more stays resident."""
+    pk = ctx.packer(samples)
+    idx = [ADDITIVE.index(b) for b in ("weights", "wgrad", "state")]
+    out = {}
+    for l in ctx.network.layers:
+        parts = []
+        for core, lo, hi in layout[l.name]:
+            need = pk.need(l.name, hi - lo)
+            k = 1
+            if l.name != ctx.network.output_layer.name:
+                k = max(_cdiv(need[i], frac * pk.cap[i]) for i in idx)
+                k = max(1, min(hi - lo, k))
+            parts += [(core, lo + a, lo + b) for a, b in split_even(hi - lo, k)]
+        out[l.name] = parts
+    return out
+
+
+def _spread_layouts(ctx: SearchContext, cores: list, samples: int) -> list:
+    """Candidate layouts with every layer spread over cores: as many parts as cores (or
+    output channels), or per layer the fewest parts that come near its shortest tile;
+    layers reading the network input (which every part loads per tile) also whole."""
+    pk = ctx.packer(samples)
+    n = len(cores)
+    families = [{name: n for name in pk.size}]
+    families += [pk.latency_parts(n, slack) for slack in (0.0, 0.25)]
+    out = []
+    for ks in families:
+        whole = {name: (1 if reads_input(ctx.network[name]) else k) for name, k in ks.items()}
+        for parts in (ks, whole):
+            for heavy_first in (True, False):
+                layout = pk.spread(cores, parts, heavy_first)
+                if layout not in out:
+                    out.append(layout)
+    return out
+
+
+def _search_layout(ctx: SearchContext, cores: list, samples: int) -> tuple:
+    """(layout, its estimate, candidates priced): the best layout under the objective among
+    the ``time`` objective's, the spread ones and the packer's; when the best still spills,
+    also the two best cut into smaller parts (:func:`_subdivided`)."""
+    cands = []
+    for layout in ([_auto_layout(ctx.network, ctx.cost, cores)]
+                   + _spread_layouts(ctx, cores, samples) + _packed_layouts(ctx, cores, samples)):
+        if layout not in cands:
+            cands.append(layout)
+    priced = [(_price(ctx, layout, samples), layout) for layout in cands]
+    ranked = sorted(range(len(priced)), key=lambda i: _rank(ctx, priced[i][0]) + (i,))
+    best = priced[ranked[0]]
+    if best[0].spilled_bytes:
+        for i in ranked[:2]:
+            for frac in (0.25, 0.125, 0.0625):
+                layout = _subdivided(ctx, priced[i][1], samples, frac)
+                if layout not in cands:
+                    cands.append(layout)
+                    est = _price(ctx, layout, samples)
+                    if _rank(ctx, est) < _rank(ctx, best[0]):
+                        best = (est, layout)
+    return best[1], best[0], len(cands)
 
 
 def _explicit_layout(arch, network, wl) -> dict:
@@ -237,7 +378,7 @@ def _explicit_layout(arch, network, wl) -> dict:
             raise wl.error(key, f"at most {layer_outputs(l)} cores (one output channel "
                            "each)", len(cores))
         layout[l.name] = [(c, lo, hi) for c, (lo, hi) in
-                          zip(cores, _split_even(layer_outputs(l), len(cores)))]
+                          zip(cores, split_even(layer_outputs(l), len(cores)))]
         prev = cores
     return layout
 
@@ -249,6 +390,8 @@ def _fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_fu
                notes: list) -> dict:
     """Split parts on their core until each part's working set fits the SRAM."""
     out = {}
+    bits = value_bits(arch)
+    caps = {b: buffer_bytes(arch, b) for b in SRAM_BUFFERS}
     for l in network.layers:
         parts = []
         for core, lo, hi in layout[l.name]:
@@ -256,8 +399,9 @@ def _fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_fu
             k = 1
             while True:
                 widest = _cdiv(n, k)
-                ws = part_footprint(arch, network, l, widest, momentum, root, state_full)
-                buf = _too_big(arch, ws)
+                ws = part_footprint(arch, network, l, widest, momentum, root, state_full,
+                                    bits)
+                buf = _too_big(caps, ws)
                 if buf is None:
                     break
                 if l.name == network.output_layer.name:
@@ -270,11 +414,11 @@ def _fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_fu
                                      f"at least {ws[buf] / 1024:g} KiB to hold one output "
                                      f"channel of layer {l.name} (its per-tile working set)",
                                      arch.core.sram[buf].size_kib)
-                k = min(n, max(k + 1, _cdiv(k * ws[buf], buffer_bytes(arch, buf))))
+                k = min(n, max(k + 1, _cdiv(k * ws[buf], caps[buf])))
             if k > 1:
                 notes.append(f"{l.name}[{lo}:{hi}] split into {k} parts on core{core} to fit "
                              "its working set in SRAM")
-            for a, b in _split_even(n, k):
+            for a, b in split_even(n, k):
                 parts.append((core, lo + a, lo + b))
         out[l.name] = sorted(parts, key=lambda p: p[1])
     return out
@@ -332,9 +476,9 @@ def build_placement(arch, network, layouts: list, *, strategy: str = "explicit",
 def _place_core(arch, network, parts, root, momentum, state_full, held, instances, dram_next,
                 burst, spilled_count) -> None:
     """Residency and addresses of one core's tensors."""
-    sizes = {id(p): part_tensors(arch, network, network[p.layer], p.out_hi - p.out_lo, momentum,
-                                 root, state_full) for p in parts}
     bits = value_bits(arch)
+    sizes = {id(p): part_tensors(arch, network, network[p.layer], p.out_hi - p.out_lo, momentum,
+                                 root, state_full, bits) for p in parts}
     frame = input_frame_bytes(network, bits)
     for p in parts:
         p.tensors = {}
@@ -364,22 +508,40 @@ def _place_core(arch, network, parts, root, momentum, state_full, held, instance
                         n = held if name in PER_STEP else 1
                         cands.append((p, name, sizes[id(p)][name], n))
         spilled = {(id(p), name) for p, name, _, _ in cands}
+        # the staging region: the largest sum of one part's spilled instances
+        spill_sum = {id(p): 0 for p in parts}
+        for p, _, nb, _ in cands:
+            spill_sum[id(p)] += nb
 
-        def staging(spill):
-            return max((sum(nb for p, name, nb, _ in cands
-                            if id(p) == id(q) and (id(p), name) in spill) for q in parts),
-                       default=0)
+        def top_two():
+            """(largest spilled sum and its part, largest of the other parts)."""
+            best, arg, second = 0, None, 0
+            for q, v in spill_sum.items():
+                if arg is None or v > best:
+                    best, arg, second = v, q, best
+                elif v > second:
+                    second = v
+            return best, arg, second
 
+        # counted in words, as the addresses are: every region and tensor starts on a word
+        free_words = cap * 8 // width - words(work)
         used = 0
         resident = []
+        best, arg, second = top_two()
         for p, name, nb, n in cands:
-            trial = spilled - {(id(p), name)}
-            if work + used + nb * n + staging(trial) <= cap:
-                spilled = trial
-                used += nb * n
+            pid = id(p)
+            staging = max(spill_sum[pid] - nb, second) if pid == arg else best
+            size = words(nb * n)
+            if words(staging) + used + size <= free_words:
+                spilled.discard((pid, name))
+                old = spill_sum[pid]
+                spill_sum[pid] = old - nb
+                used += size
                 resident.append((p, name, nb, n))
+                if pid == arg or old >= second:     # else the two largest are unchanged
+                    best, arg, second = top_two()
         stage_base = words(work)
-        addr = stage_base + words(staging(spilled))
+        addr = stage_base + words(max(spill_sum.values(), default=0))
         for p, name, nb, n in resident:
             p.tensors[name] = TensorPlace(True, addr, nb)
             addr += words(nb * n)
@@ -429,6 +591,24 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
     cost = CostModel(arch, network, trace)
     cores = list(range(n))
     notes: list = []
+    objective = arch.mapping.objective
+    ctx = None
+    if objective != "time" and strategy in ("auto", "data-parallel"):
+        # the capacity errors (a one-channel part or the output layer fitting nowhere) do
+        # not depend on the layout: raise them before searching
+        _fit_parts(arch, network, {l.name: [(0, 0, layer_outputs(l))] for l in network.layers},
+                   momentum, True, state_full, [])
+        ctx = SearchContext(arch, network, trace, cost, momentum, state_full, objective)
+
+    def auto(cs, samples, of=""):
+        if ctx is None:
+            return _auto_layout(network, cost, cs)
+        layout, est, n_cands = _search_layout(ctx, cs, samples)
+        notes.append(f"objective {objective}: best of {n_cands} candidate layouts, estimated "
+                     f"{est.cycles:,.0f} cycles, {est.dram_bytes:,} DRAM bytes, "
+                     f"{est.energy_j * 1e3:.3g} mJ per step{of}")
+        return layout
+
     if strategy == "explicit":
         layouts = [_explicit_layout(arch, network, workload)]
     elif strategy == "layer-pipelined":
@@ -441,26 +621,22 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
             else:
                 k = min(n, layer_outputs(l))
                 layout[l.name] = [(c, lo, hi) for c, (lo, hi) in
-                                  zip(cores[:k], _split_even(layer_outputs(l), k))]
+                                  zip(cores[:k], split_even(layer_outputs(l), k))]
         layouts = [layout]
     elif strategy == "data-parallel":
         R = max(1, min(n, B))
         per = n // R
-        layouts = [_auto_layout(network, cost, cores[r * per:(r + 1) * per])
-                   for r in range(R)]
+        # replica 0 (the most samples) is mapped on cores 0..per-1; replica r is the same
+        # layout shifted to cores r*per.. (replicas must split identically)
+        layouts = [auto(cores[:per], len(range(0, B, R)), " of replica 0")] * R
         if R > 1:
             notes.append(f"{R} replicas of {per} core(s); g(W) reduced on replica 0")
     else:
-        layouts = [_auto_layout(network, cost, cores)]
+        layouts = [auto(cores, B)]
     if len(layouts) > 1:   # replicas must split identically: fit replica 0, then copy
         first = _fit_parts(arch, network, layouts[0], momentum, True, state_full, notes)
-        base = sorted({c for parts in first.values() for c, _, _ in parts})
-        remapped = []
-        for r in range(len(layouts)):
-            rc = sorted({c for parts in layouts[r].values() for c, _, _ in parts})
-            m = dict(zip(base, rc))
-            remapped.append({name: [(m[c], lo, hi) for c, lo, hi in parts]
-                             for name, parts in first.items()})
+        remapped = [{name: [(c + r * per, lo, hi) for c, lo, hi in parts]
+                     for name, parts in first.items()} for r in range(len(layouts))]
         return build_placement(arch, network, remapped, strategy=strategy, momentum=momentum,
                                state_full=state_full, batch=B, time_steps=T, notes=notes,
                                fit=False)
