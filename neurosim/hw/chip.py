@@ -120,6 +120,7 @@ class ChipModel:
         # bookkeeping
         self._events: dict = {}
         self._posts: list = []
+        self._post_seq = 0
         self._late_pending = False
         self._dirty: set = set()
         self._waiters: dict = {}
@@ -193,7 +194,7 @@ class ChipModel:
             if not self.sched.layer_pipeline and t == 0:
                 deps += [ev(("FP", m, q.index, b, tt)) for m in pi.producers for q in lp[m]
                          for tt in range(T)]
-            deps += [ev(("spike", m, q.index, b, t, pi.core)) for m in pi.producers
+            deps += [ev(("spike", m, q.index, b, t, pi.name, pi.core)) for m in pi.producers
                      for q in lp[m]]
         elif kind == "BP":
             if pi.is_output:
@@ -217,6 +218,10 @@ class ChipModel:
 
     # ---------------------------------------------------------------- DRAM transfers (5.2)
 
+    def _moved(self, pi, name: str) -> bool:
+        """A spilled tensor that exists (``M`` only with the momentum optimizer)."""
+        return pi.spilled(name) and (name != "M" or self.momentum)
+
     def loads(self, tile) -> list:
         if tile.kind == "LOSS":
             return []
@@ -225,7 +230,7 @@ class ChipModel:
         names = {"FP": ("W",) + (("U",) if t > 0 else ()),
                  "BP": ("saved", "W"), "WG": ("saved_in", "GW"),
                  "UPD": ("W", "GW", "M")}[tile.kind]
-        out = [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if pi.spilled(n)]
+        out = [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if self._moved(pi, n)]
         if tile.kind == "FP" and pi.reads_input:
             pl = self.placement
             addr = pl.input_dram_addr + (b * self.T + t) * pl.input_frame_stride
@@ -236,7 +241,7 @@ class ChipModel:
         b, t = tile.b, tile.t
         names = {"FP": (("U",) if t < self.T - 1 else ()) + ("saved", "saved_in"),
                  "WG": ("GW",), "UPD": ("W", "M")}.get(tile.kind, ())
-        return [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if pi.spilled(n)]
+        return [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if self._moved(pi, n)]
 
     def post_loads(self, core: int, engine: int, tile, loads: list) -> Event:
         done = self.env.event()
@@ -261,7 +266,8 @@ class ChipModel:
     # ---------------------------------------------------------------- NI and memory system
 
     def _post(self, core: int, engine: int, fn) -> None:
-        self._posts.append((core, engine, len(self._posts), fn))
+        self._post_seq += 1
+        self._posts.append((core, engine, self._post_seq, fn))
         self._want_late()
 
     def _want_late(self) -> None:
@@ -273,7 +279,10 @@ class ChipModel:
         self._late_pending = False
         now = self.env.now
         posts, self._posts = self._posts, []
-        for _, _, _, fn in sorted(posts, key=lambda p: p[:3]):
+        ms = self.memsys
+        for core, engine, seq, fn in sorted(posts, key=lambda p: p[:3]):
+            # a zero-latency chain may post again in this cycle: the key keeps NI order
+            ms.post_order((core << 44) | (engine << 40) | seq)
             fn(now)
         for core in sorted(self._dirty):
             self._predict(core)
@@ -318,9 +327,15 @@ class ChipModel:
 
     def _send(self, core: int, engine: int, dst: int, bits: int, kind: str, key: tuple,
               buf: str) -> None:
-        """A message; to the own core it is available at once and uses no NoC."""
+        """A message; to the own core it is available at once, uses no NoC and moves no
+        data (it is still recorded, with 0 packets)."""
         if dst == core:
             self.fire(key)
+
+            def post_local(c):
+                self.memsys.send(c, (core, PORT_CORE), (core, PORT_CORE), bits, kind, key)
+
+            self._post(core, engine, post_local)
             return
         self.counters[(f"core{core}.sram.{buf}", "read_bits")] += bits
         self.counters[(f"core{dst}.sram.{buf}", "write_bits")] += bits
@@ -379,6 +394,8 @@ class ChipModel:
                 v = int(cnt[E.CNT_SRAM + 2 * bi + j])
                 if v:
                     self.counters[(f"core{core}.sram.{buf}", action)] += v
+            if stalls[bi]:  # stall cycles are event counters too (spec 8)
+                self.counters[(comp, f"bank_conflict.{buf}")] += int(stalls[bi])
         if pi is not None:
             self._stores_and_messages(core, e, tile, pi)
         self.fire(tile.key)
@@ -409,7 +426,7 @@ class ChipModel:
                 for dst in sorted({q.core for q in lp[m]}):
                     payload = self.coster.spike_payload(pi, m, b, t)
                     self._send(core, e, dst, payload, "spike",
-                               ("spike", pi.name, pi.index, b, t, dst), "spikes")
+                               ("spike", pi.name, pi.index, b, t, m, dst), "spikes")
         elif tile.kind == "BP" and pi.transposed:
             for l in pi.producers:
                 for p in lp[l]:
@@ -436,6 +453,9 @@ class ChipModel:
         if stuck:
             raise RuntimeError(f"deadlock at cycle {self.env.now}: engines waiting on "
                                f"{stuck[:6]}")
+        # The memory system runs to the end of the step: DRAM refresh goes on while idle
+        # and its commands in [0, total_cycles) are counted (spec 8).
+        self.memsys.advance(self.last_event)
         counters = Counter(self.counters)
         counters.update(self.memsys.counters)
         stall_names = {key: {SRAM_BUFFERS[i]: int(v) for i, v in enumerate(s) if v}

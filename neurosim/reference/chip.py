@@ -357,9 +357,10 @@ class Chip:
 
     def core_message(self, c: int, kind: str, src_core: int, dst_core: int, bits: int,
                      tag: tuple, order: tuple) -> None:
-        buf = MESSAGE_BUFFER[kind]
-        self.counters[(f"core{src_core}.sram.{buf}", "read_bits")] += bits
-        self.counters[(f"core{dst_core}.sram.{buf}", "write_bits")] += bits
+        if src_core != dst_core:  # a core-local message moves no data (spec 4.1)
+            buf = MESSAGE_BUFFER[kind]
+            self.counters[(f"core{src_core}.sram.{buf}", "read_bits")] += bits
+            self.counters[(f"core{dst_core}.sram.{buf}", "write_bits")] += bits
         self.messages[tag] = self.send(c, kind, (src_core, PORT_CORE), (dst_core, PORT_CORE),
                                        bits, tag, order)
 
