@@ -219,8 +219,13 @@ class ChipModel:
     # ---------------------------------------------------------------- DRAM transfers (5.2)
 
     def _moved(self, pi, name: str) -> bool:
-        """A spilled tensor that exists (``M`` only with the momentum optimizer)."""
-        return pi.spilled(name) and (name != "M" or self.momentum)
+        """A spilled tensor that exists (``M`` only with the momentum optimizer, ``WM`` only
+        with master weights)."""
+        if name == "M" and not self.momentum:
+            return False
+        if name == "WM" and self.arch.core.wg.master_weights == "none":
+            return False
+        return pi.spilled(name)
 
     def loads(self, tile) -> list:
         if tile.kind == "LOSS":
@@ -229,7 +234,7 @@ class ChipModel:
         b, t = tile.b, tile.t
         names = {"FP": ("W",) + (("U",) if t > 0 else ()),
                  "BP": ("saved", "W"), "WG": ("saved_in", "GW"),
-                 "UPD": ("W", "GW", "M")}[tile.kind]
+                 "UPD": ("W", "GW", "M", "WM")}[tile.kind]
         out = [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if self._moved(pi, n)]
         if tile.kind == "FP" and pi.reads_input:
             pl = self.placement
@@ -240,7 +245,7 @@ class ChipModel:
     def stores(self, tile, pi) -> list:
         b, t = tile.b, tile.t
         names = {"FP": (("U",) if t < self.T - 1 else ()) + ("saved", "saved_in"),
-                 "WG": ("GW",), "UPD": ("W", "M")}.get(tile.kind, ())
+                 "WG": ("GW",), "UPD": ("W", "M", "WM")}.get(tile.kind, ())
         return [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if self._moved(pi, n)]
 
     def post_loads(self, core: int, engine: int, tile, loads: list) -> Event:
@@ -346,6 +351,28 @@ class ChipModel:
 
         self._post(core, engine, post)
 
+    def _multicast(self, core: int, engine: int, dsts: list, bits: int, kind: str,
+                   keys: list, buf: str) -> None:
+        """One message to several cores (spec 4.5): the source reads the payload once, each
+        destination writes it; the memory system chains it."""
+        remote = [d for d in dsts if d != core]
+        if remote:
+            self.counters[(f"core{core}.sram.{buf}", "read_bits")] += bits
+        for d in remote:
+            self.counters[(f"core{d}.sram.{buf}", "write_bits")] += bits
+        for d, key in zip(dsts, keys):
+            if d == core:
+                self.fire(key)
+
+        def post(c):
+            hs = self.memsys.send(c, (core, PORT_CORE), [(d, PORT_CORE) for d in dsts], bits,
+                                  kind, keys[0])
+            for d, h, key in zip(dsts, hs, keys):
+                if d != core:
+                    self._waiters[h.id] = lambda _h, key=key: self.fire(key)
+
+        self._post(core, engine, post)
+
     # ---------------------------------------------------------------- arbiters
 
     def arbiter_changed(self, core: int) -> None:
@@ -423,10 +450,14 @@ class ChipModel:
         bits = self.ep.bits
         if tile.kind == "FP":
             for m in pi.consumers:
-                for dst in sorted({q.core for q in lp[m]}):
-                    payload = self.coster.spike_payload(pi, m, b, t)
-                    self._send(core, e, dst, payload, "spike",
-                               ("spike", pi.name, pi.index, b, t, m, dst), "spikes")
+                dsts = sorted({q.core for q in lp[m]})
+                payload = self.coster.spike_payload(pi, m, b, t)
+                keys = [("spike", pi.name, pi.index, b, t, m, dst) for dst in dsts]
+                if self.arch.noc.multicast:
+                    self._multicast(core, e, dsts, payload, "spike", keys, "spikes")
+                    continue
+                for dst, key in zip(dsts, keys):
+                    self._send(core, e, dst, payload, "spike", key, "spikes")
         elif tile.kind == "BP" and pi.transposed:
             for l in pi.producers:
                 for p in lp[l]:
@@ -435,7 +466,7 @@ class ChipModel:
                                ("grad", pi.name, pi.index, b, t, p.name, p.index), "gradients")
         elif tile.kind == "WG" and pi.replica > 0 and tile.key in self._last_wg:
             root = self.parts[(0, pi.name, pi.index)]
-            self._send(core, e, root.core, pi.n_w * bits, "wgrad",
+            self._send(core, e, root.core, pi.n_w * self.ep.grad_bits, "wgrad",
                        ("wgrad", pi.name, pi.index, pi.replica), "wgrad")
         elif tile.kind == "UPD":
             for r in range(1, self.R):

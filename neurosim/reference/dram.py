@@ -116,7 +116,7 @@ class CycleChannel:
         self.queue = []                 # requests in arrival order (oldest first)
         self.waiting = deque()          # arrived beyond queue_depth
         self.arrivals = []              # arrived this cycle, in order
-        self.next_ref = self.t["tREFI"]
+        self.next_ref = self.t["tREFI"] if self.t["tREFI"] > 0 else float("inf")  # 0: off
         self.ref_block = NEVER          # ACT blocked until this cycle (refresh)
         self.commands = []              # (cycle, command) for the counters
 
