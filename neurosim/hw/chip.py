@@ -51,6 +51,9 @@ def check_placement(arch, network, placement, batch: int) -> None:
     R = len(placement.replicas)
     if R < 1:
         raise ValueError("placement has no replica")
+    if placement.input_dram_addr % arch.dram.burst_bytes or \
+            placement.input_frame_stride % arch.dram.burst_bytes:
+        raise ValueError("input frames must start at multiples of dram.burst_bytes")
     seen: dict = {}
     ref = None
     for r in placement.replicas:
@@ -81,6 +84,13 @@ def check_placement(arch, network, placement, batch: int) -> None:
             shape[l.name] = [(p.out_lo, p.out_hi) for p in parts]
         if len(r.layers[network.output_layer.name]) != 1:
             raise ValueError("the output layer must have one part per replica")
+        burst = arch.dram.burst_bytes
+        for parts in r.layers.values():
+            for p in parts:
+                for name, tp in p.tensors.items():
+                    if not tp.resident and (tp.dram_addr % burst or tp.stride % burst):
+                        raise ValueError(f"{p.layer}[{p.index}].{name}: DRAM address and "
+                                         f"stride must be multiples of {burst} bytes")
         if ref is None:
             ref = shape
         elif shape != ref:

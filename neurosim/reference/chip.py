@@ -134,6 +134,10 @@ class Chip:
         if [lt.name for lt in trace.layers] != [l.name for l in net.layers]:
             raise InputError("trace", "layers", "one trace per weighted layer of the network",
                              [lt.name for lt in trace.layers])
+        burst = cfg.dram.burst_bytes
+        if pl.input_dram_addr % burst or pl.input_frame_stride % burst:
+            raise InputError("placement", "input_dram_addr", f"input frames in whole bursts "
+                             f"({burst} B)", (pl.input_dram_addr, pl.input_frame_stride))
         if self.R < 1 or self.R > self.B:
             raise InputError("placement", "replicas", f"1 to batch ({self.B}) replicas", self.R)
         seen_cores = {}
@@ -181,6 +185,11 @@ class Chip:
                         if name in ("GU", "GS") and not tp.resident:
                             raise InputError("placement", f"{where}.tensors.{name}",
                                              "resident (GU and GS never spill)", "spilled")
+                        burst = cfg.dram.burst_bytes
+                        if not tp.resident and (tp.dram_addr % burst or tp.stride % burst):
+                            raise InputError("placement", f"{where}.tensors.{name}",
+                                             f"a DRAM address and stride in whole bursts "
+                                             f"({burst} B)", (tp.dram_addr, tp.stride))
                 if lo != l.out_channels:
                     raise InputError("placement", f"replicas[{r}].layers.{l.name}",
                                      f"parts covering all {l.out_channels} output channels", lo)
