@@ -358,11 +358,12 @@ def check_arch(cfg: Config) -> None:
         raise cfg.error("dram.row_bytes", "a power-of-two multiple of burst_bytes", d.row_bytes)
     if d.model == "cycle":
         t = dram_timing_cycles(cfg)
-        if 0 < t["tREFI"] <= t["tRFC"]:
+        need = refresh_headroom(cfg)
+        if 0 < t["tREFI"] <= need:
             raise cfg.error("dram.timing_ns.tREFI", f"a refresh interval longer than tRFC "
-                            f"({t['tRFC']} cycles at {chip.clock_mhz:g} MHz; 0 disables "
-                            "refresh), else requests would never issue",
-                            d.timing_ns.tREFI)
+                            f"plus one row cycle and one PRE per bank ({need} cycles at "
+                            f"{chip.clock_mhz:g} MHz; 0 disables refresh), else refresh can "
+                            "starve every request", d.timing_ns.tREFI)
     if not isinstance(cfg.get("energy.overrides"), dict):
         raise cfg.error("energy.overrides", "a mapping of entry name to energy",
                         cfg.get("energy.overrides"))
@@ -431,6 +432,21 @@ def dram_timing_cycles(cfg: Config) -> dict[str, int]:
     burst_ns = d.burst_bytes / (d.bus_bits / 8) / (d.data_rate_mtps * 1e6) * 1e9
     t["tBURST"] = max(1, ns_to_cycles(cfg, burst_ns))
     return t
+
+
+def refresh_headroom(cfg: Config) -> int:
+    """Cycles ``tREFI`` must exceed under ``dram.model: cycle``
+    (``docs/microarchitecture.md`` 7), so that between two refreshes at least one request
+    always gets its column command: the refresh (tRFC), closing every bank (one PRE per
+    cycle, each after tRAS / tRTP / write recovery, then tRP), and the longest wait of one
+    request after it (tFAW/tRRD for its ACT, tRCD, tCCD/tWTR and the data bus)."""
+    t = dram_timing_cycles(cfg)
+    d = cfg.dram
+    close = d.ranks * d.banks + max(t["tRAS"], t["tRTP"], t["tCWL"] + t["tBURST"] + t["tWR"]) \
+        + t["tRP"]
+    act = max(t["tFAW"], t["tRRD"])
+    col = t["tRCD"] + max(t["tCCD"], t["tWTR"]) + t["tCL"] + t["tCWL"] + 2 * t["tBURST"]
+    return t["tRFC"] + close + act + col
 
 
 def mesh_xy(cfg: Config, node: int) -> tuple[int, int]:

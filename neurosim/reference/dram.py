@@ -203,7 +203,8 @@ class CycleChannel:
                     if self._pre_legal(c, self.banks[k]):
                         self._pre(c, self.banks[k])
                         break
-            elif all(c >= b.act_ok for b in self.banks.values()):
+            elif c >= self.ref_block and all(c >= b.act_ok for b in self.banks.values()):
+                # every bank ACT-ready: its tRP passed, and the previous REF's tRFC
                 self.commands.append((c, "ref"))
                 self.ref_block = c + self.t["tRFC"]
                 self.next_ref += self.t["tREFI"]

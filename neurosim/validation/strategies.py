@@ -324,7 +324,7 @@ def mapped_placement(cfg, net, wl, trace):
     from ..errors import InputError
     from ..hw.mapping import map_network
 
-    for _ in range(12):
+    for _ in range(64):   # at most a few doublings of each of the five buffers
         try:
             return cfg, map_network(cfg, net, wl, trace)
         except InputError as e:
@@ -335,7 +335,7 @@ def mapped_placement(cfg, net, wl, trace):
             raw = cfg.to_dict()
             raw["core"]["sram"][buf]["size_kib"] *= 2
             cfg = load_arch(raw)
-    raise AssertionError("the mapper found no fit in 64x the drawn SRAM")
+    raise AssertionError("the mapper found no fit after 64 doublings of the drawn SRAM")
 
 
 def draw_case(d: Draw, seed: int | None = None) -> Case:
