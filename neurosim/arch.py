@@ -385,7 +385,7 @@ def check_arch(cfg: Config) -> None:
                         "bits)", cfg.core.sram.wgrad.width_bits)
     # A lane-wide chunk is spread over consecutive banks accessed in the same cycle.
     for eng, buf in (("fp", "weights"), ("bp", "weights"), ("bp", "gradients"),
-                     ("wg", "wgrad")):
+                     ("wg", "wgrad"), ("wg", "weights")):   # wg/weights: UPD writes W
         k = words_per_chunk(cfg, eng, buf)
         banks = cfg.core.sram[buf].banks
         if k > banks:
@@ -393,6 +393,12 @@ def check_arch(cfg: Config) -> None:
                             f"a chunk that fits the {buf} buffer's {banks} banks in one cycle "
                             f"(lanes*{grad_bits(cfg) if buf == 'wgrad' else bits} <= "
                             "banks*width_bits)", cfg.core[eng].lanes)
+    if mb:
+        k = master_words_per_chunk(cfg)
+        if k > cfg.core.sram.wgrad.banks:
+            raise cfg.error("core.wg.lanes", f"a chunk of master weights that fits the wgrad "
+                            f"buffer's {cfg.core.sram.wgrad.banks} banks in one cycle "
+                            f"(lanes*{mb} <= banks*width_bits)", cfg.core.wg.lanes)
     k = math.ceil(cfg.core.fp.neuron_lanes * bits / cfg.core.sram.state.width_bits)
     if k > cfg.core.sram.state.banks:
         raise cfg.error("core.fp.neuron_lanes", "a neuron chunk that fits the state buffer's "
@@ -405,6 +411,14 @@ def check_arch(cfg: Config) -> None:
             raise cfg.error(f"dram.{key}", "a power of two (address bits are sliced)", d[key])
     if d.row_bytes % d.burst_bytes or (d.row_bytes // d.burst_bytes) & (d.row_bytes // d.burst_bytes - 1):
         raise cfg.error("dram.row_bytes", "a power-of-two multiple of burst_bytes", d.row_bytes)
+    if d.model == "cycle":
+        t = dram_timing_cycles(cfg)
+        need = refresh_headroom(cfg)
+        if 0 < t["tREFI"] <= need:
+            raise cfg.error("dram.timing_ns.tREFI", f"a refresh interval longer than tRFC "
+                            f"plus one row cycle and one PRE per bank ({need} cycles at "
+                            f"{chip.clock_mhz:g} MHz; 0 disables refresh), else refresh can "
+                            "starve every request", d.timing_ns.tREFI)
     if not isinstance(cfg.get("energy.overrides"), dict):
         raise cfg.error("energy.overrides", "a mapping of entry name to energy",
                         cfg.get("energy.overrides"))
@@ -451,6 +465,12 @@ def words_per_chunk(cfg: Config, engine: str, buffer: str) -> int:
     return math.ceil(lanes * bits / cfg.core.sram[buffer].width_bits)
 
 
+def master_words_per_chunk(cfg: Config) -> int:
+    """SRAM words one lane-wide chunk of master weights (``core.wg.master_weights``) touches
+    in wgrad (0 without a master copy)."""
+    return math.ceil(cfg.core.wg.lanes * master_bits(cfg) / cfg.core.sram.wgrad.width_bits)
+
+
 def buffer_bytes(cfg: Config, buffer: str) -> int:
     return int(cfg.core.sram[buffer].size_kib * 1024)
 
@@ -467,6 +487,21 @@ def dram_timing_cycles(cfg: Config) -> dict[str, int]:
     burst_ns = d.burst_bytes / (d.bus_bits / 8) / (d.data_rate_mtps * 1e6) * 1e9
     t["tBURST"] = max(1, ns_to_cycles(cfg, burst_ns))
     return t
+
+
+def refresh_headroom(cfg: Config) -> int:
+    """Cycles ``tREFI`` must exceed under ``dram.model: cycle``
+    (``docs/microarchitecture.md`` 7), so that between two refreshes at least one request
+    always gets its column command: the refresh (tRFC), closing every bank (one PRE per
+    cycle, each after tRAS / tRTP / write recovery, then tRP), and the longest wait of one
+    request after it (tFAW/tRRD for its ACT, tRCD, tCCD/tWTR and the data bus)."""
+    t = dram_timing_cycles(cfg)
+    d = cfg.dram
+    close = d.ranks * d.banks + max(t["tRAS"], t["tRTP"], t["tCWL"] + t["tBURST"] + t["tWR"]) \
+        + t["tRP"]
+    act = max(t["tFAW"], t["tRRD"])
+    col = t["tRCD"] + max(t["tCCD"], t["tWTR"]) + t["tCL"] + t["tCWL"] + 2 * t["tBURST"]
+    return t["tRFC"] + close + act + col
 
 
 def mesh_xy(cfg: Config, node: int) -> tuple[int, int]:

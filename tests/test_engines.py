@@ -142,12 +142,19 @@ def test_upd_tile():
     # n_w = 20*40 = 800 weights, wg.lanes 16: 50 cycles per sweep, depth 4.
     ep = E.EngineParams(arch())
     cnt = np.zeros(E.N_CNT, np.int64)
-    args = (4, 1, 800, 16, 0, ep.k_g, 16, 0, ep.k_uw, 16)
+    args = (4, 1, 800, 16, 0, ep.k_g, 16, 0, ep.k_uw, 16, 0, 0)
     assert E.upd_tile(*args, False, EMPTY, cnt) == 54
     assert cnt[E.CNT_MAC] == 800
     # two replicas summed and momentum: (2 + 1) sweeps
-    args = (4, 3, 800, 16, 0, ep.k_g, 16, 0, ep.k_uw, 16)
+    args = (4, 3, 800, 16, 0, ep.k_g, 16, 0, ep.k_uw, 16, 0, 0)
     assert E.upd_tile(*args, False, EMPTY, np.zeros(E.N_CNT, np.int64)) == 4 + 150
+    # FP32 master weights (k_m = 2 words per lane group): one more sweep that reads and
+    # writes WM (2 words each per cycle) and writes W, so 4 + 2 * 50 cycles.
+    cnt = np.zeros(E.N_CNT, np.int64)
+    args = (4, 1, 800, 16, 0, ep.k_g, 16, 0, ep.k_uw, 16, 8, 2)
+    assert E.upd_tile(*args, False, EMPTY, cnt) == 4 + 100
+    assert cnt[E.CNT_SRAM + 2 * E.B_WGRAD] == 50 * ep.k_g + 50 * 2
+    assert cnt[E.CNT_SRAM + 2 * E.B_WGRAD + 1] == 50 * 2
 
 
 # --------------------------------------------------------------------------- brute force

@@ -207,12 +207,12 @@ def test_bad_inputs_are_one_line_input_errors():
         simulate(arch(*SMALL, "core.wg.lanes=32", "core.sram.weights.width_bits=16",
                       "core.sram.wgrad.banks=32", "chip.cores=2", "chip.mesh.cols=2",
                       "chip.mesh.rows=1"), net, tr, placement(good))
-    dead = network([{"name": "a", "type": "linear", "out": 3},
-                    {"name": "b", "type": "linear", "out": 3, "input": "input"},
-                    {"name": "o", "type": "linear", "out": 2}], [8])
-    with pytest.raises(InputError, match="no consumer"):
-        simulate(cfg, dead, trace(dead), placement(
-            {n: [part(n, 0, 0, 0, dead[n].out_channels)] for n in ("a", "b", "o")}))
+    # A weighted layer that feeds nothing (not the last) is a workload error, found when
+    # the network is built, before any model runs (spec 1.1, decision 9).
+    with pytest.raises(InputError, match="feeding a later one"):
+        network([{"name": "a", "type": "linear", "out": 3},
+                 {"name": "b", "type": "linear", "out": 3, "input": "input"},
+                 {"name": "o", "type": "linear", "out": 2}], [8])
 
 
 def test_fp_vs_bp_bank_conflict_in_a_schedule_by_hand():

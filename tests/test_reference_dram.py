@@ -124,17 +124,18 @@ def test_closed_page_auto_precharge():
 
 
 def test_refresh_idle_and_busy():
-    """Idle (tREFI 20, tRFC 10): REF at 20; a request at 21 waits for the block to end:
-    ACT 30, RD 33, done 39. Busy (tREFI 30): a request at 28 opens bank 0 (ACT 28); at 30
-    refresh is due, so its RD (legal at 31) may not issue; PRE when legal (ACT + tRAS =
-    36), REF once tRP has passed (39), blocked until 49: ACT 49, RD 52, done 58 (a miss:
-    its first command was ACT)."""
-    reqs, ch = run(cfg(tREFI=20, tRFC=10), [(21, 0, 0, False)], until=40)
-    assert reqs[0].complete == 39
-    assert ch.commands == [(20, "ref"), (30, "act"), (33, "rd")]
-    reqs, ch = run(cfg(tREFI=30, tRFC=10), [(28, 0, 0, False)], until=60)
-    assert (reqs[0].complete, reqs[0].outcome) == (58, "miss")
-    assert ch.commands == [(28, "act"), (36, "pre"), (39, "ref"), (49, "act"), (52, "rd")]
+    """Idle (tREFI 60, tRFC 10): REF at 60; a request at 61 waits for the block to end:
+    ACT 70, RD 73, done 79. Busy (tREFI 70): a request at 68 opens bank 0 (ACT 68); at 70
+    refresh is due, so its RD (legal at 71) may not issue; PRE when legal (ACT + tRAS =
+    76), REF once tRP has passed (79), blocked until 89: ACT 89, RD 92, done 98 (a miss:
+    its first command was ACT). (tREFI must exceed tRFC + tRAS + tRP + one PRE per bank,
+    54 cycles here, or check_arch rejects it: refresh could starve every request.)"""
+    reqs, ch = run(cfg(tREFI=60, tRFC=10), [(61, 0, 0, False)], until=80)
+    assert reqs[0].complete == 79
+    assert ch.commands == [(60, "ref"), (70, "act"), (73, "rd")]
+    reqs, ch = run(cfg(tREFI=70, tRFC=10), [(68, 0, 0, False)], until=100)
+    assert (reqs[0].complete, reqs[0].outcome) == (98, "miss")
+    assert ch.commands == [(68, "act"), (76, "pre"), (79, "ref"), (89, "act"), (92, "rd")]
 
 
 def test_queue_depth_holds_requests_back():

@@ -184,7 +184,9 @@ def test_ci_run_200_cases():
     s = validate(200, seed=0, model=MODEL)
     assert s.passed == 200, s.first_failure
     for f in ("bank_conflicts", "noc_contention", "dram_row_conflicts", "engine_overlap",
-              "spills", "data_parallel"):
+              "spills", "data_parallel", "mapper_placement", "multicast", "wg_formats",
+              "momentum", "soft_reset", "state_full", "schedule_variants",
+              "compressed_encodings", "refresh"):
         assert s.features[f] > 0, f
     assert all(s.modes[m] > 0 for m in s.modes)
 

@@ -51,6 +51,9 @@ def check_placement(arch, network, placement, batch: int) -> None:
     R = len(placement.replicas)
     if R < 1:
         raise ValueError("placement has no replica")
+    if placement.input_dram_addr % arch.dram.burst_bytes or \
+            placement.input_frame_stride % arch.dram.burst_bytes:
+        raise ValueError("input frames must start at multiples of dram.burst_bytes")
     seen: dict = {}
     ref = None
     for r in placement.replicas:
@@ -81,6 +84,13 @@ def check_placement(arch, network, placement, batch: int) -> None:
             shape[l.name] = [(p.out_lo, p.out_hi) for p in parts]
         if len(r.layers[network.output_layer.name]) != 1:
             raise ValueError("the output layer must have one part per replica")
+        burst = arch.dram.burst_bytes
+        for parts in r.layers.values():
+            for p in parts:
+                for name, tp in p.tensors.items():
+                    if not tp.resident and (tp.dram_addr % burst or tp.stride % burst):
+                        raise ValueError(f"{p.layer}[{p.index}].{name}: DRAM address and "
+                                         f"stride must be multiples of {burst} bytes")
         if ref is None:
             ref = shape
         elif shape != ref:
@@ -120,6 +130,7 @@ class ChipModel:
         # bookkeeping
         self._events: dict = {}
         self._posts: list = []
+        self._post_seq = 0
         self._late_pending = False
         self._dirty: set = set()
         self._waiters: dict = {}
@@ -193,7 +204,7 @@ class ChipModel:
             if not self.sched.layer_pipeline and t == 0:
                 deps += [ev(("FP", m, q.index, b, tt)) for m in pi.producers for q in lp[m]
                          for tt in range(T)]
-            deps += [ev(("spike", m, q.index, b, t, pi.core)) for m in pi.producers
+            deps += [ev(("spike", m, q.index, b, t, pi.name, pi.core)) for m in pi.producers
                      for q in lp[m]]
         elif kind == "BP":
             if pi.is_output:
@@ -217,6 +228,15 @@ class ChipModel:
 
     # ---------------------------------------------------------------- DRAM transfers (5.2)
 
+    def _moved(self, pi, name: str) -> bool:
+        """A spilled tensor that exists (``M`` only with the momentum optimizer, ``WM`` only
+        with master weights)."""
+        if name == "M" and not self.momentum:
+            return False
+        if name == "WM" and self.arch.core.wg.master_weights == "none":
+            return False
+        return pi.spilled(name)
+
     def loads(self, tile) -> list:
         if tile.kind == "LOSS":
             return []
@@ -224,8 +244,8 @@ class ChipModel:
         b, t = tile.b, tile.t
         names = {"FP": ("W",) + (("U",) if t > 0 else ()),
                  "BP": ("saved", "W"), "WG": ("saved_in", "GW"),
-                 "UPD": ("W", "GW", "M")}[tile.kind]
-        out = [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if pi.spilled(n)]
+                 "UPD": ("W", "GW", "M", "WM")}[tile.kind]
+        out = [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if self._moved(pi, n)]
         if tile.kind == "FP" and pi.reads_input:
             pl = self.placement
             addr = pl.input_dram_addr + (b * self.T + t) * pl.input_frame_stride
@@ -235,8 +255,8 @@ class ChipModel:
     def stores(self, tile, pi) -> list:
         b, t = tile.b, tile.t
         names = {"FP": (("U",) if t < self.T - 1 else ()) + ("saved", "saved_in"),
-                 "WG": ("GW",), "UPD": ("W", "M")}.get(tile.kind, ())
-        return [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if pi.spilled(n)]
+                 "WG": ("GW",), "UPD": ("W", "M", "WM")}.get(tile.kind, ())
+        return [(n,) + tensor_transfer(pi, n, b, t, self.T) for n in names if self._moved(pi, n)]
 
     def post_loads(self, core: int, engine: int, tile, loads: list) -> Event:
         done = self.env.event()
@@ -261,7 +281,8 @@ class ChipModel:
     # ---------------------------------------------------------------- NI and memory system
 
     def _post(self, core: int, engine: int, fn) -> None:
-        self._posts.append((core, engine, len(self._posts), fn))
+        self._post_seq += 1
+        self._posts.append((core, engine, self._post_seq, fn))
         self._want_late()
 
     def _want_late(self) -> None:
@@ -273,7 +294,10 @@ class ChipModel:
         self._late_pending = False
         now = self.env.now
         posts, self._posts = self._posts, []
-        for _, _, _, fn in sorted(posts, key=lambda p: p[:3]):
+        ms = self.memsys
+        for core, engine, seq, fn in sorted(posts, key=lambda p: p[:3]):
+            # a zero-latency chain may post again in this cycle: the key keeps NI order
+            ms.post_order((core << 44) | (engine << 40) | seq)
             fn(now)
         for core in sorted(self._dirty):
             self._predict(core)
@@ -318,9 +342,15 @@ class ChipModel:
 
     def _send(self, core: int, engine: int, dst: int, bits: int, kind: str, key: tuple,
               buf: str) -> None:
-        """A message; to the own core it is available at once and uses no NoC."""
+        """A message; to the own core it is available at once, uses no NoC and moves no
+        data (it is still recorded, with 0 packets)."""
         if dst == core:
             self.fire(key)
+
+            def post_local(c):
+                self.memsys.send(c, (core, PORT_CORE), (core, PORT_CORE), bits, kind, key)
+
+            self._post(core, engine, post_local)
             return
         self.counters[(f"core{core}.sram.{buf}", "read_bits")] += bits
         self.counters[(f"core{dst}.sram.{buf}", "write_bits")] += bits
@@ -328,6 +358,28 @@ class ChipModel:
         def post(c):
             h = self.memsys.send(c, (core, PORT_CORE), (dst, PORT_CORE), bits, kind, key)
             self._waiters[h.id] = lambda _h: self.fire(key)
+
+        self._post(core, engine, post)
+
+    def _multicast(self, core: int, engine: int, dsts: list, bits: int, kind: str,
+                   keys: list, buf: str) -> None:
+        """One message to several cores (spec 4.5): the source reads the payload once, each
+        destination writes it; the memory system chains it."""
+        remote = [d for d in dsts if d != core]
+        if remote:
+            self.counters[(f"core{core}.sram.{buf}", "read_bits")] += bits
+        for d in remote:
+            self.counters[(f"core{d}.sram.{buf}", "write_bits")] += bits
+        for d, key in zip(dsts, keys):
+            if d == core:
+                self.fire(key)
+
+        def post(c):
+            hs = self.memsys.send(c, (core, PORT_CORE), [(d, PORT_CORE) for d in dsts], bits,
+                                  kind, keys[0])
+            for d, h, key in zip(dsts, hs, keys):
+                if d != core:
+                    self._waiters[h.id] = lambda _h, key=key: self.fire(key)
 
         self._post(core, engine, post)
 
@@ -379,6 +431,8 @@ class ChipModel:
                 v = int(cnt[E.CNT_SRAM + 2 * bi + j])
                 if v:
                     self.counters[(f"core{core}.sram.{buf}", action)] += v
+            if stalls[bi]:  # stall cycles are event counters too (spec 8)
+                self.counters[(comp, f"bank_conflict.{buf}")] += int(stalls[bi])
         if pi is not None:
             self._stores_and_messages(core, e, tile, pi)
         self.fire(tile.key)
@@ -406,10 +460,14 @@ class ChipModel:
         bits = self.ep.bits
         if tile.kind == "FP":
             for m in pi.consumers:
-                for dst in sorted({q.core for q in lp[m]}):
-                    payload = self.coster.spike_payload(pi, m, b, t)
-                    self._send(core, e, dst, payload, "spike",
-                               ("spike", pi.name, pi.index, b, t, dst), "spikes")
+                dsts = sorted({q.core for q in lp[m]})
+                payload = self.coster.spike_payload(pi, m, b, t)
+                keys = [("spike", pi.name, pi.index, b, t, m, dst) for dst in dsts]
+                if self.arch.noc.multicast:
+                    self._multicast(core, e, dsts, payload, "spike", keys, "spikes")
+                    continue
+                for dst, key in zip(dsts, keys):
+                    self._send(core, e, dst, payload, "spike", key, "spikes")
         elif tile.kind == "BP" and pi.transposed:
             for l in pi.producers:
                 for p in lp[l]:
@@ -418,7 +476,7 @@ class ChipModel:
                                ("grad", pi.name, pi.index, b, t, p.name, p.index), "gradients")
         elif tile.kind == "WG" and pi.replica > 0 and tile.key in self._last_wg:
             root = self.parts[(0, pi.name, pi.index)]
-            self._send(core, e, root.core, pi.n_w * bits, "wgrad",
+            self._send(core, e, root.core, pi.n_w * self.ep.grad_bits, "wgrad",
                        ("wgrad", pi.name, pi.index, pi.replica), "wgrad")
         elif tile.kind == "UPD":
             for r in range(1, self.R):
@@ -436,6 +494,9 @@ class ChipModel:
         if stuck:
             raise RuntimeError(f"deadlock at cycle {self.env.now}: engines waiting on "
                                f"{stuck[:6]}")
+        # The memory system runs to the end of the step: DRAM refresh goes on while idle
+        # and its commands in [0, total_cycles) are counted (spec 8).
+        self.memsys.advance(self.last_event)
         counters = Counter(self.counters)
         counters.update(self.memsys.counters)
         stall_names = {key: {SRAM_BUFFERS[i]: int(v) for i, v in enumerate(s) if v}

@@ -174,7 +174,8 @@ class TileCoster:
             return n, n, cnt, _materializer(E.wg_tile, args, n)
         if kind == "UPD":
             args = (ep.wg_depth, self.R + self.M, pi.n_w, ep.wg_lanes, pi.base("GW"), ep.k_g,
-                    int(ep.banks[E.B_WGRAD]), pi.base("W"), ep.k_uw, int(ep.banks[E.B_WEIGHTS]))
+                    int(ep.banks[E.B_WGRAD]), pi.base("W"), ep.k_uw, int(ep.banks[E.B_WEIGHTS]),
+                    pi.base("WM"), ep.k_m)
             n = E.upd_tile(*args, False, _EMPTY, cnt)
             return n, n, cnt, _materializer(E.upd_tile, args, n)
         if kind == "LOSS":

@@ -290,6 +290,7 @@ class Engine:
                       cnt=np.zeros(2, np.int64),
                       mode=np.array([noc_cycle, dram_cycle, self.ln, self.ld], np.int64))
         self._snap = None
+        self._keys = [np.zeros(64, np.int64), np.zeros(64, np.int64)]  # order keys (Python)
 
     # ------------------------------------------------------------ tables
 
@@ -347,8 +348,10 @@ class Engine:
         self.B.h_avail[h] = -1
         return h
 
-    def _insert_sorted(self, ids_name, time_name, k, ids, times):
-        """Insert (ids, times) into the time-sorted list, after entries of equal time."""
+    def _insert_sorted(self, ids_name, time_name, k, ids, times, key=0):
+        """Insert (ids, times) into the list sorted by (time, key), after entries of equal
+        (time, key): posts of one cycle are taken in the order of their keys (the chip
+        model's NI order, spec 4.4), then in posting order."""
         B = self.B
         n = int(B.cnt[k])
         m = len(ids)
@@ -356,25 +359,31 @@ class Engine:
             B = B._replace(**{ids_name: _grow(getattr(B, ids_name), n + m, 0),
                               time_name: _grow(getattr(B, time_name), n + m, 0)})
             self.B = B
+        self._keys[k] = kl = _grow(self._keys[k], n + m, 0)
         idl, tl = getattr(B, ids_name), getattr(B, time_name)
         order = np.argsort(times, kind="stable")
         ids, times = np.asarray(ids)[order], np.asarray(times)[order]
-        if n == 0 or times[0] >= tl[n - 1]:
+        if n == 0 or times[0] > tl[n - 1] or (times[0] == tl[n - 1] and key >= kl[n - 1]):
             idl[n:n + m] = ids
             tl[n:n + m] = times
-        else:  # out of time order: merge (entries already consumed are all earlier)
-            t_all = np.concatenate([tl[:n], times])
-            i_all = np.concatenate([idl[:n], ids])
-            o = np.argsort(t_all, kind="stable")
-            idl[:n + m] = i_all[o]
-            tl[:n + m] = t_all[o]
+            kl[n:n + m] = key
+        else:  # out of order: merge the tail from the first entry at or after times[0]
+            # (entries already consumed are all earlier)
+            i = int(np.searchsorted(tl[:n], times[0], side="left"))
+            t_all = np.concatenate([tl[i:n], times])
+            k_all = np.concatenate([kl[i:n], np.full(m, key, np.int64)])
+            i_all = np.concatenate([idl[i:n], ids])
+            o = np.lexsort((k_all, t_all))    # stable: by time, then key, then position
+            idl[i:n + m] = i_all[o]
+            tl[i:n + m] = t_all[o]
+            kl[i:n + m] = k_all[o]
         B.cnt[k] = n + m
 
-    def schedule_posts(self, pkts, times):
-        self._insert_sorted("post_pkt", "post_time", 0, pkts, times)
+    def schedule_posts(self, pkts, times, key: int = 0):
+        self._insert_sorted("post_pkt", "post_time", 0, pkts, times, key)
 
-    def schedule_deliveries(self, reqs, times):
-        self._insert_sorted("dreq", "dreq_time", 1, reqs, times)
+    def schedule_deliveries(self, reqs, times, key: int = 0):
+        self._insert_sorted("dreq", "dreq_time", 1, reqs, times, key)
 
     # ------------------------------------------------------------ running
 
@@ -458,6 +467,7 @@ class CycleMemorySystem(MemorySystem):
         self._static = Counter()     # counters fixed at post time
         self._req_call_map: dict = {}
         self._kinds = {k: i for i, k in enumerate(MESSAGE_KINDS)}
+        self._order = 0              # key of the posts that follow (see post_order)
 
     # ------------------------------------------------------------ helpers
 
@@ -506,6 +516,13 @@ class CycleMemorySystem(MemorySystem):
 
     # ------------------------------------------------------------ posts
 
+    def post_order(self, key: int) -> None:
+        """Order key of the posts that follow, among the posts of the same cycle (lower
+        first; equal keys in posting order). The chip model keys its posts by (core,
+        engine, sequence), so packets and requests of one cycle are handled in the spec's
+        NI order (4.4) even when they are posted in several rounds of that cycle."""
+        self._order = int(key)
+
     def send(self, cycle, src, dst, payload_bits, kind, tag=()):
         if isinstance(dst, list):
             if self.cfg.noc.multicast:
@@ -527,7 +544,7 @@ class CycleMemorySystem(MemorySystem):
         kh = self._kernel_handle(h, len(flits))
         pk = self.eng.add_packets(len(flits), src_ep=self._ep(src), dst_ep=self._ep(dst),
                                   flits=flits, time=cycle, handle=kh, kind=self._kind(kind))
-        self.eng.schedule_posts(pk, np.full(len(pk), cycle))
+        self.eng.schedule_posts(pk, np.full(len(pk), cycle), self._order)
         return h
 
     def _multicast(self, cycle, src, dsts, payload_bits, kind, tag):
@@ -554,7 +571,7 @@ class CycleMemorySystem(MemorySystem):
                                       flits=flits, handle=kh, kind=self._kind(kind))
             if prev_pk is None:
                 self.eng.P.time[pk] = cycle
-                self.eng.schedule_posts(pk, np.full(len(pk), cycle))
+                self.eng.schedule_posts(pk, np.full(len(pk), cycle), self._order)
             else:
                 self.eng.P.fwd[prev_pk] = pk
             prev_pk, prev = pk, d
@@ -605,7 +622,7 @@ class CycleMemorySystem(MemorySystem):
                                  flits=np.tile(req_flits, n), time=cycle,
                                  req=np.repeat(r, npk_req),
                                  kind=self._kind("dram_write" if write else "dram_read_req"))
-            eng.schedule_posts(pk, np.full(len(pk), cycle))
+            eng.schedule_posts(pk, np.full(len(pk), cycle), self._order)
             if not write:
                 rp = eng.add_packets(n * npk_resp, src_ep=np.repeat(2 * ctrl + 1, npk_resp),
                                      dst_ep=core_ep, flits=np.tile(resp_flits, n), handle=kh,
@@ -614,7 +631,7 @@ class CycleMemorySystem(MemorySystem):
                 eng.R.resp_n[r] = npk_resp
         else:
             eng.R.arrive[r] = cycle + self.ln
-            eng.schedule_deliveries(r, np.full(n, cycle + self.ln))
+            eng.schedule_deliveries(r, np.full(n, cycle + self.ln), self._order)
         return h
 
     def dram_read(self, cycle, node, addr, nbytes, tensor, tag=()):

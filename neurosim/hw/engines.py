@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..arch import SRAM_BUFFERS, value_bits
+from ..arch import SRAM_BUFFERS, grad_bits, master_bits, value_bits
 
 # Buffers, by index (order of arch.SRAM_BUFFERS).
 BUF = {name: i for i, name in enumerate(SRAM_BUFFERS)}
@@ -32,8 +32,8 @@ B_WEIGHTS, B_STATE, B_SPIKES, B_GRADIENTS, B_WGRAD = (BUF[n] for n in SRAM_BUFFE
 N_BUF = len(SRAM_BUFFERS)
 
 # Op kinds of SRAM cycles.
-OP_FP_ACC, OP_LIF, OP_BP_DELTA, OP_BP_TRANS, OP_WG_ACC, OP_UPD = 1, 2, 3, 4, 5, 6
-N_OP_KINDS = 7
+OP_FP_ACC, OP_LIF, OP_BP_DELTA, OP_BP_TRANS, OP_WG_ACC, OP_UPD, OP_UPD_MASTER = 1, 2, 3, 4, 5, 6, 7
+N_OP_KINDS = 8
 FREE = np.int64(-1)
 
 # Counter vector of a tile (int64[N_CNT]); per-buffer SRAM words at CNT_SRAM + 2*buf (+1 write).
@@ -341,10 +341,11 @@ def wg_tile(gu_words, n_part, n_in, sw, depth, prm, nnzc, emit, codes, cnt):
 
 
 @njit(cache=True)
-def upd_tile(depth, passes, n_w, lanes, base_GW, k_g, gwbanks, base_W, k_uw, wbanks, emit,
-             codes, cnt):
+def upd_tile(depth, passes, n_w, lanes, base_GW, k_g, gwbanks, base_W, k_uw, wbanks,
+             base_WM, k_m, emit, codes, cnt):
     """UPD tile: fill, then ``passes`` sweeps over the part's weights (read g(W), read-modify-
-    write W). Returns its length."""
+    write W) and, with master weights (``k_m > 0``), one sweep that updates the FP32 master
+    copy and writes the rounded W (spec 2.5a). Returns its length."""
     k = _emit_free(emit, codes, 0, depth)
     n = (n_w + lanes - 1) // lanes
     if emit:
@@ -352,10 +353,19 @@ def upd_tile(depth, passes, n_w, lanes, base_GW, k_g, gwbanks, base_W, k_uw, wba
             for m in range(n):
                 codes[k + r * n + m] = _code(OP_UPD, (base_GW + m * k_g) % gwbanks,
                                              (base_W + m * k_uw) % wbanks)
+        if k_m > 0:
+            for m in range(n):
+                codes[k + passes * n + m] = _code(OP_UPD_MASTER, (base_WM + m * k_m) % gwbanks,
+                                                  (base_W + m * k_uw) % wbanks)
     cnt[CNT_MAC] += passes * n_w
     cnt[CNT_SRAM + 2 * B_WGRAD] += passes * n * k_g
     cnt[CNT_SRAM + 2 * B_WEIGHTS] += passes * n * k_uw
     cnt[CNT_SRAM + 2 * B_WEIGHTS + 1] += passes * n * k_uw
+    if k_m > 0:
+        cnt[CNT_SRAM + 2 * B_WGRAD] += n * k_m
+        cnt[CNT_SRAM + 2 * B_WGRAD + 1] += n * k_m
+        cnt[CNT_SRAM + 2 * B_WEIGHTS + 1] += n * k_uw
+        return k + (passes + 1) * n
     return k + passes * n
 
 
@@ -368,13 +378,16 @@ class EngineParams:
     def __init__(self, cfg):
         c = cfg.core
         self.bits = value_bits(cfg)
+        self.grad_bits = grad_bits(cfg)      # accumulators and momentum in wgrad (2.5a)
         sram = c.sram
         self.banks = np.array([sram[b].banks for b in SRAM_BUFFERS], np.int64)
         self.ports = np.array([sram[b].ports for b in SRAM_BUFFERS], np.int64)
         self.width = np.array([sram[b].width_bits for b in SRAM_BUFFERS], np.int64)
 
-        def k(lanes, buf):
-            return cdiv(lanes * self.bits, sram[buf].width_bits)
+        def k(lanes, buf, bits=None):
+            if bits is None:
+                bits = self.grad_bits if buf == "wgrad" else self.bits
+            return cdiv(lanes * bits, sram[buf].width_bits)
 
         self.fp_lanes, self.bp_lanes, self.wg_lanes = c.fp.lanes, c.bp.lanes, c.wg.lanes
         self.fp_sw, self.bp_sw, self.wg_sw = c.fp.scan_width, c.bp.scan_width, c.wg.scan_width
@@ -387,6 +400,8 @@ class EngineParams:
         self.k_bg = k(c.bp.lanes, "gradients")
         self.k_g = k(c.wg.lanes, "wgrad")
         self.k_uw = k(c.wg.lanes, "weights")
+        mb = master_bits(cfg)
+        self.k_m = k(c.wg.lanes, "wgrad", mb) if mb else 0   # master weights per chunk
         # kind -> (buffer0, words0, buffer1, words1); buffer1 = -1 when one buffer.
         kb0 = np.full(N_OP_KINDS, -1, np.int64)
         kk0 = np.zeros(N_OP_KINDS, np.int64)
@@ -398,7 +413,8 @@ class EngineParams:
                 (OP_BP_DELTA, B_GRADIENTS, self.k_bg, -1, 0),
                 (OP_BP_TRANS, B_WEIGHTS, self.k_bw, B_GRADIENTS, self.k_bg),
                 (OP_WG_ACC, B_WGRAD, self.k_g, -1, 0),
-                (OP_UPD, B_WGRAD, self.k_g, B_WEIGHTS, self.k_uw)):
+                (OP_UPD, B_WGRAD, self.k_g, B_WEIGHTS, self.k_uw),
+                (OP_UPD_MASTER, B_WGRAD, self.k_m, B_WEIGHTS, self.k_uw)):
             kb0[kind], kk0[kind], kb1[kind], kk1[kind] = b0, w0, b1, w1
         self.kind_tables = (kb0, kk0, kb1, kk1)
 
@@ -406,7 +422,8 @@ class EngineParams:
         """A chunk must fit its buffer's banks (else it could never be granted)."""
         kb0, kk0, kb1, kk1 = self.kind_tables
         eng = {OP_FP_ACC: "fp.lanes", OP_LIF: "fp.neuron_lanes", OP_BP_DELTA: "bp.lanes",
-               OP_BP_TRANS: "bp.lanes", OP_WG_ACC: "wg.lanes", OP_UPD: "wg.lanes"}
+               OP_BP_TRANS: "bp.lanes", OP_WG_ACC: "wg.lanes", OP_UPD: "wg.lanes",
+               OP_UPD_MASTER: "wg.lanes"}
         for kind in range(1, N_OP_KINDS):
             for b, w in ((kb0[kind], kk0[kind]), (kb1[kind], kk1[kind])):
                 if b >= 0 and w > self.banks[b]:
@@ -457,5 +474,6 @@ def scan_params(ep: EngineParams, layer, mode: int, n_ch: int, base0: int, base1
 __all__ = ["EngineParams", "fp_tile", "bp_tile", "wg_tile", "upd_tile", "scan_params",
            "part_slice_bits", "position_counts", "count_bits", "cdiv", "FREE",
            "OP_FP_ACC", "OP_LIF", "OP_BP_DELTA", "OP_BP_TRANS", "OP_WG_ACC", "OP_UPD",
+           "OP_UPD_MASTER",
            "N_CNT", "CNT_ADD", "CNT_MAC", "CNT_NEURON", "CNT_SCAN", "CNT_SRAM", "N_BUF",
            "ENGINE_COUNTERS", "MODE_FP", "MODE_BP", "MODE_WG"]

@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import math
 
-from ..arch import SRAM_BUFFERS, buffer_bytes, value_bits
+from ..arch import SRAM_BUFFERS, buffer_bytes, grad_bits, master_bits, value_bits
 from ..workload.trace import popcount
 from .packing import (ADDITIVE, Estimator, Packer, WorkModel, gradient_passes, layer_outputs,
                       reads_input, split_even)
 from .placement import TENSORS, PartPlacement, Placement, Replica, TensorPlace
 
-PERSISTENT = ("W", "GW", "M", "U")
+PERSISTENT = ("W", "GW", "M", "WM", "U")
 PER_STEP = ("saved", "saved_in")
 
 
@@ -68,9 +68,12 @@ def part_tensors(arch, network, layer, n_ch: int, momentum: bool, root: bool,
         n_w = n_ch * layer.in_channels * layer.kernel ** 2
     else:
         n_part, n_w = n_ch, n_ch * layer.n_in
-    t = {"W": _cdiv(n_w * bits, 8), "GW": _cdiv(n_w * bits, 8)}
+    gbits = grad_bits(arch)    # accumulators and momentum (spec 2.5a)
+    t = {"W": _cdiv(n_w * bits, 8), "GW": _cdiv(n_w * gbits, 8)}
     if momentum and root:
-        t["M"] = _cdiv(n_w * bits, 8)
+        t["M"] = _cdiv(n_w * gbits, 8)
+    if master_bits(arch) and root:
+        t["WM"] = _cdiv(n_w * master_bits(arch), 8)
     t["U"] = _cdiv(n_part * bits, 8)
     t["saved"] = _cdiv(n_part * (bits + 1) if state_full else 2 * n_part, 8)
     t["saved_in"] = _cdiv(layer.n_in, 8)
@@ -572,6 +575,16 @@ def _strategy(arch, workload):
     return arch.mapping.strategy
 
 
+def state_is_full(arch, workload=None) -> bool:
+    """Whether FP saves full FP values of U for BP (``core.state_format``; ``auto``: only
+    the 1-bit surrogate mask when the surrogate is rectangular)."""
+    fmt = arch.core.state_format
+    if fmt == "auto":
+        shape = workload.get("network.surrogate.shape") if workload is not None else None
+        return shape not in (None, "rectangular")
+    return fmt == "full"
+
+
 def map_network(arch, network, workload=None, trace=None) -> Placement:
     """Map ``network`` onto ``arch``'s cores; see the module docstring."""
     strategy = _strategy(arch, workload)
@@ -580,12 +593,7 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
     if n > nodes:
         raise arch.error("chip.cores", f"at most mesh.cols*mesh.rows = {nodes} cores", n)
     momentum = workload is not None and workload.get("optimizer.type") == "momentum"
-    fmt = arch.core.state_format
-    if fmt == "auto":
-        shape = workload.get("network.surrogate.shape") if workload is not None else None
-        state_full = shape not in (None, "rectangular")
-    else:
-        state_full = fmt == "full"
+    state_full = state_is_full(arch, workload)
     B = network.batch if trace is None else trace.batch
     T = network.time_steps if trace is None else trace.time_steps
     cost = CostModel(arch, network, trace)
@@ -644,5 +652,5 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
                            state_full=state_full, batch=B, time_steps=T, notes=notes)
 
 
-__all__ = ["map_network", "build_placement", "part_footprint", "part_tensors", "layer_work",
+__all__ = ["map_network", "build_placement", "state_is_full", "part_footprint", "part_tensors", "layer_work",
            "layer_outputs", "input_frame_bytes", "CostModel"]

@@ -163,6 +163,10 @@ class MemorySystem:
     def next_event(self, horizon: int | None = None) -> int | None:
         raise NotImplementedError
 
+    def post_order(self, key: int) -> None:
+        """Order key of the posts that follow among those of the same cycle (lower first;
+        equal keys in posting order). Only a model with queues needs it."""
+
     def advance(self, cycle: int) -> list[Handle]:
         raise NotImplementedError
 
@@ -289,7 +293,9 @@ class IdealMemorySystem(MemorySystem):
                                             cycle + self.ln, via=prev)
                 prev = d
             return [out[d] for d in dsts]
-        return self._post_message(cycle, src, dst, payload_bits, kind, tag, cycle + self.ln)
+        same = tuple(src) == tuple(dst)  # the sender's own endpoint: no NoC
+        return self._post_message(cycle, src, dst, payload_bits, kind, tag,
+                                  cycle if same else cycle + self.ln)
 
     def _bursts(self, addr, nbytes):
         """(first burst index, number of bursts) of a transfer."""

@@ -15,6 +15,7 @@ TENSORS = {
     "W": ("weights", "weights"),
     "GW": ("wgrad", "wgrad"),
     "M": ("wgrad", "optimizer"),
+    "WM": ("wgrad", "weights"),      # FP32 master weights (core.wg.master_weights)
     "U": ("state", "state"),
     "saved": ("state", "state"),
     "saved_in": ("spikes", "spikes"),

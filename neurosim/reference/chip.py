@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..arch import dram_timing_cycles, value_bits
+from ..arch import grad_bits, value_bits
 from ..errors import InputError
 from ..hw.placement import TENSORS
 from ..timing import DramRecord, MessageRecord, TileRecord, TimingResult
@@ -36,7 +36,9 @@ from ..workload.trace import pool_bits, unpack_bits
 from . import engines
 from .core import Core
 from .dram import Dram, IdealChannel, Request
-from .noc import PORT_CORE, PORT_DRAM, CycleNoc, IdealNoc, Message, packet_flits
+from .noc import (PORT_CORE, PORT_DRAM, CycleNoc, IdealNoc, Message, multicast_chain,
+                  packet_flits)
+from .noc import hops as noc_hops
 
 ENGINE_INDEX = {"FP": 0, "LOSS": 1, "BP": 1, "WG": 2, "UPD": 2}
 MESSAGE_BUFFER = {"spike": "spikes", "grad": "gradients", "wgrad": "wgrad",
@@ -132,6 +134,10 @@ class Chip:
         if [lt.name for lt in trace.layers] != [l.name for l in net.layers]:
             raise InputError("trace", "layers", "one trace per weighted layer of the network",
                              [lt.name for lt in trace.layers])
+        burst = cfg.dram.burst_bytes
+        if pl.input_dram_addr % burst or pl.input_frame_stride % burst:
+            raise InputError("placement", "input_dram_addr", f"input frames in whole bursts "
+                             f"({burst} B)", (pl.input_dram_addr, pl.input_frame_stride))
         if self.R < 1 or self.R > self.B:
             raise InputError("placement", "replicas", f"1 to batch ({self.B}) replicas", self.R)
         seen_cores = {}
@@ -164,9 +170,13 @@ class Chip:
                     if seen_cores.setdefault(p.core, r) != r:
                         raise InputError("placement", f"{where}.core",
                                          "cores not shared between replicas", p.core)
-                    need = ["W", "GW", "U", "saved", "saved_in", "GU", "GS"]
-                    if self.momentum:
-                        need.append("M")
+                    need = ["W", "GW", "U", "saved", "saved_in", "GU"]
+                    if not self.reads_only_input(l.name):
+                        need.append("GS")      # the transposed product's partial g(S_in)
+                    if r == 0 and self.momentum:
+                        need.append("M")       # optimizer state lives with the root
+                    if r == 0 and cfg.core.wg.master_weights != "none":
+                        need.append("WM")
                     for name in need:
                         tp = p.tensors.get(name)
                         if tp is None:
@@ -175,25 +185,14 @@ class Chip:
                         if name in ("GU", "GS") and not tp.resident:
                             raise InputError("placement", f"{where}.tensors.{name}",
                                              "resident (GU and GS never spill)", "spilled")
+                        burst = cfg.dram.burst_bytes
+                        if not tp.resident and (tp.dram_addr % burst or tp.stride % burst):
+                            raise InputError("placement", f"{where}.tensors.{name}",
+                                             f"a DRAM address and stride in whole bursts "
+                                             f"({burst} B)", (tp.dram_addr, tp.stride))
                 if lo != l.out_channels:
                     raise InputError("placement", f"replicas[{r}].layers.{l.name}",
                                      f"parts covering all {l.out_channels} output channels", lo)
-        for l in net.layers[:-1]:
-            if not net.consumers(l.name):
-                raise InputError("network", l.name, "a layer whose spikes feed another "
-                                 "weighted layer (only the last layer may have no consumer)",
-                                 "no consumer")
-        if cfg.dram.model == "cycle":
-            t = dram_timing_cycles(cfg)
-            if t["tREFI"] <= t["tRFC"]:
-                raise cfg.error("dram.timing_ns.tREFI", f"a refresh interval longer than tRFC "
-                                f"({t['tRFC']} cycles), else requests never issue", t["tREFI"])
-        # A chunk may not need more ports of one bank than the bank has (spec 2: k <= banks).
-        for eng, buf in (("fp", "weights"), ("bp", "weights"), ("bp", "gradients"),
-                         ("wg", "wgrad"), ("wg", "weights")):
-            if engines.words_per_chunk(cfg, cfg.core[eng].lanes, buf) > cfg.core.sram[buf].banks:
-                raise cfg.error(f"core.{eng}.lanes", f"a chunk that fits the {buf} buffer's "
-                                f"banks in one cycle", cfg.core[eng].lanes)
 
     # ================================================================ schedule
 
@@ -335,16 +334,17 @@ class Chip:
     # ================================================================ messages
 
     def send(self, c: int, kind: str, src: tuple, dst: tuple, payload_bits: int, tag: tuple,
-             order: tuple, on_available=None) -> Message:
-        """Enqueue a message at cycle ``c`` (spec 4.4)."""
-        msg = Message(kind, src, dst, c, payload_bits, tag, order, on_available=on_available)
+             order: tuple, on_available=None, via: tuple | None = None) -> Message:
+        """Enqueue a message at cycle ``c`` (spec 4.4). ``via``: a multicast leg, forwarded
+        by that endpoint (the chip does not enqueue it; the NoC does, spec 4.5)."""
+        msg = Message(kind, src, dst, c, payload_bits, tag, order, on_available=on_available,
+                      via=via)
         self.all_messages.append(msg)
         if src[0] == dst[0] and src[1] == PORT_CORE and dst[1] == PORT_CORE:
             msg.set_available(c)  # core-local: no NoC
             return msg
         msg.flits = packet_flits(payload_bits, self.cfg.noc.flit_bits)
-        cols = self.cfg.chip.mesh.cols
-        hops = abs(src[0] % cols - dst[0] % cols) + abs(src[0] // cols - dst[0] // cols)
+        hops = noc_hops(self.cfg.chip.mesh.cols, (via or src)[0], dst[0])
         f = sum(msg.flits)
         self.counters[("noc", "packets")] += len(msg.flits)
         self.counters[("noc", "flits")] += f
@@ -352,16 +352,41 @@ class Chip:
         self.counters[("noc", "link_flits")] += f * hops
         if isinstance(self.noc, IdealNoc):
             self.noc.post(msg)
-        self.posts[c].append(msg)
+        if via is None:
+            self.posts[c].append(msg)
         return msg
 
     def core_message(self, c: int, kind: str, src_core: int, dst_core: int, bits: int,
                      tag: tuple, order: tuple) -> None:
-        buf = MESSAGE_BUFFER[kind]
-        self.counters[(f"core{src_core}.sram.{buf}", "read_bits")] += bits
-        self.counters[(f"core{dst_core}.sram.{buf}", "write_bits")] += bits
+        if src_core != dst_core:  # a core-local message moves no data (spec 4.1)
+            buf = MESSAGE_BUFFER[kind]
+            self.counters[(f"core{src_core}.sram.{buf}", "read_bits")] += bits
+            self.counters[(f"core{dst_core}.sram.{buf}", "write_bits")] += bits
         self.messages[tag] = self.send(c, kind, (src_core, PORT_CORE), (dst_core, PORT_CORE),
                                        bits, tag, order)
+
+    def multicast(self, c: int, kind: str, src_core: int, dst_cores: list, bits: int,
+                  tags: dict, order: tuple) -> None:
+        """Spec 4.5: one message to several cores as a chain of legs; the source reads the
+        payload once, every destination writes it."""
+        src = (src_core, PORT_CORE)
+        if src_core in dst_cores:
+            self.core_message(c, kind, src_core, src_core, bits, tags[src_core], order)
+        chain = multicast_chain(self.cfg.chip.mesh.cols, src,
+                                [(d, PORT_CORE) for d in dst_cores])
+        if not chain:
+            return
+        buf = MESSAGE_BUFFER[kind]
+        self.counters[(f"core{src_core}.sram.{buf}", "read_bits")] += bits
+        prev, at = None, src
+        for dst in chain:
+            self.counters[(f"core{dst[0]}.sram.{buf}", "write_bits")] += bits
+            leg = self.send(c, kind, src, dst, bits, tags[dst[0]], order,
+                            via=None if prev is None else at)
+            self.messages[tags[dst[0]]] = leg
+            if prev is not None:
+                prev.next_leg = leg
+            prev, at = leg, dst
 
     def spike_payload(self, m: str, q, b: int, t: int, consumer: str) -> int:
         """Spec 4.1: bitmap or address events of the part's pooled output slice."""
@@ -486,7 +511,7 @@ class Chip:
         k, b, t, name = tile.kind, tile.b, tile.t, tile.layer
 
         def store(tensor):
-            if tensor == "M" and not self.momentum:
+            if not self.exists(tensor):
                 return
             if not part.tensors[tensor].resident:
                 self.stores[(tile.key, tensor)] = self.transfer(c, tile, tensor, True, order)
@@ -500,9 +525,14 @@ class Chip:
             store("saved")
             store("saved_in")
             for consumer in self.consumers(name):
-                for dst in sorted({p.core for p in self.parts(tile.replica, consumer)}):
-                    msg("spike", dst, self.spike_payload(name, part, b, t, consumer),
-                        ("spike", name, tile.part, b, t, consumer, dst))
+                dsts = sorted({p.core for p in self.parts(tile.replica, consumer)})
+                bits = self.spike_payload(name, part, b, t, consumer)
+                tags = {d: ("spike", name, tile.part, b, t, consumer, d) for d in dsts}
+                if self.cfg.noc.multicast:
+                    self.multicast(c, "spike", tile.core, dsts, bits, tags, order())
+                else:
+                    for dst in dsts:
+                        msg("spike", dst, bits, tags[dst])
         elif k == "BP" and not self.reads_only_input(name):
             gu = engines.part_vector(self.net[name], part, self.masks[name]["gu"][b, t])
             for producer in self.producers(name):
@@ -515,10 +545,12 @@ class Chip:
             if tile.replica > 0 and b == rep.samples[-1] and t == 0:  # its last WG tile
                 root = self.parts(0, name)[tile.part]
                 n_w = engines.part_weights(self.net[name], part)
-                msg("wgrad", root.core, n_w * self.bits, ("wgrad", name, tile.part, tile.replica))
+                msg("wgrad", root.core, n_w * grad_bits(self.cfg),
+                    ("wgrad", name, tile.part, tile.replica))
         elif k == "UPD":
             store("W")
             store("M")
+            store("WM")
             n_w = engines.part_weights(self.net[name], part)
             for r in range(1, self.R):
                 dst = self.parts(r, name)[tile.part].core
@@ -537,7 +569,7 @@ class Chip:
         part = self.part(tile)
 
         def load(tensor):
-            if tensor == "M" and not self.momentum:
+            if not self.exists(tensor):
                 return
             if tensor == "input" or not part.tensors[tensor].resident:
                 tile.loads.append(self.transfer(c, tile, tensor, False, order))
@@ -559,6 +591,15 @@ class Chip:
             load("W")
             load("GW")
             load("M")
+            load("WM")
+
+    def exists(self, tensor: str) -> bool:
+        """``M`` only with the momentum optimizer, ``WM`` only with master weights."""
+        if tensor == "M":
+            return self.momentum
+        if tensor == "WM":
+            return self.cfg.core.wg.master_weights != "none"
+        return True
 
     def program_of(self, tile: Tile) -> engines.Program:
         cfg, core = self.cfg, tile.core

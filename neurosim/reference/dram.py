@@ -112,11 +112,11 @@ class CycleChannel:
         self.rank_acts = {r: [] for r in range(d.ranks)}     # ACT cycles per rank
         self.rank_last_wr = {r: NEVER for r in range(d.ranks)}
         self.last_col = NEVER
-        self.data = []                  # [start, end) of data bursts on the bus
+        self.bus_free = 0               # end of the last data burst on the bus
         self.queue = []                 # requests in arrival order (oldest first)
         self.waiting = deque()          # arrived beyond queue_depth
         self.arrivals = []              # arrived this cycle, in order
-        self.next_ref = self.t["tREFI"]
+        self.next_ref = self.t["tREFI"] if self.t["tREFI"] > 0 else float("inf")  # 0: off
         self.ref_block = NEVER          # ACT blocked until this cycle (refresh)
         self.commands = []              # (cycle, command) for the counters
 
@@ -150,8 +150,7 @@ class CycleChannel:
         if bank.row != req.row or c < bank.act + t["tRCD"] or c < self.last_col + t["tCCD"]:
             return False
         lat = t["tCWL"] if req.write else t["tCL"]
-        s, e = c + lat, c + lat + t["tBURST"]
-        if any(s < e2 and s2 < e for s2, e2 in self.data):
+        if c + lat < self.bus_free:  # data bursts are in issue order on the bus
             return False
         if not req.write and c < self.rank_last_wr[req.rank] + t["tCWL"] + t["tBURST"] + t["tWTR"]:
             return False
@@ -173,7 +172,7 @@ class CycleChannel:
     def _column(self, c: int, req: Request, bank: Bank) -> None:
         t = self.t
         lat = t["tCWL"] if req.write else t["tCL"]
-        self.data.append((c + lat, c + lat + t["tBURST"]))
+        self.bus_free = c + lat + t["tBURST"]
         self.last_col = c
         if req.write:
             bank.last_wr = c
@@ -196,7 +195,6 @@ class CycleChannel:
         self.arrivals = []
         while self.waiting and len(self.queue) < self.depth:
             self.queue.append(self.waiting.popleft())
-        self.data = [(s, e) for s, e in self.data if e > c]
         # 2. Refresh: precharge every open bank, then REF, blocking all banks for tRFC.
         if c >= self.next_ref:
             open_banks = [k for k in sorted(self.banks) if self.banks[k].row is not None]
@@ -205,7 +203,8 @@ class CycleChannel:
                     if self._pre_legal(c, self.banks[k]):
                         self._pre(c, self.banks[k])
                         break
-            elif all(c >= b.act_ok for b in self.banks.values()):
+            elif c >= self.ref_block and all(c >= b.act_ok for b in self.banks.values()):
+                # every bank ACT-ready: its tRP passed, and the previous REF's tRFC
                 self.commands.append((c, "ref"))
                 self.ref_block = c + self.t["tRFC"]
                 self.next_ref += self.t["tREFI"]
@@ -227,12 +226,21 @@ class CycleChannel:
                         req.outcome = "miss"
                     self._act(c, req.rank, bank, req.row)
                     return
-            elif bank.row != req.row:
+            elif bank.row != req.row and not self._older_same_bank(req):
                 if self._pre_legal(c, bank):
                     if req.outcome is None:
                         req.outcome = "conflict"
                     self._pre(c, bank)
                     return
+
+    def _older_same_bank(self, req: Request) -> bool:
+        """An older queued request targets req's bank: req may not close its row."""
+        for older in self.queue:
+            if older is req:
+                return False
+            if (older.rank, older.bank) == (req.rank, req.bank):
+                return True
+        return False
 
     def command_counts(self, before: int) -> Counter:
         return Counter(cmd for cyc, cmd in self.commands if cyc < before)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..arch import value_bits
+from ..arch import grad_bits, master_bits, value_bits
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -42,8 +42,12 @@ class Words:
         return tuple((self.buffer, (word + q) % self.banks) for q in range(self.k))
 
 
-def words_per_chunk(cfg, lanes: int, buffer: str) -> int:
-    return ceil_div(lanes * value_bits(cfg), cfg.core.sram[buffer].width_bits)
+def words_per_chunk(cfg, lanes: int, buffer: str, bits: int | None = None) -> int:
+    """Words of ``buffer`` one chunk of ``lanes`` values touches: the accumulators in wgrad
+    are ``core.wg.grad_precision`` wide, everything else ``core.precision`` (spec 2.5a)."""
+    if bits is None:
+        bits = grad_bits(cfg) if buffer == "wgrad" else value_bits(cfg)
+    return ceil_div(lanes * bits, cfg.core.sram[buffer].width_bits)
 
 
 def scan(program: list, counters: Counter, comp: str, mask: np.ndarray, sw: int,
@@ -281,7 +285,9 @@ def wg_program(cfg, layer, part, core: int, in_mask: np.ndarray,
 
 
 def upd_program(cfg, layer, part, core: int, replicas: int, momentum: bool) -> Program:
-    """UPD(l, p), spec 2.5."""
+    """UPD(l, p), spec 2.5: ``replicas + momentum`` passes that read g(W) and update W,
+    then, with FP32 master weights (2.5a), one pass that updates the master copy and writes
+    the rounded weights."""
     wg = cfg.core.wg
     L = wg.lanes
     comp = f"core{core}.wg"
@@ -299,5 +305,13 @@ def upd_program(cfg, layer, part, core: int, replicas: int, momentum: bool) -> P
         cnt[(f"core{core}.sram.wgrad", "read_words")] += wgrad.k
         cnt[(f"core{core}.sram.weights", "read_words")] += weights.k
         cnt[(f"core{core}.sram.weights", "write_words")] += weights.k
+    if master_bits(cfg):
+        master = Words(cfg, "wgrad", words_per_chunk(cfg, L, "wgrad", master_bits(cfg)))
+        for m in range(per_pass):
+            prog.append(master.slots(base(part, "WM") + m * master.k)
+                        + weights.slots(base(part, "W") + m * weights.k))
+            cnt[(f"core{core}.sram.wgrad", "read_words")] += master.k
+            cnt[(f"core{core}.sram.wgrad", "write_words")] += master.k
+            cnt[(f"core{core}.sram.weights", "write_words")] += weights.k
     cnt[(comp, "tiles")] += 1
     return Program(prog, cnt)

@@ -46,11 +46,30 @@ class Message:
     on_available: object = None
     packets_done: int = 0
     last_eject: int = -1
+    via: tuple | None = None   # multicast leg: the endpoint that forwards it (else src)
+    next_leg: object = None    # multicast: the leg each packet is forwarded to on arrival
 
     def set_available(self, cycle: int) -> None:
         self.available = cycle
         if self.on_available is not None:
             self.on_available(self)
+
+
+def hops(cols: int, a: int, b: int) -> int:
+    return abs(a % cols - b % cols) + abs(a // cols - b // cols)
+
+
+def multicast_chain(cols: int, src: tuple, dsts: list) -> list:
+    """Spec 4.5: the order a multicast visits its destinations -- from where it is, the
+    destination fewest XY hops away next (ties: lowest (node, port)); not the source."""
+    left = sorted(d for d in dsts if d != src)
+    chain, at = [], src
+    while left:
+        nxt = min(left, key=lambda d: (hops(cols, at[0], d[0]), d))
+        left.remove(nxt)
+        chain.append(nxt)
+        at = nxt
+    return chain
 
 
 def mesh_route(cols: int, node: int, dst_node: int, dst_port: int) -> int:
@@ -149,7 +168,7 @@ class CycleNoc:
         pass  # enqueued at the NI when the chip flushes the cycle's posts (enqueue)
 
     def enqueue(self, msg: Message) -> None:
-        q = self.ni.setdefault(msg.src, deque())
+        q = self.ni.setdefault(msg.via or msg.src, deque())
         for f in msg.flits:
             q.append(Packet(msg, f))
 
@@ -277,6 +296,12 @@ class CycleNoc:
             if out in (PORT_CORE, PORT_DRAM):
                 if flit.tail:
                     msg = pkt.msg
+                    if msg.next_leg is not None:
+                        # multicast (spec 4.5): this NI sends the packet on; enqueued now,
+                        # it is injected from the next cycle, ahead of the core's own
+                        # packets of that cycle (they join the queue in the chip's phase B1)
+                        self.ni.setdefault(msg.dst, deque()).append(
+                            Packet(msg.next_leg, pkt.n_flits))
                     msg.packets_done += 1
                     if msg.packets_done == len(msg.flits):
                         msg.set_available(c + 1)

@@ -85,7 +85,8 @@ class Checker:
             wg = cfg.core.wg
             n_w = part.n_ch * (layer.in_channels * layer.kernel ** 2 if conv else layer.n_in)
             R = len(self.case.placement.replicas)
-            return wg.pipeline_depth + (R + int(self.case.momentum)) * cdiv(n_w, wg.lanes)
+            passes = R + int(self.case.momentum) + int(wg.master_weights != "none")
+            return wg.pipeline_depth + passes * cdiv(n_w, wg.lanes)
         in_mask = self.masks[layer.name]["in"][rec.b, rec.t]
         if rec.kind == "FP":
             fp = cfg.core.fp
@@ -148,7 +149,7 @@ class Checker:
         if rec.kind == "LOSS":
             return False
         part = self.part(rec)
-        spilled = lambda n: not part.tensors[n].resident  # noqa: E731
+        spilled = lambda n: n in part.tensors and not part.tensors[n].resident  # noqa: E731
         if rec.kind == "FP":
             reads_input = any(e.src == "input" for e in self.net[rec.layer].edges)
             return (reads_input and self.case.placement.input_frame_bytes > 0) or spilled("W") \
@@ -157,7 +158,9 @@ class Checker:
             return spilled("saved") or spilled("W")
         if rec.kind == "WG":
             return spilled("saved_in") or spilled("GW")
-        return spilled("W") or spilled("GW") or (self.case.momentum and spilled("M"))
+        master = self.cfg.core.wg.master_weights != "none"
+        return spilled("W") or spilled("GW") or (self.case.momentum and spilled("M")) \
+            or (master and spilled("WM"))
 
     def check(self, res) -> list:
         """Problems found in ``res`` (strings; empty when all checks pass)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from ..arch import grad_bits, value_bits
+
 FEATURES = {
     "bank_conflicts": "some engine stalled on a busy SRAM bank",
     "noc_contention": "a flit lost switch allocation or found its output VCs owned (cycle NoC)",
@@ -14,6 +16,16 @@ FEATURES = {
     "refresh": "a DRAM refresh command issued",
     "multi_core_messages": "a message crossed the NoC between two cores",
     "all_zero_or_one_traces": "a trace of all zeros or all ones",
+    "mapper_placement": "the placement came from the mapper (neurosim.hw.mapping)",
+    "multicast": "noc.multicast with a spike message to two or more other cores",
+    "wg_formats": "core.wg grad_precision wider than core.precision, or fp32 master weights",
+    "momentum": "the momentum optimizer (M tensor, one more UPD pass)",
+    "soft_reset": "a trace drawn with the soft reset",
+    "state_full": "full U values saved for BP (core.state_format, or auto with a smooth "
+                  "surrogate)",
+    "schedule_variants": "layer-major order, or BP/WG or FP/BP overlap switched off",
+    "compressed_encodings": "spike messages as address events and gradient messages as "
+                            "(index, value) pairs allowed (aer/sparse or auto)",
 }
 MODES = [(n, d) for n in ("ideal", "cycle") for d in ("ideal", "cycle")]
 
@@ -46,6 +58,31 @@ def features(case, result) -> set:
         out.add("multi_core_messages")
     if case.notes.get("trace") in ("zeros", "ones"):
         out.add("all_zero_or_one_traces")
+    cfg, net = case.arch, case.network
+    if case.notes.get("mapper"):
+        out.add("mapper_placement")
+    if cfg.noc.multicast:
+        for r in case.placement.replicas:
+            for parts in r.layers.values():
+                for p in parts:
+                    for m in net.consumers(p.layer):
+                        if len({q.core for q in r.layers[m]} - {p.core}) >= 2:
+                            out.add("multicast")
+    wg = cfg.core.wg
+    if wg.master_weights != "none" or grad_bits(cfg) > value_bits(cfg):
+        out.add("wg_formats")
+    if case.momentum:
+        out.add("momentum")
+    if case.notes.get("reset") == "soft" and case.notes.get("trace") == "synthetic":
+        out.add("soft_reset")
+    if any(p.tensors["saved"].nbytes > -(-2 * p.n_ch // 8) for r in case.placement.replicas
+           for parts in r.layers.values() for p in parts if net[p.layer].kind == "linear"):
+        out.add("state_full")
+    s = cfg.schedule
+    if not (s.layer_pipeline and s.bp_wg_overlap and s.fp_bp_overlap):
+        out.add("schedule_variants")
+    if cfg.noc.spike_encoding != "bitmap" and cfg.noc.gradient_encoding != "dense":
+        out.add("compressed_encodings")
     return out
 
 

@@ -7,8 +7,10 @@ tests, hypothesis (:func:`cases`, which shrinks failures to small examples). Cas
 small (1-4 cores, a few small layers, T <= 4, batch <= 3) so the cycle-stepped reference
 runs in a fraction of a second.
 
-Placements are drawn directly (random parts, cores, residency, SRAM and DRAM addresses,
-replicas for data parallelism), so mappings the mapper would never choose are tested too.
+Placements come from the mapper (:func:`neurosim.hw.mapping.map_network`, a third of the
+cases, often with SRAM small enough to spill) or are drawn directly (random parts, cores,
+residency, SRAM and DRAM addresses, replicas for data parallelism), so mappings the mapper
+would never choose are tested too.
 """
 from __future__ import annotations
 
@@ -75,8 +77,9 @@ class Case:
         return (f"{n.get('layers')}, T={self.network.time_steps}, batch={self.network.batch}, "
                 f"{self.arch.chip.cores} cores on {self.arch.chip.mesh.cols}x"
                 f"{self.arch.chip.mesh.rows}, noc {self.arch.noc.model}, dram "
-                f"{self.arch.dram.model}, {len(self.placement.replicas)} replica(s), "
-                f"trace {n.get('trace')}")
+                f"{self.arch.dram.model}, {len(self.placement.replicas)} replica(s)"
+                f"{' (mapper, ' + self.arch.mapping.strategy + ')' if n.get('mapper') else ''}"
+                f", trace {n.get('trace')}")
 
 
 # --------------------------------------------------------------------------- network
@@ -122,7 +125,10 @@ def draw_network(d: Draw):
     wl = load_workload({
         "name": "random", "time_steps": d.int(1, 4), "batch": d.int(1, 3),
         "network": {"input": {"shape": shape, "coding": d.choice(["direct", "rate", "dvs"])},
-                    "layers": layers}})
+                    "neuron": {"reset": d.choice(["hard", "soft"])},
+                    "surrogate": {"shape": d.choice(["rectangular", "rectangular", "sigmoid"])},
+                    "layers": layers},
+        "optimizer": {"type": "momentum" if d.bool(0.3) else "sgd"}})
     return build_network(wl), wl
 
 
@@ -133,32 +139,46 @@ def _pow2(d: Draw, lo: int, hi: int) -> int:
     return 2 ** d.int(lo, hi)
 
 
-def draw_arch(d: Draw, cores: int):
+def draw_arch(d: Draw, cores: int, small_sram: bool = False):
+    """A random config; ``small_sram``: buffers of 32 bytes to 1 KiB, so the
+    mapper spills (the timing models take capacities from the placement, not the config)."""
     precision = d.choice(["fp16", "fp16", "fp16", "int8", "fp32"])
     bits = PRECISION_BITS[precision]
+    # weight-gradient formats (spec 2.5a): accumulator width, FP32 master copy, rounding
+    grad_precision = d.choice(["auto", "auto", "fp16", "fp32"])
+    gbits = bits if grad_precision == "auto" else PRECISION_BITS[grad_precision]
+    master = d.choice(["none", "none", "fp32"])
+    mbits = 32 if master == "fp32" else 0
     engines = {}
     for eng, lanes in (("fp", [2, 4, 8, 16, 32]), ("bp", [2, 4, 8, 16]),
                        ("wg", [2, 4, 8, 16])):
         engines[eng] = {"lanes": d.choice(lanes), "pipeline_depth": d.int(0, 4),
                         "scan_width": d.choice([4, 8, 16, 64])}
     engines["fp"]["neuron_lanes"] = d.choice([2, 4, 8, 16])
+    engines["wg"].update(grad_precision=grad_precision, master_weights=master,
+                         update_rounding=d.choice(["nearest", "stochastic"]))
     sram = {}
-    widths = [w for w in (16, 32, 64, 128, 256) if w >= bits]
     for buf in ("weights", "state", "spikes", "gradients", "wgrad"):
+        need_bits = max(gbits, mbits) if buf == "wgrad" else bits
+        widths = [w for w in (16, 32, 64, 128, 256) if w >= need_bits]
         sram[buf] = {"banks": d.choice([1, 2, 4, 8]), "ports": d.choice([1, 1, 2]),
                      "width_bits": d.choice(widths)}
     # FP and BP meet on the weights buffer (the only one two engines share before UPD):
     # few banks and one port make bank conflicts common
     sram["weights"].update(banks=d.choice([1, 1, 2, 4]), ports=d.choice([1, 1, 1, 2]))
     # a lane-wide chunk must fit the banks of each buffer it touches in one cycle
-    need = {"weights": max(engines["fp"]["lanes"], engines["bp"]["lanes"], engines["wg"]["lanes"]),
-            "gradients": engines["bp"]["lanes"], "wgrad": engines["wg"]["lanes"],
-            "state": engines["fp"]["neuron_lanes"]}
-    for buf, lanes in need.items():
-        k = math.ceil(lanes * bits / sram[buf]["width_bits"])
+    need = {"weights": max(engines["fp"]["lanes"], engines["bp"]["lanes"], engines["wg"]["lanes"])
+            * bits, "gradients": engines["bp"]["lanes"] * bits,
+            "wgrad": engines["wg"]["lanes"] * max(gbits, mbits),
+            "state": engines["fp"]["neuron_lanes"] * bits}
+    for buf, chunk_bits in need.items():
+        k = math.ceil(chunk_bits / sram[buf]["width_bits"])
         sram[buf]["banks"] = max(sram[buf]["banks"], k)
     for buf in sram:
-        sram[buf]["size_kib"] = 64
+        sram[buf]["size_kib"] = d.choice([1 / 32, 1 / 16, 1 / 8, 1 / 4, 1]) if small_sram else 64
+        # at least one word per bank
+        sram[buf]["size_kib"] = max(sram[buf]["size_kib"],
+                                    sram[buf]["width_bits"] * sram[buf]["banks"] / 8192)
     cols = d.int(1, 4)
     rows = d.int(max(1, math.ceil(cores / cols)), max(3, math.ceil(cores / cols)))
     nodes = cols * rows
@@ -170,16 +190,20 @@ def draw_arch(d: Draw, cores: int):
     timing = {}
     if d.bool(0.5):  # refresh often enough to happen inside a small case
         timing["tREFI"] = p["timing_ns"]["tRFC"] + float(d.choice([300, 1000, 3000]))
+    elif d.bool(0.1):
+        timing["tREFI"] = 0.0   # refresh off
     raw = {
         "name": "random",
         "chip": {"cores": cores, "mesh": {"cols": cols, "rows": rows},
                  "clock_mhz": d.choice([250.0, 500.0, 1000.0]),
                  "dram_nodes": [[n % cols, n // cols] for n in dram_nodes]},
-        "core": {"precision": precision, **engines, "sram": sram},
+        "core": {"precision": precision, **engines, "sram": sram,
+                 "state_format": d.choice(["auto", "mask", "full"])},
         "noc": {"model": d.choice(["ideal", "cycle"]), "flit_bits": d.choice([16, 32, 64, 128]),
                 "router_delay": d.int(1, 3), "link_delay": d.int(1, 2),
                 "buffer_flits": d.int(1, 6), "vcs": d.int(1, 3),
                 "spike_encoding": d.choice(["auto", "aer", "bitmap"]),
+                "multicast": d.bool(0.4),
                 "gradient_encoding": d.choice(["auto", "dense", "sparse"]),
                 "ideal_latency": d.int(0, 12)},
         "dram": {"model": d.choice(["ideal", "cycle"]), "preset": preset,
@@ -194,6 +218,8 @@ def draw_arch(d: Draw, cores: int):
                  **({"timing_ns": timing} if timing else {})},
         "schedule": {"bp_wg_overlap": d.bool(0.7), "fp_bp_overlap": d.bool(0.7),
                      "layer_pipeline": d.bool(0.7), "samples_in_flight": d.int(1, 3)},
+        "mapping": {"strategy": d.choice(["auto", "layer-pipelined", "output-split",
+                                          "data-parallel"])},
     }
     return load_arch(raw)
 
@@ -201,23 +227,16 @@ def draw_arch(d: Draw, cores: int):
 # --------------------------------------------------------------------------- placement
 
 
-def tensor_bytes(cfg, layer, n_ch: int) -> dict:
-    """Bytes of one instance of each tensor of a part (spec 5.1)."""
-    bits = PRECISION_BITS[cfg.core.precision]
-    if layer.kind == "conv":
-        n_part = n_ch * layer.out_shape[1] * layer.out_shape[2]
-        n_w = n_ch * layer.in_channels * layer.kernel ** 2
-    else:
-        n_part, n_w = n_ch, n_ch * layer.n_in
-    full = cfg.core.state_format == "full"
-    return {"W": math.ceil(n_w * bits / 8), "GW": math.ceil(n_w * bits / 8),
-            "M": math.ceil(n_w * bits / 8), "U": math.ceil(n_part * bits / 8),
-            "saved": math.ceil(n_part * ((bits + 1) if full else 2) / 8),
-            "saved_in": math.ceil(layer.n_in / 8),
-            "GU": math.ceil(2 * n_part * bits / 8), "GS": math.ceil(layer.n_in * bits / 8)}
+def tensor_bytes(cfg, layer, n_ch: int, wl) -> dict:
+    """Bytes of one instance of each tensor of a part (spec 5.1), as the mapper sizes them."""
+    from ..hw.mapping import part_tensors, state_is_full
+
+    t = part_tensors(cfg, None, layer, n_ch, True, True, state_is_full(cfg, wl))
+    t.setdefault("GS", math.ceil(layer.n_in * PRECISION_BITS[cfg.core.precision] / 8))
+    return t
 
 
-def draw_placement(d: Draw, cfg, net) -> Placement:
+def draw_placement(d: Draw, cfg, net, wl) -> Placement:
     cores = list(range(cfg.chip.cores))
     order = cores[:]
     for i in range(len(order) - 1, 0, -1):  # shuffle with the draw's choices
@@ -249,7 +268,7 @@ def draw_placement(d: Draw, cfg, net) -> Placement:
         for layer in net.layers:
             parts = []
             for i, (lo, hi) in enumerate(splits[layer.name]):
-                sizes = tensor_bytes(cfg, layer, hi - lo)
+                sizes = tensor_bytes(cfg, layer, hi - lo, wl)
                 tensors = {}
                 for name, nbytes in sizes.items():
                     resident = name in ("GU", "GS") or not d.bool(p_spill)
@@ -282,7 +301,7 @@ def constant_trace(net, value: bool) -> Trace:
     return Trace(net, layers, {"source": "all ones" if value else "all zeros"})
 
 
-def draw_trace(d: Draw, net):
+def draw_trace(d: Draw, net, wl):
     kind = d.choice(["synthetic"] * 8 + ["zeros", "ones"])
     if kind != "synthetic":
         return constant_trace(net, kind == "ones"), kind
@@ -292,20 +311,45 @@ def draw_trace(d: Draw, net):
               "firing": [d.choice(dens) for _ in range(n)],
               "gradient": [d.choice(dens) for _ in range(n)],
               "temporal_correlation": d.choice([0.0, 0.5, 0.9])}
-    return generate(net, params, beta=d.choice([0.0, 0.9])), "synthetic"
+    return generate(net, params, beta=d.choice([0.0, 0.9]),
+                    reset=wl.get("network.neuron.reset")), "synthetic"
 
 
 # --------------------------------------------------------------------------- a case
 
 
+def mapped_placement(cfg, net, wl, trace):
+    """The mapper's placement (``mapping.strategy`` of the config); a buffer too small for
+    the mapper is doubled until the network fits."""
+    from ..errors import InputError
+    from ..hw.mapping import map_network
+
+    for _ in range(64):   # at most a few doublings of each of the five buffers
+        try:
+            return cfg, map_network(cfg, net, wl, trace)
+        except InputError as e:
+            key = getattr(e, "key", "") or ""
+            buf = key.split(".")[2] if key.startswith("core.sram.") else None
+            if buf is None:
+                raise
+            raw = cfg.to_dict()
+            raw["core"]["sram"][buf]["size_kib"] *= 2
+            cfg = load_arch(raw)
+    raise AssertionError("the mapper found no fit after 64 doublings of the drawn SRAM")
+
+
 def draw_case(d: Draw, seed: int | None = None) -> Case:
-    net, _ = draw_network(d)
-    cfg = draw_arch(d, d.int(1, 4))
-    placement = draw_placement(d, cfg, net)
-    trace, tkind = draw_trace(d, net)
-    momentum = d.bool(0.3)
+    net, wl = draw_network(d)
+    mapper = d.bool(0.35)   # a third of the cases take the mapper's placement
+    cfg = draw_arch(d, d.int(1, 4), small_sram=mapper and d.bool(0.6))
+    trace, tkind = draw_trace(d, net, wl)
+    if mapper:
+        cfg, placement = mapped_placement(cfg, net, wl, trace)
+    else:
+        placement = draw_placement(d, cfg, net, wl)
+    momentum = wl.get("optimizer.type") == "momentum"
     notes = {"layers": "-".join(f"{l.kind}{l.out_channels}" for l in net.layers),
-             "trace": tkind}
+             "trace": tkind, "mapper": mapper, "reset": wl.get("network.neuron.reset")}
     return Case(cfg, net, trace, placement, momentum, seed, notes)
 
 

@@ -246,4 +246,10 @@ def build_network(wl: Config) -> Network:
     if last != hw[-1].name:
         raise wl.error("network.layers", "a conv2d or linear layer last (the loss reads its "
                        "neurons)", last)
+    fed = {e.src for hl in hw for e in hl.edges}
+    for i, hl in enumerate(hw[:-1]):   # its g(S) would never come: BP could not run
+        if hl.name not in fed:
+            raise wl.error("network.layers", f"every conv2d or linear layer but the last "
+                           f"feeding a later one (directly or through pooling, flatten or "
+                           f"add)", f"{hl.name} feeds none")
     return Network(wl.name, in_shape, coding, hw, wl.time_steps, wl.batch)
