@@ -325,3 +325,22 @@ def test_unaligned_dram_address_is_rejected_by_both_models():
         reference(arch(*SMALL), net, tr, pl)
     with pytest.raises(ValueError, match="multiples"):
         event_model(arch(*SMALL), net, tr, pl)
+
+
+def test_mapper_never_makes_an_empty_part():
+    """`neurosim validate --cases 2000 --seed 1`, case #257: conv1 has 2 output channels, the
+    data-parallel mapper spread it over 3 cores, one part (0, 0) -- the reference rejected
+    the placement. A part holds at least one channel (spec 1.1); both models now run the
+    mapper's placement and agree."""
+    from neurosim.hw.mapping import map_network
+    from neurosim.validation.harness import run_case
+    from neurosim.validation.strategies import case_from_seed
+
+    case = case_from_seed(1000260)
+    for rep in map_network(case.arch, case.network, None, case.trace).replicas:
+        for parts in rep.layers.values():
+            assert all(p.out_lo < p.out_hi for p in parts)
+    assert [(p.out_lo, p.out_hi) for p in case.placement.replicas[0].layers["conv1"]] == \
+        [(0, 1), (1, 2)]
+    res = run_case(case, reference, event_model)
+    assert res.ok, res.report

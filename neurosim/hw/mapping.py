@@ -455,6 +455,13 @@ def build_placement(arch, network, layouts: list, *, strategy: str = "explicit",
             layout = _fit_parts(arch, network, layout, momentum, r == 0, state_full, notes)
         layers = {}
         for l in network.layers:
+            ends = [0] + [hi for _, _, hi in layout[l.name]]
+            if ([lo for _, lo, _ in layout[l.name]] != ends[:-1] or ends[-1] != layer_outputs(l)
+                    or any(lo >= hi for _, lo, hi in layout[l.name])):
+                # every producer of layouts must respect this (spec 1.1): a mapper bug
+                raise ValueError(f"layout of {l.name}: parts must be consecutive non-empty "
+                                 f"channel ranges covering [0, {layer_outputs(l)}), got "
+                                 f"{layout[l.name]}")
             layers[l.name] = [PartPlacement(l.name, i, core, lo, hi)
                               for i, (core, lo, hi) in enumerate(layout[l.name])]
         samples = [b for b in range(B) if b % R == r]

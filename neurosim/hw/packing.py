@@ -725,8 +725,10 @@ class Packer:
 
     def split_sizes(self, name: str, k: int) -> list:
         """Channels of ``k`` parts of ``name``: whole FP lane groups per part when there are
-        at least ``k`` groups (a narrower part wastes lanes), else near-equal."""
+        at least ``k`` groups (a narrower part wastes lanes), else near-equal; never more
+        parts than channels."""
         N, g = self.size[name], self.min_bite
+        k = min(k, N)
         groups = _cdiv(N, g)
         if 1 < k <= groups:
             sizes = [(hi - lo) * g for lo, hi in split_even(groups, k)]
@@ -753,12 +755,14 @@ class Packer:
         for name in heavy:
             k0 = 1 if name == self.out_name else max(1, min(len(cores), ks.get(name, 1)))
             k0 = max(k0, min(len(cores), _cdiv(self.size[name], self.max_ch[name])))
+            kmax = min(len(cores), self.size[name])   # a part holds at least one channel
+            k0 = min(k0, kmax)
             choice = None
             whole = self.need(name, self.size[name])
             room = [sum(self._caps[i] - fills[c].used[i] for c in cores)
                     for i in range(len(ADDITIVE))]
             fits_somehow = all(whole[i] <= room[i] for i in range(len(ADDITIVE)))
-            tries = list(range(k0, len(cores) + 1)) + list(range(k0 - 1, 0, -1))
+            tries = list(range(k0, kmax + 1)) + list(range(k0 - 1, 0, -1))
             if not fits_somehow:        # no split keeps it all: skip the search
                 tries = []
             for k in tries:       # k0 parts, else more (smaller) ones, else fewer
