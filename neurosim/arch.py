@@ -121,7 +121,7 @@ ARCH_SCHEMA = Group("an architecture config", {
         }),
     }),
     "noc": Group("2-D mesh network-on-chip", {
-        "model": Param("choice", "ideal", "cycle-level flit model, or ideal (fixed latency, "
+        "model": Param("choice", "cycle", "cycle-level flit model, or ideal (fixed latency, "
                        "unlimited bandwidth)", choices=("cycle", "ideal")),
         "flit_bits": Param("int", 128, "link width and flit size", "bit", min=8),
         "router_delay": Param("int", 2, "router pipeline stages a flit spends in a router",
@@ -141,7 +141,7 @@ ARCH_SCHEMA = Group("an architecture config", {
         "ideal_latency": Param("int", 10, "packet latency in the ideal model", "cycle", min=0),
     }),
     "dram": Group("off-chip DRAM", {
-        "model": Param("choice", "ideal", "cycle-level command model, or ideal (fixed latency, "
+        "model": Param("choice", "cycle", "cycle-level command model, or ideal (fixed latency, "
                        "unlimited bandwidth)", choices=("cycle", "ideal")),
         "preset": Param("choice", "LPDDR4-3200", "standard whose values fill the keys below "
                         "unless set", choices=("DDR4-2400", "LPDDR4-3200", "HBM2"),

@@ -54,7 +54,8 @@ def test_single_linear_layer_step_hand_worked():
     tr = make_trace(net, {"fc": {"in_mask": bits(1, 1, 128, {(0, 0): [3, 70, 71]}),
                                  "gu_mask": bits(1, 1, 64, {(0, 0): [5]}),
                                  "sg_mask": bits(1, 1, 64, {(0, 0): [5]})}})
-    arch = api.load_arch("single-core", ["noc.ideal_latency=10", "dram.ideal_latency=50"])
+    arch = api.load_arch("single-core", ["noc.model=ideal", "dram.model=ideal", "noc.ideal_latency=10",
+                                         "dram.ideal_latency=50"])
     res = api.run(arch, wl, trace=tr)
     t = tiles(res.timing)
     fp = t[("FP", "fc", 0, 0, 0)]
@@ -109,7 +110,7 @@ def test_two_cores_messages_and_dependencies_hand_worked():
               "gu_mask": bits(1, 2, 8, {(0, 0): [1], (0, 1): [1]})},
         "o": {"in_mask": bits(1, 2, 8, {(0, 0): [0]}),
               "gu_mask": bits(1, 2, 4, {(0, 0): [0], (0, 1): [2]})}})
-    arch = api.load_arch("paper-20core", ["chip.cores=2"])
+    arch = api.load_arch("paper-20core", ["chip.cores=2", "noc.model=ideal", "dram.model=ideal"])
     res = api.run(arch, wl, trace=tr)
     t = tiles(res.timing)
     want = {("FP", "h", 0, 0, 0): (0, 70, 77), ("FP", "h", 0, 0, 1): (77, 147, 153),
@@ -164,8 +165,8 @@ CASES = [
     ["chip.cores=1"],
     ["chip.cores=3", "core.sram.weights.banks=1", "core.sram.weights.width_bits=512",
      "core.sram.weights.size_kib=1"],
-    ["chip.cores=2", "schedule.layer_pipeline=false", "noc.ideal_latency=0"],
-    ["chip.cores=4", "mapping.strategy=data-parallel", "dram.ideal_latency=0"],
+    ["chip.cores=2", "schedule.layer_pipeline=false", "noc.model=ideal", "noc.ideal_latency=0"],
+    ["chip.cores=4", "mapping.strategy=data-parallel", "dram.model=ideal", "dram.ideal_latency=0"],
     ["chip.cores=3", "mapping.strategy=output-split", "schedule.fp_bp_overlap=false",
      "core.sram.wgrad.banks=1", "core.sram.wgrad.size_kib=2"],
     ["chip.cores=2", "core.sram.weights.size_kib=4", "core.sram.wgrad.size_kib=4",
@@ -248,7 +249,8 @@ def test_data_parallel_reduces_weight_gradients_on_replica_zero():
 
 def test_spilled_weights_are_loaded_by_every_fp_and_bp_tile():
     wl = small_conv_workload(batch=1, T=2)
-    arch = api.load_arch("paper-20core", ["chip.cores=1", "core.sram.weights.size_kib=2"])
+    arch = api.load_arch("paper-20core", ["chip.cores=1", "core.sram.weights.size_kib=2",
+                                          "noc.model=ideal", "dram.model=ideal"])
     res = api.run(arch, wl)
     spilled = [(p.layer, p.index) for p in res.placement.parts_on_core(0)
                if not p.tensors["W"].resident]

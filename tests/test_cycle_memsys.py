@@ -215,7 +215,10 @@ def test_ideal_parts_match_ideal_memory_system_when_uncontended():
 
 
 def test_make_memory_system_picks_the_model():
-    assert isinstance(make_memory_system(load_arch("paper-20core")), IdealMemorySystem)
+    # the default is the cycle-level NoC and DRAM; both ideal is the ideal model
+    assert isinstance(make_memory_system(load_arch("paper-20core")), CycleMemorySystem)
+    assert isinstance(make_memory_system(load_arch(
+        "paper-20core", ["noc.model=ideal", "dram.model=ideal"])), IdealMemorySystem)
     for noc, dram in COMBOS:
         cfg = load_arch("paper-20core", [f"noc.model={noc}", f"dram.model={dram}"])
         assert isinstance(make_memory_system(cfg), CycleMemorySystem)

@@ -217,9 +217,9 @@ def test_counters_by_phase_and_layer_when_reported():
     (["energy.table=no-such-table"], "energy.table: expected a bundled table name"),
     (["dram.preset=null", "dram.channels=1", "dram.ranks=1", "dram.banks=8",
       "dram.bus_bits=32", "dram.data_rate_mtps=3200", "dram.burst_bytes=64",
-      "dram.row_bytes=4096"] + [f"dram.timing_ns.{k}=10" for k in
+      "dram.row_bytes=4096", "dram.timing_ns.tREFI=7800"] + [f"dram.timing_ns.{k}=10" for k in
                                ("tRCD", "tCL", "tCWL", "tRP", "tRAS", "tWR", "tRTP", "tCCD",
-                                "tRRD", "tFAW", "tWTR", "tREFI", "tRFC")],
+                                "tRRD", "tFAW", "tWTR", "tRFC")],
      "energy.dram_type"),
 ])
 def test_bad_energy_config_is_one_line_input_error(sets, match):
