@@ -1,6 +1,7 @@
 """Wall time of one VGG-11 CIFAR-10 training step in the event-driven model.
 
     taskset -c 0 python benchmarks/bench_vgg11.py [--arch paper-20core single-core] [--repeat 3]
+        [--set noc.model=cycle dram.model=cycle]
 
 Pin to one CPU core with ``taskset``. The numba kernels are compiled (or loaded from the
 cache) by a warm-up run on a tiny workload first, so the figures are simulation time, not
@@ -25,8 +26,8 @@ TINY = {"name": "warmup", "time_steps": 2, "batch": 2,
             {"name": "fc", "type": "linear", "out": 3}]}}
 
 
-def bench(arch_name: str, workload: str, repeat: int) -> dict:
-    arch = api.load_arch(arch_name)
+def bench(arch_name: str, workload: str, repeat: int, overrides=()) -> dict:
+    arch = api.load_arch(arch_name, list(overrides))
     wl = api.load_workload(workload)
     net = api.build_network(wl)
     t = time.perf_counter()
@@ -55,9 +56,13 @@ def main() -> None:
     ap.add_argument("--arch", nargs="+", default=["paper-20core", "single-core"])
     ap.add_argument("--workload", default="vgg11-cifar10")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="arch overrides, e.g. noc.model=cycle dram.model=cycle")
     args = ap.parse_args()
     t = time.perf_counter()
     api.run("single-core", TINY)          # compile or load the numba kernels
+    if args.set:
+        api.run("single-core", TINY, args.set)
     warm = time.perf_counter() - t
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
     print(f"warm-up (numba compile/cache load): {warm:.2f} s; CPU cores available: {cpus}")
@@ -65,8 +70,9 @@ def main() -> None:
           "| mapping (s) | simulate (s, median / min) | stats (s) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for a in args.arch:
-        r = bench(a, args.workload, args.repeat)
-        print(f"| {r['arch']} | {r['cycles']:,} | {r['tiles']:,} | {r['cosim']:,} | "
+        r = bench(a, args.workload, args.repeat, args.set)
+        name = " ".join([r['arch']] + args.set)
+        print(f"| {name} | {r['cycles']:,} | {r['tiles']:,} | {r['cosim']:,} | "
               f"{r['dram_requests']:,} | {r['trace']:.2f} | {r['map']:.2f} | "
               f"{r['sim']:.2f} / {r['sim_min']:.2f} | {r['stats']:.2f} |")
 
