@@ -92,7 +92,7 @@ Book = namedtuple("Book", [
 # --------------------------------------------------------------------------- kernels
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _log(B, code, idx, old):
     n = B.sc[SC_LOGN]
     B.log_code[n] = code
@@ -101,7 +101,7 @@ def _log(B, code, idx, old):
     B.sc[SC_LOGN] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _part_done(B, h, t, ev_min):
     """One part of handle h is available at t; returns the updated earliest new event."""
     if h < 0:
@@ -122,7 +122,7 @@ def _part_done(B, h, t, ev_min):
     return ev_min
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _request_arrived(R, D, B, r, t, dram_cycle, ld):
     """Request r reaches its controller at t (the engine is in cycle t or t - 1)."""
     R.arrive[r] = t
@@ -135,7 +135,7 @@ def _request_arrived(R, D, B, r, t, dram_cycle, ld):
         dm.dram_push_completion(D, ch, r, t + ld)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def engine_run(P, R, B, N, D, until, how, ev_min):
     """Run from the top of cycle ``B.sc[SC_G]``. Stops at the top of cycle ``until`` after
     its phase (a) (RUN_UNTIL), or as soon as a handle completion not yet seen by the caller
@@ -239,7 +239,7 @@ def engine_run(P, R, B, N, D, until, how, ev_min):
         B.sc[SC_ADONE] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _undo(B, R):
     for k in range(B.sc[SC_LOGN] - 1, -1, -1):
         code = B.log_code[k]

@@ -106,7 +106,7 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
 # --------------------------------------------------------------------------- kernels
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def dram_push_completion(D, ch, r, t):
     cap = D.cf_req.shape[1]
     n = D.cf_cnt[ch]
@@ -118,7 +118,7 @@ def dram_push_completion(D, ch, r, t):
     D.cf_cnt[ch] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def dram_arrive(R, D, ch, r):
     """Request r has reached its controller (R.arrive[r] set): wait for a queue slot."""
     R.next[r] = -1
@@ -129,13 +129,13 @@ def dram_arrive(R, D, ch, r):
     D.ovf_tail[ch] = r
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def dram_channel_idle(D, ch, c):
     """No request at the channel and no refresh due."""
     return D.q_cnt[ch] == 0 and D.ovf_head[ch] < 0 and c < D.ch_ref[ch]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _act_legal(D, ch, b, rk, c):
     p = D.par
     if D.open_row[ch, b] >= 0:
@@ -152,7 +152,7 @@ def _act_legal(D, ch, b, rk, c):
     return oldest <= c - p[T_FAW]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _col_legal(D, ch, b, rk, write, c):
     p = D.par
     if c < D.act_t[ch, b] + p[T_RCD] or c < D.ch_col[ch] + p[T_CCD]:
@@ -165,7 +165,7 @@ def _col_legal(D, ch, b, rk, write, c):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _issue_act(D, ch, b, rk, row, c):
     D.open_row[ch, b] = row
     D.act_t[ch, b] = c
@@ -181,14 +181,14 @@ def _issue_act(D, ch, b, rk, row, c):
     D.cmd[ch, 0] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _issue_pre(D, ch, b, c):
     D.open_row[ch, b] = -1
     D.act_ok[ch, b] = c + D.par[T_RP]
     D.cmd[ch, 1] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _older_same_bank(R, D, ch, k, b):
     """An older queued request targets bank b: a PRE must not close its row."""
     for j in range(k):
@@ -197,7 +197,7 @@ def _older_same_bank(R, D, ch, k, b):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def dram_channel_cycle(R, D, ch, c):
     """Steps 1-4 of section 7 for one channel in cycle c: queue joins, refresh, FR-FCFS.
     A column command pushes the request's completion (end of its data burst)."""

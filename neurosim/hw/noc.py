@@ -65,6 +65,7 @@ NocState = namedtuple("NocState", [
     "nflits",     # [R] flits in the router's input buffers (including those on the wire)
     "ep_head", "ep_tail", "ep_vc", "ep_sent",  # NI queues [E]
     "ej_pkts",    # packets whose tail was ejected in the current cycle
+    "sa_req",     # [3, 6] switch allocation scratch: VC, output port, output VC per input
     "sc",         # [0] ejections this cycle, [1] non-empty NI queues
     # statistics
     "st_port",    # [R, 6] flits sent through each output port (links and ejection)
@@ -111,7 +112,8 @@ def make_noc_state(cfg) -> NocState:
         nflits=np.zeros(R, np.int64),
         ep_head=np.full(E, -1, np.int64), ep_tail=np.full(E, -1, np.int64),
         ep_vc=np.zeros(E, np.int64), ep_sent=np.zeros(E, np.int64),
-        ej_pkts=np.zeros(E, np.int64), sc=np.zeros(2, np.int64),
+        ej_pkts=np.zeros(E, np.int64), sa_req=np.zeros((3, NPORTS), np.int64),
+        sc=np.zeros(2, np.int64),
         st_port=np.zeros((R, NPORTS), np.int64), st_router=np.zeros(R, np.int64),
         st_busy=np.zeros(R, np.int64), st_occ=np.zeros((R, NPORTS), np.int64),
         st_inj=np.zeros(E, np.int64), st_ej=np.zeros(E, np.int64),
@@ -162,7 +164,7 @@ def xy_path(cols: int, a: int, b: int) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- kernels
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def noc_route(cols, r, dst_ep):
     """XY routing: the output port at router r towards endpoint dst_ep."""
     d = dst_ep >> 1
@@ -183,7 +185,7 @@ def noc_route(cols, r, dst_ep):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _push(N, r, i, v, f, t):
     B = N.buf_flit.shape[3]
     pos = (N.buf_head[r, i, v] + N.buf_cnt[r, i, v]) % B
@@ -192,7 +194,7 @@ def _push(N, r, i, v, f, t):
     N.buf_cnt[r, i, v] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _credit(N, r, o, w, c):
     """Credits of output VC (r, o, w) usable in cycle c (collects returns due by c)."""
     n = N.cret_cnt[r, o, w]
@@ -208,7 +210,7 @@ def _credit(N, r, o, w, c):
     return N.credits[r, o, w]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def noc_enqueue(P, N, e, p):
     """Append packet p to the queue of NI endpoint e."""
     P.next[p] = -1
@@ -221,7 +223,7 @@ def noc_enqueue(P, N, e, p):
         N.ep_tail[e] = p
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def noc_busy(N):
     """Anything queued at an NI or buffered in a router."""
     if N.sc[1] > 0:
@@ -232,7 +234,7 @@ def noc_busy(N):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def noc_cycle(P, N, c):
     """Phases 2 and 3 of cycle c (phase 1 is implicit, see the module notes). The packets
     whose tail was ejected are left in ``N.ej_pkts[:N.sc[0]]``."""
@@ -285,9 +287,9 @@ def noc_cycle(P, N, c):
             N.ep_sent[e] = s
 
     # ---- phase 3: separable switch allocation (input first) and traversal
-    req_v = np.empty(6, np.int64)
-    req_o = np.empty(6, np.int64)
-    req_w = np.empty(6, np.int64)
+    req_v = N.sa_req[0]
+    req_o = N.sa_req[1]
+    req_w = N.sa_req[2]
     for r in range(R):
         if N.nflits[r] == 0:
             continue
