@@ -36,7 +36,7 @@ from numba import njit
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
 from . import noc as nm
-from .memsys import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, MemorySystem,
+from .memsys import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, MemorySystem, RecordLog,
                      dram_controller_node, multicast_chain, packetize)
 
 
@@ -434,7 +434,9 @@ class CycleMemorySystem(MemorySystem):
       simulates no further than ``horizon`` and returns ``None`` if nothing is available by
       then.
     - ``messages``, ``dram``, ``counters`` and ``extra`` describe what has been committed
-      (cycles before the last ``advance``); read them after the run.
+      (cycles before the last ``advance``); read them after the run. ``messages`` and
+      ``dram`` are :class:`~neurosim.hw.memsys.RecordLog` sequences: the per-burst records
+      are built from the engine's tables only when iterated.
     """
 
     def __init__(self, cfg):
@@ -452,7 +454,6 @@ class CycleMemorySystem(MemorySystem):
         self._nbanks = d.banks
         self._ctrl_node = np.array([dram_controller_node(cfg, c) for c in range(d.channels)],
                                    dtype=np.int64)
-        self._n_req_tensor: list = []  # tensor kind of each DRAM request
         self._ctrl_nodes = {y * cfg.chip.mesh.cols + x for x, y in cfg.get("chip.dram_nodes")}
         self._id = 0
         self._C = 0
@@ -465,7 +466,13 @@ class CycleMemorySystem(MemorySystem):
         self._reqs: list = []        # per DRAM transfer: (first request, bursts, tensor,
         #                              first address, write, node, cycle, tag)
         self._static = Counter()     # counters fixed at post time
-        self._req_call_map: dict = {}
+        self._n_records = {"messages": 0, "dram": 0}
+        self._by_kind: dict = {}     # kind -> (records, flits, payload bits), in record order
+        self.messages = RecordLog(self, "messages")
+        self.dram = RecordLog(self, "dram")
+        b = self.amap.burst * 8      # packets of a DRAM request / response (spec 5.2)
+        self._req_w, self._req_r = packetize(b, self.flit_bits), packetize(0, self.flit_bits)
+        self._resp = self._req_w
         self._kinds = {k: i for i, k in enumerate(MESSAGE_KINDS)}
         self._order = 0              # key of the posts that follow (see post_order)
 
@@ -496,6 +503,12 @@ class CycleMemorySystem(MemorySystem):
         if kind not in self._kinds:
             self._kinds[kind] = len(self._kinds)
         return self._kinds[kind]
+
+    def _count_records(self, kind: str, n: int, flits: int, bits: int) -> None:
+        """``n`` message records of one kind, ``flits`` flits and ``bits`` payload each."""
+        self._n_records["messages"] += n
+        m, f, b = self._by_kind.get(kind, (0, 0, 0))
+        self._by_kind[kind] = (m + n, f + n * flits, b + n * bits)
 
     def _count_noc(self, flits: list, h: int):
         self._static[("noc", "packets")] += len(flits)
@@ -535,10 +548,12 @@ class CycleMemorySystem(MemorySystem):
         flits = packetize(payload_bits, self.flit_bits)
         if src == dst:  # a message to the sender's own endpoint uses no NoC
             self._msgs.append(("known", kind, src, dst, cycle, payload_bits, 0, 0, tag, h))
+            self._count_records(kind, 1, 0, payload_bits)
             return self._known_at(h, cycle)
         self._count_noc(flits, self._hops(src[0], dst[0]))
         self._msgs.append(("handle", kind, src, dst, cycle, payload_bits, len(flits),
                            sum(flits), tag, h))
+        self._count_records(kind, 1, sum(flits), payload_bits)
         if not self.noc_cycle:
             return self._known_at(h, cycle + self.ln)
         kh = self._kernel_handle(h, len(flits))
@@ -554,6 +569,7 @@ class CycleMemorySystem(MemorySystem):
         if src in dsts:  # the sender itself: available at once, no NoC
             h = self._new(kind, cycle, tag)
             self._msgs.append(("known", kind, src, src, cycle, payload_bits, 0, 0, tag, h))
+            self._count_records(kind, 1, 0, payload_bits)
             handles[src] = self._known_at(h, cycle)
         prev_pk, prev = None, src
         for d in order:
@@ -562,6 +578,7 @@ class CycleMemorySystem(MemorySystem):
             self._count_noc(flits, self._hops(prev[0], d[0]))
             self._msgs.append(("handle", kind, src, d, cycle, payload_bits, len(flits),
                                sum(flits), tag, h))
+            self._count_records(kind, 1, sum(flits), payload_bits)
             if not self.noc_cycle:
                 self._known_at(h, cycle + self.ln)
                 prev = d
@@ -600,8 +617,13 @@ class CycleMemorySystem(MemorySystem):
         ctrl = self._ctrl_node[ch]
         self._reqs.append((int(r[0]), n, tensor, int(bursts[0]), bool(write), node, cycle,
                            tag))
-        self._msgs.append(("dram", int(r[0]), n))
-        self._n_req_tensor.extend([tensor] * n)
+        self._msgs.append(("dram", len(self._reqs) - 1))
+        self._n_records["dram"] += n
+        if write:
+            self._count_records("dram_write", n, sum(req_flits), burst_bits)
+        else:
+            self._count_records("dram_read_req", n, sum(req_flits), 0)
+            self._count_records("dram_read_resp", n, sum(resp_flits), burst_bits)
         # counters fixed at post time
         key = "write" if write else "read"
         for c, k in zip(*np.unique(ch, return_counts=True)):
@@ -733,77 +755,108 @@ class CycleMemorySystem(MemorySystem):
 
     # ------------------------------------------------------------ records
 
-    def _resp_available(self, r: int) -> int:
-        R, P = self.eng.R, self.eng.P
-        if R.complete[r] < 0 or R.complete[r] >= self._C + (0 if self.noc_cycle else 1):
-            return -1
-        if not self.noc_cycle:
-            t = int(R.complete[r]) + self.ln
-            return t if t <= self._C else -1
-        q0, n = int(R.resp_first[r]), int(R.resp_n[r])
-        ej = P.eject[q0:q0 + n]
-        if (ej < 0).any() or ej.max() + 1 > self._C:
-            return -1
-        return int(ej.max()) + 1
+    def _record_count(self, which: str) -> int:
+        return self._n_records[which]
 
-    @property
-    def messages(self) -> list:
+    def _record_stamp(self):
+        return (self._n_records["messages"], self._n_records["dram"], self._C)
+
+    def _message_summary(self) -> dict:
+        return self._by_kind
+
+    def _request_state(self) -> dict:
+        """Committed state of every DRAM request (numpy arrays over request ids): arrival and
+        completion (-1 if not committed yet), outcome code (-1: pending; 3: ideal), and for
+        reads the cycle the response is available at the core (-1: not yet, or a write)."""
+        n, R, C = self.eng.n_rq, self.eng.R, self._C
+        arr, comp, write = R.arrive[:n], R.complete[:n], R.write[:n] != 0
+        done = (comp >= 0) & (comp <= C)
+        # a read's response leaves the controller when its burst ends; it is available at
+        # the core once its last packet is ejected (cycle NoC) or noc.ideal_latency later
+        if self.noc_cycle:
+            ok = (comp >= 0) & (comp < C) & ~write
+            q = R.resp_first[:n][:, None] + np.arange(len(self._resp))[None, :]
+            ej = self.eng.P.eject[np.where(write[:, None], 0, q)]
+            last = ej.max(axis=1) + 1 if n else np.zeros(0, np.int64)
+            ok &= (ej >= 0).all(axis=1) & (last <= C)
+            resp = np.where(ok, last, -1)
+        else:
+            t = comp + self.ln
+            resp = np.where((comp >= 0) & (comp < C + 1) & (t <= C) & ~write, t, -1)
+        return {"channel": R.channel[:n], "arrive": np.where((arr >= 0) & (arr <= C), arr, -1),
+                "complete": np.where(done, comp, -1), "outcome": np.where(done, R.outcome[:n], -1),
+                "resp": resp}
+
+    def _expand(self, which: str):
+        """Records in posting order (a generator; see RecordLog)."""
         self._sync()
-        R = self.eng.R
+        if which == "dram":
+            yield from self._expand_dram()
+            return
         burst_bits = self.amap.burst * 8
-        req_w = packetize(burst_bits, self.flit_bits)
-        req_r = packetize(0, self.flit_bits)
-        resp = req_w
-        out = []
+        req_w, req_r, resp = self._req_w, self._req_r, self._resp
+        ctrl_of = [(int(x), PORT_DRAM) for x in self._ctrl_node]
+        st = self._request_state()
         for m in self._msgs:
             if m[0] != "dram":
                 kind_of, kind, src, dst, send, bits, npk, nfl, tag, ref = m
                 avail = ref.available if ref.available is not None else -1
-                out.append(MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag))
+                yield MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag)
                 continue
-            r0, n = m[1], m[2]
-            _, _, tensor, a0, write, node, cycle, tag = self._reqs[self._req_call[r0]]
+            r0, n, tensor, a0, write, node, cycle, tag = self._reqs[m[1]]
+            sl = slice(r0, r0 + n)
             core = (node, PORT_CORE)
-            for r in range(r0, r0 + n):
-                ctrl = (int(self._ctrl_node[R.channel[r]]), PORT_DRAM)
-                a = int(R.arrive[r])
-                a = a if 0 <= a <= self._C else -1
-                if write:
-                    out.append(MessageRecord("dram_write", core, ctrl, cycle, a, burst_bits,
-                                             len(req_w), sum(req_w), tag))
-                    continue
-                out.append(MessageRecord("dram_read_req", core, ctrl, cycle, a, 0, len(req_r),
-                                         sum(req_r), tag))
-                av = self._resp_available(r)
-                out.append(MessageRecord("dram_read_resp", ctrl, core,
-                                         int(R.complete[r]) if av >= 0 else -1, av,
-                                         burst_bits, len(resp), sum(resp), tag))
-        return out
+            chans, arrive = st["channel"][sl].tolist(), st["arrive"][sl].tolist()
+            if write:
+                for ch, a in zip(chans, arrive):
+                    yield MessageRecord("dram_write", core, ctrl_of[ch], cycle, a, burst_bits,
+                                        len(req_w), sum(req_w), tag)
+                continue
+            comp, av = st["complete"][sl].tolist(), st["resp"][sl].tolist()
+            for ch, a, c, v in zip(chans, arrive, comp, av):
+                ctrl = ctrl_of[ch]
+                yield MessageRecord("dram_read_req", core, ctrl, cycle, a, 0, len(req_r),
+                                    sum(req_r), tag)
+                yield MessageRecord("dram_read_resp", ctrl, core, c if v >= 0 else -1, v,
+                                    burst_bits, len(resp), sum(resp), tag)
 
-    @property
-    def _req_call(self) -> dict:
-        """First request id -> index into ``_reqs``."""
-        if len(self._req_call_map) != len(self._reqs):
-            self._req_call_map = {c[0]: i for i, c in enumerate(self._reqs)}
-        return self._req_call_map
-
-    @property
-    def dram(self) -> list:
-        self._sync()
-        R = self.eng.R
+    def _expand_dram(self):
         b = self.amap.burst
-        out = []
+        names = dm.OUTCOMES + ("ideal",)  # outcome code 3: dram.model ideal
+        st = self._request_state()
         for r0, n, tensor, a0, write, _node, _cycle, _tag in self._reqs:
-            for k, r in enumerate(range(r0, r0 + n)):
-                comp = int(R.complete[r])
-                done = 0 <= comp <= self._C
-                oc = int(R.outcome[r])
-                outcome = (("ideal" if oc == 3 else dm.OUTCOMES[oc]) if done and oc >= 0
-                           else "pending")
-                arr = int(R.arrive[r])
-                out.append(DramRecord(int(R.channel[r]), tensor, write, a0 + k * b,
-                                      arr if 0 <= arr <= self._C else -1,
-                                      comp if done else -1, outcome))
+            sl = slice(r0, r0 + n)
+            for k, (ch, a, c, oc) in enumerate(zip(st["channel"][sl].tolist(),
+                                                   st["arrive"][sl].tolist(),
+                                                   st["complete"][sl].tolist(),
+                                                   st["outcome"][sl].tolist())):
+                yield DramRecord(ch, tensor, write, a0 + k * b, a, c,
+                                 names[oc] if oc >= 0 else "pending")
+
+    def _request_tensors(self) -> tuple[np.ndarray, list]:
+        """Tensor kind of every DRAM request, as codes into the returned list of names."""
+        names: dict = {}
+        codes = np.empty(self.eng.n_rq, np.int64)
+        for r0, n, tensor, *_ in self._reqs:
+            codes[r0:r0 + n] = names.setdefault(tensor, len(names))
+        return codes, list(names)
+
+    def _payload_delivered(self) -> dict:
+        """Payload bits of the messages available by the committed cycle that used the NoC
+        (every leg of a multicast counts), by kind."""
+        out: dict = {}
+        for m in self._msgs:
+            if m[0] == "dram":
+                continue
+            if m[6] and m[9].available is not None:
+                out[m[1]] = out.get(m[1], 0) + m[5]
+        bits = self.amap.burst * 8
+        st = self._request_state()
+        write = self.eng.R.write[:self.eng.n_rq] != 0
+        if write.any():
+            out["dram_write"] = bits * int((write & (st["arrive"] >= 0)).sum())
+        if (~write).any():
+            out["dram_read_resp"] = bits * int((st["resp"] >= 0).sum())
         return out
 
     @property

@@ -64,14 +64,15 @@ def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
             "packet_kinds": kinds}
 
 
-def dram_extra(eng, cycles: int, tensors: list[str], clock_mhz: float,
+def dram_extra(eng, cycles: int, tensors: tuple, clock_mhz: float,
                burst_bytes: int) -> dict:
-    """Per-channel DRAM statistics over the committed requests."""
+    """Per-channel DRAM statistics over the committed requests. ``tensors``: (code of every
+    request, names of the codes)."""
     D, R = eng.D, eng.R
     n = eng.n_rq
     done = (R.complete[:n] >= 0) & (R.complete[:n] <= cycles)
     lat = R.complete[:n] - R.arrive[:n]
-    tens = np.array(tensors[:n], dtype=object) if n else np.array([], dtype=object)
+    tens, tnames = tensors
     out = {}
     for ch in range(D.q_cnt.shape[0]):
         sel = done & (R.channel[:n] == ch)
@@ -84,9 +85,9 @@ def dram_extra(eng, cycles: int, tensors: list[str], clock_mhz: float,
             first = last = 0
         active = max(1, last - first)
         by_kind = {}
-        for t in sorted(set(tens[sel].tolist())):
-            m = sel & (tens == t)
-            by_kind[t] = {"read_bytes": int((m & rd).sum()) * burst_bytes,
+        for code in sorted(np.unique(tens[sel]).tolist(), key=lambda k: tnames[k]):
+            m = sel & (tens == code)
+            by_kind[tnames[code]] = {"read_bytes": int((m & rd).sum()) * burst_bytes,
                           "write_bytes": int((m & wr).sum()) * burst_bytes}
         out[f"ch{ch}"] = {
             "requests": int(sel.sum()), "reads": int(rd.sum()), "writes": int(wr.sum()),
@@ -112,13 +113,10 @@ def memsys_extra(ms) -> dict:
         names[i] = k
     if ms.noc_cycle:
         out["noc"] = noc_extra(ms.eng, ms._C, names)
-        payload: dict = {}
-        for m in ms.messages:  # every leg of a multicast is a record of its own
-            if m.packets and m.available >= 0:
-                payload[m.kind] = payload.get(m.kind, 0) + m.payload_bits
+        payload = ms._payload_delivered()  # every leg of a multicast counts
         for kind, d in out["noc"]["packet_kinds"].items():
             d["payload_bytes"] = payload.get(kind, 0) / 8
-    out["dram"] = dram_extra(ms.eng, ms._C, ms._n_req_tensor, cfg.chip.clock_mhz,
+    out["dram"] = dram_extra(ms.eng, ms._C, ms._request_tensors(), cfg.chip.clock_mhz,
                              cfg.dram.burst_bytes)
     return out
 
