@@ -76,6 +76,9 @@ S_UNTIL, S_EVENT, S_IDLE = 0, 1, 2          # why engine_run returned
 RUN_UNTIL, RUN_STOP_EVENT, RUN_DRAIN = 0, 1, 2
 SC_G, SC_ADONE, SC_POST, SC_DREQ, SC_EVN, SC_LOGN, SC_LOGGING = range(7)
 LOG_HREM, LOG_HAVAIL, LOG_PKREM = range(3)
+CK_N, CK_EVERY, CK_NEXT = range(3)          # Spec.par: checkpoints held, spacing, next one
+CK_MAX = 32                                 # checkpoints held at most (then thinned out)
+CK_FIRST_EVERY = 256                        # initial spacing (cycles)
 
 Book = namedtuple("Book", [
     "h_rem", "h_avail",          # per handle: parts outstanding, availability so far
@@ -86,6 +89,15 @@ Book = namedtuple("Book", [
     "sc",                        # live scalars SC_*
     "cnt",                       # [posts, dreqs] entries (set by Python)
     "mode",                      # [noc cycle?, dram cycle?, noc ideal latency, dram ideal latency]
+])
+
+# Checkpoints of a speculation: every live array (router, NI, bank and Book scalars) is a
+# view into the flat ``live`` buffer, so a checkpoint is one row copy.
+Spec = namedtuple("Spec", [
+    "live",      # [S] the live state (the arrays of NOC_LIVE, DRAM_LIVE and Book.sc)
+    "ck",        # [CK_MAX, S] checkpoints, oldest first
+    "ck_g",      # [CK_MAX] cycle at whose top each was taken
+    "par",       # CK_* scalars
 ])
 
 
@@ -136,7 +148,27 @@ def _request_arrived(R, D, B, r, t, dram_cycle, ld):
 
 
 @njit(cache=True, _nrt=False)
-def engine_run(P, R, B, N, D, until, how, ev_min):
+def _checkpoint(S, c):
+    """Checkpoint the live state at the top of cycle c; when CK_MAX are held, every other
+    one is dropped (the first is kept) and the spacing doubles."""
+    n = S.par[CK_N]
+    size = S.live.shape[0]
+    if n == CK_MAX:
+        for j in range(1, CK_MAX // 2):
+            for i in range(size):  # (loops: a slice copy would need NRT)
+                S.ck[j, i] = S.ck[2 * j, i]
+            S.ck_g[j] = S.ck_g[2 * j]
+        n = CK_MAX // 2
+        S.par[CK_EVERY] *= 2
+    for i in range(size):
+        S.ck[n, i] = S.live[i]
+    S.ck_g[n] = c
+    S.par[CK_N] = n + 1
+    S.par[CK_NEXT] = c + S.par[CK_EVERY]
+
+
+@njit(cache=True, _nrt=False)
+def engine_run(P, R, B, N, D, S, until, how, ev_min):
     """Run from the top of cycle ``B.sc[SC_G]``. Stops at the top of cycle ``until`` after
     its phase (a) (RUN_UNTIL), or as soon as a handle completion not yet seen by the caller
     is available at or before the current cycle (RUN_STOP_EVENT; ``ev_min`` is the earliest
@@ -149,6 +181,9 @@ def engine_run(P, R, B, N, D, until, how, ev_min):
     CH = D.q_cnt.shape[0]
     c = B.sc[SC_G]
     while True:
+        if B.sc[SC_LOGGING] != 0 and c >= S.par[CK_NEXT]:
+            B.sc[SC_G] = c
+            _checkpoint(S, c)
         if B.sc[SC_ADONE] == 0:
             # (a) completions due at c, in channel order
             cap = D.cf_req.shape[1]
@@ -240,8 +275,10 @@ def engine_run(P, R, B, N, D, until, how, ev_min):
 
 
 @njit(cache=True, _nrt=False)
-def _undo(B, R):
-    for k in range(B.sc[SC_LOGN] - 1, -1, -1):
+def _restore(B, R, S, j, logn_at):
+    """Back to checkpoint j: undo the logged table updates made since (down to its log
+    length ``logn_at``), then copy its live state back."""
+    for k in range(B.sc[SC_LOGN] - 1, logn_at - 1, -1):
         code = B.log_code[k]
         i = B.log_idx[k]
         if code == LOG_HREM:
@@ -250,7 +287,10 @@ def _undo(B, R):
             B.h_avail[i] = B.log_old[k]
         else:
             R.pk_rem[i] = B.log_old[k]
-    B.sc[SC_LOGN] = 0
+    for i in range(S.live.shape[0]):
+        S.live[i] = S.ck[j, i]
+    S.par[CK_N] = j + 1
+    S.par[CK_NEXT] = S.ck_g[j] + S.par[CK_EVERY]
 
 
 # --------------------------------------------------------------------------- engine
@@ -289,7 +329,7 @@ class Engine:
                       log_code=z(), log_idx=z(), log_old=z(), sc=np.zeros(8, np.int64),
                       cnt=np.zeros(2, np.int64),
                       mode=np.array([noc_cycle, dram_cycle, self.ln, self.ld], np.int64))
-        self._snap = None
+        self._make_live()
         self._keys = [np.zeros(64, np.int64), np.zeros(64, np.int64)]  # order keys (Python)
 
     # ------------------------------------------------------------ tables
@@ -304,7 +344,27 @@ class Engine:
 
     @property
     def speculating(self) -> bool:
-        return self._snap is not None
+        return bool(self.S.par[CK_N] > 0)
+
+    def _make_live(self):
+        """Move the live arrays into one flat buffer (views), for one-copy checkpoints."""
+        parts = ([(self.N, k) for k in nm.NOC_LIVE] + [(self.D, k) for k in dm.DRAM_LIVE]
+                 + [(self.B, "sc")])
+        live = np.empty(sum(getattr(o, k).size for o, k in parts), np.int64)
+        views: dict = {0: {}, 1: {}, 2: {}}
+        at = 0
+        for o, k in parts:
+            a = getattr(o, k)
+            v = live[at:at + a.size].reshape(a.shape)
+            v[...] = a
+            views[0 if o is self.N else 1 if o is self.D else 2][k] = v
+            at += a.size
+        self.N = self.N._replace(**views[0])
+        self.D = self.D._replace(**views[1])
+        self.B = self.B._replace(**views[2])
+        self._sc_at = at - self.B.sc.size    # where Book.sc sits in the buffer
+        self.S = Spec(live=live, ck=np.empty((CK_MAX, live.size), np.int64),
+                      ck_g=np.zeros(CK_MAX, np.int64), par=np.zeros(3, np.int64))
 
     def _fit_log(self):
         need = 3 * self.n_pk + 2 * self.n_rq + 16
@@ -388,28 +448,34 @@ class Engine:
     # ------------------------------------------------------------ running
 
     def run(self, until: int, how: int = RUN_UNTIL, ev_min: int = INF) -> tuple[int, int]:
-        st, e = engine_run(self.P, self.R, self.B, self.N, self.D, int(until), how, int(ev_min))
+        st, e = engine_run(self.P, self.R, self.B, self.N, self.D, self.S, int(until), how,
+                           int(ev_min))
         return int(st), int(e)
 
-    def _live(self):
-        return ([getattr(self.N, k) for k in nm.NOC_LIVE]
-                + [getattr(self.D, k) for k in dm.DRAM_LIVE] + [self.B.sc])
-
     def snapshot(self):
-        self._snap = [a.copy() for a in self._live()]
+        """Start speculating from here: checkpoint 0, table updates logged from now on."""
         self.B.sc[SC_LOGN] = 0
         self.B.sc[SC_LOGGING] = 1
+        self.S.par[CK_N] = 0
+        self.S.par[CK_EVERY] = CK_FIRST_EVERY
+        self.S.par[CK_NEXT] = self.G
+        _checkpoint(self.S, self.G)
 
-    def rollback(self):
-        _undo(self.B, self.R)
-        for a, s in zip(self._live(), self._snap):
-            np.copyto(a, s)
-        self.B.sc[SC_LOGN] = 0
-        self.B.sc[SC_LOGGING] = 0
-        self._snap = None
+    def rollback(self, cycle: int, committed: int):
+        """Back to the latest checkpoint at or before ``cycle`` (posts at ``cycle`` made the
+        speculation beyond it stale), then forward to ``committed`` if it is earlier; a state
+        that is no longer ahead of ``committed`` ends the speculation."""
+        S = self.S
+        j = int(np.searchsorted(S.ck_g[:S.par[CK_N]], cycle, side="right")) - 1
+        if j < 0:
+            raise AssertionError(f"rollback to {cycle}, before the speculation started")
+        _restore(self.B, self.R, S, j, int(S.ck[j, self._sc_at + SC_LOGN]))
+        if self.G <= committed:
+            self.commit()
+            self.run(committed)
 
     def commit(self):
-        self._snap = None
+        self.S.par[CK_N] = 0
         self.B.sc[SC_LOGN] = 0
         self.B.sc[SC_LOGGING] = 0
 
@@ -457,7 +523,8 @@ class CycleMemorySystem(MemorySystem):
         self._ctrl_nodes = {y * cfg.chip.mesh.cols + x for x, y in cfg.get("chip.dram_nodes")}
         self._id = 0
         self._C = 0
-        self._dirty = False
+        self._dirty = INF            # earliest post since the last consistency point that
+        #                              landed before the engine's cycle (INF: none)
         self._E = None               # cached next_event: (value, horizon it holds for)
         self._handles: list = []     # kernel handle id -> Handle
         self._known: list = []       # heap of handles whose availability was known at post
@@ -483,7 +550,7 @@ class CycleMemorySystem(MemorySystem):
             raise ValueError(f"post at cycle {cycle} after advance to {self._C}")
         self._id += 1
         if cycle < self.eng.G:
-            self._dirty = True
+            self._dirty = min(self._dirty, cycle)
         if self._E is not None and (self._E[0] is None or cycle < self._E[0]):
             self._E = None
         return Handle(self._id, kind, cycle, tag)
@@ -665,12 +732,13 @@ class CycleMemorySystem(MemorySystem):
     # ------------------------------------------------------------ time
 
     def _consistent(self):
-        """Undo a speculation that a later post has made stale, back to the committed cycle."""
-        if self._dirty:
+        """Undo the part of a speculation that a later post has made stale."""
+        if self._dirty < INF:
             if self.eng.speculating:
-                self.eng.rollback()
-            self.eng.run(self._C)
-            self._dirty = False
+                self.eng.rollback(self._dirty, self._C)
+            else:
+                self.eng.run(self._C)
+            self._dirty = INF
 
     def _pending_kernel_min(self) -> int:
         hs, ts = self.eng.events(self._ev_lo)
@@ -735,11 +803,12 @@ class CycleMemorySystem(MemorySystem):
 
     def _sync(self):
         """Bring the live state back to the committed cycle (drop any speculation)."""
-        if self.eng.speculating or self._dirty:
+        if self.eng.speculating or self._dirty < INF:
             if self.eng.speculating:
-                self.eng.rollback()
-            self.eng.run(self._C)
-            self._dirty = False
+                self.eng.rollback(self._C, self._C)
+            else:
+                self.eng.run(self._C)
+            self._dirty = INF
             self._E = None
 
     def drain(self) -> int:
