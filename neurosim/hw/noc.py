@@ -35,7 +35,9 @@ OPPOSITE = np.array([0, 3, 4, 1, 2, 5], dtype=np.int64)  # input port a link ent
 FLIT_SHIFT = 5
 FLIT_MASK = (1 << FLIT_SHIFT) - 1
 
-# Per-packet table, shared with cycle_memsys (which appends rows). Only ``inject``,
+# Per-packet table, shared with cycle_memsys (which appends rows). Row ``p - pb`` holds
+# packet ``p``: the rows of delivered packets may be retired (``pb``, the id of row 0, is an
+# argument of the kernels that read the table). Only ``inject``,
 # ``eject``, ``next`` and (for packets enqueued by the model itself) ``time`` are written by
 # the kernels.
 Packets = namedtuple("Packets", [
@@ -211,15 +213,15 @@ def _credit(N, r, o, w, c):
 
 
 @njit(cache=True, _nrt=False)
-def noc_enqueue(P, N, e, p):
+def noc_enqueue(P, N, e, p, pb):
     """Append packet p to the queue of NI endpoint e."""
-    P.next[p] = -1
+    P.next[p - pb] = -1
     if N.ep_head[e] < 0:
         N.ep_head[e] = p
         N.ep_tail[e] = p
         N.sc[1] += 1
     else:
-        P.next[N.ep_tail[e]] = p
+        P.next[N.ep_tail[e] - pb] = p
         N.ep_tail[e] = p
 
 
@@ -235,7 +237,7 @@ def noc_busy(N):
 
 
 @njit(cache=True, _nrt=False)
-def noc_cycle(P, N, c):
+def noc_cycle(P, N, c, pb):
     """Phases 2 and 3 of cycle c (phase 1 is implicit, see the module notes). The packets
     whose tail was ejected are left in ``N.ej_pkts[:N.sc[0]]``."""
     rd = N.par[0]
@@ -266,7 +268,7 @@ def noc_cycle(P, N, c):
                     continue
                 N.ep_vc[e] = v
                 N.in_owner[r, port, v] = p
-                P.inject[p] = c
+                P.inject[p - pb] = c
             else:
                 v = N.ep_vc[e]
                 if N.buf_cnt[r, port, v] >= B:
@@ -275,7 +277,7 @@ def noc_cycle(P, N, c):
             N.nflits[r] += 1
             N.st_inj[e] += 1
             s += 1
-            if s == P.flits[p]:
+            if s == P.flits[p - pb]:
                 N.in_owner[r, port, v] = -1
                 s = 0
                 if p == N.ep_tail[e]:
@@ -283,7 +285,7 @@ def noc_cycle(P, N, c):
                     N.ep_tail[e] = -1
                     N.sc[1] -= 1
                 else:
-                    N.ep_head[e] = P.next[p]
+                    N.ep_head[e] = P.next[p - pb]
             N.ep_sent[e] = s
 
     # ---- phase 3: separable switch allocation (input first) and traversal
@@ -306,7 +308,7 @@ def noc_cycle(P, N, c):
                 f = N.buf_flit[r, i, v, h]
                 p = f >> 5
                 if (f & 31) == 0:  # head: needs a free output VC with a credit
-                    o = noc_route(cols, r, P.dst_ep[p])
+                    o = noc_route(cols, r, P.dst_ep[p - pb])
                     if o == 0 or o == 5:
                         if N.owner[r, o, 0] >= 0:
                             continue
@@ -356,7 +358,7 @@ def noc_cycle(P, N, c):
             N.st_port[r, o] += 1
             p = f >> 5
             idx = f & 31
-            tail = idx == P.flits[p] - 1
+            tail = idx == P.flits[p - pb] - 1
             if i >= 1 and i <= 4:  # the freed slot's credit returns upstream
                 u = N.neigh[r, i]
                 uo = OPPOSITE[i]
@@ -366,7 +368,7 @@ def noc_cycle(P, N, c):
             if o == 0 or o == 5:  # ejection
                 if tail:
                     N.owner[r, o, 0] = -1
-                    P.eject[p] = c
+                    P.eject[p - pb] = c
                     N.ej_pkts[N.sc[0]] = p
                     N.sc[0] += 1
                     N.st_ej[2 * r + (1 if o == 5 else 0)] += 1
