@@ -110,6 +110,8 @@ Spec = namedtuple("Spec", [
 
 # --------------------------------------------------------------------------- kernels
 
+# (compiled without reference counting, as those of noc.py and dram.py: see there)
+
 
 @njit(cache=True, _nrt=False)
 def _log(B, code, idx, old):

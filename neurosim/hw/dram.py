@@ -107,6 +107,11 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
 
 # --------------------------------------------------------------------------- kernels
 
+# The kernels allocate nothing and are compiled without numba's reference counting
+# (``_nrt=False``): with it, numba puts atomic reference-count operations on the state
+# arrays into the hot loops (wherever a short-circuit ``and``/``or`` or a helper call touches
+# them), which cost about 10x the simulation itself.
+
 
 @njit(cache=True, _nrt=False)
 def dram_push_completion(D, ch, r, t):

@@ -165,6 +165,11 @@ def xy_path(cols: int, a: int, b: int) -> list[tuple[int, int]]:
 
 # --------------------------------------------------------------------------- kernels
 
+# The kernels allocate nothing and are compiled without numba's reference counting
+# (``_nrt=False``): with it, numba puts atomic reference-count operations on the state
+# arrays into the hot loops (wherever a short-circuit ``and``/``or`` or a helper call touches
+# them), which cost about 10x the simulation itself.
+
 
 @njit(cache=True, _nrt=False)
 def noc_route(cols, r, dst_ep):
