@@ -324,6 +324,11 @@ def _restore(P, R, B, S, j, logn_at):
 # --------------------------------------------------------------------------- engine
 
 
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """int32 copy of non-negative cycle counts (int64 if one does not fit)."""
+    return a.astype(np.int32 if a.size == 0 or a.max() < 1 << 31 else np.int64)
+
+
 def _grow(arr: np.ndarray, n: int, fill) -> np.ndarray:
     if n <= arr.shape[0]:
         return arr
@@ -516,9 +521,10 @@ class Engine:
             fin &= (R.resp_n[:lr] == 0) | ((last >= 0) & (last <= committed))
         kr = lr if fin.all() else int(np.argmin(fin))
         if kr:
+            wait = comp[:kr] - R.arrive[:kr]
             self._arch_r.append({
                 "channel": R.channel[:kr].astype(np.int16), "write": R.write[:kr] != 0,
-                "complete": comp[:kr].copy(), "wait": (comp[:kr] - R.arrive[:kr]).astype(np.int32),
+                "complete": comp[:kr].copy(), "wait": _narrow(wait),
                 "outcome": R.outcome[:kr].astype(np.int8), "resp_last": last[:kr].copy()})
             self.R = self._shift(R, self.R_FIELDS, kr, lr)
             B.mode[5] = rb + kr
@@ -534,9 +540,8 @@ class Engine:
                 kp = min(kp, int(R.resp_first[reads[0]]) - pb)
         if kp > 0:
             lat = ej[:kp] + 1 - P.time[:kp]
-            self._arch_p.append({"kind": P.kind[:kp].astype(np.int8),
-                                 "flits": P.flits[:kp].astype(np.int8),
-                                 "lat": lat.astype(np.int32 if lat.max() < 1 << 31 else np.int64)})
+            self._arch_p.append({"kind": P.kind[:kp].astype(np.int16),
+                                 "flits": P.flits[:kp].astype(np.int8), "lat": _narrow(lat)})
             self.P = self._shift(P, self.P_FIELDS, kp, lp)
             B.mode[4] = pb + kp
         for k, (ids, times) in enumerate((("post_pkt", "post_time"), ("dreq", "dreq_time"))):
