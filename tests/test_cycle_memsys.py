@@ -297,3 +297,99 @@ def test_dram_channels_interleave_over_two_controllers():
     assert (req0.dst, req1.dst) == ((0, 5), (19, 5))
     assert req0.available == 0 + 2 + 1      # 0 hops, 1 flit
     assert req1.available == 1 + 8 * 2 + 7 + 1  # queued behind req0 at the core's NI
+
+
+# ---------------------------------------------------------------- lean records and tables
+
+
+def count_by_kind(records):
+    """{kind: (records, flits, payload bits)} counted over expanded message records, keys in
+    order of first appearance (what report.py would build by iterating)."""
+    out = {}
+    for m in records:
+        n, f, b = out.get(m.kind, (0, 0, 0))
+        out[m.kind] = (n + 1, f + m.flits, b + m.payload_bits)
+    return out
+
+
+@pytest.mark.parametrize("noc, dram", COMBOS)
+def test_record_logs_are_lazy_sequences(noc, dram):
+    ms = make(noc, dram, "noc.multicast=true")
+    reactive_run(ms, np.random.default_rng(3), 80, multicast=True)
+    ms.send(ms._C, (4, 0), (4, 0), 300, "grad")       # core-local: 0 packets, still a record
+    ms.advance(ms._C + 1)
+    msgs, drams = list(ms.messages), list(ms.dram)
+    assert type(ms.messages).__name__ == "RecordLog"
+    assert len(ms.messages) == len(msgs) > 100 and len(ms.dram) == len(drams) > 50
+    assert ms.messages == msgs and ms.dram == drams
+    assert ms.messages[0] == msgs[0] and ms.messages[-1] == msgs[-1]
+    assert ms.dram[len(drams) // 2] == drams[len(drams) // 2]
+    assert {m.kind for m in msgs} >= {"spike", "grad", "dram_read_req", "dram_read_resp",
+                                      "dram_write"}
+    want = count_by_kind(msgs)
+    got = ms.messages.summary_by_kind()
+    assert got == want and list(got) == list(want)
+
+
+def test_chip_run_does_not_expand_the_records(monkeypatch):
+    from neurosim import api
+    from neurosim.hw import cycle_memsys
+
+    def refuse(self, which):
+        raise AssertionError(f"{which} records expanded")
+
+    monkeypatch.setattr(cycle_memsys.CycleMemorySystem, "_expand", refuse)
+    res = api.run("paper-20core", "mlp-digits", ["noc.model=cycle", "dram.model=cycle"])
+    assert res.summary["messages"] == len(res.timing.messages) > 0
+    flits = res.stats["chip"]["noc.flits_by_message"].value
+    assert sum(flits.values()) == res.summary["noc_flits"]
+
+
+@pytest.mark.parametrize("noc, dram", COMBOS)
+def test_retired_rows_keep_records_and_statistics(noc, dram, monkeypatch):
+    from neurosim.hw.cycle_memsys import Engine
+
+    sets = (noc, dram, "dram.timing_ns.tREFI=400")
+    posts = reactive_run(make(*sets), np.random.default_rng(7), 160)
+    keep, _ = uninterrupted(sets, posts)          # tables never retired (RETIRE_MIN rows)
+    monkeypatch.setattr(Engine, "RETIRE_MIN", 1)
+
+    # the same posts, advanced in steps so that rows retire as the run goes
+    ms = make(*sets)
+    ops = sorted(posts, key=lambda op: op[1])
+    k, t = 0, 0
+    while k < len(ops) or ms.next_event() is not None:
+        while k < len(ops) and ops[k][1] <= t:
+            post(ms, ops[k])
+            k += 1
+        ms.next_event()
+        ms.advance(t)
+        t += 37
+    ms.advance(t)
+    keep.advance(t)
+    assert keep.eng.pb == keep.eng.rb == 0
+    assert ms.eng.rb > 0 and ms.eng.n_rq - ms.eng.rb < ms.eng.n_rq // 2   # rows did retire
+    assert (ms.eng.pb > 0 and ms.eng.n_pk - ms.eng.pb < ms.eng.n_pk // 2) or noc == "ideal"
+    assert ms.messages == keep.messages and ms.dram == keep.dram
+    assert ms.counters == keep.counters
+    assert ms.extra == keep.extra
+
+
+def test_late_post_rolls_back_to_a_checkpoint_not_the_start():
+    # a long read makes next_event speculate thousands of cycles (many checkpoints); a post
+    # late in that span rolls back only to the checkpoint before it
+    ms = make("cycle", "cycle")
+    ops = [("rd", 0, 0, 0, 64 * 3000), ("msg", 5000, 1, 2, 4000)]
+    post(ms, ops[0])
+    e = ms.next_event()
+    assert e > 6000
+    eng = ms.eng
+    assert eng.S.par[0] > 3                          # checkpoints held
+    start = int(eng.S.ck_g[0])
+    post(ms, ops[1])
+    ms._consistent()
+    assert start < eng.G <= 5000                     # not back to the start
+    assert eng.G > 5000 - 2 * int(eng.S.par[1])
+    ms.drain()
+    ref, _ = uninterrupted(("cycle", "cycle"), ops)
+    assert ms.messages == ref.messages and ms.dram == ref.dram

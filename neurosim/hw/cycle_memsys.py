@@ -8,14 +8,20 @@ Either part may be ``ideal`` (fixed latency) while the other is cycle-level; bot
 **Lazy co-simulation.** The chip model posts messages and DRAM transfers and asks when the
 next one becomes available. The engine (:func:`engine_run`, numba) keeps its state at the
 top of a cycle ``G``; posts at cycles ``>= G`` are simply queued. ``next_event()``
-speculates: it snapshots the live state (a few kB of router, NI and bank arrays), runs
-forward until the first handle completes and keeps that state, logging the few
-read-modify-write updates it makes to the growing tables (handle and packet counters). If a
-later post lands before the speculated cycle, the next call rolls back to the snapshot and
-re-runs up to the committed cycle; otherwise the speculated work is kept, so an
-uninterrupted ``next_event``/``advance`` loop simulates each cycle once. Write-once table
-fields (eject cycles, arrivals, completions) need no undo: a stale value from an abandoned
-speculation is always rewritten before it is read.
+speculates: it checkpoints the live state (router, NI and bank arrays: one flat buffer, a
+few kB), runs forward until the first handle completes and keeps that state, taking further
+checkpoints as it goes (every 256 cycles at first; at most 32, thinned out to every other
+one with twice the spacing when full) and logging the updates it makes to the growing
+tables (handle and packet counters; ejections, arrivals and completions). If a later post
+lands before the speculated cycle, the next call rolls back to the latest checkpoint at or
+before that post and re-runs from there; otherwise the speculated work is kept, so an
+uninterrupted ``next_event``/``advance`` loop simulates each cycle once. ``advance`` drops
+the checkpoints (and undo log) no rollback can reach any more.
+
+**Lean tables.** Packet and request ids only grow; the tables hold the rows from the first
+one still in flight (:meth:`Engine.retire`): delivered rows move into a compact archive of
+what records and statistics read (packet kind, flits, latency; request channel, completion,
+wait, outcome, response delivery). ``messages`` and ``dram`` are built from it on iteration.
 
 **Cycle order** (one engine cycle ``c``): (a) DRAM completions due at ``c`` (write done;
 read response enqueued at the controller's NI, channel order); (b) requests delivered by an
@@ -36,7 +42,7 @@ from numba import njit
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
 from . import noc as nm
-from .memsys import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, MemorySystem,
+from .memsys import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, MemorySystem, RecordLog,
                      dram_controller_node, multicast_chain, packetize)
 
 
@@ -75,7 +81,10 @@ INF = 1 << 62
 S_UNTIL, S_EVENT, S_IDLE = 0, 1, 2          # why engine_run returned
 RUN_UNTIL, RUN_STOP_EVENT, RUN_DRAIN = 0, 1, 2
 SC_G, SC_ADONE, SC_POST, SC_DREQ, SC_EVN, SC_LOGN, SC_LOGGING = range(7)
-LOG_HREM, LOG_HAVAIL, LOG_PKREM = range(3)
+LOG_HREM, LOG_HAVAIL, LOG_PKREM, LOG_EJECT, LOG_ARRIVE, LOG_COMPLETE = range(6)
+CK_N, CK_EVERY, CK_NEXT = range(3)          # Spec.par: checkpoints held, spacing, next one
+CK_MAX = 32                                 # checkpoints held at most (then thinned out)
+CK_FIRST_EVERY = 256                        # initial spacing (cycles)
 
 Book = namedtuple("Book", [
     "h_rem", "h_avail",          # per handle: parts outstanding, availability so far
@@ -85,14 +94,26 @@ Book = namedtuple("Book", [
     "log_code", "log_idx", "log_old",  # undo log of a speculation
     "sc",                        # live scalars SC_*
     "cnt",                       # [posts, dreqs] entries (set by Python)
-    "mode",                      # [noc cycle?, dram cycle?, noc ideal latency, dram ideal latency]
+    "mode",                      # [noc cycle?, dram cycle?, noc ideal latency,
+    #                              dram ideal latency, packet of table row 0, request of row 0]
+])
+
+# Checkpoints of a speculation: every live array (router, NI, bank and Book scalars) is a
+# view into the flat ``live`` buffer, so a checkpoint is one row copy.
+Spec = namedtuple("Spec", [
+    "live",      # [S] the live state (the arrays of NOC_LIVE, DRAM_LIVE and Book.sc)
+    "ck",        # [CK_MAX, S] checkpoints, oldest first
+    "ck_g",      # [CK_MAX] cycle at whose top each was taken
+    "par",       # CK_* scalars
 ])
 
 
 # --------------------------------------------------------------------------- kernels
 
+# (compiled without reference counting, as those of noc.py and dram.py: see there)
 
-@njit(cache=True)
+
+@njit(cache=True, _nrt=False)
 def _log(B, code, idx, old):
     n = B.sc[SC_LOGN]
     B.log_code[n] = code
@@ -101,7 +122,7 @@ def _log(B, code, idx, old):
     B.sc[SC_LOGN] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _part_done(B, h, t, ev_min):
     """One part of handle h is available at t; returns the updated earliest new event."""
     if h < 0:
@@ -122,21 +143,45 @@ def _part_done(B, h, t, ev_min):
     return ev_min
 
 
-@njit(cache=True)
-def _request_arrived(R, D, B, r, t, dram_cycle, ld):
+@njit(cache=True, _nrt=False)
+def _request_arrived(R, D, B, r, t, dram_cycle, ld, rb):
     """Request r reaches its controller at t (the engine is in cycle t or t - 1)."""
-    R.arrive[r] = t
-    ch = R.channel[r]
+    if B.sc[SC_LOGGING]:
+        _log(B, LOG_ARRIVE, r, R.arrive[r - rb])
+    R.arrive[r - rb] = t
+    ch = R.channel[r - rb]
     if dram_cycle:
-        dm.dram_arrive(R, D, ch, r)
+        dm.dram_arrive(R, D, ch, r, rb)
     else:
-        R.complete[r] = t + ld
-        R.outcome[r] = 3
+        if B.sc[SC_LOGGING]:
+            _log(B, LOG_COMPLETE, r, R.complete[r - rb])
+        R.complete[r - rb] = t + ld
+        R.outcome[r - rb] = 3
         dm.dram_push_completion(D, ch, r, t + ld)
 
 
-@njit(cache=True)
-def engine_run(P, R, B, N, D, until, how, ev_min):
+@njit(cache=True, _nrt=False)
+def _checkpoint(S, c):
+    """Checkpoint the live state at the top of cycle c; when CK_MAX are held, every other
+    one is dropped (the first is kept) and the spacing doubles."""
+    n = S.par[CK_N]
+    size = S.live.shape[0]
+    if n == CK_MAX:
+        for j in range(1, CK_MAX // 2):
+            for i in range(size):  # (loops: a slice copy would need NRT)
+                S.ck[j, i] = S.ck[2 * j, i]
+            S.ck_g[j] = S.ck_g[2 * j]
+        n = CK_MAX // 2
+        S.par[CK_EVERY] *= 2
+    for i in range(size):
+        S.ck[n, i] = S.live[i]
+    S.ck_g[n] = c
+    S.par[CK_N] = n + 1
+    S.par[CK_NEXT] = c + S.par[CK_EVERY]
+
+
+@njit(cache=True, _nrt=False)
+def engine_run(P, R, B, N, D, S, until, how, ev_min):
     """Run from the top of cycle ``B.sc[SC_G]``. Stops at the top of cycle ``until`` after
     its phase (a) (RUN_UNTIL), or as soon as a handle completion not yet seen by the caller
     is available at or before the current cycle (RUN_STOP_EVENT; ``ev_min`` is the earliest
@@ -146,9 +191,14 @@ def engine_run(P, R, B, N, D, until, how, ev_min):
     dram_cycle = B.mode[1] != 0
     ln = B.mode[2]
     ld = B.mode[3]
+    pb = B.mode[4]
+    rb = B.mode[5]
     CH = D.q_cnt.shape[0]
     c = B.sc[SC_G]
     while True:
+        if B.sc[SC_LOGGING] != 0 and c >= S.par[CK_NEXT]:
+            B.sc[SC_G] = c
+            _checkpoint(S, c)
         if B.sc[SC_ADONE] == 0:
             # (a) completions due at c, in channel order
             cap = D.cf_req.shape[1]
@@ -160,14 +210,15 @@ def engine_run(P, R, B, N, D, until, how, ev_min):
                     r = D.cf_req[ch, hd]
                     D.cf_head[ch] = (hd + 1) % cap
                     D.cf_cnt[ch] -= 1
-                    if R.write[r] != 0:
-                        ev_min = _part_done(B, R.handle[r], c, ev_min)
+                    if R.write[r - rb] != 0:
+                        ev_min = _part_done(B, R.handle[r - rb], c, ev_min)
                     elif noc_cycle:
-                        for q in range(R.resp_first[r], R.resp_first[r] + R.resp_n[r]):
-                            P.time[q] = c
-                            nm.noc_enqueue(P, N, P.src_ep[q], q)
+                        q0 = R.resp_first[r - rb]
+                        for q in range(q0, q0 + R.resp_n[r - rb]):
+                            P.time[q - pb] = c
+                            nm.noc_enqueue(P, N, P.src_ep[q - pb], q, pb)
                     else:
-                        ev_min = _part_done(B, R.handle[r], c + ln, ev_min)
+                        ev_min = _part_done(B, R.handle[r - rb], c + ln, ev_min)
             B.sc[SC_ADONE] = 1
         if how == RUN_STOP_EVENT and ev_min <= c:
             B.sc[SC_G] = c
@@ -208,52 +259,74 @@ def engine_run(P, R, B, N, D, until, how, ev_min):
         while B.sc[SC_DREQ] < B.cnt[1] and B.dreq_time[B.sc[SC_DREQ]] <= c:
             r = B.dreq[B.sc[SC_DREQ]]
             B.sc[SC_DREQ] += 1
-            _request_arrived(R, D, B, r, R.arrive[r], dram_cycle, ld)
+            _request_arrived(R, D, B, r, R.arrive[r - rb], dram_cycle, ld, rb)
         if dram_cycle:
             for ch in range(CH):
                 if not dm.dram_channel_idle(D, ch, c):
-                    dm.dram_channel_cycle(R, D, ch, c)
+                    n0 = D.cf_cnt[ch]
+                    dm.dram_channel_cycle(R, D, ch, c, rb)
+                    if D.cf_cnt[ch] > n0 and B.sc[SC_LOGGING]:  # a column command
+                        r = D.cf_req[ch, (D.cf_head[ch] + n0) % D.cf_req.shape[1]]
+                        _log(B, LOG_COMPLETE, r, -1)
 
         # (c) NoC
         if noc_cycle:
             while B.sc[SC_POST] < B.cnt[0] and B.post_time[B.sc[SC_POST]] <= c:
                 q = B.post_pkt[B.sc[SC_POST]]
                 B.sc[SC_POST] += 1
-                nm.noc_enqueue(P, N, P.src_ep[q], q)
-            nm.noc_cycle(P, N, c)
+                nm.noc_enqueue(P, N, P.src_ep[q - pb], q, pb)
+            nm.noc_cycle(P, N, c, pb)
             for k in range(N.sc[0]):
                 p = N.ej_pkts[k]
-                ev_min = _part_done(B, P.handle[p], c + 1, ev_min)
-                r = P.req[p]
+                if B.sc[SC_LOGGING]:
+                    _log(B, LOG_EJECT, p, -1)
+                ev_min = _part_done(B, P.handle[p - pb], c + 1, ev_min)
+                r = P.req[p - pb]
                 if r >= 0:
                     if B.sc[SC_LOGGING]:
-                        _log(B, LOG_PKREM, r, R.pk_rem[r])
-                    R.pk_rem[r] -= 1
-                    if R.pk_rem[r] == 0:
-                        _request_arrived(R, D, B, r, c + 1, dram_cycle, ld)
-                q = P.fwd[p]
+                        _log(B, LOG_PKREM, r, R.pk_rem[r - rb])
+                    R.pk_rem[r - rb] -= 1
+                    if R.pk_rem[r - rb] == 0:
+                        _request_arrived(R, D, B, r, c + 1, dram_cycle, ld, rb)
+                q = P.fwd[p - pb]
                 if q >= 0:
-                    P.time[q] = c + 1
-                    nm.noc_enqueue(P, N, P.src_ep[q], q)
+                    P.time[q - pb] = c + 1
+                    nm.noc_enqueue(P, N, P.src_ep[q - pb], q, pb)
         c += 1
         B.sc[SC_ADONE] = 0
 
 
-@njit(cache=True)
-def _undo(B, R):
-    for k in range(B.sc[SC_LOGN] - 1, -1, -1):
+@njit(cache=True, _nrt=False)
+def _restore(P, R, B, S, j, logn_at):
+    """Back to checkpoint j: undo the logged table updates made since (down to its log
+    length ``logn_at``), then copy its live state back."""
+    for k in range(B.sc[SC_LOGN] - 1, logn_at - 1, -1):
         code = B.log_code[k]
         i = B.log_idx[k]
         if code == LOG_HREM:
             B.h_rem[i] = B.log_old[k]
         elif code == LOG_HAVAIL:
             B.h_avail[i] = B.log_old[k]
+        elif code == LOG_PKREM:
+            R.pk_rem[i - B.mode[5]] = B.log_old[k]
+        elif code == LOG_EJECT:
+            P.eject[i - B.mode[4]] = B.log_old[k]
+        elif code == LOG_ARRIVE:
+            R.arrive[i - B.mode[5]] = B.log_old[k]
         else:
-            R.pk_rem[i] = B.log_old[k]
-    B.sc[SC_LOGN] = 0
+            R.complete[i - B.mode[5]] = B.log_old[k]
+    for i in range(S.live.shape[0]):
+        S.live[i] = S.ck[j, i]
+    S.par[CK_N] = j + 1
+    S.par[CK_NEXT] = S.ck_g[j] + S.par[CK_EVERY]
 
 
 # --------------------------------------------------------------------------- engine
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """int32 copy of non-negative cycle counts (int64 if one does not fit)."""
+    return a.astype(np.int32 if a.size == 0 or a.max() < 1 << 31 else np.int64)
 
 
 def _grow(arr: np.ndarray, n: int, fill) -> np.ndarray:
@@ -265,13 +338,19 @@ def _grow(arr: np.ndarray, n: int, fill) -> np.ndarray:
 
 
 class Engine:
-    """Tables, live state, speculation (snapshot / undo log) around :func:`engine_run`."""
+    """Tables, live state, speculation (checkpoints / undo log) around :func:`engine_run`.
+
+    Packet and request ids grow without bound, but the tables hold only the rows from ``pb``
+    (``rb``) on: :meth:`retire` moves the rows of what was delivered before the committed
+    cycle into a compact archive of the columns that records and statistics read."""
 
     P_FIELDS = {"src_ep": 0, "dst_ep": 0, "flits": 1, "time": INF, "inject": -1, "eject": -1,
                 "next": -1, "handle": -1, "req": -1, "fwd": -1, "kind": 0}
     R_FIELDS = {"channel": 0, "bank": 0, "row": 0, "write": 0, "handle": -1, "resp_first": 0,
                 "resp_n": 0, "pk_rem": 0, "arrive": -1, "issue": -1, "complete": -1,
                 "outcome": -1, "next": -1}
+
+    RETIRE_MIN = 1 << 16   # table rows below which retiring is not worth a pass
 
     def __init__(self, cfg, noc_cycle: bool, dram_cycle: bool):
         self.cfg = cfg
@@ -288,8 +367,12 @@ class Engine:
                       post_time=z(), dreq=z(), dreq_time=z(), ev_h=z(), ev_t=z(),
                       log_code=z(), log_idx=z(), log_old=z(), sc=np.zeros(8, np.int64),
                       cnt=np.zeros(2, np.int64),
-                      mode=np.array([noc_cycle, dram_cycle, self.ln, self.ld], np.int64))
-        self._snap = None
+                      mode=np.array([noc_cycle, dram_cycle, self.ln, self.ld, 0, 0],
+                                    np.int64))
+        self._make_live()
+        self._arch_p: list = []      # retired packets: (kind, flits, latency) chunks
+        self._arch_r: list = []      # retired requests: column chunks (see retire)
+        self._retire_at = self.RETIRE_MIN  # live rows that trigger the next retire
         self._keys = [np.zeros(64, np.int64), np.zeros(64, np.int64)]  # order keys (Python)
 
     # ------------------------------------------------------------ tables
@@ -303,11 +386,43 @@ class Engine:
         return int(self.B.sc[SC_ADONE])
 
     @property
+    def pb(self) -> int:
+        """Packet id of table row 0."""
+        return int(self.B.mode[4])
+
+    @property
+    def rb(self) -> int:
+        """Request id of table row 0."""
+        return int(self.B.mode[5])
+
+    @property
     def speculating(self) -> bool:
-        return self._snap is not None
+        return bool(self.S.par[CK_N] > 0)
+
+    def _make_live(self):
+        """Move the live arrays into one flat buffer (views), for one-copy checkpoints."""
+        parts = ([(self.N, k) for k in nm.NOC_LIVE] + [(self.D, k) for k in dm.DRAM_LIVE]
+                 + [(self.B, "sc")])
+        live = np.empty(sum(getattr(o, k).size for o, k in parts), np.int64)
+        views: dict = {0: {}, 1: {}, 2: {}}
+        at = 0
+        for o, k in parts:
+            a = getattr(o, k)
+            v = live[at:at + a.size].reshape(a.shape)
+            v[...] = a
+            views[0 if o is self.N else 1 if o is self.D else 2][k] = v
+            at += a.size
+        self.N = self.N._replace(**views[0])
+        self.D = self.D._replace(**views[1])
+        self.B = self.B._replace(**views[2])
+        self._sc_at = at - self.B.sc.size    # where Book.sc sits in the buffer
+        self.S = Spec(live=live, ck=np.empty((CK_MAX, live.size), np.int64),
+                      ck_g=np.zeros(CK_MAX, np.int64), par=np.zeros(3, np.int64))
 
     def _fit_log(self):
-        need = 3 * self.n_pk + 2 * self.n_rq + 16
+        # a speculation logs at most 4 updates per packet (ejection, handle part, request
+        # packet count) and 4 per request (arrival, completion, handle part) in the tables
+        need = 4 * (self.n_pk - self.pb) + 4 * (self.n_rq - self.rb) + 16
         B = self.B
         if need > B.log_code.shape[0]:
             self.B = B._replace(log_code=_grow(B.log_code, need, 0),
@@ -315,26 +430,182 @@ class Engine:
                                 log_old=_grow(B.log_old, need, 0))
 
     def add_packets(self, n: int, **cols) -> np.ndarray:
-        i0 = self.n_pk
+        i0, pb = self.n_pk, self.pb
         self.n_pk += n
-        if self.n_pk > self.P.src_ep.shape[0]:
-            self.P = nm.Packets(**{k: _grow(getattr(self.P, k), self.n_pk, v)
+        if self.n_pk - pb > self.P.src_ep.shape[0]:
+            self.P = nm.Packets(**{k: _grow(getattr(self.P, k), self.n_pk - pb, v)
                                    for k, v in self.P_FIELDS.items()})
         for k, v in cols.items():
-            getattr(self.P, k)[i0:self.n_pk] = v
+            getattr(self.P, k)[i0 - pb:self.n_pk - pb] = v
         self._fit_log()
         return np.arange(i0, self.n_pk)
 
     def add_requests(self, n: int, **cols) -> np.ndarray:
-        i0 = self.n_rq
+        i0, rb = self.n_rq, self.rb
         self.n_rq += n
-        if self.n_rq > self.R.channel.shape[0]:
-            self.R = dm.Requests(**{k: _grow(getattr(self.R, k), self.n_rq, v)
+        if self.n_rq - rb > self.R.channel.shape[0]:
+            self.R = dm.Requests(**{k: _grow(getattr(self.R, k), self.n_rq - rb, v)
                                     for k, v in self.R_FIELDS.items()})
         for k, v in cols.items():
-            getattr(self.R, k)[i0:self.n_rq] = v
+            getattr(self.R, k)[i0 - rb:self.n_rq - rb] = v
         self._fit_log()
         return np.arange(i0, self.n_rq)
+
+    def set_packets(self, ids, **cols) -> None:
+        for k, v in cols.items():
+            getattr(self.P, k)[np.asarray(ids) - self.pb] = v
+
+    def set_requests(self, ids, **cols) -> None:
+        for k, v in cols.items():
+            getattr(self.R, k)[np.asarray(ids) - self.rb] = v
+
+    # ------------------------------------------------------------ retiring rows
+
+    def _resp_last(self, lo: int, hi: int) -> np.ndarray:
+        """Rows lo..hi of the request table: one past the last ejection of each read's
+        response packets (-1: a write, a response not ejected yet, or an ideal NoC)."""
+        R, P, pb = self.R, self.P, self.pb
+        if not self.noc_cycle or hi <= lo:
+            return np.full(hi - lo, -1, np.int64)
+        rn = R.resp_n[lo:hi]
+        out = np.full(hi - lo, -1, np.int64)
+        sel = np.nonzero(rn > 0)[0]
+        if sel.size:
+            k = int(rn[sel].max())
+            q = R.resp_first[lo:hi][sel][:, None] + np.arange(k)[None, :]
+            valid = np.arange(k)[None, :] < rn[sel][:, None]
+            ej = P.eject[np.where(valid, q - pb, 0)]
+            ej = np.where(valid, ej, 0)  # (absent packets: 0, never the max of a real one)
+            last = np.where((np.where(valid, ej, 1) >= 0).all(axis=1), ej.max(axis=1) + 1, -1)
+            out[sel] = last
+        return out
+
+    def trim(self, committed: int) -> None:
+        """Forget what no rollback can reach any more now that cycles before ``committed``
+        are final: the checkpoints before the latest one at or before it, and the undo log
+        below that one."""
+        S, B = self.S, self.B
+        n = int(S.par[CK_N])
+        j = int(np.searchsorted(S.ck_g[:n], committed, side="right")) - 1
+        if j <= 0:
+            return
+        at = self._sc_at + SC_LOGN
+        cut, m = int(S.ck[j, at]), int(B.sc[SC_LOGN])
+        for name in ("log_code", "log_idx", "log_old"):
+            a = getattr(B, name)
+            a[:m - cut] = a[cut:m]
+        B.sc[SC_LOGN] = m - cut
+        S.ck[:n - j] = S.ck[j:n]
+        S.ck_g[:n - j] = S.ck_g[j:n]
+        S.ck[:n - j, at] -= cut
+        S.par[CK_N] = n - j
+
+    def retire(self, committed: int) -> None:
+        """Archive the table rows of the requests (then packets) delivered before cycle
+        ``committed`` (before the oldest checkpoint, while speculating: no rollback touches
+        them) up to the first that is not, and drop consumed posts. Only when the tables
+        have grown enough to make it worth a pass."""
+        if (self.n_pk - self.pb) + (self.n_rq - self.rb) < self._retire_at:
+            return
+        S = self.S
+        nck = int(S.par[CK_N])
+        if nck:
+            committed = min(committed, int(S.ck_g[0]))
+        P, R, B = self.P, self.R, self.B
+        pb, rb = self.pb, self.rb
+        lr = self.n_rq - rb
+        comp = R.complete[:lr]
+        fin = (comp >= 0) & (comp < committed)
+        last = self._resp_last(0, lr)
+        if self.noc_cycle:  # and the response delivered
+            fin &= (R.resp_n[:lr] == 0) | ((last >= 0) & (last <= committed))
+        kr = lr if fin.all() else int(np.argmin(fin))
+        if kr:
+            wait = comp[:kr] - R.arrive[:kr]
+            self._arch_r.append({
+                "channel": R.channel[:kr].astype(np.int16), "write": R.write[:kr] != 0,
+                "complete": comp[:kr].copy(), "wait": _narrow(wait),
+                "outcome": R.outcome[:kr].astype(np.int8), "resp_last": last[:kr].copy()})
+            self.R = self._shift(R, self.R_FIELDS, kr, lr)
+            B.mode[5] = rb + kr
+        # packets: delivered ones, and none that a live read still has to send back
+        lp = self.n_pk - pb
+        ej = P.eject[:lp]
+        finp = (ej >= 0) & (ej < committed)
+        kp = lp if finp.all() else int(np.argmin(finp))
+        if self.noc_cycle:
+            R = self.R
+            reads = np.nonzero(R.resp_n[:self.n_rq - self.rb] > 0)[0]
+            if reads.size:
+                kp = min(kp, int(R.resp_first[reads[0]]) - pb)
+        if kp > 0:
+            lat = ej[:kp] + 1 - P.time[:kp]
+            self._arch_p.append({"kind": P.kind[:kp].astype(np.int16),
+                                 "flits": P.flits[:kp].astype(np.int8), "lat": _narrow(lat)})
+            self.P = self._shift(P, self.P_FIELDS, kp, lp)
+            B.mode[4] = pb + kp
+        for k, (ids, times) in enumerate((("post_pkt", "post_time"), ("dreq", "dreq_time"))):
+            at = self._sc_at + SC_POST + k  # consumed entries, live and in every checkpoint
+            used = int(S.ck[:nck, at].min(initial=B.sc[SC_POST + k]))
+            n = int(B.cnt[k])
+            for name in (ids, times):
+                a = getattr(B, name)
+                a[:n - used] = a[used:n]
+            self._keys[k][:n - used] = self._keys[k][used:n]
+            B.cnt[k] = n - used
+            B.sc[SC_POST + k] -= used
+            S.ck[:nck, at] -= used
+        self._fit_log()
+        live = (self.n_pk - self.pb) + (self.n_rq - self.rb)
+        self._retire_at = max(self.RETIRE_MIN, 2 * live)
+
+    @staticmethod
+    def _shift(T, fields: dict, k: int, n: int):
+        """Drop the first k of n rows of table T (refilling the freed tail with defaults);
+        the arrays shrink when they are mostly empty."""
+        cap = T[0].shape[0]
+        new_cap = cap if (n - k) * 4 > cap else max(64, 2 * (n - k))
+        cols = {}
+        for name, fill in fields.items():
+            a = getattr(T, name)
+            if new_cap == cap:
+                a[:n - k] = a[k:n]
+                a[n - k:] = fill
+                cols[name] = a
+            else:
+                b = np.full(new_cap, fill, a.dtype)
+                b[:n - k] = a[k:n]
+                cols[name] = b
+        return type(T)(**cols)
+
+    def packet_columns(self, cycles: int) -> dict:
+        """Every packet (retired and live, in id order): kind, flits, and the latency (NI
+        enqueue to tail ejection + 1) of those ejected before ``cycles`` (``done``)."""
+        n = self.n_pk - self.pb
+        P = self.P
+        ej = P.eject[:n]
+        parts = self._arch_p + [{"kind": P.kind[:n], "flits": P.flits[:n],
+                                 "lat": ej + 1 - P.time[:n],
+                                 "done": (ej >= 0) & (ej < cycles)}]
+        out = {k: np.concatenate([p[k].astype(np.int64) for p in parts])
+               for k in ("kind", "flits", "lat")}
+        out["done"] = np.concatenate([p.get("done", np.ones(p["kind"].size, bool))
+                                      for p in parts])
+        return out
+
+    def request_columns(self) -> dict:
+        """Every DRAM request (retired and live, in id order): channel, write, arrive,
+        complete, outcome and (reads over the cycle NoC) the response's ``resp_last``."""
+        n = self.n_rq - self.rb
+        R = self.R
+        live = {"channel": R.channel[:n], "write": R.write[:n] != 0, "arrive": R.arrive[:n],
+                "complete": R.complete[:n], "outcome": R.outcome[:n],
+                "resp_last": self._resp_last(0, n)}
+        arch = [{"channel": a["channel"], "write": a["write"],
+                 "arrive": a["complete"] - a["wait"], "complete": a["complete"],
+                 "outcome": a["outcome"], "resp_last": a["resp_last"]} for a in self._arch_r]
+        return {k: np.concatenate([p[k].astype(bool if k == "write" else np.int64)
+                                   for p in arch + [live]]) for k in live}
 
     def add_handle(self, parts: int) -> int:
         h = self.n_h
@@ -388,28 +659,34 @@ class Engine:
     # ------------------------------------------------------------ running
 
     def run(self, until: int, how: int = RUN_UNTIL, ev_min: int = INF) -> tuple[int, int]:
-        st, e = engine_run(self.P, self.R, self.B, self.N, self.D, int(until), how, int(ev_min))
+        st, e = engine_run(self.P, self.R, self.B, self.N, self.D, self.S, int(until), how,
+                           int(ev_min))
         return int(st), int(e)
 
-    def _live(self):
-        return ([getattr(self.N, k) for k in nm.NOC_LIVE]
-                + [getattr(self.D, k) for k in dm.DRAM_LIVE] + [self.B.sc])
-
     def snapshot(self):
-        self._snap = [a.copy() for a in self._live()]
+        """Start speculating from here: checkpoint 0, table updates logged from now on."""
         self.B.sc[SC_LOGN] = 0
         self.B.sc[SC_LOGGING] = 1
+        self.S.par[CK_N] = 0
+        self.S.par[CK_EVERY] = CK_FIRST_EVERY
+        self.S.par[CK_NEXT] = self.G
+        _checkpoint(self.S, self.G)
 
-    def rollback(self):
-        _undo(self.B, self.R)
-        for a, s in zip(self._live(), self._snap):
-            np.copyto(a, s)
-        self.B.sc[SC_LOGN] = 0
-        self.B.sc[SC_LOGGING] = 0
-        self._snap = None
+    def rollback(self, cycle: int, committed: int):
+        """Back to the latest checkpoint at or before ``cycle`` (posts at ``cycle`` made the
+        speculation beyond it stale), then forward to ``committed`` if it is earlier; a state
+        that is no longer ahead of ``committed`` ends the speculation."""
+        S = self.S
+        j = int(np.searchsorted(S.ck_g[:S.par[CK_N]], cycle, side="right")) - 1
+        if j < 0:
+            raise AssertionError(f"rollback to {cycle}, before the speculation started")
+        _restore(self.P, self.R, self.B, S, j, int(S.ck[j, self._sc_at + SC_LOGN]))
+        if self.G <= committed:
+            self.commit()
+            self.run(committed)
 
     def commit(self):
-        self._snap = None
+        self.S.par[CK_N] = 0
         self.B.sc[SC_LOGN] = 0
         self.B.sc[SC_LOGGING] = 0
 
@@ -434,7 +711,9 @@ class CycleMemorySystem(MemorySystem):
       simulates no further than ``horizon`` and returns ``None`` if nothing is available by
       then.
     - ``messages``, ``dram``, ``counters`` and ``extra`` describe what has been committed
-      (cycles before the last ``advance``); read them after the run.
+      (cycles before the last ``advance``); read them after the run. ``messages`` and
+      ``dram`` are :class:`~neurosim.hw.memsys.RecordLog` sequences: the per-burst records
+      are built from the engine's tables only when iterated.
     """
 
     def __init__(self, cfg):
@@ -452,11 +731,11 @@ class CycleMemorySystem(MemorySystem):
         self._nbanks = d.banks
         self._ctrl_node = np.array([dram_controller_node(cfg, c) for c in range(d.channels)],
                                    dtype=np.int64)
-        self._n_req_tensor: list = []  # tensor kind of each DRAM request
         self._ctrl_nodes = {y * cfg.chip.mesh.cols + x for x, y in cfg.get("chip.dram_nodes")}
         self._id = 0
         self._C = 0
-        self._dirty = False
+        self._dirty = INF            # earliest post since the last consistency point that
+        #                              landed before the engine's cycle (INF: none)
         self._E = None               # cached next_event: (value, horizon it holds for)
         self._handles: list = []     # kernel handle id -> Handle
         self._known: list = []       # heap of handles whose availability was known at post
@@ -465,7 +744,13 @@ class CycleMemorySystem(MemorySystem):
         self._reqs: list = []        # per DRAM transfer: (first request, bursts, tensor,
         #                              first address, write, node, cycle, tag)
         self._static = Counter()     # counters fixed at post time
-        self._req_call_map: dict = {}
+        self._n_records = {"messages": 0, "dram": 0}
+        self._by_kind: dict = {}     # kind -> (records, flits, payload bits), in record order
+        self.messages = RecordLog(self, "messages")
+        self.dram = RecordLog(self, "dram")
+        b = self.amap.burst * 8      # packets of a DRAM request / response (spec 5.2)
+        self._req_w, self._req_r = packetize(b, self.flit_bits), packetize(0, self.flit_bits)
+        self._resp = self._req_w
         self._kinds = {k: i for i, k in enumerate(MESSAGE_KINDS)}
         self._order = 0              # key of the posts that follow (see post_order)
 
@@ -476,7 +761,7 @@ class CycleMemorySystem(MemorySystem):
             raise ValueError(f"post at cycle {cycle} after advance to {self._C}")
         self._id += 1
         if cycle < self.eng.G:
-            self._dirty = True
+            self._dirty = min(self._dirty, cycle)
         if self._E is not None and (self._E[0] is None or cycle < self._E[0]):
             self._E = None
         return Handle(self._id, kind, cycle, tag)
@@ -496,6 +781,12 @@ class CycleMemorySystem(MemorySystem):
         if kind not in self._kinds:
             self._kinds[kind] = len(self._kinds)
         return self._kinds[kind]
+
+    def _count_records(self, kind: str, n: int, flits: int, bits: int) -> None:
+        """``n`` message records of one kind, ``flits`` flits and ``bits`` payload each."""
+        self._n_records["messages"] += n
+        m, f, b = self._by_kind.get(kind, (0, 0, 0))
+        self._by_kind[kind] = (m + n, f + n * flits, b + n * bits)
 
     def _count_noc(self, flits: list, h: int):
         self._static[("noc", "packets")] += len(flits)
@@ -535,10 +826,12 @@ class CycleMemorySystem(MemorySystem):
         flits = packetize(payload_bits, self.flit_bits)
         if src == dst:  # a message to the sender's own endpoint uses no NoC
             self._msgs.append(("known", kind, src, dst, cycle, payload_bits, 0, 0, tag, h))
+            self._count_records(kind, 1, 0, payload_bits)
             return self._known_at(h, cycle)
         self._count_noc(flits, self._hops(src[0], dst[0]))
         self._msgs.append(("handle", kind, src, dst, cycle, payload_bits, len(flits),
                            sum(flits), tag, h))
+        self._count_records(kind, 1, sum(flits), payload_bits)
         if not self.noc_cycle:
             return self._known_at(h, cycle + self.ln)
         kh = self._kernel_handle(h, len(flits))
@@ -554,6 +847,7 @@ class CycleMemorySystem(MemorySystem):
         if src in dsts:  # the sender itself: available at once, no NoC
             h = self._new(kind, cycle, tag)
             self._msgs.append(("known", kind, src, src, cycle, payload_bits, 0, 0, tag, h))
+            self._count_records(kind, 1, 0, payload_bits)
             handles[src] = self._known_at(h, cycle)
         prev_pk, prev = None, src
         for d in order:
@@ -562,6 +856,7 @@ class CycleMemorySystem(MemorySystem):
             self._count_noc(flits, self._hops(prev[0], d[0]))
             self._msgs.append(("handle", kind, src, d, cycle, payload_bits, len(flits),
                                sum(flits), tag, h))
+            self._count_records(kind, 1, sum(flits), payload_bits)
             if not self.noc_cycle:
                 self._known_at(h, cycle + self.ln)
                 prev = d
@@ -570,10 +865,10 @@ class CycleMemorySystem(MemorySystem):
             pk = self.eng.add_packets(len(flits), src_ep=self._ep(prev), dst_ep=self._ep(d),
                                       flits=flits, handle=kh, kind=self._kind(kind))
             if prev_pk is None:
-                self.eng.P.time[pk] = cycle
+                self.eng.set_packets(pk, time=cycle)
                 self.eng.schedule_posts(pk, np.full(len(pk), cycle), self._order)
             else:
-                self.eng.P.fwd[prev_pk] = pk
+                self.eng.set_packets(prev_pk, fwd=pk)
             prev_pk, prev = pk, d
         return [handles[d] for d in dsts]
 
@@ -600,8 +895,13 @@ class CycleMemorySystem(MemorySystem):
         ctrl = self._ctrl_node[ch]
         self._reqs.append((int(r[0]), n, tensor, int(bursts[0]), bool(write), node, cycle,
                            tag))
-        self._msgs.append(("dram", int(r[0]), n))
-        self._n_req_tensor.extend([tensor] * n)
+        self._msgs.append(("dram", len(self._reqs) - 1))
+        self._n_records["dram"] += n
+        if write:
+            self._count_records("dram_write", n, sum(req_flits), burst_bits)
+        else:
+            self._count_records("dram_read_req", n, sum(req_flits), 0)
+            self._count_records("dram_read_resp", n, sum(resp_flits), burst_bits)
         # counters fixed at post time
         key = "write" if write else "read"
         for c, k in zip(*np.unique(ch, return_counts=True)):
@@ -627,10 +927,9 @@ class CycleMemorySystem(MemorySystem):
                 rp = eng.add_packets(n * npk_resp, src_ep=np.repeat(2 * ctrl + 1, npk_resp),
                                      dst_ep=core_ep, flits=np.tile(resp_flits, n), handle=kh,
                                      kind=self._kind("dram_read_resp"))
-                eng.R.resp_first[r] = rp[0] + npk_resp * np.arange(n)
-                eng.R.resp_n[r] = npk_resp
+                eng.set_requests(r, resp_first=rp[0] + npk_resp * np.arange(n), resp_n=npk_resp)
         else:
-            eng.R.arrive[r] = cycle + self.ln
+            eng.set_requests(r, arrive=cycle + self.ln)
             eng.schedule_deliveries(r, np.full(n, cycle + self.ln), self._order)
         return h
 
@@ -643,12 +942,13 @@ class CycleMemorySystem(MemorySystem):
     # ------------------------------------------------------------ time
 
     def _consistent(self):
-        """Undo a speculation that a later post has made stale, back to the committed cycle."""
-        if self._dirty:
+        """Undo the part of a speculation that a later post has made stale."""
+        if self._dirty < INF:
             if self.eng.speculating:
-                self.eng.rollback()
-            self.eng.run(self._C)
-            self._dirty = False
+                self.eng.rollback(self._dirty, self._C)
+            else:
+                self.eng.run(self._C)
+            self._dirty = INF
 
     def _pending_kernel_min(self) -> int:
         hs, ts = self.eng.events(self._ev_lo)
@@ -690,6 +990,8 @@ class CycleMemorySystem(MemorySystem):
                 eng.commit()
                 eng.run(cycle)
             self._C = cycle
+            eng.trim(cycle)
+            eng.retire(cycle)
         out = []
         while self._known and self._known[0][0] <= cycle:
             t, _, h = heapq.heappop(self._known)
@@ -713,11 +1015,12 @@ class CycleMemorySystem(MemorySystem):
 
     def _sync(self):
         """Bring the live state back to the committed cycle (drop any speculation)."""
-        if self.eng.speculating or self._dirty:
+        if self.eng.speculating or self._dirty < INF:
             if self.eng.speculating:
-                self.eng.rollback()
-            self.eng.run(self._C)
-            self._dirty = False
+                self.eng.rollback(self._C, self._C)
+            else:
+                self.eng.run(self._C)
+            self._dirty = INF
             self._E = None
 
     def drain(self) -> int:
@@ -733,77 +1036,107 @@ class CycleMemorySystem(MemorySystem):
 
     # ------------------------------------------------------------ records
 
-    def _resp_available(self, r: int) -> int:
-        R, P = self.eng.R, self.eng.P
-        if R.complete[r] < 0 or R.complete[r] >= self._C + (0 if self.noc_cycle else 1):
-            return -1
-        if not self.noc_cycle:
-            t = int(R.complete[r]) + self.ln
-            return t if t <= self._C else -1
-        q0, n = int(R.resp_first[r]), int(R.resp_n[r])
-        ej = P.eject[q0:q0 + n]
-        if (ej < 0).any() or ej.max() + 1 > self._C:
-            return -1
-        return int(ej.max()) + 1
+    def _record_count(self, which: str) -> int:
+        return self._n_records[which]
 
-    @property
-    def messages(self) -> list:
+    def _record_stamp(self):
+        return (self._n_records["messages"], self._n_records["dram"], self._C)
+
+    def _message_summary(self) -> dict:
+        return self._by_kind
+
+    def _request_state(self) -> dict:
+        """Committed state of every DRAM request (numpy arrays over request ids): arrival and
+        completion (-1 if not committed yet), outcome code (-1: pending; 3: ideal), and for
+        reads the cycle the response is available at the core (-1: not yet, or a write)."""
+        C = self._C
+        T = self.eng.request_columns()
+        arr, comp, write = T["arrive"], T["complete"], T["write"]
+        done = (comp >= 0) & (comp <= C)
+        # a read's response leaves the controller when its burst ends; it is available at
+        # the core once its last packet is ejected (cycle NoC) or noc.ideal_latency later
+        if self.noc_cycle:
+            last = T["resp_last"]
+            ok = (comp >= 0) & (comp < C) & ~write & (last >= 0) & (last <= C)
+            resp = np.where(ok, last, -1)
+        else:
+            t = comp + self.ln
+            resp = np.where((comp >= 0) & (comp < C + 1) & (t <= C) & ~write, t, -1)
+        return {"channel": T["channel"], "write": write,
+                "arrive": np.where((arr >= 0) & (arr <= C), arr, -1),
+                "complete": np.where(done, comp, -1), "outcome": np.where(done, T["outcome"], -1),
+                "resp": resp}
+
+    def _expand(self, which: str):
+        """Records in posting order (a generator; see RecordLog)."""
         self._sync()
-        R = self.eng.R
+        if which == "dram":
+            yield from self._expand_dram()
+            return
         burst_bits = self.amap.burst * 8
-        req_w = packetize(burst_bits, self.flit_bits)
-        req_r = packetize(0, self.flit_bits)
-        resp = req_w
-        out = []
+        req_w, req_r, resp = self._req_w, self._req_r, self._resp
+        ctrl_of = [(int(x), PORT_DRAM) for x in self._ctrl_node]
+        st = self._request_state()
         for m in self._msgs:
             if m[0] != "dram":
                 kind_of, kind, src, dst, send, bits, npk, nfl, tag, ref = m
                 avail = ref.available if ref.available is not None else -1
-                out.append(MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag))
+                yield MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag)
                 continue
-            r0, n = m[1], m[2]
-            _, _, tensor, a0, write, node, cycle, tag = self._reqs[self._req_call[r0]]
+            r0, n, tensor, a0, write, node, cycle, tag = self._reqs[m[1]]
+            sl = slice(r0, r0 + n)
             core = (node, PORT_CORE)
-            for r in range(r0, r0 + n):
-                ctrl = (int(self._ctrl_node[R.channel[r]]), PORT_DRAM)
-                a = int(R.arrive[r])
-                a = a if 0 <= a <= self._C else -1
-                if write:
-                    out.append(MessageRecord("dram_write", core, ctrl, cycle, a, burst_bits,
-                                             len(req_w), sum(req_w), tag))
-                    continue
-                out.append(MessageRecord("dram_read_req", core, ctrl, cycle, a, 0, len(req_r),
-                                         sum(req_r), tag))
-                av = self._resp_available(r)
-                out.append(MessageRecord("dram_read_resp", ctrl, core,
-                                         int(R.complete[r]) if av >= 0 else -1, av,
-                                         burst_bits, len(resp), sum(resp), tag))
-        return out
+            chans, arrive = st["channel"][sl].tolist(), st["arrive"][sl].tolist()
+            if write:
+                for ch, a in zip(chans, arrive):
+                    yield MessageRecord("dram_write", core, ctrl_of[ch], cycle, a, burst_bits,
+                                        len(req_w), sum(req_w), tag)
+                continue
+            comp, av = st["complete"][sl].tolist(), st["resp"][sl].tolist()
+            for ch, a, c, v in zip(chans, arrive, comp, av):
+                ctrl = ctrl_of[ch]
+                yield MessageRecord("dram_read_req", core, ctrl, cycle, a, 0, len(req_r),
+                                    sum(req_r), tag)
+                yield MessageRecord("dram_read_resp", ctrl, core, c if v >= 0 else -1, v,
+                                    burst_bits, len(resp), sum(resp), tag)
 
-    @property
-    def _req_call(self) -> dict:
-        """First request id -> index into ``_reqs``."""
-        if len(self._req_call_map) != len(self._reqs):
-            self._req_call_map = {c[0]: i for i, c in enumerate(self._reqs)}
-        return self._req_call_map
-
-    @property
-    def dram(self) -> list:
-        self._sync()
-        R = self.eng.R
+    def _expand_dram(self):
         b = self.amap.burst
-        out = []
+        names = dm.OUTCOMES + ("ideal",)  # outcome code 3: dram.model ideal
+        st = self._request_state()
         for r0, n, tensor, a0, write, _node, _cycle, _tag in self._reqs:
-            for k, r in enumerate(range(r0, r0 + n)):
-                comp = int(R.complete[r])
-                done = 0 <= comp <= self._C
-                oc = int(R.outcome[r])
-                outcome = (("ideal" if oc == 3 else dm.OUTCOMES[oc]) if done and oc >= 0
-                           else "pending")
-                arr = int(R.arrive[r])
-                out.append(DramRecord(int(R.channel[r]), tensor, write, a0 + k * b,
-                                      arr if 0 <= arr <= self._C else -1,
-                                      comp if done else -1, outcome))
+            sl = slice(r0, r0 + n)
+            for k, (ch, a, c, oc) in enumerate(zip(st["channel"][sl].tolist(),
+                                                   st["arrive"][sl].tolist(),
+                                                   st["complete"][sl].tolist(),
+                                                   st["outcome"][sl].tolist())):
+                yield DramRecord(ch, tensor, write, a0 + k * b, a, c,
+                                 names[oc] if oc >= 0 else "pending")
+
+    def _request_tensors(self) -> tuple[np.ndarray, list]:
+        """Tensor kind of every DRAM request, as codes into the returned list of names."""
+        names: dict = {}
+        codes = np.empty(self.eng.n_rq, np.int64)
+        for r0, n, tensor, *_ in self._reqs:
+            codes[r0:r0 + n] = names.setdefault(tensor, len(names))
+        return codes, list(names)
+
+    def _payload_delivered(self) -> dict:
+        """Payload bits of the messages available by the committed cycle that used the NoC
+        (every leg of a multicast counts), by kind."""
+        out: dict = {}
+        for m in self._msgs:
+            if m[0] == "dram":
+                continue
+            if m[6] and m[9].available is not None:
+                out[m[1]] = out.get(m[1], 0) + m[5]
+        bits = self.amap.burst * 8
+        st = self._request_state()
+        write = st["write"]
+        if write.any():
+            out["dram_write"] = bits * int((write & (st["arrive"] >= 0)).sum())
+        if (~write).any():
+            out["dram_read_resp"] = bits * int((st["resp"] >= 0).sum())
         return out
 
     @property

@@ -32,7 +32,9 @@ C_ACT, C_PRE, C_REF, C_RD, C_WR = range(5)
 OUTCOMES = ("hit", "miss", "conflict")
 O_HIT, O_MISS, O_CONFLICT = range(3)
 
-# Per-request table, shared with cycle_memsys (which appends rows). The kernels write
+# Per-request table, shared with cycle_memsys (which appends rows). Row ``r - rb`` holds
+# request ``r``: the rows of finished requests may be retired (``rb``, the id of row 0, is
+# an argument of the kernels that read the table). The kernels write
 # ``arrive`` (when the NoC delivers it), ``issue``, ``complete``, ``outcome``, ``next``,
 # ``pk_rem``.
 Requests = namedtuple("Requests", [
@@ -105,8 +107,13 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
 
 # --------------------------------------------------------------------------- kernels
 
+# The kernels allocate nothing and are compiled without numba's reference counting
+# (``_nrt=False``): with it, numba puts atomic reference-count operations on the state
+# arrays into the hot loops (wherever a short-circuit ``and``/``or`` or a helper call touches
+# them), which cost about 10x the simulation itself.
 
-@njit(cache=True)
+
+@njit(cache=True, _nrt=False)
 def dram_push_completion(D, ch, r, t):
     cap = D.cf_req.shape[1]
     n = D.cf_cnt[ch]
@@ -118,24 +125,24 @@ def dram_push_completion(D, ch, r, t):
     D.cf_cnt[ch] = n + 1
 
 
-@njit(cache=True)
-def dram_arrive(R, D, ch, r):
-    """Request r has reached its controller (R.arrive[r] set): wait for a queue slot."""
-    R.next[r] = -1
+@njit(cache=True, _nrt=False)
+def dram_arrive(R, D, ch, r, rb):
+    """Request r has reached its controller (R.arrive set): wait for a queue slot."""
+    R.next[r - rb] = -1
     if D.ovf_head[ch] < 0:
         D.ovf_head[ch] = r
     else:
-        R.next[D.ovf_tail[ch]] = r
+        R.next[D.ovf_tail[ch] - rb] = r
     D.ovf_tail[ch] = r
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def dram_channel_idle(D, ch, c):
     """No request at the channel and no refresh due."""
     return D.q_cnt[ch] == 0 and D.ovf_head[ch] < 0 and c < D.ch_ref[ch]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _act_legal(D, ch, b, rk, c):
     p = D.par
     if D.open_row[ch, b] >= 0:
@@ -152,7 +159,7 @@ def _act_legal(D, ch, b, rk, c):
     return oldest <= c - p[T_FAW]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _col_legal(D, ch, b, rk, write, c):
     p = D.par
     if c < D.act_t[ch, b] + p[T_RCD] or c < D.ch_col[ch] + p[T_CCD]:
@@ -165,7 +172,7 @@ def _col_legal(D, ch, b, rk, write, c):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _issue_act(D, ch, b, rk, row, c):
     D.open_row[ch, b] = row
     D.act_t[ch, b] = c
@@ -181,24 +188,24 @@ def _issue_act(D, ch, b, rk, row, c):
     D.cmd[ch, 0] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _issue_pre(D, ch, b, c):
     D.open_row[ch, b] = -1
     D.act_ok[ch, b] = c + D.par[T_RP]
     D.cmd[ch, 1] += 1
 
 
-@njit(cache=True)
-def _older_same_bank(R, D, ch, k, b):
+@njit(cache=True, _nrt=False)
+def _older_same_bank(R, D, ch, k, b, rb):
     """An older queued request targets bank b: a PRE must not close its row."""
     for j in range(k):
-        if R.bank[D.q_req[ch, j]] == b:
+        if R.bank[D.q_req[ch, j] - rb] == b:
             return True
     return False
 
 
-@njit(cache=True)
-def dram_channel_cycle(R, D, ch, c):
+@njit(cache=True, _nrt=False)
+def dram_channel_cycle(R, D, ch, c, rb):
     """Steps 1-4 of section 7 for one channel in cycle c: queue joins, refresh, FR-FCFS.
     A column command pushes the request's completion (end of its data burst)."""
     p = D.par
@@ -215,7 +222,7 @@ def dram_channel_cycle(R, D, ch, c):
             D.ovf_head[ch] = -1
             D.ovf_tail[ch] = -1
         else:
-            D.ovf_head[ch] = R.next[r]
+            D.ovf_head[ch] = R.next[r - rb]
 
     # 2. refresh: precharge open banks one per cycle, then REF
     if c >= D.ch_ref[ch]:
@@ -244,31 +251,31 @@ def dram_channel_cycle(R, D, ch, c):
     other = -1
     for k in range(n):
         r = D.q_req[ch, k]
-        b = R.bank[r]
+        b = R.bank[r - rb]
         rk = b // nbk
         orow = D.open_row[ch, b]
-        if orow == R.row[r]:
-            if _col_legal(D, ch, b, rk, R.write[r] != 0, c):
+        if orow == R.row[r - rb]:
+            if _col_legal(D, ch, b, rk, R.write[r - rb] != 0, c):
                 col = k
                 break
         elif other < 0:
             if orow < 0:
                 if _act_legal(D, ch, b, rk, c):
                     other = k
-            elif c >= D.pre_ok[ch, b] and not _older_same_bank(R, D, ch, k, b):
+            elif c >= D.pre_ok[ch, b] and not _older_same_bank(R, D, ch, k, b, rb):
                 other = k
     if col >= 0:
         r = D.q_req[ch, col]
-        b = R.bank[r]
+        b = R.bank[r - rb]
         rk = b // nbk
         outcome = D.q_first[ch, col]
         if outcome < 0:
             outcome = 0
         D.outc[ch, outcome] += 1
-        R.outcome[r] = outcome
-        R.issue[r] = c
+        R.outcome[r - rb] = outcome
+        R.issue[r - rb] = c
         D.ch_col[ch] = c
-        if R.write[r] != 0:
+        if R.write[r - rb] != 0:
             done = c + p[T_CWL] + p[T_BURST]
             D.rk_wr[ch, rk] = c
             D.pre_ok[ch, b] = max(D.pre_ok[ch, b], done + p[T_WR])
@@ -278,7 +285,7 @@ def dram_channel_cycle(R, D, ch, c):
             D.pre_ok[ch, b] = max(D.pre_ok[ch, b], c + p[T_RTP])
             D.cmd[ch, 3] += 1
         D.ch_bus[ch] = done
-        R.complete[r] = done
+        R.complete[r - rb] = done
         dram_push_completion(D, ch, r, done)
         if p[P_CLOSED]:  # auto-precharge at the earliest legal PRE cycle
             D.open_row[ch, b] = -1
@@ -291,9 +298,9 @@ def dram_channel_cycle(R, D, ch, c):
         return
     if other >= 0:
         r = D.q_req[ch, other]
-        b = R.bank[r]
+        b = R.bank[r - rb]
         if D.open_row[ch, b] < 0:
-            _issue_act(D, ch, b, b // nbk, R.row[r], c)
+            _issue_act(D, ch, b, b // nbk, R.row[r - rb], c)
             if D.q_first[ch, other] < 0:
                 D.q_first[ch, other] = 1
         else:

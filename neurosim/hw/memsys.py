@@ -177,24 +177,31 @@ class MemorySystem:
 
 
 class RecordLog:
-    """The ideal model's records, kept compactly: a message is stored as it is, a DRAM
-    transfer once (not once per burst) and expanded into its per-burst records on iteration.
-    Behaves as a read-only sequence (``len``, iteration, indexing, ``==`` with a list)."""
+    """A model's records kept compactly (a DRAM transfer once, not once per burst; the
+    cycle-level model's records in its numpy tables) and built on iteration. Behaves as a
+    read-only sequence (``len``, iteration, indexing, ``==`` with a list).
+
+    The owner provides ``_record_count(which)``, ``_expand(which)`` (a generator of the
+    records in posting order), ``_record_stamp()`` (changes whenever a record may have
+    changed: the cache of ``[i]`` is rebuilt then) and ``_message_summary()``."""
 
     def __init__(self, owner, which: str):
         self._owner = owner
         self._which = which      # "messages" or "dram"
         self._cache = None
+        self._stamp = None
 
     def __len__(self):
-        return self._owner._n_records[self._which]
+        return self._owner._record_count(self._which)
 
     def __iter__(self):
         return self._owner._expand(self._which)
 
     def __getitem__(self, i):
-        if self._cache is None or len(self._cache) != len(self):
+        stamp = self._owner._record_stamp()
+        if self._cache is None or self._stamp != stamp:
             self._cache = list(self)
+            self._stamp = stamp
         return self._cache[i]
 
     def __eq__(self, other):
@@ -202,7 +209,7 @@ class RecordLog:
 
     def summary_by_kind(self) -> dict:
         """{message kind: (messages, flits, payload bits)} without expanding the log."""
-        return dict(self._owner._by_kind)
+        return dict(self._owner._message_summary())
 
 
 class IdealMemorySystem(MemorySystem):
@@ -333,6 +340,15 @@ class IdealMemorySystem(MemorySystem):
         h.available = done
         heapq.heappush(self._heap, (h.available, h.id, h))
         return h
+
+    def _record_count(self, which):
+        return self._n_records[which]
+
+    def _record_stamp(self):
+        return (self._n_records["messages"], self._n_records["dram"])
+
+    def _message_summary(self):
+        return self._by_kind
 
     def _expand(self, which):
         """Records in posting order; a transfer yields, burst by burst in ascending address,

@@ -29,7 +29,7 @@ def latency_summary(lat: np.ndarray) -> dict:
 
 def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
     """Per-link, per-router, per-endpoint and per-packet-kind NoC statistics."""
-    N, P = eng.N, eng.P
+    N = eng.N
     cols = int(N.par[4])
     R = N.nflits.shape[0]
     span = max(1, cycles)
@@ -50,13 +50,12 @@ def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
             "avg_buffer_flits": {nm.PORT_NAMES[i]: float(N.st_occ[r, i]) / span
                                  for i in range(nm.NPORTS) if N.st_occ[r, i] > 0},
         })
-    n = eng.n_pk
-    done = (P.eject[:n] >= 0) & (P.eject[:n] < cycles)
-    lat = P.eject[:n] + 1 - P.time[:n]
+    T = eng.packet_columns(cycles)
+    done, lat = T["done"], T["lat"]
     kinds = {}
-    for k in np.unique(P.kind[:n][done]).tolist():
-        sel = done & (P.kind[:n] == k)
-        flits = P.flits[:n][sel]
+    for k in np.unique(T["kind"][done]).tolist():
+        sel = done & (T["kind"] == k)
+        flits = T["flits"][sel]
         kinds[kind_names[k]] = {"packets": int(sel.sum()), "flits": int(flits.sum()),
                                 "latency": latency_summary(lat[sel])}
     return {"cycles": int(cycles), "links": links, "routers": routers,
@@ -64,29 +63,30 @@ def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
             "packet_kinds": kinds}
 
 
-def dram_extra(eng, cycles: int, tensors: list[str], clock_mhz: float,
+def dram_extra(eng, cycles: int, tensors: tuple, clock_mhz: float,
                burst_bytes: int) -> dict:
-    """Per-channel DRAM statistics over the committed requests."""
-    D, R = eng.D, eng.R
-    n = eng.n_rq
-    done = (R.complete[:n] >= 0) & (R.complete[:n] <= cycles)
-    lat = R.complete[:n] - R.arrive[:n]
-    tens = np.array(tensors[:n], dtype=object) if n else np.array([], dtype=object)
+    """Per-channel DRAM statistics over the committed requests. ``tensors``: (code of every
+    request, names of the codes)."""
+    D = eng.D
+    T = eng.request_columns()
+    done = (T["complete"] >= 0) & (T["complete"] <= cycles)
+    lat = T["complete"] - T["arrive"]
+    tens, tnames = tensors
     out = {}
     for ch in range(D.q_cnt.shape[0]):
-        sel = done & (R.channel[:n] == ch)
-        rd = sel & (R.write[:n] == 0)
-        wr = sel & (R.write[:n] != 0)
+        sel = done & (T["channel"] == ch)
+        rd = sel & ~T["write"]
+        wr = sel & T["write"]
         nbytes = int(sel.sum()) * burst_bytes
         if sel.any():
-            first, last = int(R.arrive[:n][sel].min()), int(R.complete[:n][sel].max())
+            first, last = int(T["arrive"][sel].min()), int(T["complete"][sel].max())
         else:
             first = last = 0
         active = max(1, last - first)
         by_kind = {}
-        for t in sorted(set(tens[sel].tolist())):
-            m = sel & (tens == t)
-            by_kind[t] = {"read_bytes": int((m & rd).sum()) * burst_bytes,
+        for code in sorted(np.unique(tens[sel]).tolist(), key=lambda k: tnames[k]):
+            m = sel & (tens == code)
+            by_kind[tnames[code]] = {"read_bytes": int((m & rd).sum()) * burst_bytes,
                           "write_bytes": int((m & wr).sum()) * burst_bytes}
         out[f"ch{ch}"] = {
             "requests": int(sel.sum()), "reads": int(rd.sum()), "writes": int(wr.sum()),
@@ -112,13 +112,10 @@ def memsys_extra(ms) -> dict:
         names[i] = k
     if ms.noc_cycle:
         out["noc"] = noc_extra(ms.eng, ms._C, names)
-        payload: dict = {}
-        for m in ms.messages:  # every leg of a multicast is a record of its own
-            if m.packets and m.available >= 0:
-                payload[m.kind] = payload.get(m.kind, 0) + m.payload_bits
+        payload = ms._payload_delivered()  # every leg of a multicast counts
         for kind, d in out["noc"]["packet_kinds"].items():
             d["payload_bytes"] = payload.get(kind, 0) / 8
-    out["dram"] = dram_extra(ms.eng, ms._C, ms._n_req_tensor, cfg.chip.clock_mhz,
+    out["dram"] = dram_extra(ms.eng, ms._C, ms._request_tensors(), cfg.chip.clock_mhz,
                              cfg.dram.burst_bytes)
     return out
 

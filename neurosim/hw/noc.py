@@ -35,7 +35,9 @@ OPPOSITE = np.array([0, 3, 4, 1, 2, 5], dtype=np.int64)  # input port a link ent
 FLIT_SHIFT = 5
 FLIT_MASK = (1 << FLIT_SHIFT) - 1
 
-# Per-packet table, shared with cycle_memsys (which appends rows). Only ``inject``,
+# Per-packet table, shared with cycle_memsys (which appends rows). Row ``p - pb`` holds
+# packet ``p``: the rows of delivered packets may be retired (``pb``, the id of row 0, is an
+# argument of the kernels that read the table). Only ``inject``,
 # ``eject``, ``next`` and (for packets enqueued by the model itself) ``time`` are written by
 # the kernels.
 Packets = namedtuple("Packets", [
@@ -65,6 +67,7 @@ NocState = namedtuple("NocState", [
     "nflits",     # [R] flits in the router's input buffers (including those on the wire)
     "ep_head", "ep_tail", "ep_vc", "ep_sent",  # NI queues [E]
     "ej_pkts",    # packets whose tail was ejected in the current cycle
+    "sa_req",     # [3, 6] switch allocation scratch: VC, output port, output VC per input
     "sc",         # [0] ejections this cycle, [1] non-empty NI queues
     # statistics
     "st_port",    # [R, 6] flits sent through each output port (links and ejection)
@@ -111,7 +114,8 @@ def make_noc_state(cfg) -> NocState:
         nflits=np.zeros(R, np.int64),
         ep_head=np.full(E, -1, np.int64), ep_tail=np.full(E, -1, np.int64),
         ep_vc=np.zeros(E, np.int64), ep_sent=np.zeros(E, np.int64),
-        ej_pkts=np.zeros(E, np.int64), sc=np.zeros(2, np.int64),
+        ej_pkts=np.zeros(E, np.int64), sa_req=np.zeros((3, NPORTS), np.int64),
+        sc=np.zeros(2, np.int64),
         st_port=np.zeros((R, NPORTS), np.int64), st_router=np.zeros(R, np.int64),
         st_busy=np.zeros(R, np.int64), st_occ=np.zeros((R, NPORTS), np.int64),
         st_inj=np.zeros(E, np.int64), st_ej=np.zeros(E, np.int64),
@@ -161,8 +165,13 @@ def xy_path(cols: int, a: int, b: int) -> list[tuple[int, int]]:
 
 # --------------------------------------------------------------------------- kernels
 
+# The kernels allocate nothing and are compiled without numba's reference counting
+# (``_nrt=False``): with it, numba puts atomic reference-count operations on the state
+# arrays into the hot loops (wherever a short-circuit ``and``/``or`` or a helper call touches
+# them), which cost about 10x the simulation itself.
 
-@njit(cache=True)
+
+@njit(cache=True, _nrt=False)
 def noc_route(cols, r, dst_ep):
     """XY routing: the output port at router r towards endpoint dst_ep."""
     d = dst_ep >> 1
@@ -183,7 +192,7 @@ def noc_route(cols, r, dst_ep):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _push(N, r, i, v, f, t):
     B = N.buf_flit.shape[3]
     pos = (N.buf_head[r, i, v] + N.buf_cnt[r, i, v]) % B
@@ -192,7 +201,7 @@ def _push(N, r, i, v, f, t):
     N.buf_cnt[r, i, v] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _credit(N, r, o, w, c):
     """Credits of output VC (r, o, w) usable in cycle c (collects returns due by c)."""
     n = N.cret_cnt[r, o, w]
@@ -208,20 +217,20 @@ def _credit(N, r, o, w, c):
     return N.credits[r, o, w]
 
 
-@njit(cache=True)
-def noc_enqueue(P, N, e, p):
+@njit(cache=True, _nrt=False)
+def noc_enqueue(P, N, e, p, pb):
     """Append packet p to the queue of NI endpoint e."""
-    P.next[p] = -1
+    P.next[p - pb] = -1
     if N.ep_head[e] < 0:
         N.ep_head[e] = p
         N.ep_tail[e] = p
         N.sc[1] += 1
     else:
-        P.next[N.ep_tail[e]] = p
+        P.next[N.ep_tail[e] - pb] = p
         N.ep_tail[e] = p
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def noc_busy(N):
     """Anything queued at an NI or buffered in a router."""
     if N.sc[1] > 0:
@@ -232,8 +241,8 @@ def noc_busy(N):
     return False
 
 
-@njit(cache=True)
-def noc_cycle(P, N, c):
+@njit(cache=True, _nrt=False)
+def noc_cycle(P, N, c, pb):
     """Phases 2 and 3 of cycle c (phase 1 is implicit, see the module notes). The packets
     whose tail was ejected are left in ``N.ej_pkts[:N.sc[0]]``."""
     rd = N.par[0]
@@ -264,7 +273,7 @@ def noc_cycle(P, N, c):
                     continue
                 N.ep_vc[e] = v
                 N.in_owner[r, port, v] = p
-                P.inject[p] = c
+                P.inject[p - pb] = c
             else:
                 v = N.ep_vc[e]
                 if N.buf_cnt[r, port, v] >= B:
@@ -273,7 +282,7 @@ def noc_cycle(P, N, c):
             N.nflits[r] += 1
             N.st_inj[e] += 1
             s += 1
-            if s == P.flits[p]:
+            if s == P.flits[p - pb]:
                 N.in_owner[r, port, v] = -1
                 s = 0
                 if p == N.ep_tail[e]:
@@ -281,13 +290,13 @@ def noc_cycle(P, N, c):
                     N.ep_tail[e] = -1
                     N.sc[1] -= 1
                 else:
-                    N.ep_head[e] = P.next[p]
+                    N.ep_head[e] = P.next[p - pb]
             N.ep_sent[e] = s
 
     # ---- phase 3: separable switch allocation (input first) and traversal
-    req_v = np.empty(6, np.int64)
-    req_o = np.empty(6, np.int64)
-    req_w = np.empty(6, np.int64)
+    req_v = N.sa_req[0]
+    req_o = N.sa_req[1]
+    req_w = N.sa_req[2]
     for r in range(R):
         if N.nflits[r] == 0:
             continue
@@ -304,7 +313,7 @@ def noc_cycle(P, N, c):
                 f = N.buf_flit[r, i, v, h]
                 p = f >> 5
                 if (f & 31) == 0:  # head: needs a free output VC with a credit
-                    o = noc_route(cols, r, P.dst_ep[p])
+                    o = noc_route(cols, r, P.dst_ep[p - pb])
                     if o == 0 or o == 5:
                         if N.owner[r, o, 0] >= 0:
                             continue
@@ -354,7 +363,7 @@ def noc_cycle(P, N, c):
             N.st_port[r, o] += 1
             p = f >> 5
             idx = f & 31
-            tail = idx == P.flits[p] - 1
+            tail = idx == P.flits[p - pb] - 1
             if i >= 1 and i <= 4:  # the freed slot's credit returns upstream
                 u = N.neigh[r, i]
                 uo = OPPOSITE[i]
@@ -364,7 +373,7 @@ def noc_cycle(P, N, c):
             if o == 0 or o == 5:  # ejection
                 if tail:
                     N.owner[r, o, 0] = -1
-                    P.eject[p] = c
+                    P.eject[p - pb] = c
                     N.ej_pkts[N.sc[0]] = p
                     N.sc[0] += 1
                     N.st_ej[2 * r + (1 if o == 5 else 0)] += 1
