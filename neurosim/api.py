@@ -148,18 +148,10 @@ def write_outputs(result: RunResult, out_dir) -> list:
 
 
 def _atomic_write(path: Path, text: str) -> Path:
-    import os
-    import tempfile
+    """A text output file, written whole or not at all, ending with a newline."""
+    from .fileio import atomic_write_text
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text if text.endswith("\n") else text + "\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write_text(path, text if text.endswith("\n") else text + "\n")
 
 
 class _ProgressBar:

@@ -2,11 +2,10 @@
 an energy estimate, and (optionally) measured GPU figures beside the GPU model."""
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..fileio import atomic_write as _atomic_write
 from ..timing import TENSOR_KINDS
 from . import chip as chip_side
 from .gpu import PHASES, gpu_dram_traffic
@@ -136,19 +135,6 @@ def render(c: Comparison) -> str:
     if c.chip is None:
         out.append("chip side not run (--gpu-only): reductions need the chip simulator")
     return "\n".join(out)
-
-
-def _atomic_write(path: Path, write):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_outputs(c: Comparison, out_dir) -> list[Path]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 from ..errors import InputError
+from ..fileio import atomic_write
 
 
 def _floats(text: str, what: str) -> list[float]:
@@ -22,9 +22,7 @@ def _floats(text: str, what: str) -> list[float]:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def _csv_bytes(rows: list[dict]) -> bytes:

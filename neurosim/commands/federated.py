@@ -11,10 +11,10 @@ import csv
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from ..fileio import atomic_write
 
 # (header, key, scale, format) of the printed table.
 TABLE = (
@@ -111,15 +111,10 @@ def plot(res, path: Path) -> None:
     fig.suptitle(f"{s['workload']}: {s['workers']} workers of {s['arch']}, {s['local_steps']} "
                  f"local steps per round, {s['partition']} shards")
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".federated-", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def cmd_federated(args) -> int:

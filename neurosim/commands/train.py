@@ -14,8 +14,6 @@ import csv
 import dataclasses
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 COLS = ["step", "epoch", "loss", "train_acc", "ref_loss", "ref_train_acc", "w_max_abs_diff",
@@ -64,11 +62,9 @@ def _fmt(v):
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    from ..fileio import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def cmd_train(args) -> int:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
 
+from ..fileio import atomic_write_text
 from .scaling import scale_energy
 
 TARGET_NM = 28
@@ -332,10 +331,7 @@ def main(argv=None) -> int:
         return 0
     for name in FLAVOURS:
         path = table_path(name)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".yaml")
-        with os.fdopen(fd, "w") as f:
-            f.write(render(name))
-        os.replace(tmp, path)
+        atomic_write_text(path, render(name))
         print(f"wrote {path}")
     return 0
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__, api
+from ..fileio import atomic_write_text
 from ..workload.schema import WORKLOAD_DIR
 
 FLAGSHIP = "vgg11-cifar10"
@@ -231,9 +230,5 @@ def write_outputs(rep: Reproduction, out_dir, command: str) -> list[Path]:
     written = []
     for name, text in files.items():
         path = out / name
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=".tmp-")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-        written.append(path)
+        written.append(atomic_write_text(path, text))
     return written

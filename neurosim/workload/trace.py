@@ -24,8 +24,6 @@ key                           content
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..fileio import atomic_write
 from .network import Network
 
 TRACE_FORMAT = "neurosim-trace"
@@ -138,16 +137,11 @@ class Trace:
                 arrays[f"L{i}.{kind}"] = np.ascontiguousarray(lt.mask(kind), dtype=np.uint64)
             if lt.gu_values is not None:
                 arrays[f"L{i}.gu_values"] = np.asarray(lt.gu_values, dtype=np.float16)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-        os.close(fd)
-        try:
-            np.savez_compressed(tmp, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+        def write(tmp):
+            with open(tmp, "wb") as f:   # a file object: numpy adds no ".npz" to the name
+                np.savez_compressed(f, **arrays)
+
+        return atomic_write(path, write)
 
     @staticmethod
     def load(path, expect: Network | None = None) -> "Trace":
