@@ -234,6 +234,20 @@ def to_part(full_bits, layer, lo, hi):
     return out
 
 
+def conv_taps(layer, d, n_ch):
+    """(co, ky, kx, y, x) of the kernel taps of output delta ``d`` that land inside the input."""
+    C, H, W = layer.in_shape
+    _, Ho, Wo = layer.out_shape
+    K, s, P = layer.kernel, layer.stride, layer.padding
+    co, pos = d % n_ch, d // n_ch
+    oy, ox = pos // Wo, pos % Wo
+    for ky in range(K):
+        for kx in range(K):
+            y, x = oy * s + ky - P, ox * s + kx - P
+            if 0 <= y < H and 0 <= x < W:
+                yield co, ky, kx, y, x
+
+
 def bf_bp(ep, layer, part_bits, n_ch, base_W, base_GS, base_GU):
     L = ep.bp_lanes
     n_part = len(part_bits)
@@ -241,25 +255,15 @@ def bf_bp(ep, layer, part_bits, n_ch, base_W, base_GS, base_GU):
                                   for m in range(math.ceil(n_part / L))]
     if layer.kind == "conv":
         C, H, W = layer.in_shape
-        _, Ho, Wo = layer.out_shape
-        K, s, P = layer.kernel, layer.stride, layer.padding
+        K = layer.kernel
         nc = math.ceil(C / L)
 
         def per(d):
-            co, pos = d % n_ch, d // n_ch
-            oy, ox = pos // Wo, pos % Wo
-            out = []
-            for ky in range(K):
-                for kx in range(K):
-                    y, x = oy * s + ky - P, ox * s + kx - P
-                    if 0 <= y < H and 0 <= x < W:
-                        for j in range(nc):
-                            out.append(
-                                slots(ep, E.B_WEIGHTS, base_W + (((co * K + ky) * K + kx) * nc + j)
-                                      * ep.k_bw, ep.k_bw)
-                                + slots(ep, E.B_GRADIENTS,
-                                        base_GS + ((y * W + x) * nc + j) * ep.k_bg, ep.k_bg))
-            return out
+            return [slots(ep, E.B_WEIGHTS, base_W + (((co * K + ky) * K + kx) * nc + j)
+                          * ep.k_bw, ep.k_bw)
+                    + slots(ep, E.B_GRADIENTS, base_GS + ((y * W + x) * nc + j) * ep.k_bg,
+                            ep.k_bg)
+                    for co, ky, kx, y, x in conv_taps(layer, d, n_ch) for j in range(nc)]
     else:
         nc = math.ceil(layer.n_in / L)
 
@@ -275,22 +279,15 @@ def bf_wg(ep, layer, part_bits, in_bits, n_ch, base_GW):
     ops = [None] * (ep.wg_depth + math.ceil(layer.n_in / ep.wg_sw))
     if layer.kind == "conv":
         C, H, W = layer.in_shape
-        _, Ho, Wo = layer.out_shape
-        K, s, P = layer.kernel, layer.stride, layer.padding
+        K = layer.kernel
         nc = math.ceil(C / L)
 
         def per(d):
-            co, pos = d % n_ch, d // n_ch
-            oy, ox = pos // Wo, pos % Wo
             out = []
-            for ky in range(K):
-                for kx in range(K):
-                    y, x = oy * s + ky - P, ox * s + kx - P
-                    if 0 <= y < H and 0 <= x < W:
-                        nz = sum(in_bits[(y * W + x) * C + c] for c in range(C))
-                        out += [slots(ep, E.B_WGRAD,
-                                      base_GW + (((co * K + ky) * K + kx) * nc + j) * k, k)
-                                for j in range(math.ceil(nz / L))]
+            for co, ky, kx, y, x in conv_taps(layer, d, n_ch):
+                nz = sum(in_bits[(y * W + x) * C + c] for c in range(C))
+                out += [slots(ep, E.B_WGRAD, base_GW + (((co * K + ky) * K + kx) * nc + j) * k, k)
+                        for j in range(math.ceil(nz / L))]
             return out
     else:
         nnz = int(in_bits.sum())
