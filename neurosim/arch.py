@@ -16,10 +16,10 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError
+from .paths import ARCH_DIR, display_path
 from .params import (REQUIRED, Config, Group, Param, apply_overrides, deep_merge,
                      overridden_keys)
 
-ARCH_DIR = Path(__file__).resolve().parent.parent / "arch_configs"
 
 SRAM_BUFFERS = ("weights", "state", "spikes", "gradients", "wgrad")
 ENGINES = ("fp", "bp", "wg")
@@ -295,14 +295,6 @@ def resolve_arch_path(name_or_path: str | Path, relative_to: Path | None = None)
     return candidates[0]
 
 
-def _display_path(path: Path) -> str:
-    """A path as a user would type it: relative to the working directory when possible."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def _load_raw(path: Path, chain: tuple = ()) -> dict:
     path = Path(path)
     if path.resolve() in chain:
@@ -341,7 +333,7 @@ def load_arch(path_or_dict, overrides: list[str] | None = None) -> Config:
         raw, source = dict(path_or_dict), "<dict>"
     else:
         path = resolve_arch_path(path_or_dict)
-        raw, source = _load_raw(path), _display_path(path)
+        raw, source = _load_raw(path), display_path(path)
     raw = apply_overrides(raw, overrides, ARCH_SCHEMA)
     raw = _apply_dram_preset(raw, source)
     data = ARCH_SCHEMA.validate(raw, source, "")

@@ -204,7 +204,7 @@ def all_workloads_markdown(arch, gpu, frameworks, gpu_overrides=(), gpu_only=Fal
                            workload_dir=None) -> str:
     """One Markdown table: every workloads/*.yaml x framework, GPU bytes per kind, chip
     bytes and the reduction (when the chip side runs)."""
-    from ..workload.schema import WORKLOAD_DIR
+    from ..paths import WORKLOAD_DIR
 
     wdir = Path(workload_dir) if workload_dir else WORKLOAD_DIR
     files = sorted(wdir.glob("*.yaml"))

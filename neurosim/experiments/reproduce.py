@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .. import __version__, api
 from ..fileio import atomic_write_text
-from ..workload.schema import WORKLOAD_DIR
+from ..paths import WORKLOAD_DIR
 
 FLAGSHIP = "vgg11-cifar10"
 QUICK_WORKLOADS = ("mlp-digits", FLAGSHIP)

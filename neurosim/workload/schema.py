@@ -5,9 +5,9 @@ from pathlib import Path
 
 from ..arch import read_yaml
 from ..errors import InputError
+from ..paths import WORKLOAD_DIR, display_path
 from ..params import REQUIRED, Config, Group, ListOf, OneOf, Param, apply_overrides, overridden_keys
 
-WORKLOAD_DIR = Path(__file__).resolve().parent.parent.parent / "workloads"
 
 _name = Param("str", None, "layer name (default: type and index, e.g. conv2d_0)", nullable=True)
 _input = Param("str", None, "name of the layer whose output feeds this one (default: the "
@@ -146,14 +146,13 @@ def resolve_workload_path(name_or_path) -> Path:
 
 def load_workload(path_or_dict, overrides: list[str] | None = None) -> Config:
     """Load and validate a workload; the network's shapes are checked too."""
-    from ..arch import _display_path
     from .network import build_network
 
     if isinstance(path_or_dict, dict):
         raw, source, base_dir = dict(path_or_dict), "<dict>", Path.cwd()
     else:
         path = resolve_workload_path(path_or_dict)
-        raw, source, base_dir = read_yaml(path, "workload"), _display_path(path), path.parent
+        raw, source, base_dir = read_yaml(path, "workload"), display_path(path), path.parent
     raw = apply_overrides(raw, overrides, WORKLOAD_SCHEMA)
     data = WORKLOAD_SCHEMA.validate(raw, source, "")
     if data["traces"]["source"] == "file":
