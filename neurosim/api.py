@@ -16,7 +16,8 @@ from .workload import Trace, build_network, get_traces, load_trace, load_workloa
 
 __all__ = ["load_arch", "load_workload", "build_network", "get_traces", "load_trace",
            "trace_for", "trace_density_table", "InputError", "run", "RunResult",
-           "split_overrides", "write_outputs"]
+           "split_overrides", "write_outputs", "write_text", "load_configs", "map_step",
+           "simulate_step", "DatapathStepTimer"]
 
 
 def trace_for(file_or_workload: str, overrides: list[str] | None = None) -> Trace:
@@ -76,12 +77,54 @@ def split_overrides(overrides) -> tuple[list, list]:
     return arch_o, wl_o
 
 
-def _config(x, loader, overrides):
+def load_configs(arch, workload, overrides=()) -> tuple:
+    """(arch Config, workload Config) from paths, shipped names or loaded Configs, with
+    ``overrides`` applied (``workload.``-prefixed ones to the workload)."""
+    arch_o, wl_o = split_overrides(overrides)
+    return _load_config(arch, load_arch, arch_o), _load_config(workload, load_workload, wl_o)
+
+
+def _load_config(x, loader, overrides):
     from .params import Config
 
     if isinstance(x, Config):
         return loader(x.to_dict(), overrides) if overrides else x
     return loader(x, overrides)
+
+
+def map_step(arch, network, workload=None, trace=None):
+    """The mapper's placement of ``network`` on ``arch`` (a trace, if given, informs the
+    cost model; without one the mapper uses the network's shapes only)."""
+    from .hw.mapping import map_network
+
+    return map_network(arch, network, workload, trace)
+
+
+def simulate_step(arch, workload, network, trace, placement=None,
+                  progress=False) -> RunResult:
+    """The one simulation pipeline every command uses (run, train, federated, scaling,
+    reproduce, sweeps): map (unless ``placement`` is given) -> simulate one training step
+    with the event-driven model -> stats -> energy. ``arch`` and ``workload`` are loaded
+    Configs, ``trace`` a Trace of ``network``. ``progress``: a bar on stderr for runs
+    longer than a few seconds."""
+    from .energy import compute as compute_energy
+    from .hw.chip import simulate
+    from .hw.report import build_stats, summarize
+
+    if placement is None:
+        placement = map_step(arch, network, workload, trace)
+    momentum = workload.optimizer.type == "momentum"
+    bar = _ProgressBar() if progress else None
+    timing = simulate(arch, network, trace, placement, momentum, progress=bar)
+    if bar is not None:
+        bar.close()
+    stats = build_stats(arch, network, placement, timing, trace.batch, trace.time_steps,
+                        momentum)
+    summary = summarize(arch, timing, stats)
+    energy = compute_energy(arch, network, timing)
+    energy.publish(stats["chip"])
+    summary.update(energy.summary)
+    return RunResult(summary, stats, timing, placement, arch, workload, network, trace, energy)
 
 
 def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
@@ -93,14 +136,7 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     None (the mapper). ``out_dir``: if given, stats.json, stats.csv, summary.json and
     placement.json are written there (atomically). ``progress``: a bar on stderr for runs
     longer than a few seconds."""
-    from .energy import compute as compute_energy
-    from .hw.chip import simulate
-    from .hw.mapping import map_network
-    from .hw.report import build_stats, summarize
-
-    arch_o, wl_o = split_overrides(overrides)
-    arch_cfg = _config(arch, load_arch, arch_o)
-    wl = _config(workload, load_workload, wl_o)
+    arch_cfg, wl = load_configs(arch, workload, overrides)
     network = build_network(wl)
     if trace is None:
         trace = get_traces(wl, network)
@@ -109,23 +145,34 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     elif not trace.network.same_shapes(network):
         raise InputError("<trace>", "network", f"a trace of workload network '{network.name}'",
                          "a trace of a different network")
-    if placement is None:
-        placement = map_network(arch_cfg, network, wl, trace)
-    momentum = wl.optimizer.type == "momentum"
-    bar = _ProgressBar() if progress else None
-    timing = simulate(arch_cfg, network, trace, placement, momentum, progress=bar)
-    if bar is not None:
-        bar.close()
-    stats = build_stats(arch_cfg, network, placement, timing, trace.batch, trace.time_steps,
-                        momentum)
-    summary = summarize(arch_cfg, timing, stats)
-    energy = compute_energy(arch_cfg, network, timing)
-    energy.publish(stats["chip"])
-    summary.update(energy.summary)
-    result = RunResult(summary, stats, timing, placement, arch_cfg, wl, network, trace, energy)
+    result = simulate_step(arch_cfg, wl, network, trace, placement, progress)
     if out_dir is not None:
         write_outputs(result, out_dir)
     return result
+
+
+class DatapathStepTimer:
+    """Cycles and energy of the training steps the functional datapath takes (``neurosim
+    train``, federated workers): the step's own trace (``make_trace``) through
+    :func:`simulate_step`. Placements are mapped once per (arch, batch) without a trace."""
+
+    def __init__(self, workload, network):
+        self.workload, self.network = workload, network
+        self.placements: dict = {}
+
+    def __call__(self, arch, model, fw, g_u, labels, meta) -> RunResult:
+        import dataclasses
+        import json
+
+        from .workload.trainer import make_trace
+
+        # A step has traces.train_batch samples (fewer in an epoch's last step).
+        net = dataclasses.replace(self.network, batch=len(labels))
+        key = (json.dumps(arch.to_dict(), sort_keys=True, default=str), net.batch)
+        if key not in self.placements:
+            self.placements[key] = map_step(arch, net, self.workload)
+        trace = make_trace(model, fw, g_u, meta, network=net)
+        return simulate_step(arch, self.workload, net, trace, self.placements[key])
 
 
 def write_outputs(result: RunResult, out_dir) -> list:
@@ -141,17 +188,14 @@ def write_outputs(result: RunResult, out_dir) -> list:
         "summary.json": json.dumps(result.summary, indent=1, sort_keys=True),
         "placement.json": json.dumps(result.placement.to_dict(), indent=1, sort_keys=True),
     }
-    written = []
-    for name, text in files.items():
-        written.append(_atomic_write(out / name, text))
-    return written
+    return [write_text(out / name, text) for name, text in files.items()]
 
 
-def _atomic_write(path: Path, text: str) -> Path:
+def write_text(path, text: str) -> Path:
     """A text output file, written whole or not at all, ending with a newline."""
     from .fileio import atomic_write_text
 
-    return atomic_write_text(path, text if text.endswith("\n") else text + "\n")
+    return atomic_write_text(Path(path), text if text.endswith("\n") else text + "\n")
 
 
 class _ProgressBar:

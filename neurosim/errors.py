@@ -7,13 +7,13 @@ stderr and exit code 2, never a traceback. The message always names the source (
 """
 from __future__ import annotations
 
-_MISSING = object()
+MISSING = object()
 
 
 class InputError(Exception):
     """A bad user input: ``<source>: <key>: expected <expected>[, got <got>]``."""
 
-    def __init__(self, source: str, key: str, expected: str, got=_MISSING):
+    def __init__(self, source: str, key: str, expected: str, got=MISSING):
         self.source = str(source)
         self.key = key
         self.expected = expected
@@ -22,7 +22,7 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         msg = f"{self.source}: {self.key or '<top>'}: expected {self.expected}"
-        if self.got is not _MISSING:
+        if self.got is not MISSING:
             msg += f", got {_short(self.got)}"
         return msg
 

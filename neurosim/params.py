@@ -357,11 +357,20 @@ class Config:
     def to_dict(self) -> dict:
         return copy.deepcopy(self._data)
 
+    def is_overridden(self, key: str) -> bool:
+        """Whether ``key`` (relative to this node) was set by a command-line override."""
+        return _join(self._path, key) in self._overridden
+
+    def source_of(self, key: str) -> str:
+        """Where ``key`` (relative to this node) got its value: ``--set`` for a command-line
+        override, else the config's file."""
+        return "--set" if self.is_overridden(key) else self._source
+
     def error(self, key: str, expected: str, got=None) -> InputError:
         """An InputError about ``key`` (relative to this node) in this config's file, or
         naming ``--set`` when the key came from a command-line override."""
         full = _join(self._path, key)
-        source = "--set" if full in self._overridden else self._source
+        source = self.source_of(key)
         if got is None:
             return InputError(source, full, expected)
         return InputError(source, full, expected, got)

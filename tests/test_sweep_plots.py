@@ -7,7 +7,7 @@ import neurosim.cli
 from conftest import ROOT
 from neurosim.errors import InputError
 from neurosim.sweep import run_sweep
-from neurosim.sweep.plots import default_figures, plot_one, speedup_table
+from neurosim.plots import default_figures, plot_one, speedup_table
 from neurosim.sweep.results import export_csv, load_rows, value_of
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -195,7 +195,6 @@ def test_default_runner_is_the_simulator_api():
 
     assert DEFAULT_RUNNER == "neurosim.api:run"
     assert inspect.signature(run_sweep).parameters["point_runner"].default == DEFAULT_RUNNER
-    neurosim.cli._load_plugins()
     args = neurosim.cli.build_parser().parse_args(["sweep", "x.yaml"])
     assert args.runner is None  # None means DEFAULT_RUNNER in cmd_sweep
 

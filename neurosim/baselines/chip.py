@@ -2,8 +2,7 @@
 
 ``neurosim.api.run(arch, workload, overrides=(), out_dir=None) -> RunResult`` is the chip
 model's entry point; its ``.summary`` holds ``dram_read_bytes_<kind>`` and
-``dram_write_bytes_<kind>`` for every kind of :data:`neurosim.timing.TENSOR_KINDS`. It is
-imported lazily so the GPU side works (and is tested) without the chip model.
+``dram_write_bytes_<kind>`` for every kind of :data:`neurosim.timing.TENSOR_KINDS`.
 """
 from __future__ import annotations
 
@@ -14,21 +13,11 @@ from ..timing import TENSOR_KINDS
 CHIP_DRAM_ENERGY_KEYS = ("energy_dram_j", "dram_energy_j")
 
 
-def _run():
-    try:
-        from ..api import run
-    except ImportError:
-        run = None
-    if run is None:
-        raise InputError("compare-gpu", "chip model",
-                         "neurosim.api.run (the chip simulator) to be installed",
-                         "not available in this build; use --gpu-only")
-    return run
-
-
 def chip_run(arch, workload, overrides=()):
-    """The chip simulator's RunResult (raises a one-line InputError if unavailable)."""
-    return _run()(arch, workload, overrides=tuple(overrides or ()))
+    """The chip simulator's RunResult for one training step."""
+    from ..api import run
+
+    return run(arch, workload, overrides=tuple(overrides or ()))
 
 
 def chip_dram_traffic(arch, workload, overrides=()) -> dict:

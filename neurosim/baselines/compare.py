@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..fileio import atomic_write as _atomic_write
+from ..fileio import atomic_write
 from ..timing import TENSOR_KINDS
 from . import chip as chip_side
 from .gpu import PHASES, gpu_dram_traffic
@@ -160,43 +160,10 @@ def write_outputs(c: Comparison, out_dir) -> list[Path]:
                             r["measured_write"], r["model_read"], r["model_write"],
                             r["error_pct"]])
 
-    def wpng(tmp):
-        import matplotlib
+    from ..plots import gpu_traffic_figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        rows = [r for r in c.kind_rows() if r["kind"] != "total"]
-        kinds = [r["kind"] for r in rows]
-        x = range(len(kinds))
-        fig, ax = plt.subplots(figsize=(8, 4))
-        wdt = 0.38
-        ax.bar([i - wdt / 2 for i in x], [r["gpu_read"] / MB for r in rows], wdt,
-               label=f"GPU read ({c.gpu.gpu}, {c.gpu.framework}, model)", color="#4878a8")
-        ax.bar([i - wdt / 2 for i in x], [r["gpu_write"] / MB for r in rows], wdt,
-               bottom=[r["gpu_read"] / MB for r in rows], label="GPU write",
-               color="#9ab8d8")
-        if c.chip is not None:
-            ax.bar([i + wdt / 2 for i in x], [r["chip_read"] / MB for r in rows], wdt,
-                   label="chip read", color="#c05030")
-            ax.bar([i + wdt / 2 for i in x], [r["chip_write"] / MB for r in rows], wdt,
-                   bottom=[r["chip_read"] / MB for r in rows], label="chip write",
-                   color="#e8a890")
-            for i, r in enumerate(rows):
-                if r["reduction_pct"] is not None:
-                    top = max(r["gpu_total"], r["chip_total"]) / MB
-                    ax.text(i, top, f"{r['reduction_pct']:.0f}%", ha="center",
-                            va="bottom", fontsize=8)
-        ax.set_xticks(list(x), kinds)
-        ax.set_ylabel("DRAM MB per training step")
-        ax.set_title(f"{c.workload}: DRAM traffic by tensor kind")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(tmp, format="png", dpi=110)
-        plt.close(fig)
-
-    _atomic_write(csv_path, wcsv)
-    _atomic_write(png_path, wpng)
+    atomic_write(csv_path, wcsv)
+    gpu_traffic_figure(c, png_path)
     return [csv_path, png_path]
 
 

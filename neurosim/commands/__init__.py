@@ -1,23 +1,14 @@
-"""CLI subcommands beyond the basics in :mod:`neurosim.cli`.
-
-Each module here defines ``register(subparsers)``, which adds its subcommand(s) with
-``set_defaults(fn=...)``; the function receives the parsed args, calls :mod:`neurosim.api`
-(or the module's own API) and prints. Modules are discovered automatically, so adding a
-command never touches another file.
+"""The CLI's subcommands, one module each with ``register(subparsers)``, which adds its
+subcommand(s) with ``set_defaults(fn=...)``; the function receives the parsed args, calls
+:mod:`neurosim.api` (or the module's own API) and prints. A new command is one module here
+and one entry in ``COMMANDS`` (help lists them in this order).
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from . import (characterize, compare_gpu, config, energy, federated, reproduce, run, scaling,
+               sweep, trace, train, validate)
 
+COMMANDS = (trace, config, characterize, compare_gpu, energy, federated, reproduce, run, scaling,
+            sweep, train, validate)
 
-def _discover():
-    regs = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        mod = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(mod, "register"):
-            regs.append(mod.register)
-    return regs
-
-
-REGISTER = _discover()
+__all__ = ["COMMANDS"]

@@ -33,35 +33,6 @@ def _csv_bytes(rows: list[dict]) -> bytes:
     return buf.getvalue().encode()
 
 
-def _plot(path: Path, title: str, x, xlabel, series_left, left_label, series_right,
-          right_label) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for ys, label, style in series_left:
-        ax.plot(x, ys, style, label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(left_label)
-    ax.set_yscale("log")
-    ax.grid(True, alpha=0.3)
-    ax2 = ax.twinx()
-    for ys, label, style in series_right:
-        ax2.plot(x, ys, style, label=label, color="tab:red")
-    ax2.set_ylabel(right_label)
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8)
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    _write_atomic(path, buf.getvalue())
-
-
 def _out_dir(text: str) -> Path:
     out = Path(text)
     try:
@@ -95,7 +66,9 @@ def cmd_noc(args) -> int:
     stem = f"noc-{args.traffic}-{args.packet_flits}flit"
     _write_atomic(out / f"{stem}.csv", _csv_bytes(rows))
     x = [r["offered"] for r in rows]
-    _plot(out / f"{stem}.png",
+    from ..plots import characterization_figure
+
+    characterization_figure(out / f"{stem}.png",
           f"{cfg.get('name')}: {m.cols}x{m.rows} mesh, {args.traffic}, {args.packet_flits}-flit "
           "packets", x, "offered load (flits/node/cycle)",
           [([r["avg_latency"] for r in rows], "avg latency", "o-"),
@@ -133,7 +106,9 @@ def cmd_dram(args) -> int:
     stem = f"dram-{args.pattern}"
     _write_atomic(out / f"{stem}.csv", _csv_bytes(rows))
     x = [r["offered_gbs"] for r in rows]
-    _plot(out / f"{stem}.png", f"{cfg.get('name')}: {d.preset or 'custom'} x{d.channels} ch, "
+    from ..plots import characterization_figure
+
+    characterization_figure(out / f"{stem}.png", f"{cfg.get('name')}: {d.preset or 'custom'} x{d.channels} ch, "
           f"{args.pattern}", x, "offered load (GB/s)",
           [([r["avg_latency"] for r in rows], "avg latency", "o-"),
            ([r["p99_latency"] for r in rows], "p99 latency", "s--")], "latency (cycles)",
@@ -144,6 +119,8 @@ def cmd_dram(args) -> int:
 
 
 def register(sub) -> None:
+    from .common import add_set
+
     from ..hw.characterize import DRAM_PATTERNS, NOC_TRAFFIC
 
     p = sub.add_parser("characterize", help="latency/throughput curves of the cycle-level "
@@ -156,8 +133,7 @@ def register(sub) -> None:
         q.add_argument("--out", default=default_out, help=f"output directory "
                        f"(default {default_out})")
         q.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-        q.add_argument("--set", dest="overrides", action="append", default=[],
-                       metavar="KEY=VALUE", help="override a config key (repeatable)")
+        add_set(q, "override an arch config key (repeatable)")
 
     n = ps.add_parser("noc", help="sweep injection rate to saturation: latency and accepted "
                       "throughput (CSV + PNG)")

@@ -19,10 +19,10 @@ def cmd_compare_gpu(args) -> int:
         if args.out:
             from pathlib import Path
 
-            from ..baselines.compare import _atomic_write
+            from ..fileio import atomic_write_text
 
             p = Path(args.out) / f"all_{args.gpu}.md"
-            _atomic_write(p, lambda tmp: Path(tmp).write_text(text + "\n"))
+            atomic_write_text(p, text + "\n")
             print(f"wrote {p}")
         return 0
     if not args.workload:
@@ -38,6 +38,8 @@ def cmd_compare_gpu(args) -> int:
 
 
 def register(sub) -> None:
+    from .common import add_set
+
     p = sub.add_parser("compare-gpu", help="DRAM traffic per tensor kind and phase: chip vs "
                        "a GPU baseline model (and measured GPU figures)")
     p.add_argument("arch", help="chip arch config (name or YAML)")
@@ -50,8 +52,7 @@ def register(sub) -> None:
                    help="measured-CSV of the same step (docs/gpu-baseline.md)")
     p.add_argument("--gpu-set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a GPU model key, e.g. l2_mode=unified (repeatable)")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY=VALUE", help="override a chip arch config key (repeatable)")
+    add_set(p, "override a chip arch config key (repeatable)")
     p.add_argument("--gpu-only", action="store_true",
                    help="GPU side only (no chip simulation)")
     p.add_argument("--all", action="store_true",

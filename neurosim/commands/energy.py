@@ -37,7 +37,7 @@ def cmd_energy_table(args) -> int:
 
 
 def register(sub) -> None:
-    from ..cli import _add_set
+    from .common import add_set
 
     p = sub.add_parser("energy", help="energy tables")
     ps = p.add_subparsers(dest="energy_cmd", metavar="SUBCOMMAND")
@@ -47,5 +47,5 @@ def register(sub) -> None:
     t.add_argument("arch", nargs="?", default="paper-20core", help="arch config (default "
                    "paper-20core)")
     t.add_argument("--sources", action="store_true", help="also print the full citations")
-    _add_set(t)
+    add_set(t, "override an arch config key (repeatable)")
     t.set_defaults(fn=cmd_energy_table)

@@ -14,7 +14,6 @@ import math
 import sys
 from pathlib import Path
 
-from ..fileio import atomic_write
 
 # (header, key, scale, format) of the printed table.
 TABLE = (
@@ -82,44 +81,10 @@ def to_csv(rounds: list) -> str:
     return buf.getvalue()
 
 
-def plot(res, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s = res.summary
-    rs = res.rounds
-    x = [r["round"] for r in rs]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    a.plot([0] + x, [100 * s["initial_accuracy"]] + [100 * r["accuracy"] for r in rs], "o-")
-    a.set_xlabel("round (0 = initial model)")
-    a.set_ylabel("test accuracy of the averaged model (%)")
-    a.set_ylim(0, 100)
-    a.grid(True, alpha=0.3)
-    bottom = [0.0] * len(rs)
-    for key, label in (("energy_compute_j", "local steps"), ("energy_link_j", "link"),
-                       ("energy_aggregation_j", "aggregation"), ("energy_idle_j", "idle")):
-        v = [1e3 * r[key] if not math.isnan(r[key]) else 0.0 for r in rs]
-        b.bar(x, v, bottom=bottom, label=label)
-        bottom = [p + q for p, q in zip(bottom, v)]
-    b.set_xlabel("round")
-    b.set_ylabel("energy per round (mJ)")
-    b.set_ylim(0, 1.3 * max(bottom + [1e-9]))
-    b.legend(loc="upper center", ncol=4, fontsize=8)
-    b.grid(True, axis="y", alpha=0.3)
-    fig.suptitle(f"{s['workload']}: {s['workers']} workers of {s['arch']}, {s['local_steps']} "
-                 f"local steps per round, {s['partition']} shards")
-    fig.tight_layout()
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110))
-    finally:
-        plt.close(fig)
-
-
 def cmd_federated(args) -> int:
     from .. import api
     from ..federated import run_federated
+    from ..plots import federated_figure
 
     arch = api.load_arch(args.arch, api.split_overrides(args.overrides)[0])
     fed = arch.federated
@@ -156,25 +121,26 @@ def cmd_federated(args) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        api._atomic_write(out / "rounds.csv", to_csv(res.rounds))
-        api._atomic_write(out / "summary.json", json.dumps(
+        api.write_text(out / "rounds.csv", to_csv(res.rounds))
+        api.write_text(out / "summary.json", json.dumps(
             _json_safe({**s, "shards": res.shards}), indent=1, allow_nan=False))
-        plot(res, out / "federated.png")
+        federated_figure(res, out / "federated.png")
         print(f"wrote {out}/rounds.csv, summary.json, federated.png")
     print(f"wall time {s['wall_s']:.1f} s", file=sys.stderr)
     return 0
 
 
 def register(sub) -> None:
+    from .common import add_set
+
     p = sub.add_parser("federated", help="federated learning on several chips of ARCH: local "
                        "steps on the chip datapath, FedAvg over a link; per-round accuracy, "
                        "time, energy and traffic")
     p.add_argument("arch", help="arch config (name or path); its federated group sets workers, "
                    "rounds, partition, link, aggregator")
     p.add_argument("workload", help="workload YAML with traces.source: trainer")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a key, e.g. federated.workers=3 (workload keys prefixed "
-                   "with workload.); repeatable")
+    add_set(p, "override a key, e.g. federated.workers=3 (workload keys prefixed with "
+            "workload.); repeatable")
     p.add_argument("--out", metavar="DIR", help="write rounds.csv, summary.json and "
                    "federated.png here")
     p.set_defaults(fn=cmd_federated)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
+    from .common import add_set
+
     p = sub.add_parser("run", help="simulate one training step of a workload on an arch")
     p.add_argument("arch", help="arch config (path or name in arch_configs/)")
     p.add_argument("workload", help="workload YAML (path or name in workloads/)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a key: arch keys as they are (chip.cores=4), workload keys "
-                        "prefixed with workload. (workload.batch=2); repeatable")
+    add_set(p)
     p.add_argument("--out", metavar="DIR", help="write stats.json, stats.csv, summary.json, "
                    "placement.json here")
     p.add_argument("--trace", metavar="FILE", help="use this .npz trace instead of the "

@@ -92,7 +92,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from ..sweep.plots import default_figures, plot_one
+    from ..plots import default_figures, plot_one
 
     scope = "all" if args.all else "current"
     if args.y is None:

@@ -4,9 +4,8 @@ The chip model trains the network in ``core.precision`` with the engines' accumu
 and, beside it, the float32 built-in trainer walks the same schedule (data, split,
 calibrated initial weights, batches, input coding). Each step prints loss, batch accuracy,
 the weight divergence between the two and the fraction of weight updates lost to rounding;
-test accuracy every ``--eval-every`` steps and at the end; cycles and energy per step when the
-chip timing model is installed (``neurosim.hw.chip.simulate``; without it, a note and
-functional results only).
+test accuracy every ``--eval-every`` steps and at the end; cycles and energy every
+``--timing-every`` steps from the one simulation pipeline (:func:`neurosim.api.simulate_step`).
 """
 from __future__ import annotations
 
@@ -23,36 +22,22 @@ TIMING_COLS = ("cycles", "energy_j", "tflops_per_w_dense")
 
 
 class TimingHook:
-    """Per-step cycles and energy from the timing model, if it is there (called lazily)."""
+    """Cycles and energy of every ``every``-th step: the step's trace through the one
+    simulation pipeline (:class:`neurosim.api.DatapathStepTimer`)."""
 
     def __init__(self, arch, wl, network, every: int):
-        self.arch, self.wl, self.net, self.every = arch, wl, network, every
-        self.note = None
-        try:
-            from ..hw import chip, mapping  # noqa: F401  (merged later by the timing branch)
-        except ImportError as e:
-            self.note = (f"timing model not available ({e.name or e}): functional results "
-                         "only, no cycles or energy per step")
-            self.simulate = None
-            return
-        self.simulate, self.map_network = chip.simulate, mapping.map_network
-        self.placements = {}
+        from ..api import DatapathStepTimer
+
+        self.arch, self.every = arch, every
+        self.timer = DatapathStepTimer(wl, network)
 
     def __call__(self, step: int, model, fw, g_u, labels) -> dict:
-        if self.simulate is None or not self.every or step % self.every:
+        if not self.every or step % self.every:
             return {}
-        from .. import energy
-        from ..workload.trainer import make_trace
-
-        # A step has traces.train_batch samples (fewer in an epoch's last step).
-        net = dataclasses.replace(self.net, batch=len(labels))
-        if net.batch not in self.placements:
-            self.placements[net.batch] = self.map_network(self.arch, net, self.wl)
-        trace = make_trace(model, fw, g_u, {"source": "functional", "step": step}, network=net)
-        timing = self.simulate(self.arch, net, trace, self.placements[net.batch])
-        rep = energy.compute(self.arch, net, timing)
-        return {"cycles": timing.total_cycles, "energy_j": rep.summary["energy_j"],
-                "tflops_per_w_dense": rep.summary["tflops_per_w_dense"]}
+        s = self.timer(self.arch, model, fw, g_u, labels,
+                       {"source": "functional", "step": step}).summary
+        return {"cycles": s["total_cycles"], "energy_j": s["energy_j"],
+                "tflops_per_w_dense": s["tflops_per_w_dense"]}
 
 
 def _fmt(v):
@@ -61,17 +46,12 @@ def _fmt(v):
     return str(v)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    from ..fileio import atomic_write_text
-
-    atomic_write_text(path, text)
-
-
 def cmd_train(args) -> int:
-    from ..arch import grad_precision, load_arch
+    from ..api import load_configs, split_overrides, write_text
+    from ..arch import grad_precision
     from ..errors import InputError
     from ..functional.model import run
-    from ..workload import build_network, load_workload
+    from ..workload import build_network
 
     if args.steps is not None and args.steps < 1:
         raise InputError("--steps", "steps", "a positive integer", args.steps)
@@ -79,16 +59,14 @@ def cmd_train(args) -> int:
         if getattr(args, flag) < 0:
             raise InputError(f"--{flag.replace('_', '-')}", flag.replace("_", "-"),
                              "a non-negative integer", getattr(args, flag))
-    arch = load_arch(args.arch, args.overrides)
-    wl = load_workload(args.workload, args.workload_overrides)
+    arch_o, wl_o = split_overrides(args.overrides)
+    arch, wl = load_configs(args.arch, args.workload,
+                            arch_o + [f"workload.{o}" for o in wl_o + args.workload_overrides])
     net = build_network(wl)
     if wl.traces.source != "trainer":
         raise wl.error("traces.source", "trainer (neurosim train uses the built-in trainer's "
                        "data set and schedule)", wl.traces.source)
     hook = TimingHook(arch, wl, net, args.timing_every) if args.timing_every else None
-    if hook is not None and hook.note:
-        print(f"note: {hook.note}")
-        hook = None
     wg = arch.core.wg
     numerics = (f"{arch.core.precision}, weight-gradient accumulators "
                 f"{grad_precision(arch)}, master weights {wg.master_weights}, update "
@@ -127,14 +105,14 @@ def cmd_train(args) -> int:
         w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-        _write_atomic(out / "steps.csv", buf.getvalue())
-        _write_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+        write_text(out / "steps.csv", buf.getvalue())
+        write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
         print(f"wrote {out / 'steps.csv'} and {out / 'summary.json'}")
     return 0
 
 
 def register(sub) -> None:
-    from ..cli import _add_set
+    from .common import add_set
 
     p = sub.add_parser("train", help="train a workload on the chip's functional datapath "
                        "(core.precision, the engines' accumulation order) beside the float32 "
@@ -150,10 +128,10 @@ def register(sub) -> None:
                    help="print every N-th step (and every evaluated one; 0: only those; "
                    "default 10); --out gets every step")
     p.add_argument("--timing-every", type=int, default=1,
-                   help="run the timing model and energy every N steps when it is installed "
-                   "(0: never; default 1)")
+                   help="run the timing model and energy every N steps (0: never; default 1)")
     p.add_argument("--out", help="directory for steps.csv and summary.json")
     p.add_argument("--wset", dest="workload_overrides", action="append", default=[],
-                   metavar="KEY=VALUE", help="override a workload key (repeatable)")
-    _add_set(p)
+                   metavar="KEY=VALUE", help="override a workload key without the workload. "
+                   "prefix (repeatable)")
+    add_set(p)
     p.set_defaults(fn=cmd_train)

@@ -190,7 +190,7 @@ def executed_flops(counters) -> int:
 # --------------------------------------------------------------------------- compute
 
 
-def _leakage(arch: Config, table: EnergyTable, seconds: float) -> tuple[dict, float]:
+def leakage_energy(arch: Config, table: EnergyTable, seconds: float) -> tuple[dict, float]:
     """Per-core leakage (J) and DRAM standby energy (J) over ``seconds``."""
     kib = sum(arch.core.sram[b].size_kib for b in SRAM_BUFFERS)
     per_core_w = (kib * table["leak.sram_mw_per_kib"] + table["leak.core_mw"]) * 1e-3
@@ -259,7 +259,7 @@ def compute(arch: Config, network, timing_result, seconds: float | None = None,
         for layer, sub in split["layer"].items():
             by_layer[layer] = sum((pr.pj for (c, a), n in sub.items()
                                    if (pr := pricer.price(c, a, n)) is not None), 0.0) * PJ
-    core_leak, dram_standby = _leakage(arch, table, seconds)
+    core_leak, dram_standby = leakage_energy(arch, table, seconds)
     for c, j in core_leak.items():
         by_core[f"core{c}"] += j
         by_component[f"core{c}.leakage"] += j

@@ -143,7 +143,7 @@ def load_table(arch: Config) -> EnergyTable:
     overrides = arch.get("energy.overrides") or {}
     if not isinstance(overrides, dict):
         raise arch.error("energy.overrides", "a mapping of entry name to energy", overrides)
-    osrc = "--set" if "energy.overrides" in arch._overridden else src
+    osrc = arch.source_of("energy.overrides")
     for k, v in overrides.items():
         if k not in values:
             raise InputError(osrc, f"energy.overrides.{k}", "a known energy-table entry (list "

@@ -19,8 +19,6 @@ checks it).
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -89,11 +87,6 @@ class Worker:
             self.chip.weights[k][...] = self.num.fmt(a, "w", k)
 
 
-def _source_of(cfg, key: str) -> str:
-    """Where a key of ``cfg`` came from: ``--set`` or the config's file."""
-    return "--set" if key in getattr(cfg, "_overridden", frozenset()) else cfg.origin
-
-
 def worker_archs(base) -> list:
     """The arch of each worker: the base config with its ``federated.worker_overrides``
     entry (a mapping of dotted keys to values) applied; workers past the list use the base.
@@ -101,7 +94,7 @@ def worker_archs(base) -> list:
     fed = base.federated
     overrides = fed.worker_overrides
     key = "federated.worker_overrides"
-    source = _source_of(base, key)
+    source = base.source_of(key)
     if not isinstance(overrides, list) or not all(isinstance(o, dict) for o in overrides):
         raise InputError(source, key, "a list of mappings {dotted arch key: value}", overrides)
     if len(overrides) > fed.workers:
@@ -136,33 +129,12 @@ def worker_archs(base) -> list:
 # --------------------------------------------------------------------------- timing
 
 
-class StepTimer:
-    """Cycles and energy of one local step from the timing and energy models, on the trace of
-    the step the worker just took (``make_trace``). Placements are mapped once per (arch,
-    batch) without a trace, as ``neurosim train`` does."""
-
-    def __init__(self, wl, network):
-        from ..hw.chip import simulate
-        from ..hw.mapping import map_network
-
-        self.wl, self.net = wl, network
-        self.simulate, self.map_network = simulate, map_network
-        self.momentum = wl.optimizer.type == "momentum"
-        self.placements: dict = {}
-
-    def __call__(self, arch, model, fw, g_u, labels, meta) -> tuple:
-        from .. import energy
-        from ..workload.trainer import make_trace
-
-        net = dataclasses.replace(self.net, batch=len(labels))
-        key = (json.dumps(arch.to_dict(), sort_keys=True, default=str), net.batch)
-        if key not in self.placements:
-            self.placements[key] = self.map_network(arch, net, self.wl)
-        trace = make_trace(model, fw, g_u, meta, network=net)
-        timing = self.simulate(arch, net, trace, self.placements[key], self.momentum)
-        rep = energy.compute(arch, net, timing)
-        return timing.total_cycles, timing.total_cycles / (arch.chip.clock_mhz * 1e6), \
-            rep.summary["energy_j"]
+def step_cost(timer, arch, model, fw, g_u, labels, meta) -> tuple:
+    """(cycles, seconds, energy_j) of the local step a worker just took, from the one
+    simulation pipeline (:class:`neurosim.api.DatapathStepTimer`)."""
+    s = timer(arch, model, fw, g_u, labels, meta).summary
+    cycles = s["total_cycles"]
+    return cycles, cycles / (arch.chip.clock_mhz * 1e6), s["energy_j"]
 
 
 def idle_power_w(arch, network) -> float:
@@ -220,15 +192,13 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
     ``progress("round", record)`` after each round."""
     from threadpoolctl import threadpool_limits
 
-    from ..api import _config, split_overrides
+    from ..api import DatapathStepTimer, load_configs
     from ..functional.model import ChipSNN, ChipUpdate, Numerics, calibrated_reference
-    from ..workload import build_network, load_workload
+    from ..workload import build_network
     from ..workload.trainer import Schedule, accuracy, train_step
 
     t_start = time.perf_counter()
-    arch_o, wl_o = split_overrides(overrides)
-    base = _config(arch, load_arch, arch_o)
-    wl = _config(workload, load_workload, wl_o)
+    base, wl = load_configs(arch, workload, overrides)
     fed = base.federated
     net = build_network(wl)
     if wl.traces.source != "trainer":
@@ -246,7 +216,7 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
     ref = calibrated_reference(wl, net, sched)  # draws the calibration batch
     w0 = {k: v.astype(np.float64) for k, v in ref.weights.items()}
     shards = partition(fed.partition, data.y_train, N, fed.dirichlet_alpha, fed.seed,
-                       _source_of(base, "federated.workers"))
+                       base.source_of("federated.workers"))
     batch = int(wl.traces.train_batch)
     workers = []
     for k in range(N):
@@ -263,7 +233,7 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
     eval_num = Numerics(base, wl, w0)
     eval_model = ChipSNN(wl, net, eval_num, w0)
     test = list(sched.test_inputs(np.random.default_rng([sched.seed, TEST_CODING_STREAM])))
-    timer = StepTimer(wl, net) if K else None
+    timer = DatapathStepTimer(wl, net) if K else None
     idle_w = [idle_power_w(a, net) for a in archs]
     agg_chip = fed.aggregator == "chip"
     agg_idle_w = idle_power_w(base, net) if agg_chip else 0.0
@@ -307,7 +277,7 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
                             "simulated": bool(K) and w.steps_done % K == 0,
                             "cycles": None, "seconds": nan, "energy_j": nan}
                     if step["simulated"]:
-                        got = timer(w.arch, w.chip, fw, g_u, y, {
+                        got = step_cost(timer, w.arch, w.chip, fw, g_u, y, {
                             "source": "federated", "worker": w.index, "round": r + 1,
                             "step": w.steps_done})
                         simulated.append(got)
@@ -394,4 +364,4 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
 
 
 __all__ = ["run_federated", "FederatedResult", "Worker", "shard_batches", "worker_archs",
-           "StepTimer", "ROUND_COLUMNS"]
+           "step_cost", "ROUND_COLUMNS"]

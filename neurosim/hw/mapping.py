@@ -573,7 +573,7 @@ def _place_core(arch, network, parts, root, momentum, state_full, held, instance
 def _strategy(arch, workload):
     """Explicit workload layout, else the workload's strategy, else the arch's; a
     ``--set mapping.strategy`` on the arch wins over the workload."""
-    from_cli = "mapping.strategy" in getattr(arch, "_overridden", frozenset())
+    from_cli = arch.is_overridden("mapping.strategy")
     if workload is not None and not from_cli:
         if workload.get("mapping.layers") is not None:
             return "explicit"

@@ -421,8 +421,7 @@ class Estimator:
 
     def __init__(self, arch, network, trace=None, work: WorkModel | None = None,
                  momentum: bool = False):
-        from ..energy.model import Pricer, _leakage
-        from ..energy.table import load_table
+        from ..energy import Pricer, leakage_energy, load_table
 
         self.arch, self.network = arch, network
         self.work = work or WorkModel(arch, network, trace)
@@ -437,7 +436,7 @@ class Estimator:
         self.pj_flit_router = pr.price("noc", "router_flits", 1).pj
         self.pj_flit_link = pr.price("noc", "link_flits", 1).pj
         self.flit_bits = flit
-        cores, standby = _leakage(arch, table, 1.0)
+        cores, standby = leakage_energy(arch, table, 1.0)
         self.leak_w = sum(cores.values()) + standby
         # Dynamic energy per busy engine cycle: a chunk of `lanes` operations and the SRAM
         # words it moves (FP: reads weights; BP: reads weights, reads and writes gradients;

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 from ..errors import InputError
+from ..fileio import atomic_write
 from ..params import parse_set_option
 from .spec import WORKLOAD_PREFIX
 from .store import FIXED_COLUMNS, ResultStore, db_value
@@ -61,21 +61,22 @@ def value_of(row: dict, key: str):
 
 
 def export_csv(db, out, scope: str = "current", where=()) -> tuple[Path, int]:
-    """Write the store's rows as CSV (to a temporary name, then renamed into place)."""
+    """Write the store's rows as CSV, whole or not at all."""
     rows, keys, stats = load_rows(db, scope, where)
     cols = list(_LEAD) + keys + list(_OUTCOME) + [s for s in stats if s not in keys]
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
+
+    def write(tmp):
         with open(tmp, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(cols)
             for r in rows:
                 w.writerow(["" if (v := (db_value(r["keys"].get(c)) if c in keys
                                          else r.get(c))) is None else v for c in cols])
-        os.replace(tmp, out)
+
+    try:
+        atomic_write(out, write)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise InputError("--csv", str(out), "a writable file path", e.strerror) from None
     return out, len(rows)
 

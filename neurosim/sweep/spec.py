@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from ..arch import load_arch, read_yaml, resolve_arch_path
-from ..errors import _MISSING, InputError
+from ..errors import MISSING, InputError
 from ..params import parse_set_option
 from ..workload.schema import load_workload, resolve_workload_path
 
@@ -243,7 +243,7 @@ def _spec_error(e: InputError, spec: SweepSpec, where: dict, keys: dict) -> Inpu
     """Re-point an override error at the spec entry it came from; an error that only this
     point's combination of keys provokes also names the point."""
     label = " ".join(f"{k}={_fmt(v)}" for k, v in keys.items()) or "(base)"
-    got = () if e.got is _MISSING else (e.got,)
+    got = () if e.got is MISSING else (e.got,)
     if e.source != "--set":  # a cross-key check naming a base-file key
         return InputError(e.source, e.key, f"{e.expected} (with point {label} of {spec.source})",
                           *got)

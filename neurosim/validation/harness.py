@@ -31,8 +31,7 @@ def load_model(spec: str, option: str = "--model"):
     except ModuleNotFoundError:
         found = None
     if found is None:
-        raise InputError(option, spec, f"an importable timing model (module {mod} does not "
-                         "exist in this checkout; is the event-driven model merged?)",
+        raise InputError(option, spec, f"an importable timing model (there is no module {mod})",
                          "no such module")
     f = getattr(importlib.import_module(mod), fn, None)
     if not callable(f):

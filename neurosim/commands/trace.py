@@ -1,33 +1,35 @@
-"""``neurosim trace train`` and ``neurosim trace import-torch``: traces from the built-in
-trainer (with its training log and accuracy) and from a PyTorch SNN."""
+"""``neurosim trace``: inspect traces (info), generate them from a workload's trace source
+(generate), train with the built-in trainer and record (train), record from a PyTorch SNN
+(import-torch)."""
 from __future__ import annotations
 
-import argparse
 import sys
 
+from .common import add_set
 
-def _trace_subparsers(sub) -> argparse._SubParsersAction:
-    """The ``trace`` command's own subcommand table (created by neurosim.cli)."""
-    trace = sub.choices["trace"]
-    for action in trace._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    raise RuntimeError("neurosim trace has no subcommands")  # pragma: no cover
-
-
-def _add_set(p) -> None:
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a workload key, e.g. traces.epochs=5 (repeatable)")
+WORKLOAD_SET_HELP = "override a workload key, e.g. traces.epochs=5 (repeatable)"
 
 
 def register(sub) -> None:
-    trs = _trace_subparsers(sub)
+    tr = sub.add_parser("trace", help="inspect or generate training traces")
+    trs = tr.add_subparsers(dest="trace_cmd", metavar="SUBCOMMAND")
+    trs.required = True
+    ti = trs.add_parser("info", help="per-layer, per-time-step spike and gradient densities")
+    ti.add_argument("source", metavar="FILE_OR_WORKLOAD", help="a .npz trace or a workload YAML")
+    add_set(ti, WORKLOAD_SET_HELP)
+    ti.set_defaults(fn=cmd_trace_info)
+    tg = trs.add_parser("generate", help="produce a workload's traces and save them (.npz)")
+    tg.add_argument("workload")
+    tg.add_argument("--out", required=True, help="output .npz path")
+    add_set(tg, WORKLOAD_SET_HELP)
+    tg.set_defaults(fn=cmd_trace_generate)
+
     tt = trs.add_parser("train", help="train a workload with the built-in BPTT trainer and "
                         "record its trace (cached; prints the training log and accuracy)")
     tt.add_argument("workload", help="workload YAML with traces.source: trainer")
     tt.add_argument("--out", help="also write the trace to this .npz file")
     tt.add_argument("--quiet", action="store_true", help="no per-epoch log")
-    _add_set(tt)
+    add_set(tt, WORKLOAD_SET_HELP)
     tt.set_defaults(fn=cmd_trace_train)
 
     ti = trs.add_parser(
@@ -43,8 +45,36 @@ def register(sub) -> None:
     ti.add_argument("--entry", required=True, metavar="MODULE:FUNCTION",
                     help="entry point that builds the model and a batch")
     ti.add_argument("--out", required=True, help="output .npz trace")
-    _add_set(ti)
+    add_set(ti, WORKLOAD_SET_HELP)
     ti.set_defaults(fn=cmd_trace_import_torch)
+
+
+def cmd_trace_info(args) -> int:
+    from .. import api
+
+    trace = api.trace_for(args.source, args.overrides)
+    net = trace.network
+    print(f"trace of {net.name}: {len(net.layers)} weighted layers, batch {trace.batch}, "
+          f"T {trace.time_steps}, source {trace.meta.get('source', '?')}")
+    print(f"{'layer':<12}{'kind':<7}{'t':>3}{'n_in':>9}{'n_out':>9}"
+          f"{'input':>9}{'firing':>9}{'sg':>9}{'g(U)':>9}")
+    for r in api.trace_density_table(trace):
+        print(f"{r['layer']:<12}{r['kind']:<7}{r['t']:>3}{r['n_in']:>9}{r['n_out']:>9}"
+              f"{r['input_density']:>9.4f}{r['firing_density']:>9.4f}"
+              f"{r['surrogate_density']:>9.4f}{r['gradient_density']:>9.4f}")
+    print("densities are fractions of nonzero entries over the batch (input = nonzero layer "
+          "inputs, sg = surrogate mask, g(U) = nonzero membrane gradients)")
+    return 0
+
+
+def cmd_trace_generate(args) -> int:
+    from .. import api
+
+    wl = api.load_workload(args.workload, args.overrides)
+    trace = api.get_traces(wl)
+    path = trace.save(args.out)
+    print(f"wrote {path}")
+    return 0
 
 
 def cmd_trace_train(args) -> int:

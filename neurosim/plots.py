@@ -1,19 +1,24 @@
-"""Figures of a sweep's results (matplotlib, Agg backend: no display needed).
+"""Every figure neurosim draws (matplotlib, Agg backend: no display needed), each written
+whole or not at all (:func:`save_figure`).
 
-``figure(...)`` draws any stat(s) against any key as lines, grouped bars or stacked bars; one
+Sweeps: ``figure(...)`` draws any stat(s) against any key as lines, grouped bars or stacked bars; one
 line (or bar group) per combination of the other swept keys. ``default_figures(...)`` draws
 the standard set: speed-up and parallel efficiency vs cores, DRAM traffic, energy breakdown,
-engine utilisation. Only rows with status "ok" are plotted.
+engine utilisation. Only rows with status "ok" are plotted. Studies:
+:func:`scaling_figure` (``neurosim scaling``), :func:`federated_figure` (``neurosim
+federated``), :func:`characterization_figure` (``neurosim characterize``),
+:func:`gpu_traffic_figure` (``neurosim compare-gpu``).
 """
 from __future__ import annotations
 
 import fnmatch
-import os
+import math
 from pathlib import Path
 
-from ..errors import InputError
-from .results import load_rows, value_of
-from .store import is_number
+from .errors import InputError
+from .fileio import atomic_write
+from .sweep.results import load_rows, value_of
+from .sweep.store import is_number
 
 KINDS = ("line", "bar", "stacked")
 MIB = 1024 * 1024
@@ -104,7 +109,8 @@ def _new_figure(w=6.4, h=4.2, ncols=1):
     return fig, axes
 
 
-def _save(fig, out) -> Path:
+def save_figure(fig, out, dpi: int = 120) -> Path:
+    """Write ``fig`` to ``out`` (format from the suffix: png, pdf, svg), whole or not at all."""
     out = Path(out)
     fmt = out.suffix.lstrip(".").lower() or "png"
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -112,14 +118,7 @@ def _save(fig, out) -> Path:
     if fmt not in FigureCanvasAgg(fig).get_supported_filetypes():
         raise InputError("--out", str(out), "a figure file ending in .png, .pdf or .svg",
                          out.suffix or "no suffix")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
-    try:
-        fig.savefig(tmp, format=fmt, dpi=120)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+    return atomic_write(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
 
 
 def figure(rows, x: str, ys: list[str], kind: str, out, series_keys: list[str],
@@ -205,7 +204,7 @@ def figure(rows, x: str, ys: list[str], kind: str, out, series_keys: list[str],
     if len(ys) > 1 or len(groups) > 1:
         ax.legend(fontsize="small")
     ax.grid(True, alpha=0.3)
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def _line_label(y, s, n_y, n_series) -> str:
@@ -245,7 +244,7 @@ def speedup_figure(rows, out, series_keys, cores_key="cores", time_key="total_cy
         a.grid(True, alpha=0.3)
         if len(table) > 1:
             a.legend(fontsize="small")
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def default_x(keys: list[str]) -> str | None:
@@ -313,3 +312,109 @@ def plot_one(db, y: str, x: str | None = None, kind: str = "line", out=None,
         tag = "+".join(ys) if len(ys) <= 3 else f"{ys[0]}+{len(ys) - 1}"
         out = db.with_name(f"{db.stem}-{tag}-vs-{x}.png".replace("*", ""))
     return figure(rows, x, ys, kind, out, keys)
+
+
+# --------------------------------------------------------------------------- studies
+
+
+def scaling_figure(rows, path, title: str) -> Path:
+    """``neurosim scaling``: step time and speed-up vs cores, engine parallelism on/off."""
+    fig, (a, b) = _new_figure(5, 4, 2)
+    for mode, style in (("on", "o-"), ("off", "s--")):
+        rs = [r for r in rows if r["engine_parallelism"] == mode]
+        x = [r["cores"] for r in rs]
+        a.plot(x, [r["seconds"] * 1e3 for r in rs], style, label=f"engine parallelism {mode}")
+        b.plot(x, [r["speedup"] for r in rs], style, label=f"engine parallelism {mode}")
+    xs = sorted({r["cores"] for r in rows})
+    b.plot(xs, [x / xs[0] for x in xs], ":", color="grey", label="linear")
+    a.set_xlabel("cores")
+    a.set_ylabel("training step (ms)")
+    a.set_xscale("log", base=2)
+    a.set_yscale("log")
+    b.set_xlabel("cores")
+    b.set_ylabel(f"speed-up vs {xs[0]} core(s)")
+    b.set_xscale("log", base=2)
+    b.set_yscale("log", base=2)
+    for ax in (a, b):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    return save_figure(fig, path, dpi=110)
+
+
+def federated_figure(res, path) -> Path:
+    """``neurosim federated``: accuracy of the averaged model and energy per round."""
+    s = res.summary
+    rs = res.rounds
+    x = [r["round"] for r in rs]
+    fig, (a, b) = _new_figure(5.5, 4, 2)
+    a.plot([0] + x, [100 * s["initial_accuracy"]] + [100 * r["accuracy"] for r in rs], "o-")
+    a.set_xlabel("round (0 = initial model)")
+    a.set_ylabel("test accuracy of the averaged model (%)")
+    a.set_ylim(0, 100)
+    a.grid(True, alpha=0.3)
+    bottom = [0.0] * len(rs)
+    for key, label in (("energy_compute_j", "local steps"), ("energy_link_j", "link"),
+                       ("energy_aggregation_j", "aggregation"), ("energy_idle_j", "idle")):
+        v = [1e3 * r[key] if not math.isnan(r[key]) else 0.0 for r in rs]
+        b.bar(x, v, bottom=bottom, label=label)
+        bottom = [p + q for p, q in zip(bottom, v)]
+    b.set_xlabel("round")
+    b.set_ylabel("energy per round (mJ)")
+    b.set_ylim(0, 1.3 * max(bottom + [1e-9]))
+    b.legend(loc="upper center", ncol=4, fontsize=8)
+    b.grid(True, axis="y", alpha=0.3)
+    fig.suptitle(f"{s['workload']}: {s['workers']} workers of {s['arch']}, {s['local_steps']} "
+                 f"local steps per round, {s['partition']} shards")
+    return save_figure(fig, path, dpi=110)
+
+
+def characterization_figure(path, title: str, x, xlabel, series_left, left_label,
+                            series_right, right_label) -> Path:
+    """``neurosim characterize``: latency (log, left axis) and throughput (right axis)."""
+    fig, (ax,) = _new_figure()
+    for ys, label, style in series_left:
+        ax.plot(x, ys, style, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(left_label)
+    ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax2 = ax.twinx()
+    for ys, label, style in series_right:
+        ax2.plot(x, ys, style, label=label, color="tab:red")
+    ax2.set_ylabel(right_label)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return save_figure(fig, path, dpi=110)
+
+
+def gpu_traffic_figure(c, path) -> Path:
+    """``neurosim compare-gpu``: DRAM MB per tensor kind, GPU model beside the chip."""
+    mb = 1e6
+    rows = [r for r in c.kind_rows() if r["kind"] != "total"]
+    kinds = [r["kind"] for r in rows]
+    x = range(len(kinds))
+    fig, (ax,) = _new_figure(8, 4)
+    wdt = 0.38
+    ax.bar([i - wdt / 2 for i in x], [r["gpu_read"] / mb for r in rows], wdt,
+           label=f"GPU read ({c.gpu.gpu}, {c.gpu.framework}, model)", color="#4878a8")
+    ax.bar([i - wdt / 2 for i in x], [r["gpu_write"] / mb for r in rows], wdt,
+           bottom=[r["gpu_read"] / mb for r in rows], label="GPU write", color="#9ab8d8")
+    if c.chip is not None:
+        ax.bar([i + wdt / 2 for i in x], [r["chip_read"] / mb for r in rows], wdt,
+               label="chip read", color="#c05030")
+        ax.bar([i + wdt / 2 for i in x], [r["chip_write"] / mb for r in rows], wdt,
+               bottom=[r["chip_read"] / mb for r in rows], label="chip write",
+               color="#e8a890")
+        for i, r in enumerate(rows):
+            if r["reduction_pct"] is not None:
+                top = max(r["gpu_total"], r["chip_total"]) / mb
+                ax.text(i, top, f"{r['reduction_pct']:.0f}%", ha="center", va="bottom",
+                        fontsize=8)
+    ax.set_xticks(list(x), kinds)
+    ax.set_ylabel("DRAM MB per training step")
+    ax.set_title(f"{c.workload}: DRAM traffic by tensor kind")
+    ax.legend(fontsize=7)
+    return save_figure(fig, path, dpi=110)
