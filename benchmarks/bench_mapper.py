@@ -17,8 +17,8 @@ from pathlib import Path
 
 from neurosim import api
 from neurosim.errors import InputError
-from neurosim.hw.mapping import map_network
-from neurosim.hw.packing import placement_traffic
+from neurosim.mapping import map_network
+from neurosim.mapping import placement_traffic
 
 BIGGER = ["core.sram.gradients.size_kib=512", "core.sram.spikes.size_kib=512",
           "core.sram.wgrad.size_kib=2048"]

@@ -16,7 +16,7 @@ import time
 
 from neurosim import api
 from neurosim.hw.chip import simulate
-from neurosim.hw.mapping import map_network
+from neurosim.mapping import map_network
 from neurosim.hw.report import build_stats, summarize
 
 TINY = {"name": "warmup", "time_steps": 2, "batch": 2,

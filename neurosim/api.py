@@ -95,7 +95,7 @@ def _load_config(x, loader, overrides):
 def map_step(arch, network, workload=None, trace=None):
     """The mapper's placement of ``network`` on ``arch`` (a trace, if given, informs the
     cost model; without one the mapper uses the network's shapes only)."""
-    from .hw.mapping import map_network
+    from .mapping import map_network
 
     return map_network(arch, network, workload, trace)
 

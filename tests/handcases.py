@@ -3,7 +3,7 @@ chooses, and a placement written out in full."""
 import numpy as np
 
 from neurosim.arch import load_arch
-from neurosim.hw.placement import PartPlacement, Placement, Replica, TensorPlace
+from neurosim.mapping.placement import PartPlacement, Placement, Replica, TensorPlace
 from neurosim.workload import build_network, load_workload
 from neurosim.workload.trace import LayerTrace, Trace, pack_bits
 

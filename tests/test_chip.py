@@ -5,7 +5,7 @@ import pytest
 
 from neurosim import api
 from neurosim.hw.chip import ChipModel, simulate
-from neurosim.hw.mapping import map_network
+from neurosim.mapping import map_network
 from neurosim.workload import build_network, load_workload
 from neurosim.workload.trace import LayerTrace, Trace, pack_bits
 

@@ -10,10 +10,10 @@ import pytest
 from neurosim import api
 from neurosim.arch import SRAM_BUFFERS, buffer_bytes
 from neurosim.errors import InputError
-from neurosim.hw.mapping import layer_outputs, map_network, part_footprint
+from neurosim.mapping import layer_outputs, map_network, part_footprint
 from neurosim.hw.memsys import IdealMemorySystem, PORT_CORE, PORT_DRAM
-from neurosim.hw.packing import placement_traffic
-from neurosim.hw.placement import PER_STEP_TENSORS, TENSORS
+from neurosim.mapping import placement_traffic
+from neurosim.mapping.footprint import PER_STEP_TENSORS, TENSORS
 from neurosim.workload import build_network, load_workload
 
 SHIPPED = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "workloads")

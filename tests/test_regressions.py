@@ -171,7 +171,7 @@ def test_weight_gradient_formats_in_both_models():
     net = network([{"name": "o", "type": "linear", "out": 4}], [8])
     tr = trace(net, {"o": {"in": {0, 1}, "gu": {0}}})
     tensors = part("o", 0, 0, 0, 4, spill=("WM",), nbytes=64)
-    from neurosim.hw.placement import TensorPlace
+    from neurosim.mapping.placement import TensorPlace
     tensors.tensors["WM"] = TensorPlace(False, 0, 128, 0x80000, 0)
     pl = placement({"o": [tensors]})
     cfg = arch(*SMALL, "core.wg.grad_precision=fp32", "core.wg.master_weights=fp32",
@@ -332,7 +332,7 @@ def test_mapper_never_makes_an_empty_part():
     data-parallel mapper spread it over 3 cores, one part (0, 0) -- the reference rejected
     the placement. A part holds at least one channel (spec 1.1); both models now run the
     mapper's placement and agree."""
-    from neurosim.hw.mapping import map_network
+    from neurosim.mapping import map_network
     from neurosim.validation.harness import run_case
     from neurosim.validation.strategies import case_from_seed
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..mapping.footprint import TENSORS
 from ..timing import TileRecord
 from ..workload.trace import pool_bits, unpack_bits
 from . import engines as E
-from .placement import TENSORS
 from .schedule import ENGINES
 from .sram import TileExec
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..arch import grad_bits, value_bits
 from ..errors import InputError
-from ..hw.placement import TENSORS
+from ..mapping.footprint import TENSORS
 from ..timing import DramRecord, MessageRecord, TileRecord, TimingResult
 from ..workload.trace import pool_bits, unpack_bits
 from . import engines

@@ -16,7 +16,7 @@ FEATURES = {
     "refresh": "a DRAM refresh command issued",
     "multi_core_messages": "a message crossed the NoC between two cores",
     "all_zero_or_one_traces": "a trace of all zeros or all ones",
-    "mapper_placement": "the placement came from the mapper (neurosim.hw.mapping)",
+    "mapper_placement": "the placement came from the mapper (neurosim.mapping)",
     "multicast": "noc.multicast with a spike message to two or more other cores",
     "wg_formats": "core.wg grad_precision wider than core.precision, or fp32 master weights",
     "momentum": "the momentum optimizer (M tensor, one more UPD pass)",

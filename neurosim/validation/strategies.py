@@ -7,7 +7,7 @@ tests, hypothesis (:func:`cases`, which shrinks failures to small examples). Cas
 small (1-4 cores, a few small layers, T <= 4, batch <= 3) so the cycle-stepped reference
 runs in a fraction of a second.
 
-Placements come from the mapper (:func:`neurosim.hw.mapping.map_network`, a third of the
+Placements come from the mapper (:func:`neurosim.mapping.map_network`, a third of the
 cases, often with SRAM small enough to spill) or are drawn directly (random parts, cores,
 residency, SRAM and DRAM addresses, replicas for data parallelism), so mappings the mapper
 would never choose are tested too.
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..arch import PRECISION_BITS, dram_presets, load_arch
-from ..hw.placement import PartPlacement, Placement, Replica, TensorPlace
+from ..mapping.placement import PartPlacement, Placement, Replica, TensorPlace
 from ..workload import build_network, load_workload
 from ..workload.synthetic import generate
 from ..workload.trace import LayerTrace, Trace, pack_bits
@@ -229,7 +229,7 @@ def draw_arch(d: Draw, cores: int, small_sram: bool = False):
 
 def tensor_bytes(cfg, layer, n_ch: int, wl) -> dict:
     """Bytes of one instance of each tensor of a part (spec 5.1), as the mapper sizes them."""
-    from ..hw.mapping import part_tensors, state_is_full
+    from ..mapping import part_tensors, state_is_full
 
     t = part_tensors(cfg, None, layer, n_ch, True, True, state_is_full(cfg, wl))
     t.setdefault("GS", math.ceil(layer.n_in * PRECISION_BITS[cfg.core.precision] / 8))
@@ -322,7 +322,7 @@ def mapped_placement(cfg, net, wl, trace):
     """The mapper's placement (``mapping.strategy`` of the config); a buffer too small for
     the mapper is doubled until the network fits."""
     from ..errors import InputError
-    from ..hw.mapping import map_network
+    from ..mapping import map_network
 
     for _ in range(64):   # at most a few doublings of each of the five buffers
         try:

@@ -19,7 +19,7 @@ Strategies (``mapping.strategy`` in the arch config, the workload, or ``--set``)
   ``traffic`` and ``balanced`` price candidate layouts (the ``time`` one, layers spread
   over many cores, slices of several layers packed per core so that everything stays
   resident, and parts cut small when something must spill) by the exact DRAM traffic of
-  their placement and estimates of step time and energy (:mod:`neurosim.hw.packing`);
+  their placement and estimates of step time and energy (:mod:`neurosim.mapping.estimate`);
 - explicit (workload ``mapping.layers: {layer: [cores]}``): output-split over the listed cores.
 
 Work per layer and engine is estimated from the trace's nonzero counts (dense work without a
@@ -30,126 +30,11 @@ from __future__ import annotations
 
 import math
 
-from ..arch import SRAM_BUFFERS, buffer_bytes, grad_bits, master_bits, value_bits
-from ..workload.trace import popcount
-from .packing import (ADDITIVE, Estimator, Packer, WorkModel, gradient_passes, layer_outputs,
-                      reads_input, split_even)
-from .placement import TENSORS, PartPlacement, Placement, Replica, TensorPlace
-
-PERSISTENT = ("W", "GW", "M", "WM", "U")
-PER_STEP = ("saved", "saved_in")
-
-
-def _cdiv(a, b):
-    return -(-int(a) // int(b))
-
-
-def _round_up(a, b):
-    return _cdiv(a, b) * b
-
-
-def input_frame_bytes(network, bits: int) -> int:
-    n = 1
-    for s in network.input_shape:
-        n *= int(s)
-    return _cdiv(n, 8) if network.coding == "dvs" else _cdiv(n * bits, 8)
-
-
-# --------------------------------------------------------------------------- footprints
-
-
-def part_tensors(arch, network, layer, n_ch: int, momentum: bool, root: bool,
-                 state_full: bool, bits: int | None = None) -> dict:
-    """Bytes of one instance of each tensor of a part with ``n_ch`` output channels
-    (``bits``: value bits of the arch, when the caller has them at hand)."""
-    bits = value_bits(arch) if bits is None else bits
-    if layer.kind == "conv":
-        n_part = n_ch * layer.out_shape[1] * layer.out_shape[2]
-        n_w = n_ch * layer.in_channels * layer.kernel ** 2
-    else:
-        n_part, n_w = n_ch, n_ch * layer.n_in
-    gbits = grad_bits(arch)    # accumulators and momentum (spec 2.5a)
-    t = {"W": _cdiv(n_w * bits, 8), "GW": _cdiv(n_w * gbits, 8)}
-    if momentum and root:
-        t["M"] = _cdiv(n_w * gbits, 8)
-    if master_bits(arch) and root:
-        t["WM"] = _cdiv(n_w * master_bits(arch), 8)
-    t["U"] = _cdiv(n_part * bits, 8)
-    t["saved"] = _cdiv(n_part * (bits + 1) if state_full else 2 * n_part, 8)
-    t["saved_in"] = _cdiv(layer.n_in, 8)
-    t["GU"] = _cdiv(2 * n_part * bits, 8)
-    if any(e.src != "input" for e in layer.edges):
-        t["GS"] = _cdiv(layer.n_in * bits, 8)
-    return t
-
-
-def part_footprint(arch, network, layer, n_ch: int, momentum: bool, root: bool,
-                   state_full: bool, bits: int | None = None) -> dict:
-    """Per-tile working set of a part, per buffer: every tensor a tile of the part touches
-    must be in SRAM at once (resident or staged)."""
-    bits = value_bits(arch) if bits is None else bits
-    t = part_tensors(arch, network, layer, n_ch, momentum, root, state_full, bits)
-    ws = {b: 0 for b in SRAM_BUFFERS}
-    for name, nbytes in t.items():
-        ws[TENSORS[name][0]] += nbytes
-    if any(e.src == "input" for e in layer.edges):
-        ws["spikes"] += input_frame_bytes(network, bits)
-    return ws
-
-
-def _too_big(caps: dict, ws: dict):
-    for buf in SRAM_BUFFERS:
-        if ws[buf] > caps[buf]:
-            return buf
-    return None
-
-
-# --------------------------------------------------------------------------- work estimate
-
-
-def layer_work(arch, network, trace=None) -> dict:
-    """{layer: (fp, bp, wg)} estimated engine cycles of one sample and time step, from the
-    trace's nonzero counts (dense work when there is no trace)."""
-    c = arch.core
-    out = {}
-    for l in network.layers:
-        d_in = d_gu = 1.0
-        if trace is not None:
-            lt = trace[l.name]
-            d_in = float(popcount(lt.in_mask).mean()) / max(1, l.n_in)
-            d_gu = float(popcount(lt.gu_mask).mean()) / max(1, l.n_out)
-        macs = l.dense_macs()
-        c_in = l.in_channels if l.kind == "conv" else l.n_in
-        fp = macs * d_in / c.fp.lanes + l.n_out / c.fp.neuron_lanes
-        transposed = any(e.src != "input" for e in l.edges)
-        bp = (macs * d_gu / c.bp.lanes if transposed else 0.0) + l.n_out / c.bp.lanes
-        wg = macs * d_gu * max(d_in, min(1.0, c.wg.lanes / max(1, c_in))) / c.wg.lanes
-        out[l.name] = (fp, bp, wg)
-    return out
-
-
-class CostModel:
-    """Estimated cycles per sample and time step of a *segment* -- one layer on ``k`` cores,
-    or several consecutive layers sharing one core: (compute, DRAM). Compute is the busiest
-    engine's work; DRAM is the transfer time of the segment's weights and weight gradients
-    when they cannot stay resident (spilled W is loaded by every FP and BP tile, spilled g(W)
-    loaded and stored by every WG tile). Cores compute in parallel, so a mapping costs its
-    slowest segment; DRAM is shared, so spills add up. Used only to choose a mapping; the
-    timing comes from the simulation."""
-
-    def __init__(self, arch, network, trace=None):
-        self.work = layer_work(arch, network, trace)
-        bits = value_bits(arch)
-        self.wbytes = {l.name: _cdiv(l.n_weights * bits, 8) for l in network.layers}
-        self.cap = min(buffer_bytes(arch, "weights"), buffer_bytes(arch, "wgrad"))
-        d = arch.dram
-        self.bw = (d.channels * d.bus_bits / 8 * d.data_rate_mtps * 1e6
-                   / (arch.chip.clock_mhz * 1e6))   # bytes per chip cycle
-
-    def segment(self, names, cores: int = 1) -> tuple:
-        comp = max(sum(self.work[n][i] for n in names) for i in range(3)) / cores
-        w = sum(self.wbytes[n] for n in names)
-        return comp, (4 * w / self.bw if w > cores * self.cap else 0.0)
+from ..arch import buffer_bytes, value_bits
+from .estimate import ENG, CostModel, Estimator, WorkModel, gradient_passes
+from .footprint import (ADDITIVE, TENSORS, cdiv, input_frame_bytes, layer_outputs, part_tensors,
+                        reads_input, split_even)
+from .placement import Placement, build_placement, fit_parts
 
 
 def _segments(network, cost: CostModel, n: int, groups_only: bool = False) -> list:
@@ -227,7 +112,7 @@ class SearchContext:
         def packer(samples):
             held = min(S, max(1, samples)) * self.T
             if held not in self.packers:
-                self.packers[held] = Packer(arch, network, self.work, part_tensors, momentum,
+                self.packers[held] = Packer(arch, network, self.work, momentum,
                                             state_full, held, frame)
             return self.packers[held]
 
@@ -235,7 +120,7 @@ class SearchContext:
 
 
 def _price(ctx: SearchContext, layout: dict, samples: int):
-    """The :class:`~neurosim.hw.packing.Estimate` of one replica's layout processing
+    """The :class:`~neurosim.mapping.estimate.Estimate` of one replica's layout processing
     ``samples`` samples (placed as the final placement will be)."""
     pl = build_placement(ctx.arch, ctx.network, [layout], momentum=ctx.momentum,
                          state_full=ctx.state_full, batch=samples, time_steps=ctx.T)
@@ -301,7 +186,7 @@ def _subdivided(ctx: SearchContext, layout: dict, samples: int, frac: float) -> 
             need = pk.need(l.name, hi - lo)
             k = 1
             if l.name != ctx.network.output_layer.name:
-                k = max(_cdiv(need[i], frac * pk.cap[i]) for i in idx)
+                k = max(cdiv(need[i], frac * pk.cap[i]) for i in idx)
                 k = max(1, min(hi - lo, k))
             parts += [(core, lo + a, lo + b) for a, b in split_even(hi - lo, k)]
         out[l.name] = parts
@@ -386,188 +271,305 @@ def _explicit_layout(arch, network, wl) -> dict:
     return layout
 
 
-# --------------------------------------------------------------------------- placement
+class _CoreFill:
+    """What the packer has put on one core so far."""
+
+    __slots__ = ("used", "load", "parts", "input")
+
+    def __init__(self):
+        self.used = [0] * len(ADDITIVE)    # bytes per additive buffer
+        self.load = [0.0] * ENG            # cycles per engine per sample and time step
+        self.parts = {}                    # layer -> channels, in the order taken
+        self.input = False                 # holds a part reading the network input
 
 
-def _fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_full: bool,
-               notes: list) -> dict:
-    """Split parts on their core until each part's working set fits the SRAM."""
-    out = {}
-    bits = value_bits(arch)
-    caps = {b: buffer_bytes(arch, b) for b in SRAM_BUFFERS}
-    for l in network.layers:
-        parts = []
-        for core, lo, hi in layout[l.name]:
-            n = hi - lo
-            k = 1
-            while True:
-                widest = _cdiv(n, k)
-                ws = part_footprint(arch, network, l, widest, momentum, root, state_full,
-                                    bits)
-                buf = _too_big(caps, ws)
-                if buf is None:
-                    break
-                if l.name == network.output_layer.name:
-                    raise arch.error(f"core.sram.{buf}.size_kib",
-                                     f"at least {ws[buf] / 1024:g} KiB to hold output layer "
-                                     f"{l.name} in one part (the loss needs all classes on "
-                                     "one core)", arch.core.sram[buf].size_kib)
-                if widest == 1:
-                    raise arch.error(f"core.sram.{buf}.size_kib",
-                                     f"at least {ws[buf] / 1024:g} KiB to hold one output "
-                                     f"channel of layer {l.name} (its per-tile working set)",
-                                     arch.core.sram[buf].size_kib)
-                k = min(n, max(k + 1, _cdiv(k * ws[buf], caps[buf])))
-            if k > 1:
-                notes.append(f"{l.name}[{lo}:{hi}] split into {k} parts on core{core} to fit "
-                             "its working set in SRAM")
-            for a, b in split_even(n, k):
-                parts.append((core, lo + a, lo + b))
-        out[l.name] = sorted(parts, key=lambda p: p[1])
-    return out
+class Packer:
+    """Places slices of layers (output-channel ranges) on cores, several layers per core,
+    counting the bytes each core's buffers must hold to keep every tensor resident (the
+    same sizes as the placement, per-step tensors with all their instances).
 
+    :meth:`pack` fills the cores so that everything stays resident and no core's estimated
+    compute exceeds a target ``Z`` (cycles of its busiest engine per sample and time step).
+    Layers are sorted by *memory intensity*: the largest fraction of a buffer one channel
+    needs, over the fraction of ``Z`` it costs. Cores are filled one after another, each
+    taking slices from both ends of that order -- memory-heavy layers (late convolutions:
+    weights; early ones with big maps: state) and compute-heavy ones -- in the proportion
+    that the remaining pool has, so that a core's memory and compute run out together. A
+    layer's channels are consumed in order, so a core holds at most one part per layer.
+    The output layer (one part) goes first, whole, onto the last core.
 
-def build_placement(arch, network, layouts: list, *, strategy: str = "explicit",
-                    momentum: bool = False, state_full: bool = False, batch: int | None = None,
-                    time_steps: int | None = None, samples_in_flight: int | None = None,
-                    notes: list | None = None, fit: bool = True) -> Placement:
-    """A :class:`Placement` from per-replica layouts ``[{layer: [(core, lo, hi)]}]``: parts
-    split to fit (``fit``), tensors resident or spilled per buffer, SRAM and DRAM addresses.
+    :meth:`spread` output-splits every layer into a given number of parts on distinct
+    cores, each where there is room and the least work."""
 
-    Per core and buffer (spec 5.1, this model's rule): the *working region* at word 0 holds
-    what every tile needs afresh (gradients: ``GU`` then ``GS`` of the current part, shared by
-    the core's parts in turn; spikes: the staged input frame); then a *staging region* large
-    enough for the largest set of one part's spilled tensors; then resident tensors, filled
-    greedily in part order -- ``W``, ``GW``, ``M``, ``U`` first, then the per-step ``saved``
-    and ``saved_in`` (resident means all ``min(S, samples) * T`` instances fit)."""
-    notes = list(notes or [])
-    B = batch if batch is not None else network.batch
-    T = time_steps if time_steps is not None else network.time_steps
-    S = samples_in_flight
-    if S is None:
-        S = arch.schedule.samples_in_flight if arch.schedule.fp_bp_overlap else 1
-    R = len(layouts)
-    bits = value_bits(arch)
-    burst = arch.dram.burst_bytes
-    replicas = []
-    for r, layout in enumerate(layouts):
-        if fit:
-            layout = _fit_parts(arch, network, layout, momentum, r == 0, state_full, notes)
-        layers = {}
+    def __init__(self, arch, network, work: WorkModel, momentum: bool,
+                 state_full: bool, held: int, frame_bytes: int):
+        self.arch, self.network, self.work = arch, network, work
+        self.momentum, self.state_full, self.held = momentum, state_full, held
+        self.frame = frame_bytes
+        self.cap = [buffer_bytes(arch, b) for b in ADDITIVE]
+        self.min_bite = arch.core.fp.lanes
+        self.layers = {l.name: l for l in network.layers}
+        self.input_names = {l.name for l in network.layers if reads_input(l)}
+        self.out_name = network.output_layer.name
+        self.size = {l.name: layer_outputs(l) for l in network.layers}
+        self._need: dict = {}
+        grad_cap = buffer_bytes(arch, "gradients")
+        self.max_ch, self.unit = {}, {}
         for l in network.layers:
-            ends = [0] + [hi for _, _, hi in layout[l.name]]
-            if ([lo for _, lo, _ in layout[l.name]] != ends[:-1] or ends[-1] != layer_outputs(l)
-                    or any(lo >= hi for _, lo, hi in layout[l.name])):
-                # every producer of layouts must respect this (spec 1.1): a mapper bug
-                raise ValueError(f"layout of {l.name}: parts must be consecutive non-empty "
-                                 f"channel ranges covering [0, {layer_outputs(l)}), got "
-                                 f"{layout[l.name]}")
-            layers[l.name] = [PartPlacement(l.name, i, core, lo, hi)
-                              for i, (core, lo, hi) in enumerate(layout[l.name])]
-        samples = [b for b in range(B) if b % R == r]
-        replicas.append(Replica(r, samples, layers))
-    frame = input_frame_bytes(network, bits)
-    stride_in = _round_up(frame, burst)
-    placement = Placement(strategy, replicas, 0, frame, stride_in, notes)
-    dram_next = [stride_in * B * T]
-    spilled_count = {}
-    for rep in replicas:
-        s_eff = min(S, max(1, len(rep.samples)))
-        for core in rep.cores():
-            parts = [p for l in network.layers for p in rep.layers[l.name] if p.core == core]
-            _place_core(arch, network, parts, rep.index == 0, momentum, state_full, s_eff * T,
-                        B * T, dram_next, burst, spilled_count)
-    for name, n in sorted(spilled_count.items()):
-        notes.append(f"{n} {name} tensor(s) spilled to DRAM")
-    placement.notes = notes
-    return placement
+            n = self.size[l.name]
+            lo, hi = 1, n       # the widest part whose GU + GS fit the gradients buffer
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                t = part_tensors(arch, network, l, mid, momentum, True, state_full)
+                if t.get("GU", 0) + t.get("GS", 0) <= grad_cap:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            self.max_ch[l.name] = lo
+            need = self.need(l.name, n)
+            mem = max(need[i] / self.cap[i] for i in range(len(ADDITIVE))) / n
+            comp = max(work.part(l.name, n)) / n
+            self.unit[l.name] = (mem, comp)
+        self.order = sorted((n for n in self.size if n != self.out_name),
+                            key=lambda n: (-self.unit[n][0] / max(self.unit[n][1], 1e-12),
+                                           self.layers[n].index))
 
+    def need(self, name: str, n: int) -> tuple:
+        """Bytes an ``n``-channel part of ``name`` holds per additive buffer when resident
+        (per-step tensors: every instance a core holds)."""
+        got = self._need.get((name, n))
+        if got is None:
+            acc = dict.fromkeys(ADDITIVE, 0)
+            if n > 0:
+                t = part_tensors(self.arch, self.network, self.layers[name], n, self.momentum,
+                             True, self.state_full)
+                for tn, nb in t.items():
+                    buf = TENSORS[tn][0]
+                    if buf in acc:
+                        acc[buf] += nb * (self.held if tn in ("saved", "saved_in") else 1)
+            got = self._need[(name, n)] = tuple(acc[b] for b in ADDITIVE)
+        return got
 
-def _place_core(arch, network, parts, root, momentum, state_full, held, instances, dram_next,
-                burst, spilled_count) -> None:
-    """Residency and addresses of one core's tensors."""
-    bits = value_bits(arch)
-    sizes = {id(p): part_tensors(arch, network, network[p.layer], p.out_hi - p.out_lo, momentum,
-                                 root, state_full, bits) for p in parts}
-    frame = input_frame_bytes(network, bits)
-    for p in parts:
-        p.tensors = {}
-    for buf in SRAM_BUFFERS:
-        width = arch.core.sram[buf].width_bits
-        cap = buffer_bytes(arch, buf)
+    # ---------------------------------------------------------------- one core
 
-        def words(nbytes):
-            return _cdiv(nbytes * 8, width)
+    def _delta(self, st: _CoreFill, name: str, n_new: int):
+        """(bytes per buffer, cycles per engine) that growing the core's part of ``name``
+        to ``n_new`` channels adds."""
+        old = st.parts.get(name, 0)
+        a, b = self.need(name, old), self.need(name, n_new)
+        mem = [b[0] - a[0], b[1] - a[1], b[2] - a[2], b[3] - a[3]]
+        if self.frame and not st.input and name in self.input_names:
+            mem[3] += self.frame
+        p = self._passes.get(name, 1)
+        wa, wb = self.work.part(name, old, p), self.work.part(name, n_new, p)
+        return mem, [wb[0] - wa[0], wb[1] - wa[1], wb[2] - wa[2]]
 
-        if buf == "gradients":
-            for p in parts:
-                t = sizes[id(p)]
-                p.tensors["GU"] = TensorPlace(True, 0, t["GU"])
-                if "GS" in t:
-                    p.tensors["GS"] = TensorPlace(True, words(t["GU"]), t["GS"])
-            continue
-        work = 0
-        if buf == "spikes" and any(e.src == "input" for p in parts
-                                   for e in network[p.layer].edges):
-            work = frame
-        cands = []   # (part, tensor, instance bytes, instances held)
-        for group in (PERSISTENT, PER_STEP):
-            for p in parts:
-                for name in group:
-                    if name in sizes[id(p)] and TENSORS[name][0] == buf:
-                        n = held if name in PER_STEP else 1
-                        cands.append((p, name, sizes[id(p)][name], n))
-        spilled = {(id(p), name) for p, name, _, _ in cands}
-        # the staging region: the largest sum of one part's spilled instances
-        spill_sum = {id(p): 0 for p in parts}
-        for p, _, nb, _ in cands:
-            spill_sum[id(p)] += nb
+    def _fits(self, st: _CoreFill, name: str, n_new: int) -> bool:
+        if n_new > self.max_ch[name]:
+            return False
+        mem, comp = self._delta(st, name, n_new)
+        used, caps, load, Z = st.used, self._caps, st.load, self._Z
+        for i in range(4):
+            if mem[i] > 0 and used[i] + mem[i] > caps[i]:
+                return False
+        return load[0] + comp[0] <= Z and load[1] + comp[1] <= Z and load[2] + comp[2] <= Z
 
-        def top_two():
-            """(largest spilled sum and its part, largest of the other parts)."""
-            best, arg, second = 0, None, 0
-            for q, v in spill_sum.items():
-                if arg is None or v > best:
-                    best, arg, second = v, q, best
-                elif v > second:
-                    second = v
-            return best, arg, second
+    def _fracs(self, st: _CoreFill, name: str | None = None, n_new: int = 0) -> tuple:
+        """(memory, compute) fill of the core as fractions, optionally after a change."""
+        used, load = st.used, st.load
+        if name is not None:
+            mem, comp = self._delta(st, name, n_new)
+            used = [used[i] + mem[i] for i in range(len(ADDITIVE))]
+            load = [load[e] + comp[e] for e in range(ENG)]
+        return (max(used[i] / self._caps[i] for i in range(len(ADDITIVE))),
+                max(load) / self._Z)
 
-        # counted in words, as the addresses are: every region and tensor starts on a word
-        free_words = cap * 8 // width - words(work)
-        used = 0
-        resident = []
-        best, arg, second = top_two()
-        for p, name, nb, n in cands:
-            pid = id(p)
-            staging = max(spill_sum[pid] - nb, second) if pid == arg else best
-            size = words(nb * n)
-            if words(staging) + used + size <= free_words:
-                spilled.discard((pid, name))
-                old = spill_sum[pid]
-                spill_sum[pid] = old - nb
-                used += size
-                resident.append((p, name, nb, n))
-                if pid == arg or old >= second:     # else the two largest are unchanged
-                    best, arg, second = top_two()
-        stage_base = words(work)
-        addr = stage_base + words(max(spill_sum.values(), default=0))
-        for p, name, nb, n in resident:
-            p.tensors[name] = TensorPlace(True, addr, nb)
-            addr += words(nb * n)
-        for p, name, nb, n in cands:
-            if (id(p), name) in spilled:
-                per_step = name in PER_STEP
-                stride = _round_up(nb, burst) if per_step else 0
-                base = dram_next[0]
-                dram_next[0] += stride * instances if per_step else _round_up(nb, burst)
-                p.tensors[name] = TensorPlace(False, stage_base, nb, base, stride)
-                spilled_count[name] = spilled_count.get(name, 0) + 1
-    for p in parts:   # canonical order of the tensor table
-        p.tensors = {k: p.tensors[k] for k in TENSORS if k in p.tensors}
+    def _add(self, st: _CoreFill, name: str, n_new: int) -> None:
+        mem, comp = self._delta(st, name, n_new)
+        for i in range(len(ADDITIVE)):
+            st.used[i] += mem[i]
+        for e in range(ENG):
+            st.load[e] += comp[e]
+        if name in self.input_names:
+            st.input = True
+        st.parts[name] = n_new
 
+    def _largest(self, lo: int, hi: int, ok) -> int:
+        """Largest n in [lo, hi] with ok(n), assuming ok is monotone and ok(lo)."""
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if ok(mid):
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
 
-# --------------------------------------------------------------------------- the mapper
+    def _bite(self, st: _CoreFill, name: str, left: int, ratio: float,
+              memory_side: bool) -> int:
+        """Channels of ``name`` the core takes now: as many as fit, but only up to where the
+        core reaches the pool's memory : compute line (rounded up to a multiple of the FP
+        lanes). A new part takes at least ``fp.lanes`` channels unless that ends the
+        layer (narrow parts waste FP lanes and cost a tile's fixed cycles)."""
+        have = st.parts.get(name, 0)
+        first = 1 if have else min(self.min_bite, left)
+        if not self._fits(st, name, have + first):
+            return 0
+        most = self._largest(first, left, lambda n: self._fits(st, name, have + n))
+        if math.isinf(ratio):
+            return most
+
+        def lagging(n):
+            mf, cf = self._fracs(st, name, have + n)
+            return mf <= ratio * cf if memory_side else mf >= ratio * cf
+
+        n = self._largest(first, most, lagging) if lagging(first) else first
+        n = max(first, cdiv(have + n, self.min_bite) * self.min_bite - have)
+        return min(most, n)
+
+    # ---------------------------------------------------------------- a packing
+
+    def pack(self, cores: list, Z: float, passes: dict | None = None,
+             contiguous: bool = False):
+        """``(layout, left)``: ``{layer: [(core, lo, hi)]}`` and the channels that found no
+        room (0 when the packing is feasible). ``contiguous``: take the layers in network
+        order instead, each core filled as far as it goes (every core then holds a run of
+        consecutive layers: a pipeline whose engines never wait on a later stage)."""
+        self._Z, self._caps = Z, list(self.cap)
+        self._passes = passes or {}
+        fills = {c: _CoreFill() for c in cores}
+        order = self.order
+        if contiguous:
+            order = [l.name for l in self.network.layers if l.name != self.out_name]
+        nxt = dict.fromkeys(order, 0)
+        self._add(fills[cores[-1]], self.out_name, self.size[self.out_name])
+        live = [n for n in order if self.size[n] > 0]
+        for c in cores:
+            st = fills[c]
+            if not live:
+                break
+            # the pool's memory : compute proportion (in fractions of one core)
+            mem = sum((self.size[n] - nxt[n]) * self.unit[n][0] for n in live)
+            comp = sum((self.size[n] - nxt[n]) * self.unit[n][1] for n in live) / Z
+            ratio = math.inf if contiguous or comp <= 0 else mem / comp
+            for _ in range(8 * len(order) + 32):
+                if not live:
+                    break
+                mf, cf = self._fracs(st)
+                sides = (0,) if contiguous else (0, -1) if mf <= ratio * cf else (-1, 0)
+                took = False
+                for side in sides:
+                    name = live[side]
+                    left = self.size[name] - nxt[name]
+                    n = self._bite(st, name, left, ratio, side == 0)
+                    if n > 0:
+                        self._add(st, name, st.parts.get(name, 0) + n)
+                        nxt[name] += n
+                        if nxt[name] == self.size[name]:
+                            live.remove(name)
+                        took = True
+                        break
+                if not took:
+                    break
+        layout = {n: [] for n in self.size}
+        layout[self.out_name] = [(cores[-1], 0, self.size[self.out_name])]
+        lo = dict.fromkeys(order, 0)
+        for c in cores:         # a layer's cursor only moves forward, core after core
+            for name, n in fills[c].parts.items():
+                if name != self.out_name:
+                    layout[name].append((c, lo[name], lo[name] + n))
+                    lo[name] += n
+        left = sum(self.size[n] - nxt[n] for n in order)
+        return layout, left
+
+    # ---------------------------------------------------------------- spreading
+
+    def split_sizes(self, name: str, k: int) -> list:
+        """Channels of ``k`` parts of ``name``: whole FP lane groups per part when there are
+        at least ``k`` groups (a narrower part wastes lanes), else near-equal; never more
+        parts than channels."""
+        N, g = self.size[name], self.min_bite
+        k = min(k, N)
+        groups = cdiv(N, g)
+        if 1 < k <= groups:
+            sizes = [(hi - lo) * g for lo, hi in split_even(groups, k)]
+            sizes[-1] -= groups * g - N
+            if sizes[-1] > 0:
+                return sizes
+        return [hi - lo for lo, hi in split_even(N, k)]
+
+    def spread(self, cores: list, ks: dict, heavy_first: bool = True) -> dict:
+        """Every layer output-split into ``ks[layer]`` parts (:meth:`split_sizes`; fewer
+        when fewer cores have room), each on a different core: the least-loaded one that
+        still has room for it (the least-loaded one when none has). Short critical paths:
+        a layer's tiles run side by side on many cores. Layers are placed in network
+        order, or with ``heavy_first`` the ones needing the most memory first (the last
+        ones placed take whatever room is left); the output layer always first."""
+        self._Z, self._caps, self._passes = math.inf, list(self.cap), {}
+        fills = {c: _CoreFill() for c in cores}
+        rank = {c: i for i, c in enumerate(cores)}
+        layout = {}
+        heavy = sorted(self.size, key=lambda n: (n != self.out_name,
+                                                 -self.unit[n][0] * self.size[n]
+                                                 if heavy_first else 0,
+                                                 self.layers[n].index))
+        for name in heavy:
+            k0 = 1 if name == self.out_name else max(1, min(len(cores), ks.get(name, 1)))
+            k0 = max(k0, min(len(cores), cdiv(self.size[name], self.max_ch[name])))
+            kmax = min(len(cores), self.size[name])   # a part holds at least one channel
+            k0 = min(k0, kmax)
+            choice = None
+            whole = self.need(name, self.size[name])
+            room = [sum(self._caps[i] - fills[c].used[i] for c in cores)
+                    for i in range(len(ADDITIVE))]
+            fits_somehow = all(whole[i] <= room[i] for i in range(len(ADDITIVE)))
+            tries = list(range(k0, kmax + 1)) + list(range(k0 - 1, 0, -1))
+            if not fits_somehow:        # no split keeps it all: skip the search
+                tries = []
+            for k in tries:       # k0 parts, else more (smaller) ones, else fewer
+                if name == self.out_name and k > 1:
+                    continue
+                sizes = sorted(self.split_sizes(name, k), reverse=True)
+                if max(sizes) > self.max_ch[name]:
+                    continue
+                order = sorted(cores, key=lambda c: (max(fills[c].load), rank[c]))
+                pick, used = [], set()
+                for n in sizes:
+                    c = next((c for c in order if c not in used
+                              and self._fits(fills[c], name, n)), None)
+                    if c is None:
+                        break
+                    pick.append((c, n))
+                    used.add(c)
+                if len(pick) == k:
+                    choice = pick
+                    break
+            if choice is None:              # nowhere to keep it all: the roomiest cores
+                sizes = sorted(self.split_sizes(name, k0), reverse=True)
+                order = sorted(cores, key=lambda c: (max(fills[c].used[i] / self.cap[i]
+                                                         for i in range(len(ADDITIVE))),
+                                                     rank[c]))
+                choice = list(zip(order, sizes))
+            for c, n in choice:
+                self._add(fills[c], name, n)
+            choice.sort(key=lambda cn: rank[cn[0]])
+            lo, layout[name] = 0, []
+            for c, n in choice:
+                layout[name].append((c, lo, lo + n))
+                lo += n
+        return {l.name: layout[l.name] for l in self.network.layers}
+
+    def latency_parts(self, cores: int, slack: float) -> dict:
+        """Per layer, the fewest parts whose longest engine tile is within ``1 + slack`` of
+        the shortest any split over at most ``cores`` cores achieves."""
+        out = {}
+        for name, N in self.size.items():
+            best, tiles = math.inf, []
+            for k in range(1, min(cores, N) + 1):
+                t = max(max(self.work.part(name, n)) for n in self.split_sizes(name, k))
+                tiles.append(t)
+                best = min(best, t)
+            out[name] = next(k for k, t in enumerate(tiles, 1) if t <= (1 + slack) * best)
+        return out
 
 
 def _strategy(arch, workload):
@@ -611,7 +613,7 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
     if objective != "time" and strategy in ("auto", "data-parallel"):
         # the capacity errors (a one-channel part or the output layer fitting nowhere) do
         # not depend on the layout: raise them before searching
-        _fit_parts(arch, network, {l.name: [(0, 0, layer_outputs(l))] for l in network.layers},
+        fit_parts(arch, network, {l.name: [(0, 0, layer_outputs(l))] for l in network.layers},
                    momentum, True, state_full, [])
         ctx = SearchContext(arch, network, trace, cost, momentum, state_full, objective)
 
@@ -649,7 +651,7 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
     else:
         layouts = [auto(cores, B)]
     if len(layouts) > 1:   # replicas must split identically: fit replica 0, then copy
-        first = _fit_parts(arch, network, layouts[0], momentum, True, state_full, notes)
+        first = fit_parts(arch, network, layouts[0], momentum, True, state_full, notes)
         remapped = [{name: [(c + r * per, lo, hi) for c, lo, hi in parts]
                      for name, parts in first.items()} for r in range(len(layouts))]
         return build_placement(arch, network, remapped, strategy=strategy, momentum=momentum,
@@ -659,5 +661,5 @@ def map_network(arch, network, workload=None, trace=None) -> Placement:
                            state_full=state_full, batch=B, time_steps=T, notes=notes)
 
 
-__all__ = ["map_network", "build_placement", "state_is_full", "part_footprint", "part_tensors", "layer_work",
-           "layer_outputs", "input_frame_bytes", "CostModel"]
+
+__all__ = ["map_network", "state_is_full", "SearchContext", "Packer"]
