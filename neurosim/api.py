@@ -57,7 +57,7 @@ class RunResult:
     summary: dict
     stats: object          # neurosim.stats.StatGroup
     timing: object         # neurosim.timing.TimingResult
-    placement: object      # neurosim.hw.placement.Placement
+    placement: object      # neurosim.mapping.Placement
     arch: object           # neurosim.params.Config
     workload: object       # neurosim.params.Config
     network: object = None
@@ -110,11 +110,12 @@ def simulate_step(arch, workload, network, trace, placement=None,
     from .energy import compute as compute_energy
     from .hw.chip import simulate
     from .hw.report import build_stats, summarize
+    from .progress import TileProgress
 
     if placement is None:
         placement = map_step(arch, network, workload, trace)
     momentum = workload.optimizer.type == "momentum"
-    bar = _ProgressBar() if progress else None
+    bar = TileProgress() if progress else None
     timing = simulate(arch, network, trace, placement, momentum, progress=bar)
     if bar is not None:
         bar.close()
@@ -196,38 +197,3 @@ def write_text(path, text: str) -> Path:
     from .fileio import atomic_write_text
 
     return atomic_write_text(Path(path), text if text.endswith("\n") else text + "\n")
-
-
-class _ProgressBar:
-    """A percentage bar on stderr, shown only once a run has taken a few seconds."""
-
-    DELAY_S = 2.0
-
-    def __init__(self):
-        import time
-
-        self._time = time.perf_counter
-        self.t0 = self._time()
-        self.shown = False
-        self.last = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        import sys
-
-        if self._time() - self.t0 < self.DELAY_S:
-            return
-        pct = int(100 * done / max(1, total))
-        if pct == self.last:
-            return
-        self.last = pct
-        self.shown = True
-        bar = "#" * (pct // 4)
-        sys.stderr.write(f"\rsimulating [{bar:<25}] {pct:3d}% ({done}/{total} tiles)")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        import sys
-
-        if self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()

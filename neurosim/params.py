@@ -270,17 +270,21 @@ def overridden_keys(overrides: list[str] | None) -> frozenset:
 
 def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> dict:
     """Apply ``--set`` overrides; the key must exist in the schema (checked here so the
-    error names ``--set``, not the file)."""
+    error names ``--set``, not the file). Setting the selector of a one-of section to another
+    variant (``traces.source=synthetic``) switches the section: the keys the new variant does
+    not declare are dropped, the ones it does are kept, and later overrides may set the rest."""
     tree = copy.deepcopy(tree)
     for text in overrides or []:
         path, value = parse_set_option(text)
         spec: Any = schema
         node_in_tree: Any = tree
+        switched = None     # (one-of spec, its node) when this override sets a selector
         for i, part in enumerate(path):
             if isinstance(spec, OneOf):  # e.g. traces.epochs: the variant in force decides
                 kind = (node_in_tree.get(spec.selector, spec.default_variant)
                         if isinstance(node_in_tree, dict) else spec.default_variant)
                 if part == spec.selector:
+                    switched = spec
                     spec = Param("choice", None, spec.doc, choices=tuple(spec.variants))
                     continue
                 spec = spec.variants.get(kind, Group("", {}))
@@ -294,10 +298,14 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
             if not isinstance(node.get(part), dict):
                 node[part] = {}
             node = node[part]
-        node[path[-1]] = value
         # Validate the overridden leaf on its own so the error points at --set.
         if isinstance(spec, Param):
             spec.validate(value, "--set", ".".join(path))
+        if switched is not None and value != node.get(path[-1], switched.default_variant):
+            keep = switched.variants[value].fields
+            for k in [k for k in node if k != switched.selector and k not in keep]:
+                del node[k]
+        node[path[-1]] = value
     return tree
 
 

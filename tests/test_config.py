@@ -88,3 +88,18 @@ def test_cli_main_can_run_twice_in_one_process(capsys):
     assert main(["config", "show", "single-core"]) == 0
     assert main(["config", "show", "single-core"]) == 0
     assert capsys.readouterr().out.count("name: single-core") == 2
+
+
+def test_set_switches_a_one_of_section():
+    """``traces.source`` selects the traces section's variant: switching it from --set drops
+    the old variant's keys (mlp-digits' trainer keys such as traces.dataset), keeps the ones
+    the new variant declares (seed) and lets later overrides set the rest."""
+    from neurosim.workload import load_workload
+
+    wl = load_workload("mlp-digits", ["traces.source=synthetic", "traces.firing=0.2"])
+    assert wl.traces.source == "synthetic" and wl.traces.firing == 0.2
+    assert "dataset" not in wl.traces and wl.traces.seed == 0
+    same = load_workload("mlp-digits", ["traces.source=trainer", "traces.epochs=3"])
+    assert same.traces.dataset == "digits" and same.traces.epochs == 3
+    with pytest.raises(InputError, match=r"^--set: traces.firing"):
+        load_workload("mlp-digits", ["traces.firing=0.2"])   # not a trainer key

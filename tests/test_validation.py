@@ -154,7 +154,7 @@ def test_load_model_errors():
 def test_validate_cli_missing_model_is_one_line(cli):
     rc, out, err = cli("validate", "--cases", "1", "--model", "neurosim.hw.no_such:simulate")
     assert rc == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and "does not exist in this checkout" in err
+    assert len(err.strip().splitlines()) == 1 and "there is no module neurosim.hw.no_such" in err
     rc, _, err = cli("validate", "--cases", "0")
     assert rc == 2 and "--cases" in err and len(err.strip().splitlines()) == 1
 

@@ -91,7 +91,7 @@ def reproduce(arch="arch_configs/paper-20core.yaml", gpu="a100-40gb", quick=Fals
             "parallel_efficiency": one["total_cycles"] / on["total_cycles"] / on["cores"],
         }
     if federated:
-        rep.federated = _federated(arch, progress, rep.notes)
+        rep.federated = _federated(arch, progress)
     rep.wall_seconds = time.perf_counter() - t0
     return rep
 
@@ -103,15 +103,12 @@ def on_chip_tflops_per_w(s: dict) -> float:
     return s["dense_flops"] / on_chip / 1e12 if on_chip > 0 else float("nan")
 
 
-def _federated(arch, progress, notes):
-    try:
-        from ..federated import run_federated
-    except ModuleNotFoundError:
-        notes.append("federated learning: not run (neurosim.federated is not installed)")
-        return None
+def _federated(arch, progress):
+    from ..federated import run_federated
+
     progress("[reproduce] federated learning on mlp-digits")
     res = run_federated(arch, str(WORKLOAD_DIR / "mlp-digits.yaml"))
-    return res.summary if hasattr(res, "summary") else dict(res)
+    return res.summary
 
 
 # --------------------------------------------------------------------------- report

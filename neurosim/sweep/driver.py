@@ -249,16 +249,18 @@ def _preflight(client, runner: str, scheduler) -> None:
 
 
 class Progress:
-    """A progress bar across points on stderr: a redrawn bar on a terminal, a line per point
-    otherwise (logs, batch jobs)."""
+    """Progress across points on stderr: a bar on a terminal (:mod:`neurosim.progress`), and
+    a line per point finished (on a terminal above the bar; elsewhere, in logs and batch
+    jobs, the lines alone)."""
 
     def __init__(self, total: int, done: int, stream, enabled: bool = True):
+        from ..progress import progress_bar
+
         self.total, self.done, self.stream, self.enabled = total, done, stream, enabled
         self.failed = self.lost = 0
         self._last_lost = None
-        self.t0 = time.perf_counter()
-        self.tty = enabled and hasattr(stream, "isatty") and stream.isatty()
-        self._draw()
+        self.bar = (progress_bar(total, "points", "point", stream, initial=done) if enabled
+                    else None)
 
     def point(self, p: Point, status: str, error=None, wall_s=None) -> None:
         if status == "lost":
@@ -271,29 +273,21 @@ class Progress:
             self.failed += status == "error"
         if not self.enabled:
             return
-        if self.tty:
-            self.stream.write("\r\033[K")
         took = f" ({wall_s:.1f} s)" if wall_s is not None else ""
         line = f"[{self.done:>{len(str(self.total))}}/{self.total}] {status:<5} {p.label}{took}"
         if error:
             line += f": {error}"
         if status == "lost":
             line += " (and any further points lost for the same reason)"
-        self.stream.write(line + "\n")
-        self._draw()
-
-    def _draw(self) -> None:
-        if not self.tty:
+        if self.bar.disable:
+            self.stream.write(line + "\n")
             return
-        width = 30
-        filled = int(width * self.done / max(1, self.total))
-        el = time.perf_counter() - self.t0
-        extra = f", {self.failed} failed" if self.failed else ""
-        self.stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] "
-                          f"{self.done}/{self.total} points{extra}  {el:.0f} s")
-        self.stream.flush()
+        self.bar.write(line, file=self.stream)
+        if status != "lost":
+            self.bar.update(1)
+        if self.failed:
+            self.bar.set_postfix_str(f"{self.failed} failed")
 
     def close(self) -> None:
-        if self.tty:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.close()
