@@ -1,9 +1,38 @@
 """The paper-reproduction job: its report carries the simulated numbers, not typed ones."""
 import json
 
+import pytest
+
 from neurosim import api
+from neurosim.experiments import reproduce as reproduce_module
 
 
+def test_reproduce_report_carries_the_simulated_numbers(monkeypatch, tmp_path):
+    """The fast variant of the test below: the same job on mlp-digits alone (as the flagship,
+    so the parallelism runs happen too), without the federated part."""
+    monkeypatch.setattr(reproduce_module, "FLAGSHIP", "mlp-digits")
+    monkeypatch.setattr(reproduce_module, "QUICK_WORKLOADS", ("mlp-digits",))
+    rep = reproduce_module.reproduce("paper-20core", quick=True, federated=False,
+                                     progress=lambda m: None)
+    direct = api.run("paper-20core", "mlp-digits").summary
+    got = rep.workloads["mlp-digits"]
+    assert list(rep.workloads) == ["mlp-digits"]
+    assert (got["total_cycles"], got["energy_j"]) == (direct["total_cycles"], direct["energy_j"])
+    want = direct["dense_flops"] / (direct["energy_j"] - direct["energy_dram_j"]) / 1e12
+    assert abs(got["tflops_per_w_on_chip"] - want) < 1e-12 * want
+    par = rep.parallelism
+    assert par["cycles"] == direct["total_cycles"]
+    assert par["engine_parallelism_speedup"] == (par["cycles_no_engine_parallelism"]
+                                                 / par["cycles"])
+    assert {r["framework"] for r in rep.gpu_rows} == {"spikingjelly", "snntorch"}
+    for r in rep.gpu_rows:
+        assert r["chip_bytes"] == direct["dram_read_bytes"] + direct["dram_write_bytes"]
+    written = reproduce_module.write_outputs(rep, tmp_path, "neurosim reproduce")
+    assert f"{direct['total_cycles']:,} cycles" in (tmp_path / "report.md").read_text()
+    assert {p.name for p in written} >= {"report.md", "results.json"}
+
+
+@pytest.mark.slow
 def test_reproduce_quick_matches_direct_runs(cli, tmp_path):
     rc, out, err = cli("reproduce", "--quick", "--out", tmp_path)
     assert rc == 0, err
