@@ -65,3 +65,36 @@ def placement(layers_parts, batch=1, replicas=None, frame_bytes=0, frame_addr=0,
     return Placement("hand", [Replica(r, list(range(r, batch, R)), lp)
                               for r, lp in enumerate(reps)],
                      frame_addr, frame_bytes, frame_stride)
+
+
+# --------------------------------------------------------------------------- cases
+
+SMALL = ["core.fp.lanes=4", "core.fp.pipeline_depth=1", "core.fp.scan_width=8",
+         "core.fp.neuron_lanes=4", "core.bp.lanes=4", "core.bp.pipeline_depth=1",
+         "core.bp.scan_width=8", "core.wg.lanes=4", "core.wg.pipeline_depth=1",
+         "core.wg.scan_width=8", "noc.model=ideal", "noc.ideal_latency=0",
+         "dram.model=ideal", "dram.ideal_latency=0"]
+
+
+def one_core_case(simulate, *overrides, frame_bytes=0):
+    """input [8] -> linear o (4), T = 2, batch 2, one core. Tile lengths (depth 1 each):
+    FP = 1 + max(1, nnz) + 1: (0,0) nnz 2 -> 4, (0,1) 1 -> 3, (1,0) 0 -> 3, (1,1) 7 -> 9.
+    LOSS = 1 + 2*1 = 3. BP = 1 + 1 delta cycle (no transposed phase: o reads the input).
+    WG = 1 + 1 index + max(1, deltas x ceil(nnz_in/4)): (0,1) 2 deltas, nnz_in 1 -> 4,
+    others 3. UPD = 1 + 32/4 = 9."""
+    net = network([{"name": "o", "type": "linear", "out": 4}], [8], T=2, batch=2)
+    tr = trace(net, {("o", 0, 0): {"in": {0, 1}}, ("o", 0, 1): {"in": {2}, "gu": {0, 3}},
+                     ("o", 1, 0): {"in": set(), "gu": {1}},
+                     ("o", 1, 1): {"in": set(range(1, 8))}})
+    pl = placement({"o": [part("o", 0, 0, 0, 4)]}, batch=2, frame_bytes=frame_bytes)
+    return simulate(arch(*SMALL, *overrides), net, tr, pl)
+
+
+def two_core_case(simulate, *overrides):
+    net = network([{"name": "h", "type": "linear", "out": 6},
+                   {"name": "o", "type": "linear", "out": 4}], [8], T=1, batch=1)
+    tr = trace(net, {"h": {"in": {0}, "out": {2}}, "o": {"in": {2}, "gu": {1}}})
+    pl = placement({"h": [part("h", 0, 0, 0, 6)], "o": [part("o", 0, 1, 0, 4)]})
+    cfg = arch(*SMALL, "chip.cores=2", "chip.mesh.cols=2", "chip.mesh.rows=1",
+               "noc.ideal_latency=2", *overrides)
+    return simulate(cfg, net, tr, pl)
