@@ -200,53 +200,6 @@ ARCH_SCHEMA = Group("an architecture config", {
                            "(auto: from dram.preset)",
                            choices=("auto", "LPDDR4", "DDR4", "HBM2")),
     }),
-    "federated": Group("federated learning (`neurosim federated`, docs/federated.md): "
-                       "workers, each a chip of this config, train locally on their own "
-                       "shards and average their weights (FedAvg) over a link", {
-        "workers": Param("int", 5, "workers (chip instances), each with its own shard of the "
-                         "training split", "worker", min=1),
-        "rounds": Param("int", 10, "communication rounds (local steps, upload, average, "
-                        "download)", "round", min=1),
-        "local_steps": Param("int", 10, "local training steps per worker per round, each a "
-                             "minibatch of traces.train_batch samples of its shard", "step",
-                             min=1),
-        "partition": Param("choice", "iid", "split of the training split among workers: iid "
-                           "(random, equal sizes) or dirichlet (per class, shares drawn from "
-                           "Dir(dirichlet_alpha): label skew)", choices=("iid", "dirichlet")),
-        "dirichlet_alpha": Param("float", 0.5, "concentration of the Dirichlet split: small "
-                                 "gives each worker few classes, large tends to iid", "",
-                                 min=0, min_exclusive=True),
-        "seed": Param("int", 0, "seed of the partition (the training stream is "
-                      "traces.seed's)", "", min=0),
-        "simulate_every": Param("int", 20, "run the timing and energy models on every K-th "
-                                "local step of each worker (counted over its run; the first "
-                                "included), estimating the others from the simulated ones "
-                                "(docs/federated.md); null = local_steps (one per worker per "
-                                "round); 0 = none (no time or energy of local steps). The "
-                                "default keeps the default mlp-digits run near a minute",
-                                "step", min=0, nullable=True),
-        "aggregator": Param("choice", "host", "who averages: host (float64, its cost not "
-                            "modelled) or chip (a chip of this config, weighted sum on its WG "
-                            "multiply-add lanes, in its UPD arithmetic)",
-                            choices=("host", "chip")),
-        "worker_overrides": Param("any", [], "per-worker changes to this config: a list, one "
-                                  "entry per worker (shorter: the rest use this config), each "
-                                  "a mapping {dotted arch key: value}, e.g. "
-                                  "[{}, {chip.clock_mhz: 250}]",
-                                  expect="a list of mappings {dotted arch key: value}"),
-        "link": Group("worker-aggregator link: a star whose paths meet at the aggregator's "
-                      "port (defaults: switched 1 Gb/s Ethernet, docs/federated.md)", {
-            "bandwidth_gbps": Param("float", 1.0, "payload rate of the aggregator's port (one "
-                                    "transfer at a time)", "Gb/s", min=0, min_exclusive=True),
-            "latency_us": Param("float", 28.0, "one-way latency of a transfer after its last "
-                                "bit is sent", "us", min=0),
-            "energy_pj_per_bit": Param("float", 900.0, "energy per bit carried over one "
-                                       "worker-aggregator path (both ends)", "pJ/bit", min=0),
-            "download": Param("choice", "unicast", "averaged model sent back as one copy per "
-                              "worker, serialised (unicast), or one transmission reaching all "
-                              "(broadcast)", choices=("unicast", "broadcast")),
-        }),
-    }),
 })
 
 

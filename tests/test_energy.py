@@ -89,7 +89,6 @@ def test_hand_worked_total_entry_by_entry():
     assert rep.by_engine["core0.bp"] == pytest.approx(45e-12)
     assert rep.by_phase["UPD"] == pytest.approx(12e-12)
     assert rep.dram_by_kind == {"weights": pytest.approx(64 * 8 * 4.0 * pj)}
-    assert rep.unpriced == []
     assert any("ACT/REF" in n for n in rep.notes) is False
 
 
@@ -193,11 +192,35 @@ def test_publish_has_units():
     assert g.value("energy.by_engine")["core0.fp"] > 0
 
 
-def test_unknown_counter_is_listed_not_charged():
+@pytest.mark.parametrize("key", [("core0.xx", "zap"), ("core0.fp", "zap"),
+                                 ("core0.sram.nope", "read_bits"), ("noc", "hops"),
+                                 ("dram.ch0", "act.weights"), ("core0.fp", "add_ops.x")])
+def test_unknown_counter_is_an_error_not_silently_unpriced(key):
+    from neurosim.counters import UnknownCounter
+
+    with pytest.raises(UnknownCounter, match="is not in neurosim.counters"):
+        compute(single_core(), tiny_network(),
+                TimingResult(total_cycles=0, counters=Counter({key: 5})))
+
+
+def test_every_registered_counter_has_a_unit_a_description_and_a_price():
+    """The registry is what stats and energy iterate: each action has a unit and a
+    description, each charged one an entry the bundled table has (a missing one would be a
+    KeyError), and an action the registry charges nowhere costs nothing."""
+    from neurosim.counters import COMPONENTS
+    from neurosim.energy import Pricer, load_table
+
     arch = single_core()
-    rep = compute(arch, tiny_network(),
-                  TimingResult(total_cycles=0, counters=Counter({("core0.xx", "zap"): 5})))
-    assert rep.unpriced == [("core0.xx", "zap", 5)] and rep.summary["energy_j"] == 0.0
+    pricer = Pricer(arch, load_table(arch))
+    paths = {"engine": "core0.fp", "sram": "core0.sram.weights", "noc": "noc",
+             "dram": "dram.ch0"}
+    for kind in COMPONENTS:
+        for a in kind.actions.values():
+            assert a.unit and a.description
+            pr = pricer.price(paths[kind.kind], a.name, 1)
+            assert pr.cls == kind.energy_class
+            # (a charged action may cost 0 in a table: LPDDR4's PRE is inside its ACT)
+            assert pr.pj >= 0 and (pr.pj == 0 or a.energy is not None), (kind.kind, a.name)
 
 
 def test_counters_by_phase_and_layer_when_reported():

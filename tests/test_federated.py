@@ -13,6 +13,7 @@ from neurosim.arch import load_arch
 from neurosim.errors import InputError
 from neurosim.federated import (chip_cost, dirichlet, fedavg_chip, fedavg_host, iid,
                                 run_federated, schedule)
+from neurosim.federated.config import load_federated
 from neurosim.federated.run import worker_archs
 from neurosim.functional.model import Numerics, Pair, run
 from neurosim.workload import build_network, load_workload
@@ -184,7 +185,9 @@ def test_one_worker_with_all_data_is_plain_training_bit_for_bit(extra):
     sets = FAST + ["federated.workers=1", "federated.rounds=2", "federated.local_steps=3"] + extra
     res = run_federated("paper-20core", MLP, sets)
     assert res.summary["shard_sizes"] == [1438]
-    arch = load_arch("paper-20core", [o for o in extra if not o.startswith("workload.")])
+    arch = load_arch("paper-20core", [o for o in extra
+                                      if not o.startswith(("workload.", "federated."))])
+    assert "federated" not in arch   # the federated settings are not in the hardware schema
     wl = load_workload(MLP, [o[len("workload."):] for o in extra
                              if o.startswith("workload.")])
     net = build_network(wl)
@@ -258,7 +261,7 @@ def test_averaged_model_accuracy_rises_over_rounds():
 ])
 def test_bad_federated_config_is_an_input_error(sets, key):
     with pytest.raises(InputError) as e:
-        worker_archs(load_arch("paper-20core", sets))
+        worker_archs(load_arch("paper-20core"), load_federated(sets))
     assert e.value.key == key and e.value.source == "--set"
 
 

@@ -86,8 +86,11 @@ def cmd_federated(args) -> int:
     from ..federated import run_federated
     from ..plots import federated_figure
 
-    arch = api.load_arch(args.arch, api.split_overrides(args.overrides)[0])
-    fed = arch.federated
+    from ..federated.config import load_federated, split_federated
+
+    fed_o, rest = split_federated(args.overrides)
+    fed = load_federated(fed_o).federated
+    arch = api.load_arch(args.arch, api.split_overrides(rest)[0])
 
     def progress(event, data):
         if event == "start":  # every input checked: nothing below ends in an InputError
@@ -105,8 +108,9 @@ def cmd_federated(args) -> int:
         else:
             print(row(data), flush=True)
 
-    res = run_federated(arch, args.workload, [o for o in args.overrides
-                                              if o.startswith("workload.")], progress=progress)
+    res = run_federated(arch, args.workload, fed_o + [o for o in rest
+                                                      if o.startswith("workload.")],
+                        progress=progress)
     s = res.summary
     print(f"accuracy: initial {100 * s['initial_accuracy']:.2f} %, final "
           f"{100 * s['final_accuracy']:.2f} %, best {100 * s['best_accuracy']:.2f} %; "

@@ -1,32 +1,23 @@
 """Energy of a training step from counted events (docs/energy.md).
 
 ``energy = sum over counters (count x per-action energy) + leakage x simulated time``.
-Counters are the ones of docs/microarchitecture.md section 8, keyed ``(component, action)``.
-Each is priced by :func:`price`; what it does not know it lists in ``report.unpriced``
-rather than guessing.
+Counters are the ones of docs/microarchitecture.md section 8, keyed ``(component, action)``
+and declared in :mod:`neurosim.counters` with the energy-table entry that prices each; a
+counter the registry does not declare is an error (:class:`~neurosim.counters.UnknownCounter`).
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..arch import PRECISION_BITS, SRAM_BUFFERS, grad_precision, update_precision
+from ..counters import DRAM, ENGINE, NOC, SRAM, UnknownCounter, lookup
 from ..params import Config
 from .table import EnergyTable, dram_type, load_table
 
 CLASSES = ("compute", "sram", "noc", "dram", "leakage")
 PJ = 1e-12
 
-_CORE_ENGINE = re.compile(r"^core(\d+)\.(fp|bp|wg)$")
-_CORE_SRAM = re.compile(r"^core(\d+)\.sram\.(\w+)$")
-_DRAM_CH = re.compile(r"^dram\.ch(\d+)$")
-# Actions counted for utilisation only: their energy is inside other entries.
-FREE_ACTIONS = {
-    "tiles",            # a tile boundary is control, no datapath event
-    "packets", "flits",  # flits are priced per router/link traversal
-    "rd", "wr",          # DRAM column commands: priced per byte moved
-}
 # Phase of the work an engine's ops belong to (counters do not name the phase).
 ENGINE_OP_PHASE = {("fp", "add_ops"): "FP", ("fp", "neuron_updates"): "FP",
                    ("fp", "scan_windows"): "FP", ("bp", "mac_ops"): "BP",
@@ -60,7 +51,6 @@ class EnergyReport:
     by_layer: dict        # layer -> J, when the timing model reports counters by layer
     dram_by_kind: dict    # tensor kind -> J (read + write bytes of that kind)
     table: EnergyTable
-    unpriced: list = field(default_factory=list)   # (component, action, count)
     notes: list = field(default_factory=list)
 
     def publish(self, stat_group) -> None:
@@ -118,47 +108,43 @@ class Pricer:
         self.router_flit = flit * table["noc.router_bit"]
         self.link_flit = flit * table["noc.link_bit_mm"] * table["noc.link_mm"]
 
-    def price(self, component: str, action: str, count: float) -> Priced | None:
-        """Energy of ``count`` events, or None when this counter has no energy entry."""
+    def price(self, component: str, action: str, count: float) -> Priced:
+        """Energy of ``count`` events of counter ``(component, action)`` (0 for the actions
+        the registry charges nowhere); :class:`~neurosim.counters.UnknownCounter` for a
+        counter :mod:`neurosim.counters` does not declare."""
         t, p = self.t, self.prec
-        m = _CORE_ENGINE.match(component)
-        if m:
-            core, eng = int(m.group(1)), m.group(2)
-            per = {"add_ops": self.wg_add if eng == "wg" else t[f"add.{p}"],
-                   "mac_ops": self.upd_mac if eng == "wg" else t[f"mac.{p}"],
-                   "neuron_updates": t[f"lif.{p}"],
-                   "scan_windows": self.scan[eng] * t["reg.bit"]}.get(action)
-            if per is None:
-                return Priced(0.0, "compute", core, eng) if action in FREE_ACTIONS else None
-            return Priced(count * per, "compute", core, eng, ENGINE_OP_PHASE.get((eng, action)))
-        m = _CORE_SRAM.match(component)
-        if m:
-            core, buf = int(m.group(1)), m.group(2)
+        c = lookup(component, action)
+        a, kind = c.action, c.component
+        if kind is ENGINE:
+            core, eng = int(c.match.group(1)), c.match.group(2)
+            if a.energy is None:
+                return Priced(0.0, "compute", core, eng)
+            per = {"add": self.wg_add if eng == "wg" else t[f"add.{p}"],
+                   "mac": self.upd_mac if eng == "wg" else t[f"mac.{p}"],
+                   "lif": t[f"lif.{p}"], "reg.bit": self.scan[eng] * t["reg.bit"]}[a.energy]
+            return Priced(count * per, "compute", core, eng, ENGINE_OP_PHASE.get((eng, a.name)))
+        if kind is SRAM:
+            core, buf = int(c.match.group(1)), c.match.group(2)
             if buf not in self.sram_rd:
-                return None
-            per = {"read_words": self.sram_rd[buf] * self.width[buf],
-                   "write_words": self.sram_wr[buf] * self.width[buf],
-                   "read_bits": self.sram_rd[buf], "write_bits": self.sram_wr[buf]}.get(action)
-            return None if per is None else Priced(count * per, "sram", core, f"sram.{buf}")
-        if component == "noc":
-            per = {"router_flits": self.router_flit, "link_flits": self.link_flit}.get(action)
-            if per is None:
-                return Priced(0.0, "noc", None, "noc") if action in FREE_ACTIONS else None
-            return Priced(count * per, "noc", None, "noc." + action.split("_")[0])
-        m = _DRAM_CH.match(component)
-        if m:
-            d = f"dram.{self.dram}"
-            if action in ("read_bytes", "write_bytes"):
-                per = t[f"{d}.{action.split('_')[0]}_pj_per_bit"] * 8
-                return Priced(count * per, "dram", None, f"{component}.{action.split('_')[0]}")
-            if "." in action and action.split(".")[0] in ("read_bytes", "write_bytes"):
-                return Priced(0.0, "dram", None, component)  # per-kind copy of the above
-            if action in ("act", "pre", "ref"):
-                per = t[f"{d}.{action}_pj"] * self.devices_per_channel
-                return Priced(count * per, "dram", None, f"{component}.{action}")
-            if action in FREE_ACTIONS:
-                return Priced(0.0, "dram", None, component)
-        return None
+                raise UnknownCounter(component, action)
+            per = self.sram_rd[buf] if a.energy == "sram.read" else self.sram_wr[buf]
+            if a.unit == "access":
+                per = per * self.width[buf]
+            return Priced(count * per, "sram", core, f"sram.{buf}")
+        if kind is NOC:
+            if a.energy is None:
+                return Priced(0.0, "noc", None, "noc")
+            per = self.router_flit if a.energy == "noc.router_bit" else self.link_flit
+            return Priced(count * per, "noc", None, "noc." + a.name.split("_")[0])
+        assert kind is DRAM
+        if a.energy is None or c.label is not None:   # per-kind copies: priced in the total
+            return Priced(0.0, "dram", None, component)
+        entry = f"dram.{self.dram}." + a.energy.split(".", 1)[1]
+        if a.unit == "byte":
+            direction = a.name.split("_")[0]
+            return Priced(count * (t[entry] * 8), "dram", None, f"{component}.{direction}")
+        return Priced(count * (t[entry] * self.devices_per_channel), "dram", None,
+                      f"{component}.{a.name}")
 
 
 # --------------------------------------------------------------------------- FLOPs
@@ -182,7 +168,7 @@ def executed_flops(counters) -> int:
     multiply and current add; the threshold compare is not a FLOP)."""
     total = 0
     for (comp, action), n in counters.items():
-        if _CORE_ENGINE.match(comp):
+        if ENGINE.match(comp):
             total += {"add_ops": 1, "mac_ops": 2, "neuron_updates": 2}.get(action, 0) * n
     return int(total)
 
@@ -218,18 +204,14 @@ def compute(arch: Config, network, timing_result, seconds: float | None = None,
     by_component: dict = defaultdict(float)
     by_phase: dict = defaultdict(float)
     dram_by_kind: dict = defaultdict(float)
-    unpriced = []
     counters = timing_result.counters
     for (comp, action), n in sorted(counters.items()):
         pr = pricer.price(comp, action, n)
-        if pr is None:
-            unpriced.append((comp, action, n))
-            continue
-        if "." in action and action.split(".")[0] in ("read_bytes", "write_bytes"):
-            direction = action.split(".")[0].split("_")[0]
-            kind = action.split(".", 1)[1]
+        c = lookup(comp, action)
+        if c.component is DRAM and c.label is not None:     # bytes of one tensor kind
+            direction = c.action.name.split("_")[0]
             per = table[f"dram.{pricer.dram}.{direction}_pj_per_bit"] * 8
-            dram_by_kind[kind] += n * per * PJ
+            dram_by_kind[c.label] += n * per * PJ
         j = pr.pj * PJ
         if j == 0.0:
             continue
@@ -251,14 +233,12 @@ def compute(arch: Config, network, timing_result, seconds: float | None = None,
         by_phase = defaultdict(float)
         for phase, sub in split["phase"].items():
             for (comp, action), n in sub.items():
-                pr = pricer.price(comp, action, n)
-                if pr is not None:
-                    by_phase[phase] += pr.pj * PJ
+                by_phase[phase] += pricer.price(comp, action, n).pj * PJ
     by_layer: dict = {}
     if "layer" in split:
         for layer, sub in split["layer"].items():
-            by_layer[layer] = sum((pr.pj for (c, a), n in sub.items()
-                                   if (pr := pricer.price(c, a, n)) is not None), 0.0) * PJ
+            by_layer[layer] = sum((pricer.price(c, a, n).pj for (c, a), n in sub.items()),
+                                  0.0) * PJ
     core_leak, dram_standby = leakage_energy(arch, table, seconds)
     for c, j in core_leak.items():
         by_core[f"core{c}"] += j
@@ -277,9 +257,6 @@ def compute(arch: Config, network, timing_result, seconds: float | None = None,
             c.startswith("dram.") for c, _ in counters):
         notes.append("no DRAM ACT/REF counters (ideal DRAM model): row activation and refresh "
                      "energy are not included")
-    if unpriced:
-        notes.append(f"{len(unpriced)} counters have no energy entry and were not charged: "
-                     + ", ".join(f"{c}:{a}" for c, a, _ in unpriced[:5]))
     if PRECISION_BITS[arch.core.precision] != 16:
         notes.append("dense FLOPs are counted as FP16-equivalent operations of the "
                      f"{arch.core.precision} datapath")
@@ -298,5 +275,4 @@ def compute(arch: Config, network, timing_result, seconds: float | None = None,
     return EnergyReport(summary=summary, by_class=by_class, by_core=dict(by_core),
                         by_engine=dict(by_engine), by_component=dict(by_component),
                         by_phase=dict(by_phase), by_layer=by_layer,
-                        dram_by_kind=dict(dram_by_kind), table=table, unpriced=unpriced,
-                        notes=notes)
+                        dram_by_kind=dict(dram_by_kind), table=table, notes=notes)

@@ -29,6 +29,7 @@ from ..arch import PRECISION_BITS, load_arch, master_bits
 from ..errors import InputError
 from ..params import Config, deep_merge
 from . import aggregate, link
+from .config import load_federated, split_federated
 from ..workload.datasets import N_CLASSES
 from .partition import partition
 
@@ -87,14 +88,15 @@ class Worker:
             self.chip.weights[k][...] = self.num.fmt(a, "w", k)
 
 
-def worker_archs(base) -> list:
-    """The arch of each worker: the base config with its ``federated.worker_overrides``
-    entry (a mapping of dotted keys to values) applied; workers past the list use the base.
-    A worker's config names its origin as ``<base file>, federated.worker_overrides[k]``."""
-    fed = base.federated
+def worker_archs(base, settings) -> list:
+    """The arch of each worker: the base arch config with its ``federated.worker_overrides``
+    entry of ``settings`` (:func:`~neurosim.federated.config.load_federated`; a mapping of
+    dotted arch keys to values) applied; workers past the list use the base. A worker's
+    config names its origin as ``<base file>, federated.worker_overrides[k]``."""
+    fed = settings.federated
     overrides = fed.worker_overrides
     key = "federated.worker_overrides"
-    source = base.source_of(key)
+    source = settings.source_of(key)
     if not isinstance(overrides, list) or not all(isinstance(o, dict) for o in overrides):
         raise InputError(source, key, "a list of mappings {dotted arch key: value}", overrides)
     if len(overrides) > fed.workers:
@@ -183,10 +185,11 @@ ROUND_COLUMNS = ("round", "accuracy", "train_loss", "round_s", "compute_s_max",
 
 
 def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResult:
-    """Federated learning of ``workload`` on chips of ``arch`` per its ``federated`` group.
+    """Federated learning of ``workload`` on chips of ``arch`` per the federated settings.
 
     ``arch`` / ``workload``: a path, a shipped name, or a loaded Config; ``overrides``:
-    ``KEY=VALUE`` strings (``workload.``-prefixed ones go to the workload). ``progress``, if
+    ``KEY=VALUE`` strings (``federated.``-prefixed ones are the federated settings,
+    ``workload.``-prefixed ones go to the workload, the others to the arch). ``progress``, if
     given, is called as ``progress("start", setup)`` once every input is checked and the
     shards are drawn (``setup``: shard sizes, weights, bits per upload), then as
     ``progress("round", record)`` after each round."""
@@ -198,13 +201,15 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
     from ..workload.trainer import Schedule, accuracy, train_step
 
     t_start = time.perf_counter()
-    base, wl = load_configs(arch, workload, overrides)
-    fed = base.federated
+    fed_o, rest = split_federated(overrides)
+    settings = load_federated(fed_o)
+    base, wl = load_configs(arch, workload, rest)
+    fed = settings.federated
     net = build_network(wl)
     if wl.traces.source != "trainer":
         raise wl.error("traces.source", "trainer (federated learning trains on the built-in "
                        "trainer's data set)", wl.traces.source)
-    archs = worker_archs(base)
+    archs = worker_archs(base, settings)
     N, R, E = fed.workers, fed.rounds, fed.local_steps
     K = E if fed.simulate_every is None else fed.simulate_every
 
@@ -216,7 +221,7 @@ def run_federated(arch, workload, overrides=(), progress=None) -> FederatedResul
     ref = calibrated_reference(wl, net, sched)  # draws the calibration batch
     w0 = {k: v.astype(np.float64) for k, v in ref.weights.items()}
     shards = partition(fed.partition, data.y_train, N, fed.dirichlet_alpha, fed.seed,
-                       base.source_of("federated.workers"))
+                       settings.source_of("federated.workers"))
     batch = int(wl.traces.train_batch)
     workers = []
     for k in range(N):

@@ -8,53 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..counters import DRAM, ENGINE, lookup
 from ..stats import StatGroup
 from ..timing import ENGINE_OF, TENSOR_KINDS
 from . import engines as E
 
 ENGINES = ("fp", "bp", "wg")
 PHASES = ("FP", "LOSS", "BP", "WG", "UPD")
-
-_ACTION_DESC = {
-    "add_ops": "lane additions executed (accumulate-only work)",
-    "mac_ops": "lane multiply-adds executed",
-    "neuron_updates": "LIF neuron updates",
-    "scan_windows": "bit-vector windows examined by the zero-skipping front end (and WG "
-                    "index cycles)",
-    "tiles": "tiles executed",
-    "read_words": "SRAM words read",
-    "write_words": "SRAM words written",
-    "read_bits": "bits read for DRAM stores and outgoing messages",
-    "write_bits": "bits written by DRAM loads and incoming messages",
-    "packets": "NoC packets",
-    "flits": "NoC flits injected",
-    "router_flits": "flit traversals of routers",
-    "link_flits": "flit traversals of links",
-    "read_bytes": "bytes read from DRAM (whole bursts)",
-    "write_bytes": "bytes written to DRAM (whole bursts)",
-    "act": "DRAM ACT commands", "pre": "DRAM PRE commands", "ref": "DRAM REF commands",
-    "rd": "DRAM RD commands", "wr": "DRAM WR commands",
-}
-
-
-def counter_unit(action: str) -> str:
-    base = action.split(".")[0]
-    if base.endswith("_ops") or base == "neuron_updates":
-        return "op"
-    if base.endswith("_words"):
-        return "access"
-    if base.endswith("_bits"):
-        return "bit"
-    if base.endswith("_bytes"):
-        return "byte"
-    if base == "packets":
-        return "packet"
-    if base.endswith("flits"):
-        return "flit"
-    if base in ("act", "pre", "ref", "rd", "wr"):
-        return "command"
-    return "count"
-
 
 def dense_ops(network, batch: int, time_steps: int, replicas: int, momentum: bool) -> int:
     """Lane operations of the step without zero-skipping: per sample and step, FP adds
@@ -139,15 +99,13 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
             g = g.group(part)
         vectors = defaultdict(dict)
         for action, n in actions.items():
-            if "." in action:
-                base, label = action.split(".", 1)
-                vectors[base][label] = n
+            c = lookup(comp, action)     # an unknown counter is an error
+            if c.label is not None:
+                vectors[c.action][c.label] = n
             else:
-                g.scalar(action, counter_unit(action),
-                         _ACTION_DESC.get(action, f"{action} events"), n)
-        for base, vals in vectors.items():
-            g.vector(f"{base}_by_kind", counter_unit(base),
-                     _ACTION_DESC.get(base, base) + ", by tensor kind", vals)
+                g.scalar(action, c.action.unit, c.action.description, n)
+        for a, vals in vectors.items():
+            g.vector(f"{a.name}_by_kind", a.unit, a.description + ", by tensor kind", vals)
     # ---------------------------------------------------------------- chip-level summaries
     for eng in ENGINES:
         g = chip.group(eng, f"all {eng.upper()} engines")
@@ -170,10 +128,9 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
     dram = chip.group("dram")
     reads, writes = defaultdict(int), defaultdict(int)
     for (comp, action), n in timing.counters.items():
-        if comp.startswith("dram.") and action.startswith("read_bytes."):
-            reads[action.split(".", 1)[1]] += n
-        elif comp.startswith("dram.") and action.startswith("write_bytes."):
-            writes[action.split(".", 1)[1]] += n
+        c = lookup(comp, action)
+        if c.component is DRAM and c.label is not None:
+            (reads if c.action.name == "read_bytes" else writes)[c.label] += n
     dram.vector("read_bytes_total", "byte", "bytes read from DRAM over all channels, by tensor "
                 "kind", {k: reads.get(k, 0) for k in TENSOR_KINDS})
     dram.vector("write_bytes_total", "byte", "bytes written to DRAM over all channels, by "
@@ -194,7 +151,7 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
     noc.vector("payload_bits_by_message", "bit", "payload bits by message kind", dict(payload))
     ops = chip.group("ops", "work of the step")
     executed = sum(n for (comp, action), n in timing.counters.items()
-                   if comp.startswith("core") and action in ("add_ops", "mac_ops"))
+                   if ENGINE.match(comp) and action in ("add_ops", "mac_ops"))
     dense = dense_ops(network, batch, time_steps, len(placement.replicas), momentum)
     ops.scalar("executed", "op", "lane operations executed (adds and multiply-adds)", executed)
     ops.scalar("dense", "op", "lane operations of the same step without zero-skipping", dense)
@@ -231,4 +188,4 @@ def summarize(arch, timing, stats: StatGroup) -> dict:
     return s
 
 
-__all__ = ["build_stats", "summarize", "dense_ops", "counter_unit"]
+__all__ = ["build_stats", "summarize", "dense_ops"]

@@ -597,10 +597,7 @@ def state_is_full(arch, workload=None) -> bool:
 def map_network(arch, network, workload=None, trace=None) -> Placement:
     """Map ``network`` onto ``arch``'s cores; see the module docstring."""
     strategy = _strategy(arch, workload)
-    n = arch.chip.cores
-    nodes = arch.chip.mesh.cols * arch.chip.mesh.rows
-    if n > nodes:
-        raise arch.error("chip.cores", f"at most mesh.cols*mesh.rows = {nodes} cores", n)
+    n = arch.chip.cores   # at most the mesh's nodes: arch.check_arch
     momentum = workload is not None and workload.get("optimizer.type") == "momentum"
     state_full = state_is_full(arch, workload)
     B = network.batch if trace is None else trace.batch
