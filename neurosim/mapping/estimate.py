@@ -17,17 +17,23 @@ from .traffic import placement_traffic, spilled_transfers, transfer_bytes
 ENG = 3   # FP, BP, WG
 
 
+def densities(layer, trace=None) -> tuple:
+    """(input, g(U)) densities of ``layer``: the mean fraction of nonzero inputs and of
+    nonzero membrane gradients over the trace's samples and steps (1.0 without a trace)."""
+    if trace is None:
+        return 1.0, 1.0
+    lt = trace[layer.name]
+    return (float(popcount(lt.in_mask).mean()) / max(1, layer.n_in),
+            float(popcount(lt.gu_mask).mean()) / max(1, layer.n_out))
+
+
 def layer_work(arch, network, trace=None) -> dict:
     """{layer: (fp, bp, wg)} estimated engine cycles of one sample and time step, from the
     trace's nonzero counts (dense work when there is no trace)."""
     c = arch.core
     out = {}
     for l in network.layers:
-        d_in = d_gu = 1.0
-        if trace is not None:
-            lt = trace[l.name]
-            d_in = float(popcount(lt.in_mask).mean()) / max(1, l.n_in)
-            d_gu = float(popcount(lt.gu_mask).mean()) / max(1, l.n_out)
+        d_in, d_gu = densities(l, trace)
         macs = l.dense_macs()
         c_in = l.in_channels if l.kind == "conv" else l.n_in
         fp = macs * d_in / c.fp.lanes + l.n_out / c.fp.neuron_lanes
@@ -93,11 +99,7 @@ class WorkModel:
         self._cache: dict = {}
         self.n_weights = {l.name: l.n_weights for l in network.layers}
         for l in network.layers:
-            d_in = d_gu = 1.0
-            if trace is not None:
-                lt = trace[l.name]
-                d_in = float(popcount(lt.in_mask).mean()) / max(1, l.n_in)
-                d_gu = float(popcount(lt.gu_mask).mean()) / max(1, l.n_out)
+            d_in, d_gu = densities(l, trace)
             n_out = layer_outputs(l)
             if l.kind == "conv":
                 c_in = l.in_channels
@@ -501,5 +503,5 @@ class Estimator:
 
 
 
-__all__ = ["ENG", "layer_work", "CostModel", "LayerWork", "WorkModel", "gradient_passes",
+__all__ = ["ENG", "densities", "layer_work", "CostModel", "LayerWork", "WorkModel", "gradient_passes",
            "PartSchedule", "ScheduleEstimate", "Estimate", "Estimator"]
