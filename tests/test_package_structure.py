@@ -33,6 +33,8 @@ MODULES = _modules()
 
 def _owner(name: str) -> str | None:
     """The module ``name`` lives in (itself, or the closest enclosing package/module)."""
+    if name not in MODULES:      # a module added since this file was imported
+        MODULES.update(_modules())
     while name and name not in MODULES:
         name = name.rpartition(".")[0]
     return name or None
