@@ -1,4 +1,5 @@
-"""compare-gpu: the chip side through a stub, measured-CSV loading and its errors."""
+"""compare-gpu: the chip side (through a stub, and the real simulator on a small workload),
+measured-CSV loading and its errors."""
 import types
 from pathlib import Path
 
@@ -66,11 +67,17 @@ def test_chip_dram_traffic_adapter(monkeypatch):
     assert d["weights"] == (1000, 100) and d["optimizer"] == (7000, 700)
 
 
-def test_missing_chip_model_is_one_line_error(cli):
-    rc, out, err = cli("compare-gpu", "paper-20core", "vgg11-cifar10")
-    if rc == 0:  # the chip simulator is integrated: nothing to check here
-        return
-    assert rc == 2 and err.count("\n") == 1 and "--gpu-only" in err
+def test_chip_side_is_the_simulated_step():
+    """The chip side of the comparison is the simulator's DRAM bytes of the same step, kind
+    by kind (the simulator is always part of neurosim: no stub here)."""
+    from neurosim import api
+    from neurosim.baselines.compare import compare
+
+    c = compare("paper-20core", "mlp-digits")
+    s = api.run("paper-20core", "mlp-digits").summary
+    assert c.chip == {k: (s[f"dram_read_bytes_{k}"], s[f"dram_write_bytes_{k}"])
+                      for k in TENSOR_KINDS}
+    assert c.chip_energy_j == s["energy_dram_j"]
 
 
 def test_gpu_only_with_measured_csv(tmp_path, capsys):
