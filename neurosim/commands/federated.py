@@ -140,11 +140,11 @@ def register(sub) -> None:
     p = sub.add_parser("federated", help="federated learning on several chips of ARCH: local "
                        "steps on the chip datapath, FedAvg over a link; per-round accuracy, "
                        "time, energy and traffic")
-    p.add_argument("arch", help="arch config (name or path); its federated group sets workers, "
-                   "rounds, partition, link, aggregator")
+    p.add_argument("arch", help="arch config (name or path) of every worker's chip")
     p.add_argument("workload", help="workload YAML with traces.source: trainer")
-    add_set(p, "override a key, e.g. federated.workers=3 (workload keys prefixed with "
-            "workload.); repeatable")
+    add_set(p, "a federated setting (federated.workers=3, rounds, partition, link, "
+            "aggregator: docs/federated.md), an arch key, or a workload key prefixed with "
+            "workload.; repeatable")
     p.add_argument("--out", metavar="DIR", help="write rounds.csv, summary.json and "
                    "federated.png here")
     p.set_defaults(fn=cmd_federated)

@@ -6,7 +6,7 @@ paper config):
 1. every shipped workload's training step (cycles, energy, TFLOPS/W both ways, DRAM bytes);
 2. the GPU baseline model of the same steps (both framework presets), for the DRAM claim;
 3. VGG-11 with engine-level parallelism off, and on a single core, for the parallelism claim;
-4. federated learning with the arch's ``federated`` settings, when that module is present.
+4. federated learning on chips of the arch with the default federated settings.
 
 It writes ``report.md`` (claims beside our figures, with how each is computed),
 ``results.json`` (every number) and CSV tables. Nothing in the report is typed by hand: every
