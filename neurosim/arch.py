@@ -124,9 +124,29 @@ ARCH_SCHEMA = Group("an architecture config", {
         "model": Param("choice", "cycle", "cycle-level flit model, or ideal (fixed latency, "
                        "unlimited bandwidth)", choices=("cycle", "ideal")),
         "flit_bits": Param("int", 128, "link width and flit size", "bit", min=8),
-        "router_delay": Param("int", 2, "router pipeline stages a flit spends in a router",
-                              "cycle", min=1),
-        "link_delay": Param("int", 1, "link traversal (also credit return)", "cycle", min=1),
+        "routing_delay": Param("int", 1, "route computation of a head flit (BookSim2 "
+                               "routing_delay; 0 = lookahead routing, the route is known on "
+                               "arrival; spec 6.3)", "cycle", min=0),
+        "vc_alloc_delay": Param("int", 1, "VC allocation, once per packet at its head flit "
+                                "(BookSim2 vc_alloc_delay; spec 6.3)", "cycle", min=1),
+        "sw_alloc_delay": Param("int", 1, "switch allocation, every flit (BookSim2 "
+                                "sw_alloc_delay; spec 6.3)", "cycle", min=1),
+        "st_prepare_delay": Param("int", 0, "switch traversal, first part (BookSim2 "
+                                  "st_prepare_delay; the crossbar takes st_prepare_delay + "
+                                  "st_final_delay >= 1 cycles; spec 6.3)", "cycle", min=0),
+        "st_final_delay": Param("int", 1, "switch traversal, last part (BookSim2 "
+                                "st_final_delay; spec 6.3)", "cycle", min=0),
+        "link_delay": Param("int", 1, "router-to-router channel latency, flits and credits "
+                            "(BookSim2 mesh channel latency; a flit sent in cycle t is "
+                            "received in t + 1 + link_delay; spec 6.2)", "cycle", min=1),
+        "credit_delay": Param("int", 0, "cycles a router holds a received credit before "
+                              "using it (BookSim2 credit_delay; spec 6.2)", "cycle", min=0),
+        "injection_delay": Param("int", 1, "NI-to-router injection channel latency, flits and "
+                                 "credits (BookSim2: 1; spec 6.2)", "cycle", min=1),
+        "ejection_delay": Param("int", 1, "router-to-NI ejection channel latency, flits and "
+                                "credits (BookSim2: 1; spec 6.2)", "cycle", min=1),
+        "alloc_iters": Param("int", 1, "iSLIP iterations of the VC and switch allocators "
+                             "(BookSim2 alloc_iters; spec 6.4)", "iteration", min=1),
         "buffer_flits": Param("int", 4, "input buffer depth per port per virtual channel",
                               "flit", min=1),
         "vcs": Param("int", 1, "virtual channels per input port", "vc", min=1),
@@ -367,6 +387,9 @@ def check_arch(cfg: Config) -> None:
                             f"[x, y] inside the {chip.mesh.cols}x{chip.mesh.rows} mesh", xy)
     if len({tuple(xy) for xy in dn}) != len(dn):
         raise cfg.error("chip.dram_nodes", "distinct mesh nodes", dn)
+    if cfg.noc.st_prepare_delay + cfg.noc.st_final_delay < 1:
+        raise cfg.error("noc.st_final_delay", "st_prepare_delay + st_final_delay >= 1 (the "
+                        "crossbar takes at least a cycle, spec 6.3)", cfg.noc.st_final_delay)
     bits = value_bits(cfg)
     for buf in SRAM_BUFFERS:
         b = cfg.core.sram[buf]

@@ -13,10 +13,11 @@ import numpy as np
 from ..arch import load_arch
 from ..errors import InputError
 from ..params import Config
-from .cycle_memsys import INF, RUN_DRAIN, Engine
+from .cycle_memsys import INF, RUN_DRAIN, RUN_UNTIL, Engine
+from .noc import zero_load_latency
 from .memsys import DramAddressMap
 
-NOC_TRAFFIC = ("uniform", "transpose", "hotspot")
+NOC_TRAFFIC = ("uniform", "transpose", "bitcomp", "neighbor", "hotspot")
 DRAM_PATTERNS = ("seq-read", "seq-write", "random-read", "random-write", "mixed")
 
 
@@ -31,51 +32,59 @@ def _with(cfg: Config, overrides: list[str]) -> Config:
 
 def traffic_destinations(traffic: str, cols: int, rows: int, src: np.ndarray,
                          rng: np.random.Generator, hotspot: int, hotspot_frac: float):
-    """Destination node of each packet from node ``src`` under a traffic pattern."""
+    """Destination node of each packet from node ``src`` under a traffic pattern (BookSim2's
+    definitions on a k x k mesh; ``transpose`` and ``bitcomp`` are defined on rectangles too)."""
     n = cols * rows
-    if traffic == "uniform":  # uniform over the other nodes
-        d = rng.integers(0, n - 1, src.size)
-        return d + (d >= src)
+    x, y = src % cols, src // cols
+    if traffic == "uniform":  # any node, the source included (as BookSim2)
+        return rng.integers(0, n, src.size)
     if traffic == "transpose":  # node (y, x) of the rows x cols matrix -> (x, y) of its transpose
-        x, y = src % cols, src // cols
         return x * rows + y
+    if traffic == "bitcomp":  # (x, y) -> (cols-1-x, rows-1-y): BookSim2's bitcomp on a 2^k mesh
+        return (rows - 1 - y) * cols + (cols - 1 - x)
+    if traffic == "neighbor":  # (x, y) -> (x+1 mod cols, y+1 mod rows), BookSim2's neighbor
+        return ((y + 1) % rows) * cols + (x + 1) % cols
     if traffic == "hotspot":  # hotspot_frac of packets to the hotspot node, the rest uniform
-        d = rng.integers(0, n - 1, src.size)
-        d = d + (d >= src)
-        hot = (rng.random(src.size) < hotspot_frac) & (src != hotspot)
+        d = rng.integers(0, n, src.size)
+        hot = rng.random(src.size) < hotspot_frac
         return np.where(hot, hotspot, d)
     raise InputError("--traffic", "traffic", "one of " + ", ".join(NOC_TRAFFIC), traffic)
 
 
+def bernoulli_times(rng, nodes: int, p: float, cycles: int, on_off=None):
+    """Creation cycles and sources of packets: each node creates a packet in each cycle with
+    probability ``p`` (BookSim2's ``bernoulli``), or, with ``on_off = (alpha, beta)``, a
+    two-state Markov source (BookSim2's ``on_off``: off -> on with alpha, on -> off with
+    beta, a packet with probability ``p`` in each on cycle)."""
+    if on_off is None:
+        hit = rng.random((cycles, nodes)) < p
+    else:
+        alpha, beta = on_off
+        hit = np.zeros((cycles, nodes), bool)
+        on = rng.random(nodes) < alpha / (alpha + beta)
+        for t in range(cycles):
+            u = rng.random(nodes)
+            on = np.where(on, u >= beta, u < alpha)
+            hit[t] = on & (rng.random(nodes) < p)
+    t, s = np.nonzero(hit)
+    return t.astype(np.int64), s.astype(np.int64)
+
+
 def noc_point(cfg: Config, traffic: str, rate: float, packet_flits: int,
-              packets: int = 100_000, seed: int = 1, warmup: float = 0.1,
-              hotspot_frac: float = 0.25) -> dict:
-    """One offered load: every source node injects ``packet_flits``-flit packets as a
-    Bernoulli process of ``rate`` flits/node/cycle until ``packets`` packets are generated;
-    latency is measured on packets created after the warm-up fraction, accepted throughput
-    on tails ejected inside the injection window after the warm-up."""
+              warmup: int = 3000, measure: int = 10000, seed: int = 1,
+              hotspot_frac: float = 0.25, on_off=None, drain: bool = True) -> dict:
+    """One offered load, BookSim2-style: every node creates ``packet_flits``-flit packets at
+    ``rate`` flits/node/cycle into an unbounded source queue for ``warmup + measure``
+    cycles; latency (creation to the tail's arrival at the destination NI, BookSim2's
+    ``plat``) is averaged over the packets created in the measurement window, drained to
+    the end; accepted throughput counts the flits received in the measurement window."""
     if not 0 < rate <= 1:
         raise InputError("--rates", "rate", "an injection rate in (0, 1] flits/node/cycle", rate)
     cols, rows = cfg.chip.mesh.cols, cfg.chip.mesh.rows
     n = cols * rows
-    if n < 2:
-        raise InputError(cfg.origin, "chip.mesh", "a mesh of at least 2 nodes", f"{cols}x{rows}")
     rng = np.random.default_rng(seed)
-    nodes = np.arange(n)
-    if traffic == "transpose":
-        nodes = nodes[traffic_destinations(traffic, cols, rows, nodes, rng, 0, 0) != nodes]
-    p = rate / packet_flits
-    window = int(math.ceil(packets / (nodes.size * p)))
-    # Bernoulli arrivals per source: geometric gaps
-    per = int(window * p * 1.2 + 10 * math.sqrt(window * p) + 10)
-    gaps = rng.geometric(p, (nodes.size, per))
-    times = np.cumsum(gaps, axis=1) - 1
-    src = np.repeat(nodes, per).reshape(nodes.size, per)
-    keep = times < window
-    times, src = times[keep], src[keep]
-    order = np.argsort(times, kind="stable")
-    times, src = times[order][:packets], src[order][:packets]
-    window = int(times[-1]) + 1 if times.size else window
+    end = warmup + measure
+    times, src = bernoulli_times(rng, n, rate / packet_flits, end, on_off)
     hot = cfg.get("chip.dram_nodes")[0]
     dst = traffic_destinations(traffic, cols, rows, src, rng, hot[1] * cols + hot[0],
                                hotspot_frac)
@@ -83,31 +92,34 @@ def noc_point(cfg: Config, traffic: str, rate: float, packet_flits: int,
     ids = eng.add_packets(src.size, src_ep=2 * src, dst_ep=2 * dst, flits=packet_flits,
                           time=times)
     eng.schedule_posts(ids, times)
-    eng.run(INF, RUN_DRAIN)
+    if drain:
+        eng.run(INF, RUN_DRAIN)
+    else:
+        eng.run(end, RUN_UNTIL)
     ej = eng.P.eject[:src.size]
-    lat = ej + 1 - times
-    w0 = int(window * warmup)
-    meas = times >= w0
-    in_win = (ej >= w0) & (ej < window)
-    zero = _zero_load(cfg, src, dst, packet_flits)
-    return {
-        "offered": rate,
-        "accepted": float(in_win.sum() * packet_flits / (nodes.size * max(1, window - w0))),
-        "avg_latency": float(lat[meas].mean()),
-        "p99_latency": float(np.percentile(lat[meas], 99)),
-        "zero_load_latency": float(zero[meas].mean()),
-        "packets": int(src.size), "cycles": int(ej.max() + 1), "window": window,
-    }
+    got = (ej >= warmup) & (ej < end)
+    meas = (times >= warmup) & (times < end)
+    out = {"offered": rate,
+           "accepted": float(got.sum() * packet_flits / (n * measure)),
+           "packets": int(src.size), "window": measure}
+    if drain and meas.any():
+        lat = ej[meas] - times[meas]
+        zero = zero_load(cfg, src[meas], dst[meas], packet_flits)
+        out.update(avg_latency=float(lat.mean()), p99_latency=float(np.percentile(lat, 99)),
+                   zero_load_latency=float(zero.mean()), cycles=int(ej.max() + 1))
+    return out
 
 
-def _zero_load(cfg, src, dst, F):
+def zero_load(cfg, src, dst, flits):
+    """Spec 6.6 zero-load latency of each (src, dst) pair."""
     cols = cfg.chip.mesh.cols
     h = np.abs(src % cols - dst % cols) + np.abs(src // cols - dst // cols)
-    return (h + 1) * cfg.noc.router_delay + h * cfg.noc.link_delay + F
+    return zero_load_latency(cfg, h, flits)
 
 
-def noc_sweep(cfg: Config, traffic: str, packet_flits: int, rates=None, packets=100_000,
-              seed=1, hotspot_frac=0.25, progress=None) -> list[dict]:
+def noc_sweep(cfg: Config, traffic: str, packet_flits: int, rates=None, warmup=3000,
+              measure=10000, seed=1, hotspot_frac=0.25, on_off=None,
+              progress=None) -> list[dict]:
     """Offered load from low to saturation: with the default rates, stops one point after
     saturation (average latency above 10x the zero-load latency, or accepted throughput
     below 95 % of the offered load)."""
@@ -121,7 +133,8 @@ def noc_sweep(cfg: Config, traffic: str, packet_flits: int, rates=None, packets=
         rates = [round(0.02 * k, 2) for k in range(1, 51)]
     rows, saturated = [], False
     for r in rates:
-        row = noc_point(cfg, traffic, r, packet_flits, packets, seed, hotspot_frac=hotspot_frac)
+        row = noc_point(cfg, traffic, r, packet_flits, warmup, measure, seed,
+                        hotspot_frac=hotspot_frac, on_off=on_off)
         rows.append(row)
         if progress:
             progress(row)

@@ -30,8 +30,8 @@ def latency_summary(lat: np.ndarray) -> dict:
 def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
     """Per-link, per-router, per-endpoint and per-packet-kind NoC statistics."""
     N = eng.N
-    cols = int(N.par[4])
-    R = N.nflits.shape[0]
+    cols = int(N.par[nm.PAR_COLS])
+    R = N.nload.shape[0]
     span = max(1, cycles)
     links = []
     for r in range(R):
