@@ -77,21 +77,33 @@ def cmd_noc(args) -> int:
 
     cfg = load_arch(args.arch, args.overrides)
     rates = _floats(args.rates, "rates") if args.rates else None
-    if args.packets < 100:
-        raise InputError("--packets", "packets", "at least 100 packets per point", args.packets)
+    if args.warmup < 0:
+        raise InputError("--warmup", "warmup", "a number of cycles >= 0", args.warmup)
+    if args.measure < 100:
+        raise InputError("--measure", "measure", "at least 100 cycles", args.measure)
+    on_off = None
+    if args.injection == "on_off":
+        on_off = tuple(_floats(args.on_off, "on-off"))
+        if len(on_off) != 2 or not all(0 < v <= 1 for v in on_off):
+            raise InputError("--on-off", "on_off", "ALPHA,BETA, two probabilities in (0, 1]",
+                             args.on_off)
     out = _out_dir(args.out)
     m = cfg.chip.mesh
-    print(f"NoC {m.cols}x{m.rows} mesh, {args.traffic} traffic, {args.packet_flits}-flit "
-          f"packets, router_delay {cfg.noc.router_delay}, link_delay {cfg.noc.link_delay}, "
-          f"buffer {cfg.noc.buffer_flits} flits x {cfg.noc.vcs} VC")
+    n = cfg.noc
+    print(f"NoC {m.cols}x{m.rows} mesh, {args.traffic} traffic, {args.injection} injection, "
+          f"{args.packet_flits}-flit packets, router stages RT {n.routing_delay} VA "
+          f"{n.vc_alloc_delay} SA {n.sw_alloc_delay} ST "
+          f"{n.st_prepare_delay + n.st_final_delay}, link_delay {n.link_delay}, "
+          f"buffer {n.buffer_flits} flits x {n.vcs} VC; warm-up {args.warmup}, measurement "
+          f"{args.measure} cycles")
     print(f"{'offered':>9}{'accepted':>10}{'avg lat':>10}{'p99 lat':>10}{'zero-load':>10}")
 
     def show(r):
         print(f"{r['offered']:>9.3f}{r['accepted']:>10.3f}{r['avg_latency']:>10.1f}"
               f"{r['p99_latency']:>10.0f}{r['zero_load_latency']:>10.1f}", flush=True)
 
-    rows = noc_sweep(cfg, args.traffic, args.packet_flits, rates, args.packets, args.seed,
-                     args.hotspot_frac, progress=show)
+    rows = noc_sweep(cfg, args.traffic, args.packet_flits, rates, args.warmup, args.measure,
+                     args.seed, args.hotspot_frac, on_off, progress=show)
     stem = f"noc-{args.traffic}-{args.packet_flits}flit"
     _write_atomic(out / f"{stem}.csv", _csv_bytes(rows))
     x = [r["offered"] for r in rows]
@@ -168,10 +180,18 @@ def register(sub) -> None:
                    help="flits per packet, head included, 1..17 (default 5)")
     n.add_argument("--rates", help="injection rates in flits/node/cycle, comma-separated "
                    "(default 0.02, 0.04, ... until two points past saturation)")
-    n.add_argument("--packets", type=int, default=100_000, help="packets per point "
-                   "(default 100000)")
+    n.add_argument("--warmup", type=int, default=3000, help="warm-up cycles before the "
+                   "measurement window (default 3000, BookSim2's 3 x sample_period)")
+    n.add_argument("--measure", type=int, default=10000, help="measurement window in cycles "
+                   "(default 10000); the packets created in it are drained to the end")
+    n.add_argument("--injection", choices=("bernoulli", "on_off"), default="bernoulli",
+                   help="injection process (default bernoulli)")
+    n.add_argument("--on-off", default="0.1,0.1", metavar="ALPHA,BETA",
+                   help="on_off injection: off->on and on->off probabilities per cycle "
+                   "(default 0.1,0.1); the rate applies to the on cycles")
     n.add_argument("--hotspot-frac", type=float, default=0.25,
-                   help="hotspot traffic: fraction of packets to the DRAM node (default 0.25)")
+                   help="hotspot traffic: fraction of packets to the first DRAM node "
+                   "(default 0.25)")
     n.set_defaults(fn=cmd_noc)
 
     d = ps.add_parser("dram", help="sweep offered load: achieved bandwidth and latency "

@@ -82,6 +82,8 @@ def noc_point(cfg: Config, traffic: str, rate: float, packet_flits: int,
         raise InputError("--rates", "rate", "an injection rate in (0, 1] flits/node/cycle", rate)
     cols, rows = cfg.chip.mesh.cols, cfg.chip.mesh.rows
     n = cols * rows
+    if n < 2:
+        raise InputError(cfg.origin, "chip.mesh", "a mesh of at least 2 nodes", f"{cols}x{rows}")
     rng = np.random.default_rng(seed)
     end = warmup + measure
     times, src = bernoulli_times(rng, n, rate / packet_flits, end, on_off)
