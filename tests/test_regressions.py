@@ -114,8 +114,9 @@ def test_same_cycle_requests_keep_core_order_across_a_zero_latency_chain():
 def test_multicast_chain_legs():
     """Decision 7: with noc.multicast, a spike message from core 0 to a layer split over
     cores 1 and 2 (1x3 mesh) is one chain 0 -> 1 -> 2; leg 2 leaves core 1 the cycle leg 1
-    is available there. Zero-load latency of an F-flit packet over h hops:
-    (h+1)*router_delay + h*link_delay + F. The source reads the payload once."""
+    is available there. Zero-load latency of an F-flit packet over h hops with BookSim2's
+    router (spec 6.6): ejected 7 + 5h + F - 1 cycles after it is enqueued, available one
+    cycle later. The source reads the payload once."""
     net = network([{"name": "h", "type": "linear", "out": 4},
                    {"name": "g", "type": "linear", "out": 2},
                    {"name": "o", "type": "linear", "out": 2}], [8])
@@ -126,7 +127,7 @@ def test_multicast_chain_legs():
                     "g": [part("g", 0, 1, 0, 1), part("g", 1, 2, 1, 2)],
                     "o": [part("o", 0, 2, 0, 2)]})
     common = SMALL[:-4] + ["chip.cores=3", "chip.mesh.cols=3", "chip.mesh.rows=1",
-                           "noc.model=cycle", "noc.router_delay=2", "noc.link_delay=1",
+                           "noc.model=cycle", "noc.link_delay=1",
                            "noc.buffer_flits=4", "noc.flit_bits=16",
                            "noc.spike_encoding=bitmap", "dram.model=ideal",
                            "dram.ideal_latency=0"]
@@ -136,8 +137,8 @@ def test_multicast_chain_legs():
     assert [(m.src, m.dst) for m in legs] == [((0, 0), (1, 0)), ((0, 0), (2, 0))]
     F = legs[0].flits                 # 4 payload bits in one body flit + head
     assert F == 2 and legs[0].send == legs[1].send
-    assert legs[0].available == legs[0].send + 2 * 2 + 1 + F
-    assert legs[1].available == legs[0].available + 2 * 2 + 1 + F
+    assert legs[0].available == legs[0].send + 7 + 5 * 1 + (F - 1) + 1   # 1 hop: send + 14
+    assert legs[1].available == legs[0].available + 7 + 5 * 1 + (F - 1) + 1
     assert res.counters[("core0.sram.spikes", "read_bits")] == 4
     assert res.counters[("core1.sram.spikes", "write_bits")] == 4
     uni = both(load_arch("paper-20core", common), net, tr, pl)

@@ -261,6 +261,12 @@ def noc_route(cols, r, dst_ep):
     return 0
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _ring(j, k):
+    """``j mod k`` for ``0 <= j < 2k`` (ring-buffer positions), without a division."""
+    return j - k if j >= k else j
+
+
 @njit(cache=True, _nrt=False)
 def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
     """Spec 6.4: iSLIP on the requests ``req[0:n, 0:m] >= 0`` (``nin``/``nout``: request
@@ -275,7 +281,7 @@ def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
             if outm[o] >= 0 or nout[o] == 0:
                 continue
             for k in range(n):
-                i = (gptr[o] + k) % n
+                i = _ring(gptr[o] + k, n)
                 if req[i, o] >= 0 and inm[i] < 0:
                     grant[o] = i
                     break
@@ -283,24 +289,24 @@ def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
             if nin[i] == 0 or inm[i] >= 0:
                 continue
             for k in range(m):
-                o = (aptr[i] + k) % m
+                o = _ring(aptr[i] + k, m)
                 if grant[o] == i:
                     inm[i] = o
                     outm[o] = i
                     if it == 0:
-                        gptr[o] = (i + 1) % n
-                        aptr[i] = (o + 1) % m
+                        gptr[o] = _ring(i + 1, n)
+                        aptr[i] = _ring(o + 1, m)
                     break
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _sq_push(N, r, s, e):
     QN = N.sq.shape[2]
-    N.sq[r, s, (N.sq_head[r, s] + N.sq_cnt[r, s]) % QN] = e
+    N.sq[r, s, _ring(N.sq_head[r, s] + N.sq_cnt[r, s], QN)] = e
     N.sq_cnt[r, s] += 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _head_arrives(P, N, r, i, v, f, pb):
     """A head flit is at the front of idle input VC (r, i, v): it enters routing, or (with
     lookahead routing, routing_delay 0) VC allocation with its route (spec 6.3)."""
@@ -314,7 +320,7 @@ def _head_arrives(P, N, r, i, v, f, pb):
         _sq_push(N, r, STAGE_VA, i * V + v)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def noc_enqueue(P, N, e, p, pb):
     """Append packet p to the queue of NI endpoint e."""
     P.next[p - pb] = -1
@@ -327,13 +333,13 @@ def noc_enqueue(P, N, e, p, pb):
         N.ep_tail[e] = p
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def noc_busy(N):
     """Anything queued at an NI or in the network."""
     return N.sc[1] > 0 or N.sc[2] > 0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _ni_cycle(P, N, c, pb):
     """Spec 6.5: the NIs' part of cycle c -- receive ejected flits and credits, inject."""
     V = N.par[PAR_V]
@@ -353,7 +359,7 @@ def _ni_cycle(P, N, c, pb):
             h = N.ej_head[e]
             f = N.ej_flit[e, h]
             w = N.ej_vc[e, h]
-            N.ej_head[e] = (h + 1) % KE
+            N.ej_head[e] = _ring(h + 1, KE)
             N.ej_cnt[e] -= 1
             N.sc[2] -= 1
             N.st_ej[e] += 1
@@ -363,7 +369,7 @@ def _ni_cycle(P, N, c, pb):
                 N.ej_pkts[N.sc[0]] = p
                 N.sc[0] += 1
             # its credit goes back to the router's ejection port
-            k = (N.cr_head[r, port] + N.cr_cnt[r, port]) % KRR
+            k = _ring(N.cr_head[r, port] + N.cr_cnt[r, port], KRR)
             N.cr_time[r, port, k] = c + 1 + ED + CD
             N.cr_vc[r, port, k] = w
             N.cr_cnt[r, port] += 1
@@ -371,7 +377,7 @@ def _ni_cycle(P, N, c, pb):
         while N.ecr_cnt[e] > 0 and N.ecr_time[e, N.ecr_head[e]] <= c:
             h = N.ecr_head[e]
             N.ep_cred[e, N.ecr_vc[e, h]] += 1
-            N.ecr_head[e] = (h + 1) % KR
+            N.ecr_head[e] = _ring(h + 1, KR)
             N.ecr_cnt[e] -= 1
         # injection: the next flit of the packet at the head of the queue
         p = N.ep_head[e]
@@ -397,7 +403,7 @@ def _ni_cycle(P, N, c, pb):
             if N.ep_cred[e, v] <= 0:
                 continue
         N.ep_cred[e, v] -= 1
-        k = (N.ch_head[r, port] + N.ch_cnt[r, port]) % KC
+        k = _ring(N.ch_head[r, port] + N.ch_cnt[r, port], KC)
         N.ch_time[r, port, k] = c + 1 + ID
         N.ch_flit[r, port, k] = (p << 5) | s
         N.ch_vc[r, port, k] = v
@@ -418,7 +424,7 @@ def _ni_cycle(P, N, c, pb):
         N.ep_sent[e] = s
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _router_cycle(P, N, r, c, pb):
     """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""
     V = N.par[PAR_V]
@@ -435,9 +441,9 @@ def _router_cycle(P, N, r, c, pb):
             h = N.ch_head[r, i]
             f = N.ch_flit[r, i, h]
             v = N.ch_vc[r, i, h]
-            N.ch_head[r, i] = (h + 1) % KC
+            N.ch_head[r, i] = _ring(h + 1, KC)
             N.ch_cnt[r, i] -= 1
-            pos = (N.buf_head[r, i, v] + N.buf_cnt[r, i, v]) % B
+            pos = _ring(N.buf_head[r, i, v] + N.buf_cnt[r, i, v], B)
             N.buf_flit[r, i, v, pos] = f
             N.buf_arr[r, i, v, pos] = c
             N.buf_cnt[r, i, v] += 1
@@ -450,7 +456,7 @@ def _router_cycle(P, N, r, c, pb):
         while N.cr_cnt[r, o] > 0 and N.cr_time[r, o, N.cr_head[r, o]] <= c:
             h = N.cr_head[r, o]
             N.credits[r, o, N.cr_vc[r, o, h]] += 1
-            N.cr_head[r, o] = (h + 1) % KRR
+            N.cr_head[r, o] = _ring(h + 1, KRR)
             N.cr_cnt[r, o] -= 1
 
     # ---- 2. start the stages whose queue has no started entry
@@ -467,7 +473,7 @@ def _router_cycle(P, N, r, c, pb):
             N.a_nout[k] = 0
         h0 = N.sq_head[r, STAGE_VA]
         for k in range(n_va):
-            e = N.sq[r, STAGE_VA, (h0 + k) % QN]
+            e = N.sq[r, STAGE_VA, _ring(h0 + k, QN)]
             o = N.vc_out[r, e // V, e % V]
             for w in range(V):
                 if N.owner[r, o, w] < 0:
@@ -477,7 +483,7 @@ def _router_cycle(P, N, r, c, pb):
         islip(N.a_req, N.a_nin, N.a_nout, QV, QV, N.va_gptr[r], N.va_aptr[r], N.a_grant,
               N.a_inm, N.a_outm, N.par[PAR_ITERS])
         for k in range(n_va):
-            j = (h0 + k) % QN
+            j = _ring(h0 + k, QN)
             e = N.sq[r, STAGE_VA, j]
             N.sq_res[r, STAGE_VA, j] = N.a_inm[e]
             o = N.vc_out[r, e // V, e % V]
@@ -493,7 +499,7 @@ def _router_cycle(P, N, r, c, pb):
             N.a_nout[k] = 0
         h0 = N.sq_head[r, STAGE_SA]
         for k in range(n_sa):
-            e = N.sq[r, STAGE_SA, (h0 + k) % QN]
+            e = N.sq[r, STAGE_SA, _ring(h0 + k, QN)]
             i = e // V
             v = e % V
             o = N.vc_out[r, i, v]
@@ -511,7 +517,7 @@ def _router_cycle(P, N, r, c, pb):
         islip(N.a_req, N.a_nin, N.a_nout, NPORTS, NPORTS, N.sa_gptr[r], N.sa_aptr[r],
               N.a_grant, N.a_inm, N.a_outm, N.par[PAR_ITERS])
         for k in range(n_sa):
-            j = (h0 + k) % QN
+            j = _ring(h0 + k, QN)
             e = N.sq[r, STAGE_SA, j]
             i = e // V
             v = e % V
@@ -537,7 +543,7 @@ def _router_cycle(P, N, r, c, pb):
         for k in range(n):
             h = N.sq_head[r, STAGE_RT]
             e = N.sq[r, STAGE_RT, h]
-            N.sq_head[r, STAGE_RT] = (h + 1) % QN
+            N.sq_head[r, STAGE_RT] = _ring(h + 1, QN)
             N.sq_cnt[r, STAGE_RT] -= 1
             i = e // V
             v = e % V
@@ -552,7 +558,7 @@ def _router_cycle(P, N, r, c, pb):
             h = N.sq_head[r, STAGE_VA]
             e = N.sq[r, STAGE_VA, h]
             res = N.sq_res[r, STAGE_VA, h]
-            N.sq_head[r, STAGE_VA] = (h + 1) % QN
+            N.sq_head[r, STAGE_VA] = _ring(h + 1, QN)
             N.sq_cnt[r, STAGE_VA] -= 1
             i = e // V
             v = e % V
@@ -571,7 +577,7 @@ def _router_cycle(P, N, r, c, pb):
             h = N.sq_head[r, STAGE_SA]
             e = N.sq[r, STAGE_SA, h]
             o = N.sq_res[r, STAGE_SA, h]
-            N.sq_head[r, STAGE_SA] = (h + 1) % QN
+            N.sq_head[r, STAGE_SA] = _ring(h + 1, QN)
             N.sq_cnt[r, STAGE_SA] -= 1
             if o < 0:
                 _sq_push(N, r, STAGE_SA, e)
@@ -583,7 +589,7 @@ def _router_cycle(P, N, r, c, pb):
             bh = N.buf_head[r, i, v]
             f = N.buf_flit[r, i, v, bh]
             N.st_occ[r, i] += c - N.buf_arr[r, i, v, bh]
-            N.buf_head[r, i, v] = (bh + 1) % B
+            N.buf_head[r, i, v] = _ring(bh + 1, B)
             N.buf_cnt[r, i, v] -= 1
             N.st_router[r] += 1
             tail = (f & 31) == P.flits[(f >> 5) - pb] - 1
@@ -600,11 +606,11 @@ def _router_cycle(P, N, r, c, pb):
             else:
                 u = N.neigh[r, i]
                 uo = OPPOSITE[i]
-                kk = (N.cr_head[u, uo] + N.cr_cnt[u, uo]) % KRR
+                kk = _ring(N.cr_head[u, uo] + N.cr_cnt[u, uo], KRR)
                 N.cr_time[u, uo, kk] = c + 1 + N.par[PAR_LINK] + N.par[PAR_CREDIT]
                 N.cr_vc[u, uo, kk] = v
                 N.cr_cnt[u, uo] += 1
-            kx = (N.xq_head[r] + N.xq_cnt[r]) % KX
+            kx = _ring(N.xq_head[r] + N.xq_cnt[r], KX)
             N.xq_flit[r, kx] = f
             N.xq_out[r, kx] = o
             N.xq_vc[r, kx] = w
@@ -624,11 +630,11 @@ def _router_cycle(P, N, r, c, pb):
         for k in range(n):
             h = N.xq_head[r]
             o = N.xq_out[r, h]
-            ko = (N.oq_head[r, o] + N.oq_cnt[r, o]) % KO
+            ko = _ring(N.oq_head[r, o] + N.oq_cnt[r, o], KO)
             N.oq_flit[r, o, ko] = N.xq_flit[r, h]
             N.oq_vc[r, o, ko] = N.xq_vc[r, h]
             N.oq_cnt[r, o] += 1
-            N.xq_head[r] = (h + 1) % KX
+            N.xq_head[r] = _ring(h + 1, KX)
             N.xq_cnt[r] -= 1
         N.xq_started[r] = 0
 
@@ -639,14 +645,14 @@ def _router_cycle(P, N, r, c, pb):
         h = N.oq_head[r, o]
         f = N.oq_flit[r, o, h]
         w = N.oq_vc[r, o, h]
-        N.oq_head[r, o] = (h + 1) % KO
+        N.oq_head[r, o] = _ring(h + 1, KO)
         N.oq_cnt[r, o] -= 1
         N.st_port[r, o] += 1
         N.nload[r] -= 1
         if o == 0 or o == 5:
             ep = 2 * r + (1 if o == 5 else 0)
             KE = N.ej_time.shape[1]
-            k = (N.ej_head[ep] + N.ej_cnt[ep]) % KE
+            k = _ring(N.ej_head[ep] + N.ej_cnt[ep], KE)
             N.ej_time[ep, k] = c + 1 + N.par[PAR_EJ]
             N.ej_flit[ep, k] = f
             N.ej_vc[ep, k] = w
@@ -654,7 +660,7 @@ def _router_cycle(P, N, r, c, pb):
         else:
             d = N.neigh[r, o]
             i = OPPOSITE[o]
-            k = (N.ch_head[d, i] + N.ch_cnt[d, i]) % KC
+            k = _ring(N.ch_head[d, i] + N.ch_cnt[d, i], KC)
             N.ch_time[d, i, k] = c + 1 + N.par[PAR_LINK]
             N.ch_flit[d, i, k] = f
             N.ch_vc[d, i, k] = w
@@ -662,7 +668,7 @@ def _router_cycle(P, N, r, c, pb):
             N.nload[d] += 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def noc_cycle(P, N, c, pb):
     """Cycle c of the network (spec 6.2): the NIs, then every router holding flits. The
     packets whose tail reached their NI are left in ``N.ej_pkts[:N.sc[0]]``."""

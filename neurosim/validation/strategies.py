@@ -43,13 +43,25 @@ class Draw:
     def float(self, lo: float, hi: float) -> float:
         return lo + (hi - lo) * self.int(0, 1000) / 1000
 
+    def aside(self) -> "Draw":
+        """Choices added after a case seed's meaning was fixed: drawn from here, they leave
+        the main stream (and so every older seed's case) unchanged."""
+        return self
+
 
 class SeededDraw(Draw):
     def __init__(self, seed: int):
+        self.seed = seed
         self.rng = random.Random(seed)
+        self._aside = None
 
     def int(self, lo, hi):
         return self.rng.randint(lo, hi)
+
+    def aside(self):
+        if self._aside is None:
+            self._aside = SeededDraw(f"{self.seed}:aside")
+        return self._aside
 
 
 class HypothesisDraw(Draw):
@@ -142,6 +154,7 @@ def _pow2(d: Draw, lo: int, hi: int) -> int:
 def draw_arch(d: Draw, cores: int, small_sram: bool = False):
     """A random config; ``small_sram``: buffers of 32 bytes to 1 KiB, so the
     mapper spills (the timing models take capacities from the placement, not the config)."""
+    a = d.aside()  # the noc.* router stages added with BookSim2 semantics (spec 6)
     precision = d.choice(["fp16", "fp16", "fp16", "int8", "fp32"])
     bits = PRECISION_BITS[precision]
     # weight-gradient formats (spec 2.5a): accumulator width, FP32 master copy, rounding
@@ -200,16 +213,17 @@ def draw_arch(d: Draw, cores: int, small_sram: bool = False):
         "core": {"precision": precision, **engines, "sram": sram,
                  "state_format": d.choice(["auto", "mask", "full"])},
         "noc": {"model": d.choice(["ideal", "cycle"]), "flit_bits": d.choice([16, 32, 64, 128]),
-                "routing_delay": d.int(0, 2), "vc_alloc_delay": d.int(1, 2),
-                "sw_alloc_delay": d.int(1, 2), "st_prepare_delay": d.int(0, 1),
-                "st_final_delay": d.int(1, 2), "credit_delay": d.int(0, 2),
-                "injection_delay": d.int(1, 2), "ejection_delay": d.int(1, 2),
-                "alloc_iters": d.int(1, 2), "link_delay": d.int(1, 2),
+                # routing_delay takes the draw of the former router_delay (3 values)
+                "routing_delay": d.int(0, 2), "link_delay": d.int(1, 2),
                 "buffer_flits": d.int(1, 6), "vcs": d.int(1, 3),
                 "spike_encoding": d.choice(["auto", "aer", "bitmap"]),
                 "multicast": d.bool(0.4),
                 "gradient_encoding": d.choice(["auto", "dense", "sparse"]),
-                "ideal_latency": d.int(0, 12)},
+                "ideal_latency": d.int(0, 12),
+                "vc_alloc_delay": a.int(1, 2), "sw_alloc_delay": a.int(1, 2),
+                "st_prepare_delay": a.int(0, 1), "st_final_delay": a.int(1, 2),
+                "credit_delay": a.int(0, 2), "injection_delay": a.int(1, 2),
+                "ejection_delay": a.int(1, 2), "alloc_iters": a.int(1, 2)},
         "dram": {"model": d.choice(["ideal", "cycle"]), "preset": preset,
                  "channels": _pow2(d, 0, 2), "ranks": _pow2(d, 0, 1), "banks": _pow2(d, 1, 3),
                  "burst_bytes": burst, "row_bytes": row,
