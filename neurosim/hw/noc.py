@@ -275,6 +275,30 @@ def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
         inm[k] = -1
     for k in range(m):
         outm[k] = -1
+    # no two requests share a requester or a resource: every request is granted and
+    # accepted in the first iteration (the result and pointer moves of the loop below)
+    simple = True
+    for k in range(n):
+        if nin[k] > 1:
+            simple = False
+            break
+    if simple:
+        for o in range(m):
+            if nout[o] > 1:
+                simple = False
+                break
+    if simple:
+        for o in range(m):
+            if nout[o] == 0:
+                continue
+            for i in range(n):
+                if req[i, o] >= 0:
+                    inm[i] = o
+                    outm[o] = i
+                    gptr[o] = _ring(i + 1, n)
+                    aptr[i] = _ring(o + 1, m)
+                    break
+        return
     for it in range(iters):
         for o in range(m):
             grant[o] = -1
@@ -527,9 +551,9 @@ def _router_cycle(P, N, r, c, pb):
                 N.sw_ptr[r, i] = (v + 1) % V
             else:
                 N.sq_res[r, STAGE_SA, j] = -1
-        for i in range(NPORTS):
-            for o in range(NPORTS):
-                N.a_req[i, o] = -1
+        for k in range(n_sa):
+            e = N.sq[r, STAGE_SA, _ring(h0 + k, QN)]
+            N.a_req[e // V, N.vc_out[r, e // V, e % V]] = -1
         N.sq_started[r, STAGE_SA] = n_sa
         N.sq_done[r, STAGE_SA] = c + N.par[PAR_SA] - 1
     # switch traversal
