@@ -324,6 +324,28 @@ def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _flit_to(N, d, i, t, f, w):
+    """Send flit f in VC w on the channel into input port i of router d, received at t."""
+    KC = N.ch_time.shape[2]
+    k = _ring(N.ch_head[d, i] + N.ch_cnt[d, i], KC)
+    N.ch_time[d, i, k] = t
+    N.ch_flit[d, i, k] = f
+    N.ch_vc[d, i, k] = w
+    N.ch_cnt[d, i] += 1
+    N.nload[d] += 1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _credit_to(N, u, o, t, w):
+    """Send a credit for VC w to output port o of router u, usable from cycle t."""
+    KRR = N.cr_time.shape[2]
+    k = _ring(N.cr_head[u, o] + N.cr_cnt[u, o], KRR)
+    N.cr_time[u, o, k] = t
+    N.cr_vc[u, o, k] = w
+    N.cr_cnt[u, o] += 1
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _sq_push(N, r, s, e):
     QN = N.sq.shape[2]
     N.sq[r, s, _ring(N.sq_head[r, s] + N.sq_cnt[r, s], QN)] = e
@@ -373,8 +395,6 @@ def _ni_cycle(P, N, c, pb):
     E = N.ep_head.shape[0]
     KE = N.ej_time.shape[1]
     KR = N.ecr_time.shape[1]
-    KC = N.ch_time.shape[2]
-    KRR = N.cr_time.shape[2]
     for e in range(E):
         r = e >> 1
         port = 5 if (e & 1) else 0
@@ -393,10 +413,7 @@ def _ni_cycle(P, N, c, pb):
                 N.ej_pkts[N.sc[0]] = p
                 N.sc[0] += 1
             # its credit goes back to the router's ejection port
-            k = _ring(N.cr_head[r, port] + N.cr_cnt[r, port], KRR)
-            N.cr_time[r, port, k] = c + 1 + ED + CD
-            N.cr_vc[r, port, k] = w
-            N.cr_cnt[r, port] += 1
+            _credit_to(N, r, port, c + 1 + ED + CD, w)
         # credits from the router's injection port
         while N.ecr_cnt[e] > 0 and N.ecr_time[e, N.ecr_head[e]] <= c:
             h = N.ecr_head[e]
@@ -427,12 +444,7 @@ def _ni_cycle(P, N, c, pb):
             if N.ep_cred[e, v] <= 0:
                 continue
         N.ep_cred[e, v] -= 1
-        k = _ring(N.ch_head[r, port] + N.ch_cnt[r, port], KC)
-        N.ch_time[r, port, k] = c + 1 + ID
-        N.ch_flit[r, port, k] = (p << 5) | s
-        N.ch_vc[r, port, k] = v
-        N.ch_cnt[r, port] += 1
-        N.nload[r] += 1
+        _flit_to(N, r, port, c + 1 + ID, (p << 5) | s, v)
         N.sc[2] += 1
         N.st_inj[e] += 1
         s += 1
@@ -628,12 +640,8 @@ def _router_cycle(P, N, r, c, pb):
                 N.ecr_vc[ep, kk] = v
                 N.ecr_cnt[ep] += 1
             else:
-                u = N.neigh[r, i]
-                uo = OPPOSITE[i]
-                kk = _ring(N.cr_head[u, uo] + N.cr_cnt[u, uo], KRR)
-                N.cr_time[u, uo, kk] = c + 1 + N.par[PAR_LINK] + N.par[PAR_CREDIT]
-                N.cr_vc[u, uo, kk] = v
-                N.cr_cnt[u, uo] += 1
+                _credit_to(N, N.neigh[r, i], OPPOSITE[i],
+                           c + 1 + N.par[PAR_LINK] + N.par[PAR_CREDIT], v)
             kx = _ring(N.xq_head[r] + N.xq_cnt[r], KX)
             N.xq_flit[r, kx] = f
             N.xq_out[r, kx] = o
@@ -682,14 +690,7 @@ def _router_cycle(P, N, r, c, pb):
             N.ej_vc[ep, k] = w
             N.ej_cnt[ep] += 1
         else:
-            d = N.neigh[r, o]
-            i = OPPOSITE[o]
-            k = _ring(N.ch_head[d, i] + N.ch_cnt[d, i], KC)
-            N.ch_time[d, i, k] = c + 1 + N.par[PAR_LINK]
-            N.ch_flit[d, i, k] = f
-            N.ch_vc[d, i, k] = w
-            N.ch_cnt[d, i] += 1
-            N.nload[d] += 1
+            _flit_to(N, N.neigh[r, o], OPPOSITE[o], c + 1 + N.par[PAR_LINK], f, w)
 
 
 @njit(cache=True, _nrt=False, inline="always")
