@@ -216,3 +216,30 @@ def test_bad_crossbar_delay_is_refused():
     from neurosim.errors import InputError
     with pytest.raises(InputError, match="st_prepare_delay"):
         noc_cfg("noc.st_prepare_delay=0", "noc.st_final_delay=0")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_vc_allocation_ignores_credits_hand_worked(model):
+    # the contention case above with 2 VCs: A's head is VC-allocated at router 1 at 8,
+    # when both east VCs are free (X's tail left VC 0 at 7). Its requester's accept
+    # pointer is 0, so it takes VC 0 -- whose 4 credits X still holds -- rather than
+    # VC 1 with 4 credits: VC allocation does not look at credits (BookSim2's
+    # vc_busy_when_full = 0). Everything then happens as with 1 VC: X 16, A 23.
+    cfg = noc_cfg("noc.vcs=2", cols=3, rows=1)
+    assert deliver(model, cfg, [(0, (1, 0), (2, 0), 4), (0, (0, 0), (2, 0), 4)]) == [16, 23]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_slow_stage_is_not_pipelined(model):
+    # vc_alloc_delay 2: a stage with a delay above 1 takes a new batch only when its
+    # previous one completes. 1x2 mesh, 1-flit packets. A: core 0 -> core 1 and B: core 1
+    # -> core 0, enqueued at 0, never meet (B reaches router 0 at 8, after C is gone):
+    # 0 + 2 + (1 + 2 + 1 + 1 - 1) * 2 + 2 + 2 = 14, available 15. C: node 0's DRAM
+    # controller -> core 0, enqueued at 1, received by router 0 at 3 on port 5 and routed
+    # at 3, after the VC allocator started A's batch (A received 2, routed 2, allocation
+    # 3..4); the allocator takes C at 5 (done 6), switch allocation 7, traversal 8, ejected
+    # at 10 -> available 11 (with an idle allocator: allocation 4..5, available 10).
+    cfg = noc_cfg("noc.vc_alloc_delay=2", cols=2, rows=1)
+    got = deliver(model, cfg, [(0, (0, 0), (1, 0), 1), (0, (1, 0), (0, 0), 1),
+                               (1, (0, 5), (0, 0), 1)])
+    assert got == [15, 15, 11]
