@@ -188,6 +188,14 @@ def draw_arch(d: Draw, cores: int, small_sram: bool = False):
     burst = d.choice([32, 64]) if d.bool(0.3) else p["burst_bytes"]
     row = max(burst, d.choice([256, 512, 1024, p["row_bytes"]]))
     timing = {}
+    banks = _pow2(d, 1, 3)
+    groups = _pow2(d, 0, 2) if d.bool(0.6) else 1
+    groups = min(groups, banks)
+    if d.bool(0.5):  # same-group timings from a few cycles to the preset's own
+        for key in ("tCCD_L", "tRRD_L", "tWTR_L"):
+            timing[key] = float(d.choice([1, 5, 10, 15]))
+    if d.bool(0.4):
+        timing["tRTRS"] = float(d.choice([0, 1, 2, 5]))
     if d.bool(0.5):  # refresh often enough to happen inside a small case
         timing["tREFI"] = p["timing_ns"]["tRFC"] + float(d.choice([300, 1000, 3000]))
     elif d.bool(0.1):
@@ -207,12 +215,16 @@ def draw_arch(d: Draw, cores: int, small_sram: bool = False):
                 "gradient_encoding": d.choice(["auto", "dense", "sparse"]),
                 "ideal_latency": d.int(0, 12)},
         "dram": {"model": d.choice(["ideal", "cycle"]), "preset": preset,
-                 "channels": _pow2(d, 0, 2), "ranks": _pow2(d, 0, 1), "banks": _pow2(d, 1, 3),
+                 "channels": _pow2(d, 0, 2), "ranks": _pow2(d, 0, 1), "banks": banks,
+                 "bank_groups": groups,
                  "burst_bytes": burst, "row_bytes": row,
                  "page_policy": d.choice(["open", "closed"]),
                  "queue_depth": d.choice([1, 2, 4, 32]),
+                 "write_queue_depth": d.choice([1, 2, 4, 32]),
+                 "row_hit_cap": d.choice([1, 2, 4, 16]),
                  "address_mapping": d.choice(["RoBaRaCoCh", "RoRaBaCoCh", "RoCoBaRaCh",
-                                              "RoBaRaChCo", "RoChBaRaCo"]),
+                                              "RoBaRaChCo", "RoChBaRaCo", "RoChRaBaBgCo",
+                                              "RoRaBgBaChCo", "robgbarachco", "RoCoBaBgRaCh"]),
                  "ideal_latency": d.int(0, 40),
                  # the preset fills the other timings (merged key by key)
                  **({"timing_ns": timing} if timing else {})},
