@@ -13,7 +13,7 @@ import numpy as np
 from ..arch import load_arch
 from ..errors import InputError
 from ..params import Config
-from .cycle_memsys import INF, RUN_DRAIN, Engine
+from .cycle_memsys import INF, RUN_DRAIN, RUN_UNTIL, Engine
 from .memsys import DramAddressMap
 
 NOC_TRAFFIC = ("uniform", "transpose", "hotspot")
@@ -141,6 +141,32 @@ def peak_bytes_per_cycle(cfg: Config) -> float:
     return d.channels * d.bus_bits / 8 * d.data_rate_mtps / cfg.chip.clock_mhz
 
 
+def dram_replay(cfg: Config, byte_addresses, writes, arrivals,
+                until: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run the cycle-level DRAM of ``cfg`` (``dram.model: cycle``; no NoC) on requests of one
+    burst each: request ``k`` reads (``writes[k] == 0``) or writes the burst at
+    ``byte_addresses[k]`` and reaches its controller at cycle ``arrivals[k]``
+    (non-decreasing). Runs until every request completes, or to cycle ``until``. Returns
+    the completion cycle (-1: not by ``until``) and outcome (0 hit, 1 miss, 2 conflict)
+    of every request."""
+    n = len(arrivals)
+    arrive = np.asarray(arrivals, dtype=np.int64)
+    f = DramAddressMap(cfg).decode_array(np.asarray(byte_addresses, dtype=np.int64))
+    eng = Engine(cfg, False, True)
+    ids = eng.add_requests(n, channel=f["channel"],
+                           bank=f["rank"] * cfg.dram.banks + f["bank"], row=f["row"],
+                           write=np.asarray(writes, dtype=np.int64), arrive=arrive)
+    eng.schedule_deliveries(ids, arrive)
+    if until is None:
+        eng.run(INF, RUN_DRAIN)
+    else:
+        eng.run(until, RUN_UNTIL)
+    comp = eng.R.complete[:n].copy()
+    if until is not None:
+        comp[comp >= until] = -1
+    return comp, eng.R.outcome[:n].copy()
+
+
 def dram_point(cfg: Config, pattern: str, load: float, requests: int = 20_000,
                seed: int = 1, warmup: float = 0.1) -> dict:
     """One offered load (fraction of the peak data-bus bandwidth): requests of one burst
@@ -163,19 +189,12 @@ def dram_point(cfg: Config, pattern: str, load: float, requests: int = 20_000,
         write = (rng.random(requests) < 1 / 3).astype(np.int64)
     else:
         write = np.full(requests, 1 if pattern.endswith("write") else 0, np.int64)
-    f = DramAddressMap(c2).decode_array(burst * d.burst_bytes)
-    eng = Engine(c2, False, True)
-    ids = eng.add_requests(requests, channel=f["channel"], bank=f["rank"] * d.banks + f["bank"],
-                           row=f["row"], write=write, arrive=arrive)
-    eng.schedule_deliveries(ids, arrive)
-    eng.run(INF, RUN_DRAIN)
-    comp = eng.R.complete[:requests]
+    comp, oc = dram_replay(c2, burst * d.burst_bytes, write, arrive)
     lat = comp - arrive
     end = int(arrive[-1]) + 1
     w0 = int(end * warmup)
     in_win = (comp >= w0) & (comp < end)
     meas = arrive >= w0
-    oc = eng.R.outcome[:requests]
     peak = peak_bytes_per_cycle(c2)
     achieved = in_win.sum() * d.burst_bytes / max(1, end - w0)
     return {
