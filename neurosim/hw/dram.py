@@ -335,6 +335,46 @@ def _join_queues(R, D, ch, rb):
 
 
 @njit(cache=True, _nrt=False)
+def _write_targets(R, D, ch, b, rb):
+    """Some request of the write queue targets bank b."""
+    for j in range(D.q_cnt[ch, WRITE_QUEUE]):
+        if R.bank[D.q_req[ch, WRITE_QUEUE, j] - rb] == b:
+            return True
+    return False
+
+
+@njit(cache=True, _nrt=False)
+def _fr_fcfs(R, D, ch, q, c, rb, refreshing, fallback):
+    """7.3 step 3 over queue q: (position of the oldest request whose column command is
+    legal, position of the oldest whose ACT or PRE is legal), -1 where none. ``fallback``:
+    the read queue served while draining (no ACT or PRE on a bank a queued write targets)."""
+    p = D.par
+    nbk = p[P_BANKS]
+    n = D.q_cnt[ch, q]
+    col = -1
+    other = -1
+    for k in range(n):
+        r = D.q_req[ch, q, k]
+        b = R.bank[r - rb]
+        rk = b // nbk
+        if rk == refreshing:
+            continue
+        orow = D.open_row[ch, b]
+        if orow == R.row[r - rb]:
+            x = (C_WR if q == WRITE_QUEUE else C_RD) + (2 if p[P_CLOSED] else 0)
+            if c >= D.earliest[ch, b, x]:
+                col = k
+                break
+        elif other < 0 and not (fallback and _write_targets(R, D, ch, b, rb)):
+            if orow < 0:
+                if c >= D.earliest[ch, b, C_ACT] and _faw_ok(D, ch, rk, c):
+                    other = k
+            elif c >= D.earliest[ch, b, C_PRE] and _precharge_allowed(R, D, ch, q, k, b, rb):
+                other = k
+    return col, other
+
+
+@njit(cache=True, _nrt=False)
 def _schedule(R, D, ch, c, rb):
     """Steps 1-4 of 7.3: refresh, write-drain mode, FR-FCFS, one command at most."""
     p = D.par
@@ -352,27 +392,11 @@ def _schedule(R, D, ch, c, rb):
         D.drain[ch] = nw
     q = WRITE_QUEUE if D.drain[ch] > 0 else READ_QUEUE
     # 3. FR-FCFS
+    col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, False)
+    if col < 0 and other < 0 and q == WRITE_QUEUE:
+        q = READ_QUEUE
+        col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, True)
     n = D.q_cnt[ch, q]
-    col = -1
-    other = -1
-    for k in range(n):
-        r = D.q_req[ch, q, k]
-        b = R.bank[r - rb]
-        rk = b // nbk
-        if rk == refreshing:
-            continue
-        orow = D.open_row[ch, b]
-        if orow == R.row[r - rb]:
-            x = (C_WR if q == WRITE_QUEUE else C_RD) + (2 if p[P_CLOSED] else 0)
-            if c >= D.earliest[ch, b, x]:
-                col = k
-                break
-        elif other < 0:
-            if orow < 0:
-                if c >= D.earliest[ch, b, C_ACT] and _faw_ok(D, ch, rk, c):
-                    other = k
-            elif c >= D.earliest[ch, b, C_PRE] and _precharge_allowed(R, D, ch, q, k, b, rb):
-                other = k
     if col >= 0:
         # 4. column command
         r = D.q_req[ch, q, col]

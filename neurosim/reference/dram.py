@@ -262,17 +262,27 @@ class CycleChannel:
         if self.drain_left == 0 and self.write_q and (
                 len(self.write_q) >= self.write_depth or not self.read_q):
             self.drain_left = len(self.write_q)
-        queue = self.write_q if self.drain_left else self.read_q
+        # 3. FR-FCFS on the served queue; while draining, on the read queue if no write
+        # can go.
+        if self.drain_left and self._serve(c, self.write_q, refreshing, set()):
+            return
+        # (the drain's banks are not taken away by the reads' ACT or PRE)
+        kept = {(w.rank, w.bank) for w in self.write_q} if self.drain_left else set()
+        self._serve(c, self.read_q, refreshing, kept)
+
+    def _serve(self, c: int, queue: list, refreshing, kept: set) -> bool:
         candidates = [r for r in queue if r.rank != refreshing]
-        # 3. FR-FCFS: the oldest legal column command ...
+        # the oldest legal column command ...
         for req in candidates:
             bank = self.banks[(req.rank, req.bank)]
             kind = ("wr" if req.write else "rd") + ("a" if self.closed_page else "")
             if bank.row == req.row and self._legal(c, kind, bank):
                 self._column(c, req, bank, kind, queue)
-                return
+                return True
         # ... else the oldest legal ACT or PRE.
         for req in candidates:
+            if (req.rank, req.bank) in kept:
+                continue
             bank = self.banks[(req.rank, req.bank)]
             if bank.row is None:
                 if self._legal(c, "act", bank):
@@ -280,14 +290,15 @@ class CycleChannel:
                     bank.row, bank.hits = req.row, 0
                     self.rank_acts[req.rank].append(c)
                     self._record(c, "act", bank)
-                    return
+                    return True
             elif bank.row != req.row:
                 if self._legal(c, "pre", bank) \
                         and not self._older_blocks_precharge(queue, req, bank):
                     req.outcome = req.outcome or "conflict"
                     bank.row, bank.hits = None, 0
                     self._record(c, "pre", bank)
-                    return
+                    return True
+        return False
 
     def _column(self, c: int, req: Request, bank: Bank, kind: str, queue: list) -> None:
         t = self.t
