@@ -548,10 +548,8 @@ def refresh_headroom(cfg: Config) -> int:
     d = cfg.dram
     bl, rl, wl = t["tBURST"], t["tCL"], t["tCWL"]
     close = d.banks + max(t["tRAS"], bl + t["tRTP"], wl + bl + t["tWR"]) + t["tRP"]
-    act = max(t["tFAW"], t["tRRD_L"], t["tRAS"] + t["tRP"])
-    gap = max(t["tCCD_L"], bl, rl + bl - wl + t["tRTRS"], wl + bl + t["tWTR_L"],
-              wl + bl + t["tRTRS"] - rl)
-    col = t["tRCD"] + gap + rl + wl + 2 * bl
+    act = max(t["tFAW"], t["tRRD_L"])
+    col = t["tRCD"] + max(t["tCCD_L"], t["tWTR_L"], t["tRTRS"]) + rl + wl + 2 * bl
     return t["tRFC"] + close + act + col
 
 

@@ -170,29 +170,31 @@ def test_next_event_is_the_first_availability():
 
 def test_dram_read_over_the_noc_hand_worked():
     # core 7 (x=2, y=1) reads 64 B from channel 0 (controller at node 0, 3 hops).
-    # request: 1 flit, 50 + 4*2 + 3 + 1 = 62 at the controller; ACT at 62, RD at
-    # 62 + tRCD(9) = 71, data ends 71 + tCL(9) + tBURST(3) = 83; the 5-flit response is
-    # enqueued at 83 and available at 83 + 8 + 3 + 5 = 99 (LPDDR4-3200 at 500 MHz)
+    # request: 1 flit, 50 + 4*2 + 3 + 1 = 62 at the controller; it joins the read queue at
+    # the end of 62 (spec 7.2): ACT at 63, RD at 63 + tRCD(9) = 72, data ends
+    # 72 + tCL(9) + tBURST(3) = 84; the 5-flit response is enqueued at 84 and available
+    # at 84 + 8 + 3 + 5 = 100 (LPDDR4-3200 at 500 MHz)
     ms = make("cycle", "cycle")
     h = ms.dram_read(50, 7, 0, 64, "weights")
     ms.drain()
-    assert h.available == 99
+    assert h.available == 100
     req, resp = ms.messages
     assert (req.kind, req.send, req.available) == ("dram_read_req", 50, 62)
-    assert (resp.kind, resp.send, resp.available) == ("dram_read_resp", 83, 99)
+    assert (resp.kind, resp.send, resp.available) == ("dram_read_resp", 84, 100)
     (d,) = ms.dram
-    assert (d.channel, d.arrive, d.complete, d.outcome) == (0, 62, 83, "miss")
+    assert (d.channel, d.arrive, d.complete, d.outcome) == (0, 62, 84, "miss")
 
 
 def test_dram_write_completes_at_end_of_data():
-    # 64 B write: 5 flits to the controller (62 + 4), ACT 66, WR 75, data ends
-    # 75 + tCWL(5) + tBURST(3) = 83; no acknowledgement
+    # 64 B write: 5 flits to the controller (62 + 4); it joins the write queue at the end
+    # of 66 and, the read queue being empty, drains at once: ACT 67, WR 67 + tRCD(9) = 76,
+    # data ends 76 + tCWL(5) + tBURST(3) = 84; no acknowledgement
     ms = make("cycle", "cycle")
     h = ms.dram_write(50, 7, 0, 64, "state")
     ms.drain()
     (d,) = ms.dram
-    assert (d.arrive, d.complete) == (66, 83)
-    assert h.available == 83
+    assert (d.arrive, d.complete) == (66, 84)
+    assert h.available == 84
 
 
 def test_ideal_parts_match_ideal_memory_system_when_uncontended():
