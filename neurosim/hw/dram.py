@@ -70,12 +70,13 @@ DramState = namedtuple("DramState", [
     "cf_req", "cf_time", "cf_head", "cf_cnt",  # completions in flight [CH, cap] (FIFO)
     "cmd",                       # [CH, 5] commands issued by CMD_NAMES
     "outc",                      # [CH, 3] hits, misses, conflicts
+    "bank_outc",                 # [CH, NB, 3] the same by bank
     "occupancy",                 # [CH, 3] sums over cycles: read queue, write queue, draining
 ])
 
 DRAM_LIVE = ("q_req", "q_first", "q_cnt", "ovf_head", "ovf_tail", "drain", "open_row",
              "row_hits", "earliest", "rk_faw", "rk_ref", "cf_req", "cf_time", "cf_head",
-             "cf_cnt", "cmd", "outc", "occupancy")
+             "cf_cnt", "cmd", "outc", "bank_outc", "occupancy")
 
 
 def timing_table(t: dict) -> np.ndarray:
@@ -157,6 +158,7 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
         cf_req=np.zeros((CH, cap), np.int64), cf_time=np.zeros((CH, cap), np.int64),
         cf_head=np.zeros(CH, np.int64), cf_cnt=np.zeros(CH, np.int64),
         cmd=np.zeros((CH, 5), np.int64), outc=np.zeros((CH, 3), np.int64),
+        bank_outc=np.zeros((CH, NB, 3), np.int64),
         occupancy=np.zeros((CH, 3), np.int64),
     )
 
@@ -405,6 +407,7 @@ def _schedule(R, D, ch, c, rb):
         if outcome < 0:
             outcome = O_HIT
         D.outc[ch, outcome] += 1
+        D.bank_outc[ch, b, outcome] += 1
         R.outcome[r - rb] = outcome
         R.issue[r - rb] = c
         if q == WRITE_QUEUE:
