@@ -439,3 +439,24 @@ def test_counters_add_up(refi):
     assert c[("dram.ch0", "ref")] == (0 if refi == 0 else (ms._C - 1) // 500)
     # every PRE closes a row an ACT opened; at most one row per bank stays open
     assert 0 <= c[("dram.ch0", "act")] - c[("dram.ch0", "pre")] <= 4
+
+
+@pytest.mark.parametrize("key, value, expect", [
+    ("dram.address_mapping", "RoBaRaCo", "field string"),       # no channel field
+    ("dram.address_mapping", "BaRoRaCoCh", "field string"),     # row not first
+    ("dram.address_mapping", "RoBaBaRaCoCh", "field string"),   # a field twice
+    ("dram.address_mapping", "RoBaRaCoChXy", "field string"),   # unknown field
+    ("dram.bank_groups", "3", "power of two"),
+    ("dram.bank_groups", "8", "at most dram.banks"),
+    ("dram.timing_ns.tCCD_L", "-1", "non-negative"),
+])
+def test_bad_dram_controller_keys(key, value, expect):
+    from neurosim.errors import InputError
+
+    with pytest.raises(InputError, match=expect) as e:
+        load_arch("paper-20core", ["dram.preset=null", "dram.channels=1", "dram.ranks=1",
+                                   "dram.banks=4", "dram.bus_bits=64",
+                                   "dram.data_rate_mtps=2000", "dram.burst_bytes=64",
+                                   "dram.row_bytes=1024"]
+                  + [f"dram.timing_ns.{k}={v}" for k, v in T.items()] + [f"{key}={value}"])
+    assert key in str(e.value)
