@@ -255,20 +255,22 @@ def run_dram_models(cfg, requests):
 
 
 def test_data_bus_in_issue_order():
-    """Decision 4: RD (miss) ACT at 0, RD at tRCD = 2, data [12, 13). The WR to the same row
-    could issue at 3 with data [5, 6) before the RD's data; in issue order its data may not
-    start before 13, so WR issues at 11 and completes 11 + tCWL + tBURST = 14."""
+    """Decisions 4 and 14 (the timing table keeps bursts in issue order): the RD (miss) ACT
+    at 1 (the cycle after its arrival), RD at 1 + tRCD = 3, data [13, 14). The WR to the
+    same row waits in the write queue until the read queue is empty (4), then for
+    RD-to-WR = tCL + tBURST - tCWL = 9: WR at 12, data [14, 15), not [6, 7) before the
+    RD's data."""
     assert run_dram_models(dram_cfg(), [(0, 0, False), (0, 64, True)]) == \
-        [(13, "miss"), (14, "hit")]
+        [(14, "miss"), (15, "hit")]
 
 
 def test_precharge_guard_prevents_livelock():
-    """Decision 3, tRAS (1) < tRCD (3): A (row 0) ACT at 0, RD at 3, completes 3+4+1 = 8.
-    B (row 1, same bank) may not PRE while A is queued; PRE at max(tRAS, RD + tRTP) = 4,
-    ACT at 4 + tRP = 6, RD at 9, completes 14."""
+    """Decision 3, tRAS (1) < tRCD (3): A (row 0) ACT at 1, RD at 4, completes 4+4+1 = 9.
+    B (row 1, same bank) may not PRE while A is queued; PRE at max(ACT 1 + tRAS,
+    RD 4 + tRTP) = 5, ACT at 5 + tRP = 7, RD at 10, completes 15."""
     cfg = dram_cfg(tRAS=1, tRCD=3, tCL=4)
     assert run_dram_models(cfg, [(0, 0, False), (0, 256, False)]) == \
-        [(8, "miss"), (14, "conflict")]
+        [(9, "miss"), (15, "conflict")]
 
 
 def test_refresh_disabled_and_counted_to_the_end_of_the_step():

@@ -118,21 +118,45 @@ def cmd_noc(args) -> int:
     return 0
 
 
+def _bytes_arg(text: str, what: str) -> int:
+    """A byte count with an optional K, M or G suffix (powers of 1024): 4096, 64K, 1G."""
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    try:
+        n = int(float(t[:-1]) * scale[t[-1]]) if t and t[-1] in scale else int(t)
+    except ValueError:
+        n = -1
+    if n <= 0:
+        raise InputError(f"--{what}", what, "a positive byte count, e.g. 4096, 64K, 1G", text)
+    return n
+
+
 def cmd_dram(args) -> int:
     from ..arch import load_arch
-    from ..hw.characterize import dram_sweep, peak_bytes_per_cycle
+    from ..hw.characterize import dram_sweep, dram_trace_replay, peak_bytes_per_cycle
 
     cfg = load_arch(args.arch, args.overrides)
-    loads = _floats(args.loads, "loads") if args.loads else None
-    if args.requests < 100:
-        raise InputError("--requests", "requests", "at least 100 requests per point",
-                         args.requests)
     out = _out_dir(args.out)
     d = cfg.dram
     peak = peak_bytes_per_cycle(cfg) * cfg.chip.clock_mhz / 1e3
     print(f"DRAM {d.preset or 'custom'}: {d.channels} ch x {d.bus_bits} bit at "
           f"{d.data_rate_mtps:g} MT/s (peak {peak:.2f} GB/s), {d.page_policy} page, "
-          f"{args.pattern}")
+          f"{'trace ' + args.trace if args.trace else args.pattern}")
+    if args.trace:
+        summary, per_request = dram_trace_replay(cfg, args.trace)
+        for k, v in summary.items():
+            print(f"  {k:<18} {v if v is None or isinstance(v, int) else round(v, 3)}")
+        stem = "dram-trace-" + Path(args.trace).stem
+        _write_atomic(out / f"{stem}.csv", _csv_bytes(per_request))
+        print(f"wrote {out / (stem + '.csv')}")
+        return 0
+    loads = _floats(args.loads, "loads") if args.loads else None
+    if args.requests < 100:
+        raise InputError("--requests", "requests", "at least 100 requests per point",
+                         args.requests)
+    traffic = {"write_fraction": args.write_fraction, "arrivals": args.arrivals,
+               "span": _bytes_arg(args.span, "span"),
+               "stride": _bytes_arg(args.stride, "stride") if args.stride else None}
     print(f"{'offered':>9}{'GB/s':>8}{'achieved':>10}{'GB/s':>8}{'avg lat':>10}"
           f"{'p99 lat':>10}{'hit rate':>10}")
 
@@ -141,7 +165,8 @@ def cmd_dram(args) -> int:
               f"{r['achieved_gbs']:>8.2f}{r['avg_latency']:>10.1f}{r['p99_latency']:>10.0f}"
               f"{r['row_hit_rate']:>10.3f}", flush=True)
 
-    rows = dram_sweep(cfg, args.pattern, loads, args.requests, args.seed, progress=show)
+    rows = dram_sweep(cfg, args.pattern, loads, args.requests, args.seed, progress=show,
+                      **traffic)
     stem = f"dram-{args.pattern}"
     _write_atomic(out / f"{stem}.csv", _csv_bytes(rows))
     x = [r["offered_gbs"] for r in rows]
@@ -156,7 +181,7 @@ def cmd_dram(args) -> int:
 
 
 def register(sub) -> None:
-    from ..hw.characterize import DRAM_PATTERNS, NOC_TRAFFIC
+    from ..hw.characterize import ARRIVALS, DRAM_PATTERNS, NOC_TRAFFIC
 
     p = sub.add_parser("characterize", help="latency/throughput curves of the cycle-level "
                        "NoC or DRAM on synthetic traffic")
@@ -203,4 +228,14 @@ def register(sub) -> None:
                    "comma-separated (default 0.05, 0.10, ... 1.20)")
     d.add_argument("--requests", type=int, default=20_000, help="requests per point "
                    "(default 20000)")
+    d.add_argument("--write-fraction", type=float, help="fraction of writes (default: the "
+                   "pattern's: 0 reads, 1 writes, 1/3 mixed)")
+    d.add_argument("--span", default="1G", help="address span of the traffic in bytes, "
+                   "K/M/G suffixes allowed (default 1G)")
+    d.add_argument("--stride", help="seq patterns: bytes between consecutive requests "
+                   "(default one burst), wrapping at --span")
+    d.add_argument("--arrivals", choices=ARRIVALS, default="poisson",
+                   help="Poisson arrivals or one every 1/rate cycles (default poisson)")
+    d.add_argument("--trace", metavar="FILE", help="replay this address trace instead "
+                   "(lines 'CYCLE R|W ADDRESS', docs/dram.md); writes a per-request CSV")
     d.set_defaults(fn=cmd_dram)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -196,7 +197,8 @@ def draw_arch(d: Draw, cores: int, small_sram: bool = False):
     rows = d.int(max(1, math.ceil(cores / cols)), max(3, math.ceil(cores / cols)))
     nodes = cols * rows
     dram_nodes = sorted({d.int(0, nodes - 1) for _ in range(d.int(1, 2))})
-    preset = d.choice(sorted(dram_presets()))
+    # (the presets of the first draws; _draw_dram_controller may pick a newer one)
+    preset = d.choice(["DDR4-2400", "HBM2", "LPDDR4-3200"])
     p = dram_presets()[preset]
     burst = d.choice([32, 64]) if d.bool(0.3) else p["burst_bytes"]
     row = max(burst, d.choice([256, 512, 1024, p["row_bytes"]]))
@@ -239,7 +241,38 @@ def draw_arch(d: Draw, cores: int, small_sram: bool = False):
         "mapping": {"strategy": d.choice(["auto", "layer-pipelined", "output-split",
                                           "data-parallel"])},
     }
+    _draw_dram_controller(raw["dram"])
     return load_arch(raw)
+
+
+def _draw_dram_controller(dram: dict) -> None:
+    """Bank groups, their timings, rank switching, queues and the row-hit cap (spec 7),
+    drawn from a stream seeded by the DRAM keys already drawn, so that adding them changed
+    no earlier case of a seed (the regression tests replay cases by seed)."""
+    sub = SeededDraw(zlib.crc32(repr(sorted(dram.items())).encode()))
+    banks = dram["banks"]
+    if sub.bool(0.3):
+        presets = dram_presets()
+        old_rfc = presets[dram["preset"]]["timing_ns"]["tRFC"]
+        dram["preset"] = sub.choice(sorted(presets))
+        refi = dram.get("timing_ns", {}).get("tREFI")
+        if refi:  # the same margin over the new preset's tRFC
+            new_rfc = presets[dram["preset"]]["timing_ns"]["tRFC"]
+            dram["timing_ns"] = {**dram["timing_ns"], "tREFI": refi - old_rfc + new_rfc}
+    dram["bank_groups"] = min(banks, _pow2(sub, 0, 2)) if sub.bool(0.6) else 1
+    dram["write_queue_depth"] = sub.choice([1, 2, 4, 32])
+    dram["row_hit_cap"] = sub.choice([1, 2, 4, 16])
+    if sub.bool(0.4):
+        dram["address_mapping"] = sub.choice(["RoChRaBaBgCo", "RoRaBgBaChCo", "robgbarachco",
+                                              "RoCoBaBgRaCh"])
+    timing = dict(dram.get("timing_ns", {}))
+    if sub.bool(0.5):  # same-group timings from one cycle to more than the presets'
+        for key in ("tCCD_L", "tRRD_L", "tWTR_L"):
+            timing[key] = float(sub.choice([1, 5, 10, 15]))
+    if sub.bool(0.4):
+        timing["tRTRS"] = float(sub.choice([0, 1, 2, 5]))
+    if timing:
+        dram["timing_ns"] = timing
 
 
 # --------------------------------------------------------------------------- placement
