@@ -52,14 +52,24 @@ def _buffer(doc, size_kib, banks, width_bits=256):
 
 _TIMING_KEYS = ("tRCD", "tCL", "tCWL", "tRP", "tRAS", "tWR", "tRTP", "tCCD", "tRRD",
                 "tFAW", "tWTR", "tREFI", "tRFC")
+# same-bank-group values (docs/microarchitecture.md 7.4); null: equal to the _S value
+_TIMING_L_KEYS = ("tCCD_L", "tRRD_L", "tWTR_L")
 _TIMING_DOCS = {
     "tRCD": "ACT to RD/WR, same bank", "tCL": "RD command to first data (CAS latency)",
     "tCWL": "WR command to first data (CAS write latency)", "tRP": "PRE to ACT, same bank",
     "tRAS": "ACT to PRE, same bank", "tWR": "end of write data to PRE (write recovery)",
-    "tRTP": "RD to PRE, same bank", "tCCD": "column command to column command, same channel",
-    "tRRD": "ACT to ACT, different banks of a rank", "tFAW": "window holding at most 4 ACTs per rank",
-    "tWTR": "end of write data to RD, same rank", "tREFI": "refresh interval",
+    "tRTP": "RD to PRE, same bank",
+    "tCCD": "column command to column command of the same kind, other bank group of the rank "
+            "(tCCD_S)",
+    "tRRD": "ACT to ACT, other bank group of the rank (tRRD_S)",
+    "tFAW": "window holding at most 4 ACTs per rank",
+    "tWTR": "end of write data to RD, other bank group of the rank (tWTR_S)",
+    "tREFI": "refresh interval (per rank; ranks staggered)",
     "tRFC": "refresh cycle time (rank blocked)",
+    "tCCD_L": "column to column command of the same kind, same bank group (null: tCCD)",
+    "tRRD_L": "ACT to ACT, same bank group (null: tRRD)",
+    "tWTR_L": "end of write data to RD, same bank group (null: tWTR)",
+    "tRTRS": "rank-to-rank switch: extra gap between data bursts of different ranks",
 }
 
 ARCH_SCHEMA = Group("an architecture config", {
@@ -124,9 +134,29 @@ ARCH_SCHEMA = Group("an architecture config", {
         "model": Param("choice", "cycle", "cycle-level flit model, or ideal (fixed latency, "
                        "unlimited bandwidth)", choices=("cycle", "ideal")),
         "flit_bits": Param("int", 128, "link width and flit size", "bit", min=8),
-        "router_delay": Param("int", 2, "router pipeline stages a flit spends in a router",
-                              "cycle", min=1),
-        "link_delay": Param("int", 1, "link traversal (also credit return)", "cycle", min=1),
+        "routing_delay": Param("int", 1, "route computation of a head flit (BookSim2 "
+                               "routing_delay; 0 = lookahead routing, the route is known on "
+                               "arrival; spec 6.3)", "cycle", min=0),
+        "vc_alloc_delay": Param("int", 1, "VC allocation, once per packet at its head flit "
+                                "(BookSim2 vc_alloc_delay; spec 6.3)", "cycle", min=1),
+        "sw_alloc_delay": Param("int", 1, "switch allocation, every flit (BookSim2 "
+                                "sw_alloc_delay; spec 6.3)", "cycle", min=1),
+        "st_prepare_delay": Param("int", 0, "switch traversal, first part (BookSim2 "
+                                  "st_prepare_delay; the crossbar takes st_prepare_delay + "
+                                  "st_final_delay >= 1 cycles; spec 6.3)", "cycle", min=0),
+        "st_final_delay": Param("int", 1, "switch traversal, last part (BookSim2 "
+                                "st_final_delay; spec 6.3)", "cycle", min=0),
+        "link_delay": Param("int", 1, "router-to-router channel latency, flits and credits "
+                            "(BookSim2 mesh channel latency; a flit sent in cycle t is "
+                            "received in t + 1 + link_delay; spec 6.2)", "cycle", min=1),
+        "credit_delay": Param("int", 0, "cycles a router holds a received credit before "
+                              "using it (BookSim2 credit_delay; spec 6.2)", "cycle", min=0),
+        "injection_delay": Param("int", 1, "NI-to-router injection channel latency, flits and "
+                                 "credits (BookSim2: 1; spec 6.2)", "cycle", min=1),
+        "ejection_delay": Param("int", 1, "router-to-NI ejection channel latency, flits and "
+                                "credits (BookSim2: 1; spec 6.2)", "cycle", min=1),
+        "alloc_iters": Param("int", 1, "iSLIP iterations of the VC and switch allocators "
+                             "(BookSim2 alloc_iters; spec 6.4)", "iteration", min=1),
         "buffer_flits": Param("int", 4, "input buffer depth per port per virtual channel",
                               "flit", min=1),
         "vcs": Param("int", 1, "virtual channels per input port", "vc", min=1),
@@ -144,11 +174,14 @@ ARCH_SCHEMA = Group("an architecture config", {
         "model": Param("choice", "cycle", "cycle-level command model, or ideal (fixed latency, "
                        "unlimited bandwidth)", choices=("cycle", "ideal")),
         "preset": Param("choice", "LPDDR4-3200", "standard whose values fill the keys below "
-                        "unless set", choices=("DDR4-2400", "LPDDR4-3200", "HBM2"),
+                        "unless set", choices=("DDR4-2400", "DDR4-2400R", "DDR4-3200",
+                                                     "LPDDR4-3200", "HBM2"),
                         nullable=True),
         "channels": Param("int", REQUIRED, "independent channels", "channel", min=1),
         "ranks": Param("int", REQUIRED, "ranks per channel", "rank", min=1),
         "banks": Param("int", REQUIRED, "banks per rank", "bank", min=1),
+        "bank_groups": Param("int", 1, "bank groups per rank (banks divided evenly among them)",
+                             "group", min=1),
         "bus_bits": Param("int", REQUIRED, "data bus width per channel", "bit", min=1),
         "data_rate_mtps": Param("float", REQUIRED, "transfers per second per pin", "MT/s",
                                 min=0, min_exclusive=True),
@@ -156,14 +189,23 @@ ARCH_SCHEMA = Group("an architecture config", {
         "row_bytes": Param("int", REQUIRED, "row (page) size per bank", "B", min=1),
         "page_policy": Param("choice", "open", "keep rows open after access, or auto-precharge",
                              choices=("open", "closed")),
-        "queue_depth": Param("int", 32, "request queue entries per channel", "request", min=1),
-        "address_mapping": Param("choice", "RoBaRaCoCh", "burst-address fields from MSB to "
-                                 "LSB (Ro=row Ba=bank Ra=rank Co=column Ch=channel); the row "
-                                 "takes all remaining high bits",
-                                 choices=("RoBaRaCoCh", "RoRaBaCoCh", "RoCoBaRaCh",
-                                          "RoBaRaChCo", "RoChBaRaCo")),
+        "queue_depth": Param("int", 32, "read queue entries per channel", "request", min=1),
+        "write_queue_depth": Param("int", 32, "write queue entries per channel (a full write "
+                                   "queue starts write draining)", "request", min=1),
+        "row_hit_cap": Param("int", 4, "row hits after which a conflicting request may close "
+                             "the row despite pending hits", "request", min=1),
+        "address_mapping": Param("str", "RoBaRaCoCh", "burst-address fields from MSB to LSB, "
+                                 "two letters each (Ro row, Ch channel, Ra rank, Bg bank group, "
+                                 "Ba bank, Co column; case ignored): Ro first, each of the others "
+                                 "once, Bg optional; the row takes all remaining high bits",
+                                 check=lambda v: address_mapping_fields(v) is not None,
+                                 expect="a field string like RoRaBaBgCo: Ro first, then Ch, "
+                                        "Ra, Ba, Co and optionally Bg, each once"),
         "timing_ns": Group("DRAM timing parameters (converted to chip cycles, rounded up)", {
-            k: Param("float", REQUIRED, _TIMING_DOCS[k], "ns", min=0) for k in _TIMING_KEYS
+            **{k: Param("float", REQUIRED, _TIMING_DOCS[k], "ns", min=0) for k in _TIMING_KEYS},
+            **{k: Param("float", None, _TIMING_DOCS[k], "ns", min=0, nullable=True)
+               for k in _TIMING_L_KEYS},
+            "tRTRS": Param("float", 0.0, _TIMING_DOCS["tRTRS"], "ns", min=0),
         }),
         "ideal_latency": Param("int", 50, "transfer latency in the ideal model", "cycle", min=0),
     }),
@@ -312,6 +354,9 @@ def check_arch(cfg: Config) -> None:
                             f"[x, y] inside the {chip.mesh.cols}x{chip.mesh.rows} mesh", xy)
     if len({tuple(xy) for xy in dn}) != len(dn):
         raise cfg.error("chip.dram_nodes", "distinct mesh nodes", dn)
+    if cfg.noc.st_prepare_delay + cfg.noc.st_final_delay < 1:
+        raise cfg.error("noc.st_final_delay", "st_prepare_delay + st_final_delay >= 1 (the "
+                        "crossbar takes at least a cycle, spec 6.3)", cfg.noc.st_final_delay)
     bits = value_bits(cfg)
     for buf in SRAM_BUFFERS:
         b = cfg.core.sram[buf]
@@ -351,9 +396,11 @@ def check_arch(cfg: Config) -> None:
     d = cfg.dram
     if d.burst_bytes > d.row_bytes:
         raise cfg.error("dram.burst_bytes", f"at most row_bytes ({d.row_bytes})", d.burst_bytes)
-    for key in ("channels", "ranks", "banks"):
+    for key in ("channels", "ranks", "banks", "bank_groups"):
         if d[key] & (d[key] - 1):
             raise cfg.error(f"dram.{key}", "a power of two (address bits are sliced)", d[key])
+    if d.bank_groups > d.banks:
+        raise cfg.error("dram.bank_groups", f"at most dram.banks ({d.banks})", d.bank_groups)
     if d.row_bytes % d.burst_bytes or (d.row_bytes // d.burst_bytes) & (d.row_bytes // d.burst_bytes - 1):
         raise cfg.error("dram.row_bytes", "a power-of-two multiple of burst_bytes", d.row_bytes)
     if d.model == "cycle":
@@ -425,10 +472,34 @@ def ns_to_cycles(cfg: Config, ns: float) -> int:
     return int(math.ceil(ns * cfg.chip.clock_mhz / 1000.0 - 1e-9))
 
 
+ADDRESS_FIELDS = ("Ro", "Ch", "Ra", "Bg", "Ba", "Co")
+
+
+def address_mapping_fields(mapping) -> list[str] | None:
+    """``dram.address_mapping`` as its fields, most significant first, spelled as in
+    ``ADDRESS_FIELDS`` (``docs/microarchitecture.md`` 7.1); None if it is not a valid
+    mapping."""
+    if not isinstance(mapping, str) or len(mapping) % 2:
+        return None
+    canon = {f.lower(): f for f in ADDRESS_FIELDS}
+    fields = [canon.get(mapping[i:i + 2].lower()) for i in range(0, len(mapping), 2)]
+    if None in fields or len(set(fields)) != len(fields) or not fields or fields[0] != "Ro":
+        return None
+    if set(ADDRESS_FIELDS) - {"Bg"} - set(fields):
+        return None
+    return fields
+
+
 def dram_timing_cycles(cfg: Config) -> dict[str, int]:
-    """DRAM timing parameters in chip cycles, plus tBURST (data-bus time of one burst)."""
-    t = {k: ns_to_cycles(cfg, v) for k, v in cfg.dram.timing_ns.to_dict().items()}
+    """DRAM timing parameters in chip cycles, plus tBURST (data-bus time of one burst).
+    The same-bank-group values ``tCCD_L``, ``tRRD_L``, ``tWTR_L`` default to ``tCCD``,
+    ``tRRD``, ``tWTR`` and are those values when there is one bank group (7.4)."""
     d = cfg.dram
+    t = {k: ns_to_cycles(cfg, v) for k, v in d.timing_ns.to_dict().items() if v is not None}
+    for long_key in ("tCCD_L", "tRRD_L", "tWTR_L"):
+        short = long_key[:-2]
+        if long_key not in t or d.bank_groups == 1:
+            t[long_key] = t[short]
     burst_ns = d.burst_bytes / (d.bus_bits / 8) / (d.data_rate_mtps * 1e6) * 1e9
     t["tBURST"] = max(1, ns_to_cycles(cfg, burst_ns))
     return t
@@ -436,16 +507,17 @@ def dram_timing_cycles(cfg: Config) -> dict[str, int]:
 
 def refresh_headroom(cfg: Config) -> int:
     """Cycles ``tREFI`` must exceed under ``dram.model: cycle``
-    (``docs/microarchitecture.md`` 7), so that between two refreshes at least one request
-    always gets its column command: the refresh (tRFC), closing every bank (one PRE per
-    cycle, each after tRAS / tRTP / write recovery, then tRP), and the longest wait of one
-    request after it (tFAW/tRRD for its ACT, tRCD, tCCD/tWTR and the data bus)."""
+    (``docs/microarchitecture.md`` 7), so that between two refreshes of a rank at least one
+    request always gets its column command: the refresh (tRFC), closing every bank of the
+    rank (one PRE per cycle, each after tRAS / tRTP / write recovery, then tRP), and the
+    longest wait of one request after it (tFAW/tRRD for its ACT, tRCD, the longest
+    column-to-column gap and the data)."""
     t = dram_timing_cycles(cfg)
     d = cfg.dram
-    close = d.ranks * d.banks + max(t["tRAS"], t["tRTP"], t["tCWL"] + t["tBURST"] + t["tWR"]) \
-        + t["tRP"]
-    act = max(t["tFAW"], t["tRRD"])
-    col = t["tRCD"] + max(t["tCCD"], t["tWTR"]) + t["tCL"] + t["tCWL"] + 2 * t["tBURST"]
+    bl, rl, wl = t["tBURST"], t["tCL"], t["tCWL"]
+    close = d.banks + max(t["tRAS"], bl + t["tRTP"], wl + bl + t["tWR"]) + t["tRP"]
+    act = max(t["tFAW"], t["tRRD_L"])
+    col = t["tRCD"] + max(t["tCCD_L"], t["tWTR_L"], t["tRTRS"]) + rl + wl + 2 * bl
     return t["tRFC"] + close + act + col
 
 

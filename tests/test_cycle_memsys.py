@@ -159,7 +159,12 @@ def test_next_event_is_the_first_availability():
     h1 = ms.send(0, (0, 0), (19, 0), 512, "spike")
     h2 = ms.dram_read(0, 19, 4096, 64, "weights")
     e = ms.next_event()
-    assert e == 0 + 8 * 2 + 7 + 5  # 7 hops, 5 flits
+    # 7 hops, 5 flits (spec 6.6): the head leaves router k's buffer at H_k = 4 + 5k; with
+    # 4-flit buffers the 5th flit waits at each router k < 7 for the credit of the head's
+    # slot downstream (H_k + 7), and at router 7 leaves at H_7 + 5 = 44 (its ejection
+    # credit and its arrival), is sent at 45 and ejected at 47 -> available 48 (one cycle
+    # after the unthrottled 7 + 5*7 + 4 + 1 = 47)
+    assert e == 48
     assert ms.advance(e - 1) == []
     assert ms.advance(e) == [h1] and h1.available == e
     assert ms.next_event(horizon=e + 5) is None  # the read takes longer
@@ -170,29 +175,34 @@ def test_next_event_is_the_first_availability():
 
 def test_dram_read_over_the_noc_hand_worked():
     # core 7 (x=2, y=1) reads 64 B from channel 0 (controller at node 0, 3 hops).
-    # request: 1 flit, 50 + 4*2 + 3 + 1 = 62 at the controller; ACT at 62, RD at
-    # 62 + tRCD(9) = 71, data ends 71 + tCL(9) + tBURST(3) = 83; the 5-flit response is
-    # enqueued at 83 and available at 83 + 8 + 3 + 5 = 99 (LPDDR4-3200 at 500 MHz)
+    # request: 1 flit, ejected at 50 + 7 + 5*3 = 72 (spec 6.6), at the controller at 73;
+    # it joins the read queue at the end of 73 (spec 7.2): ACT at 74, RD at 74 + tRCD(9) =
+    # 83, data ends 83 + tCL(9) + tBURST(3) = 95; the 5-flit response is enqueued at 95; its
+    # 5th flit waits for credits (4-flit buffers: the head leaves router k at H_k = 95 + 4 +
+    # 5k, the 5th flit at H_k + 7 for k < 3 and at H_3 + 5 at the last router), ejected at
+    # H_3 + 8 = 122 -> available 123 (LPDDR4-3200 at 500 MHz)
     ms = make("cycle", "cycle")
     h = ms.dram_read(50, 7, 0, 64, "weights")
     ms.drain()
-    assert h.available == 99
+    assert h.available == 123
     req, resp = ms.messages
-    assert (req.kind, req.send, req.available) == ("dram_read_req", 50, 62)
-    assert (resp.kind, resp.send, resp.available) == ("dram_read_resp", 83, 99)
+    assert (req.kind, req.send, req.available) == ("dram_read_req", 50, 73)
+    assert (resp.kind, resp.send, resp.available) == ("dram_read_resp", 95, 123)
     (d,) = ms.dram
-    assert (d.channel, d.arrive, d.complete, d.outcome) == (0, 62, 83, "miss")
+    assert (d.channel, d.arrive, d.complete, d.outcome) == (0, 73, 95, "miss")
 
 
 def test_dram_write_completes_at_end_of_data():
-    # 64 B write: 5 flits to the controller (62 + 4), ACT 66, WR 75, data ends
-    # 75 + tCWL(5) + tBURST(3) = 83; no acknowledgement
+    # 64 B write: 5 flits to the controller over 3 hops, ejected at 50 + 27 = 77 (as the
+    # response above), at the controller at 78; it joins the write queue at the end of 78
+    # and, the read queue being empty, drains at once: ACT 79, WR 79 + tRCD(9) = 88, data
+    # ends 88 + tCWL(5) + tBURST(3) = 96; no acknowledgement
     ms = make("cycle", "cycle")
     h = ms.dram_write(50, 7, 0, 64, "state")
     ms.drain()
     (d,) = ms.dram
-    assert (d.arrive, d.complete) == (66, 83)
-    assert h.available == 83
+    assert (d.arrive, d.complete) == (78, 96)
+    assert h.available == 96
 
 
 def test_ideal_parts_match_ideal_memory_system_when_uncontended():
@@ -226,12 +236,14 @@ def test_make_memory_system_picks_the_model():
 
 def test_multicast_chain_hand_worked():
     # node 0 multicasts 5 flits to nodes 2 and 1 (given in that order). Chain: nearest
-    # first, so 0 -> 1 -> 2. Leg 1 (1 hop): 0 + 2*2 + 1 + 5 = 10. Node 1's NI forwards each
-    # packet the cycle after its tail arrives: enqueued at 10, 1 hop: 10 + 5 + 5 = 20.
+    # first, so 0 -> 1 -> 2. Leg 1 (1 hop, 5 flits through 4-flit buffers): available at
+    # 18, as in tests/test_noc.py::test_a_packet_longer_than_the_buffers_waits_for_credits.
+    # Node 1's NI forwards each packet the cycle after its tail arrives: enqueued at 18,
+    # the same 1-hop trip through idle routers: 18 + 18 = 36.
     ms = make("cycle", "cycle", "noc.multicast=true")
     h2, h1 = ms.send(0, (0, 0), [(2, 0), (1, 0)], 512, "spike")
     ms.drain()
-    assert (h1.available, h2.available) == (10, 20)
+    assert (h1.available, h2.available) == (18, 36)
     c = ms.counters
     assert c[("noc", "packets")] == 2 and c[("noc", "link_flits")] == 10
     unicast = make("cycle", "cycle")
@@ -244,7 +256,8 @@ def test_multicast_includes_the_sender_itself():
     ms = make("cycle", "cycle", "noc.multicast=true")
     hs = ms.send(3, (4, 0), [(4, 0), (9, 0)], 100, "spike")
     ms.drain()
-    assert hs[0].available == 3 and hs[1].available == 3 + 2 * 2 + 1 + 2
+    # node 4 -> node 9: 1 hop, 2 flits: ejected 3 + 7 + 5*1 + 1 = 16 (spec 6.6), available 17
+    assert hs[0].available == 3 and hs[1].available == 3 + 7 + 5 + 1 + 1
 
 
 def test_extra_and_published_stats():
@@ -295,8 +308,11 @@ def test_dram_channels_interleave_over_two_controllers():
     ms.drain()
     req0, resp0, req1, resp1 = ms.messages
     assert (req0.dst, req1.dst) == ((0, 5), (19, 5))
-    assert req0.available == 0 + 2 + 1      # 0 hops, 1 flit
-    assert req1.available == 1 + 8 * 2 + 7 + 1  # queued behind req0 at the core's NI
+    assert req0.available == 0 + 7 + 1      # 0 hops, 1 flit: ejected at 0 + 7 (spec 6.6)
+    # queued behind req0 at the core's NI: injected at 1, received by router 0 at 3 behind
+    # req0 in the same input VC; req0 leaves it at 4 (received 2 + RT + VA), so req1's head
+    # is routed at 5 instead of 3: two cycles late, ejected 1 + 7 + 5*7 + 2 = 45 -> 46
+    assert req1.available == 46
 
 
 # ---------------------------------------------------------------- lean records and tables
@@ -368,7 +384,9 @@ def test_retired_rows_keep_records_and_statistics(noc, dram, monkeypatch):
     ms.advance(t)
     keep.advance(t)
     assert keep.eng.pb == keep.eng.rb == 0
-    assert ms.eng.rb > 0 and ms.eng.n_rq - ms.eng.rb < ms.eng.n_rq // 2   # rows did retire
+    # rows did retire: at least a third (a write waiting to be drained, spec 7.2, holds
+    # back every later row: retirement keeps the rows from the first one in flight)
+    assert ms.eng.rb > 0 and ms.eng.n_rq - ms.eng.rb < 2 * ms.eng.n_rq // 3
     assert (ms.eng.pb > 0 and ms.eng.n_pk - ms.eng.pb < ms.eng.n_pk // 2) or noc == "ideal"
     assert ms.messages == keep.messages and ms.dram == keep.dram
     assert ms.counters == keep.counters

@@ -40,11 +40,11 @@ def test_gradient_encoding_option(enc, bits):
 
 
 def test_two_cores_cycle_noc_spike_latency():
-    """Same case on the cycle NoC (router 2, link 1): the 2-flit spike message over 1 hop
-    is available at 5 + 2*2 + 1 + 2 = 12."""
+    """Same case on the cycle NoC (BookSim2's router, spec 6.6): the 2-flit spike message
+    over 1 hop is ejected at 5 + 7 + 5*1 + (2 - 1) = 18 and available at 19."""
     res = two_core_case(simulate, "noc.model=cycle")
     fp = res.tiles_by_key()[("FP", "o", 0, 0, 0)]
-    assert fp.ready == 12
+    assert fp.ready == 19
 
 
 def test_conv_gradient_message_counts_receptive_field():

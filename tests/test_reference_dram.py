@@ -1,6 +1,8 @@
-"""Reference model, DRAM (spec 5.2 and 7): address decoding and command timing worked out
-by hand on a channel with round timings (1 GHz clock, so 1 ns = 1 cycle)."""
+"""Reference model, DRAM (spec 5.2 and 7): address decoding, and the command sequences of a
+few cases worked out by hand on a channel with round timings (1 GHz clock, so 1 ns = 1
+cycle). The timing cases shared with the event model are in test_dram.py (both models)."""
 from neurosim.arch import dram_timing_cycles
+from neurosim.hw.memsys import DramAddressMap
 from neurosim.reference.dram import AddressMap, CycleChannel, Request
 
 from handcases import arch
@@ -53,97 +55,47 @@ def test_address_mapping_fields():
                                         "row": 5}
 
 
+def test_address_mapping_with_bank_groups():
+    """DRAMsim3's rochrababgco with one channel: LSB first Co(2) Bg(1) Ba(1) Ra(1) Ch(0) Ro;
+    the bank within the rank is group * 2 + bank. Case is ignored. The event model's map
+    decodes the same fields."""
+    c = arch("dram.channels=1", "dram.ranks=2", "dram.banks=4", "dram.bank_groups=2",
+             "dram.burst_bytes=64", "dram.row_bytes=256", "dram.address_mapping=rochrababgco")
+    a = ((((5 * 2 + 1) * 2 + 1) * 2 + 1) * 4 + 3) * 64   # row 5, rank 1, ba 1, bg 1, col 3
+    assert AddressMap(c).decode(a) == {"column": 3, "rank": 1, "bank": 3, "channel": 0,
+                                       "row": 5}
+    hw = DramAddressMap(c).decode(a)
+    assert (hw["col"], hw["rank"], hw["bank"], hw["row"]) == (3, 1, 3, 5)
+
+
 def test_single_read_latency_is_a_row_miss():
-    """ACT at 5, RD at 5 + tRCD = 8, data ends 8 + tCL + tBURST = 14."""
+    """Arrives 5, joins the queue at the end of 5: ACT at 6, RD at 6 + tRCD = 9, data ends
+    9 + tCL + tBURST = 15."""
     (r,), ch = run(cfg(), [(5, 0, 7, False)])
-    assert (r.complete, r.outcome) == (14, "miss")
-    assert [cmd for _, cmd in ch.commands] == ["act", "rd"]
+    assert (r.complete, r.outcome) == (15, "miss")
+    assert ch.commands == [(6, "act"), (9, "rd")]
 
 
 def test_row_hit_miss_conflict():
-    """r0 row 0 (miss): ACT 0, RD 3, done 9. r1 row 0 (hit): RD at 3 + tCCD = 5, data
-    [9, 11), done 11. r2 row 1 same bank (conflict): PRE legal at max(ACT + tRAS = 8,
-    RD 5 + tRTP = 7) = 8, ACT at 8 + tRP = 11, RD 14, done 20."""
+    """r0 row 0 (miss): ACT 1, RD 4, done 10. r1 row 0 (hit): RD at 4 + max(tBURST,
+    tCCD) = 6, done 12. r2 row 1 same bank (conflict): no PRE while the older r1 is queued
+    (until 6); PRE legal at max(ACT 1 + tRAS = 9, RD 6 + tRTP = 8) = 9, ACT at 9 + tRP = 12
+    (= ACT 1 + tRC 11), RD 15, done 21."""
     reqs, ch = run(cfg(), [(0, 0, 0, False), (1, 0, 0, False), (2, 0, 1, False)])
-    assert [(r.complete, r.outcome) for r in reqs] == [(9, "miss"), (11, "hit"),
-                                                       (20, "conflict")]
-    assert ch.commands == [(0, "act"), (3, "rd"), (5, "rd"), (8, "pre"), (11, "act"),
-                           (14, "rd")]
-
-
-def test_ready_row_hit_goes_before_an_older_conflict():
-    """FR-FCFS: r0 opens row 0; r1 (row 1, older) must wait for PRE; r2 (row 0, younger)
-    hits and is served first."""
-    reqs, _ = run(cfg(), [(0, 0, 0, False), (1, 0, 1, False), (2, 0, 0, False)])
-    assert [r.outcome for r in reqs] == ["miss", "conflict", "hit"]
-    assert reqs[2].complete < reqs[1].complete
-
-
-def test_tccd_spaces_column_commands():
-    """Two hits: RDs tCCD apart. tCCD 2 (= tBURST): done 9, 11; tCCD 4: done 9, 13."""
-    reqs, _ = run(cfg(), [(0, 0, 0, False), (0, 0, 0, False)])
-    assert [r.complete for r in reqs] == [9, 11]
-    reqs, _ = run(cfg(tCCD=4), [(0, 0, 0, False), (0, 0, 0, False)])
-    assert [r.complete for r in reqs] == [9, 13]
+    assert [(r.complete, r.outcome) for r in reqs] == [(10, "miss"), (12, "hit"),
+                                                       (21, "conflict")]
+    assert ch.commands == [(1, "act"), (4, "rd"), (6, "rd"), (9, "pre"), (12, "act"),
+                           (15, "rd")]
 
 
 def test_trrd_and_tfaw_by_hand():
-    """Five reads to five banks at cycle 0. One command per cycle, row hits first:
-    ACT b0 @0, ACT b1 @2 (tRRD), RD b0 @3, ACT b2 @4, RD b1 @5, ACT b3 @6, RD b2 @7,
-    ACT b4 blocked at 8 by tFAW (4 ACTs in (-2, 8]), RD b3 @9, ACT b4 @10, RD b4 @13.
-    Without the tFAW limit (tFAW 0): ACT b4 @8, RD @11."""
+    """Five reads to five banks at cycle 0, joined at the end of 0. One command per cycle,
+    column commands first: ACT b0 @1, ACT b1 @3 (tRRD), RD b0 @4, ACT b2 @5, RD b1 @6,
+    ACT b3 @7, RD b2 @8, ACT b4 blocked at 9 by tFAW (4 ACTs in (-1, 9]), RD b3 @10,
+    ACT b4 @11, RD b4 @14. Without the tFAW limit (tFAW 0): ACT b4 @9, RD @12."""
     arr = [(0, b, 0, False) for b in range(5)]
     reqs, ch = run(cfg(), arr)
-    assert [r.complete for r in reqs] == [9, 11, 13, 15, 19]
-    assert [c for c, cmd in ch.commands if cmd == "act"] == [0, 2, 4, 6, 10]
+    assert [r.complete for r in reqs] == [10, 12, 14, 16, 20]
+    assert [c for c, cmd in ch.commands if cmd == "act"] == [1, 3, 5, 7, 11]
     reqs, _ = run(cfg(tFAW=0), arr)
-    assert reqs[4].complete == 11 + 4 + 2
-
-
-def test_write_then_read_twtr():
-    """WR b0 @3 (after ACT @0), data [5, 7); RD b1 (ACT @2) needs >= 3 + tCWL + tBURST +
-    tWTR = 9, and tCCD; done 9 + 4 + 2 = 15. The write is done at 3 + 2 + 2 = 7."""
-    reqs, _ = run(cfg(), [(0, 0, 0, True), (0, 1, 0, False)])
-    assert [r.complete for r in reqs] == [7, 15]
-
-
-def test_closed_page_auto_precharge():
-    """Closed page: RD @3 auto-precharges; the bank's next ACT is legal tRP after the
-    earliest legal PRE, max(ACT 0 + tRAS 8, RD 3 + tRTP 2) = 8, i.e. at 11: second
-    request to the same row is a miss: ACT 11, RD 14, done 20. Two PREs counted."""
-    c = cfg()
-    c2 = arch("chip.clock_mhz=1000", "dram.model=cycle", "dram.channels=1", "dram.ranks=1",
-              "dram.banks=8", "dram.bus_bits=32", "dram.data_rate_mtps=8000",
-              "dram.burst_bytes=64", "dram.row_bytes=1024", "dram.page_policy=closed",
-              *[f"dram.timing_ns.{k}={v}" for k, v in TIMING.items()])
-    reqs, ch = run(c2, [(0, 0, 0, False), (1, 0, 0, False)])
-    assert [(r.complete, r.outcome) for r in reqs] == [(9, "miss"), (20, "miss")]
-    assert [cmd for _, cmd in ch.commands].count("pre") == 2
-    reqs, _ = run(c, [(0, 0, 0, False), (1, 0, 0, False)])
-    assert reqs[1].outcome == "hit"
-
-
-def test_refresh_idle_and_busy():
-    """Idle (tREFI 60, tRFC 10): REF at 60; a request at 61 waits for the block to end:
-    ACT 70, RD 73, done 79. Busy (tREFI 70): a request at 68 opens bank 0 (ACT 68); at 70
-    refresh is due, so its RD (legal at 71) may not issue; PRE when legal (ACT + tRAS =
-    76), REF once tRP has passed (79), blocked until 89: ACT 89, RD 92, done 98 (a miss:
-    its first command was ACT). (tREFI must exceed tRFC + tRAS + tRP + one PRE per bank,
-    54 cycles here, or check_arch rejects it: refresh could starve every request.)"""
-    reqs, ch = run(cfg(tREFI=60, tRFC=10), [(61, 0, 0, False)], until=80)
-    assert reqs[0].complete == 79
-    assert ch.commands == [(60, "ref"), (70, "act"), (73, "rd")]
-    reqs, ch = run(cfg(tREFI=70, tRFC=10), [(68, 0, 0, False)], until=100)
-    assert (reqs[0].complete, reqs[0].outcome) == (98, "miss")
-    assert ch.commands == [(68, "act"), (76, "pre"), (79, "ref"), (89, "act"), (92, "rd")]
-
-
-def test_queue_depth_holds_requests_back():
-    """queue_depth 1: the second request (a row hit) cannot be seen until the first leaves
-    the queue at its RD (3): it joins at 4, RD at max(4, 3 + tCCD) = 5."""
-    c = arch("chip.clock_mhz=1000", "dram.model=cycle", "dram.channels=1", "dram.ranks=1",
-             "dram.banks=8", "dram.bus_bits=32", "dram.data_rate_mtps=8000",
-             "dram.burst_bytes=64", "dram.row_bytes=1024", "dram.queue_depth=1",
-             *[f"dram.timing_ns.{k}={v}" for k, v in TIMING.items()])
-    reqs, _ = run(c, [(0, 0, 0, False), (0, 0, 0, False)])
-    assert [r.complete for r in reqs] == [9, 11]
+    assert reqs[4].complete == 12 + 4 + 2

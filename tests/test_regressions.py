@@ -114,8 +114,9 @@ def test_same_cycle_requests_keep_core_order_across_a_zero_latency_chain():
 def test_multicast_chain_legs():
     """Decision 7: with noc.multicast, a spike message from core 0 to a layer split over
     cores 1 and 2 (1x3 mesh) is one chain 0 -> 1 -> 2; leg 2 leaves core 1 the cycle leg 1
-    is available there. Zero-load latency of an F-flit packet over h hops:
-    (h+1)*router_delay + h*link_delay + F. The source reads the payload once."""
+    is available there. Zero-load latency of an F-flit packet over h hops with BookSim2's
+    router (spec 6.6): ejected 7 + 5h + F - 1 cycles after it is enqueued, available one
+    cycle later. The source reads the payload once."""
     net = network([{"name": "h", "type": "linear", "out": 4},
                    {"name": "g", "type": "linear", "out": 2},
                    {"name": "o", "type": "linear", "out": 2}], [8])
@@ -126,7 +127,7 @@ def test_multicast_chain_legs():
                     "g": [part("g", 0, 1, 0, 1), part("g", 1, 2, 1, 2)],
                     "o": [part("o", 0, 2, 0, 2)]})
     common = SMALL[:-4] + ["chip.cores=3", "chip.mesh.cols=3", "chip.mesh.rows=1",
-                           "noc.model=cycle", "noc.router_delay=2", "noc.link_delay=1",
+                           "noc.model=cycle", "noc.link_delay=1",
                            "noc.buffer_flits=4", "noc.flit_bits=16",
                            "noc.spike_encoding=bitmap", "dram.model=ideal",
                            "dram.ideal_latency=0"]
@@ -136,8 +137,8 @@ def test_multicast_chain_legs():
     assert [(m.src, m.dst) for m in legs] == [((0, 0), (1, 0)), ((0, 0), (2, 0))]
     F = legs[0].flits                 # 4 payload bits in one body flit + head
     assert F == 2 and legs[0].send == legs[1].send
-    assert legs[0].available == legs[0].send + 2 * 2 + 1 + F
-    assert legs[1].available == legs[0].available + 2 * 2 + 1 + F
+    assert legs[0].available == legs[0].send + 7 + 5 * 1 + (F - 1) + 1   # 1 hop: send + 14
+    assert legs[1].available == legs[0].available + 7 + 5 * 1 + (F - 1) + 1
     assert res.counters[("core0.sram.spikes", "read_bits")] == 4
     assert res.counters[("core1.sram.spikes", "write_bits")] == 4
     uni = both(load_arch("paper-20core", common), net, tr, pl)
@@ -254,20 +255,22 @@ def run_dram_models(cfg, requests):
 
 
 def test_data_bus_in_issue_order():
-    """Decision 4: RD (miss) ACT at 0, RD at tRCD = 2, data [12, 13). The WR to the same row
-    could issue at 3 with data [5, 6) before the RD's data; in issue order its data may not
-    start before 13, so WR issues at 11 and completes 11 + tCWL + tBURST = 14."""
+    """Decisions 4 and 14 (the timing table keeps bursts in issue order): the RD (miss) ACT
+    at 1 (the cycle after its arrival), RD at 1 + tRCD = 3, data [13, 14). The WR to the
+    same row waits in the write queue until the read queue is empty (4), then for
+    RD-to-WR = tCL + tBURST - tCWL = 9: WR at 12, data [14, 15), not [6, 7) before the
+    RD's data."""
     assert run_dram_models(dram_cfg(), [(0, 0, False), (0, 64, True)]) == \
-        [(13, "miss"), (14, "hit")]
+        [(14, "miss"), (15, "hit")]
 
 
 def test_precharge_guard_prevents_livelock():
-    """Decision 3, tRAS (1) < tRCD (3): A (row 0) ACT at 0, RD at 3, completes 3+4+1 = 8.
-    B (row 1, same bank) may not PRE while A is queued; PRE at max(tRAS, RD + tRTP) = 4,
-    ACT at 4 + tRP = 6, RD at 9, completes 14."""
+    """Decision 3, tRAS (1) < tRCD (3): A (row 0) ACT at 1, RD at 4, completes 4+4+1 = 9.
+    B (row 1, same bank) may not PRE while A is queued; PRE at max(ACT 1 + tRAS,
+    RD 4 + tRTP) = 5, ACT at 5 + tRP = 7, RD at 10, completes 15."""
     cfg = dram_cfg(tRAS=1, tRCD=3, tCL=4)
     assert run_dram_models(cfg, [(0, 0, False), (0, 256, False)]) == \
-        [(8, "miss"), (14, "conflict")]
+        [(9, "miss"), (15, "conflict")]
 
 
 def test_refresh_disabled_and_counted_to_the_end_of_the_step():

@@ -44,6 +44,16 @@ def test_run_writes_outputs_and_prints_summary(cli, tmp_path):
     csv = (out / "stats.csv").read_text().splitlines()
     assert csv[0] == "stat,value,unit,description"
     assert any(line.startswith("chip.core0.bp.busy_cycles_by_layer::c2,") for line in csv)
+    # DRAM statistics of the cycle-level controller (docs/dram.md): every request is a row
+    # hit, miss or conflict; the summary line and keys agree with stats.json
+    ch0 = stats["chip"]["dram"]["ch0"]
+    assert ch0["row_hits"]["unit"] == "request"
+    assert (ch0["row_hits"]["value"] + ch0["row_misses"]["value"]
+            + ch0["row_conflicts"]["value"]) == ch0["requests"]["value"] > 0
+    assert summary["dram_row_hits"] == sum(c["row_hits"]["value"]
+                                           for c in stats["chip"]["dram"].values()
+                                           if isinstance(c, dict) and "row_hits" in c)
+    assert "DRAM rows" in stdout and summary["dram_avg_read_latency"] > 0
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]   # no temp files
     # the same numbers through the API
     res = api.run("single-core", str(wl))

@@ -48,21 +48,33 @@ def cmd_noc(args) -> int:
 
     cfg = load_arch(args.arch, args.overrides)
     rates = _floats(args.rates, "rates") if args.rates else None
-    if args.packets < 100:
-        raise InputError("--packets", "packets", "at least 100 packets per point", args.packets)
+    if args.warmup < 0:
+        raise InputError("--warmup", "warmup", "a number of cycles >= 0", args.warmup)
+    if args.measure < 100:
+        raise InputError("--measure", "measure", "at least 100 cycles", args.measure)
+    on_off = None
+    if args.injection == "on_off":
+        on_off = tuple(_floats(args.on_off, "on-off"))
+        if len(on_off) != 2 or not all(0 < v <= 1 for v in on_off):
+            raise InputError("--on-off", "on_off", "ALPHA,BETA, two probabilities in (0, 1]",
+                             args.on_off)
     out = _out_dir(args.out)
     m = cfg.chip.mesh
-    print(f"NoC {m.cols}x{m.rows} mesh, {args.traffic} traffic, {args.packet_flits}-flit "
-          f"packets, router_delay {cfg.noc.router_delay}, link_delay {cfg.noc.link_delay}, "
-          f"buffer {cfg.noc.buffer_flits} flits x {cfg.noc.vcs} VC")
+    n = cfg.noc
+    print(f"NoC {m.cols}x{m.rows} mesh, {args.traffic} traffic, {args.injection} injection, "
+          f"{args.packet_flits}-flit packets, router stages RT {n.routing_delay} VA "
+          f"{n.vc_alloc_delay} SA {n.sw_alloc_delay} ST "
+          f"{n.st_prepare_delay + n.st_final_delay}, link_delay {n.link_delay}, "
+          f"buffer {n.buffer_flits} flits x {n.vcs} VC; warm-up {args.warmup}, measurement "
+          f"{args.measure} cycles")
     print(f"{'offered':>9}{'accepted':>10}{'avg lat':>10}{'p99 lat':>10}{'zero-load':>10}")
 
     def show(r):
         print(f"{r['offered']:>9.3f}{r['accepted']:>10.3f}{r['avg_latency']:>10.1f}"
               f"{r['p99_latency']:>10.0f}{r['zero_load_latency']:>10.1f}", flush=True)
 
-    rows = noc_sweep(cfg, args.traffic, args.packet_flits, rates, args.packets, args.seed,
-                     args.hotspot_frac, progress=show)
+    rows = noc_sweep(cfg, args.traffic, args.packet_flits, rates, args.warmup, args.measure,
+                     args.seed, args.hotspot_frac, on_off, progress=show)
     stem = f"noc-{args.traffic}-{args.packet_flits}flit"
     _write_atomic(out / f"{stem}.csv", _csv_bytes(rows))
     x = [r["offered"] for r in rows]
@@ -79,21 +91,45 @@ def cmd_noc(args) -> int:
     return 0
 
 
+def _bytes_arg(text: str, what: str) -> int:
+    """A byte count with an optional K, M or G suffix (powers of 1024): 4096, 64K, 1G."""
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    try:
+        n = int(float(t[:-1]) * scale[t[-1]]) if t and t[-1] in scale else int(t)
+    except ValueError:
+        n = -1
+    if n <= 0:
+        raise InputError(f"--{what}", what, "a positive byte count, e.g. 4096, 64K, 1G", text)
+    return n
+
+
 def cmd_dram(args) -> int:
     from ..arch import load_arch
-    from ..hw.characterize import dram_sweep, peak_bytes_per_cycle
+    from ..hw.characterize import dram_sweep, dram_trace_replay, peak_bytes_per_cycle
 
     cfg = load_arch(args.arch, args.overrides)
-    loads = _floats(args.loads, "loads") if args.loads else None
-    if args.requests < 100:
-        raise InputError("--requests", "requests", "at least 100 requests per point",
-                         args.requests)
     out = _out_dir(args.out)
     d = cfg.dram
     peak = peak_bytes_per_cycle(cfg) * cfg.chip.clock_mhz / 1e3
     print(f"DRAM {d.preset or 'custom'}: {d.channels} ch x {d.bus_bits} bit at "
           f"{d.data_rate_mtps:g} MT/s (peak {peak:.2f} GB/s), {d.page_policy} page, "
-          f"{args.pattern}")
+          f"{'trace ' + args.trace if args.trace else args.pattern}")
+    if args.trace:
+        summary, per_request = dram_trace_replay(cfg, args.trace)
+        for k, v in summary.items():
+            print(f"  {k:<18} {v if v is None or isinstance(v, int) else round(v, 3)}")
+        stem = "dram-trace-" + Path(args.trace).stem
+        _write_atomic(out / f"{stem}.csv", _csv_bytes(per_request))
+        print(f"wrote {out / (stem + '.csv')}")
+        return 0
+    loads = _floats(args.loads, "loads") if args.loads else None
+    if args.requests < 100:
+        raise InputError("--requests", "requests", "at least 100 requests per point",
+                         args.requests)
+    traffic = {"write_fraction": args.write_fraction, "arrivals": args.arrivals,
+               "span": _bytes_arg(args.span, "span"),
+               "stride": _bytes_arg(args.stride, "stride") if args.stride else None}
     print(f"{'offered':>9}{'GB/s':>8}{'achieved':>10}{'GB/s':>8}{'avg lat':>10}"
           f"{'p99 lat':>10}{'hit rate':>10}")
 
@@ -102,7 +138,8 @@ def cmd_dram(args) -> int:
               f"{r['achieved_gbs']:>8.2f}{r['avg_latency']:>10.1f}{r['p99_latency']:>10.0f}"
               f"{r['row_hit_rate']:>10.3f}", flush=True)
 
-    rows = dram_sweep(cfg, args.pattern, loads, args.requests, args.seed, progress=show)
+    rows = dram_sweep(cfg, args.pattern, loads, args.requests, args.seed, progress=show,
+                      **traffic)
     stem = f"dram-{args.pattern}"
     _write_atomic(out / f"{stem}.csv", _csv_bytes(rows))
     x = [r["offered_gbs"] for r in rows]
@@ -121,7 +158,7 @@ def cmd_dram(args) -> int:
 def register(sub) -> None:
     from .common import add_set
 
-    from ..hw.characterize import DRAM_PATTERNS, NOC_TRAFFIC
+    from ..hw.characterize import ARRIVALS, DRAM_PATTERNS, NOC_TRAFFIC
 
     p = sub.add_parser("characterize", help="latency/throughput curves of the cycle-level "
                        "NoC or DRAM on synthetic traffic")
@@ -144,10 +181,18 @@ def register(sub) -> None:
                    help="flits per packet, head included, 1..17 (default 5)")
     n.add_argument("--rates", help="injection rates in flits/node/cycle, comma-separated "
                    "(default 0.02, 0.04, ... until two points past saturation)")
-    n.add_argument("--packets", type=int, default=100_000, help="packets per point "
-                   "(default 100000)")
+    n.add_argument("--warmup", type=int, default=3000, help="warm-up cycles before the "
+                   "measurement window (default 3000, BookSim2's 3 x sample_period)")
+    n.add_argument("--measure", type=int, default=10000, help="measurement window in cycles "
+                   "(default 10000); the packets created in it are drained to the end")
+    n.add_argument("--injection", choices=("bernoulli", "on_off"), default="bernoulli",
+                   help="injection process (default bernoulli)")
+    n.add_argument("--on-off", default="0.1,0.1", metavar="ALPHA,BETA",
+                   help="on_off injection: off->on and on->off probabilities per cycle "
+                   "(default 0.1,0.1); the rate applies to the on cycles")
     n.add_argument("--hotspot-frac", type=float, default=0.25,
-                   help="hotspot traffic: fraction of packets to the DRAM node (default 0.25)")
+                   help="hotspot traffic: fraction of packets to the first DRAM node "
+                   "(default 0.25)")
     n.set_defaults(fn=cmd_noc)
 
     d = ps.add_parser("dram", help="sweep offered load: achieved bandwidth and latency "
@@ -159,4 +204,14 @@ def register(sub) -> None:
                    "comma-separated (default 0.05, 0.10, ... 1.20)")
     d.add_argument("--requests", type=int, default=20_000, help="requests per point "
                    "(default 20000)")
+    d.add_argument("--write-fraction", type=float, help="fraction of writes (default: the "
+                   "pattern's: 0 reads, 1 writes, 1/3 mixed)")
+    d.add_argument("--span", default="1G", help="address span of the traffic in bytes, "
+                   "K/M/G suffixes allowed (default 1G)")
+    d.add_argument("--stride", help="seq patterns: bytes between consecutive requests "
+                   "(default one burst), wrapping at --span")
+    d.add_argument("--arrivals", choices=ARRIVALS, default="poisson",
+                   help="Poisson arrivals or one every 1/rate cycles (default poisson)")
+    d.add_argument("--trace", metavar="FILE", help="replay this address trace instead "
+                   "(lines 'CYCLE R|W ADDRESS', docs/dram.md); writes a per-request CSV")
     d.set_defaults(fn=cmd_dram)

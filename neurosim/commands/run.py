@@ -45,6 +45,11 @@ def format_summary(res) -> str:
              f"WG {100 * s['util_wg']:.1f} %   (bank stalls {s['bank_stall_cycles']:,} cycles)",
              f"DRAM         read {_bytes(s['dram_read_bytes'])}   "
              f"write {_bytes(s['dram_write_bytes'])}",
+             *([f"DRAM rows    {s['dram_row_hits']:,} hits   {s['dram_row_misses']:,} misses   "
+                f"{s['dram_row_conflicts']:,} conflicts   read latency "
+                f"{s['dram_avg_read_latency']:.1f} cycles   refresh "
+                f"{s['dram_refresh_cycles']:,} cycles"]
+               if s.get("dram_avg_read_latency") is not None else []),
              f"NoC          {s['noc_flits']:,} flits in {s['noc_packets']:,} packets",
              f"ops          {s['executed_ops']:,} executed of {s['dense_ops']:,} dense-equivalent "
              f"({100 * s['executed_ops'] / max(1, s['dense_ops']):.1f} %)"]

@@ -24,7 +24,8 @@ from .scaling import NODES, scale_energy
 
 BUNDLED = ("28nm", "28nm-hp")  # low-power (default) and high-performance 28 nm
 DRAM_TYPES = ("LPDDR4", "DDR4", "HBM2")
-PRESET_DRAM_TYPE = {"DDR4-2400": "DDR4", "LPDDR4-3200": "LPDDR4", "HBM2": "HBM2"}
+PRESET_DRAM_TYPE = {"DDR4-2400": "DDR4", "DDR4-2400R": "DDR4", "DDR4-3200": "DDR4",
+                    "LPDDR4-3200": "LPDDR4", "HBM2": "HBM2"}
 SRAM_POINTS_KIB = (8, 32, 1024)
 ON_CHIP_CLASSES = ("compute", "sram", "noc", "leakage")
 # Entries that are not energies and never scale with the node.

@@ -508,6 +508,9 @@ class ChipModel:
             "wall_s": _time.perf_counter() - t0,
             "model": "event",
         }
+        memsys_extra = getattr(self.memsys, "extra", None)
+        if memsys_extra is not None:  # the cycle-level memory system (docs/dram.md)
+            extra["memsys"] = memsys_extra
         # The memory system's record sequences are passed on as they are: the ideal model
         # keeps DRAM transfers compactly and expands them only when iterated.
         return TimingResult(self.last_event, self.records, self.memsys.messages,

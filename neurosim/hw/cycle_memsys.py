@@ -248,7 +248,7 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
                 return S_IDLE, ev_min
             if dram_cycle:
                 for ch in range(CH):
-                    nxt = min(nxt, D.ch_ref[ch])
+                    nxt = min(nxt, dm.dram_next_refresh(D, ch))
             nxt = min(nxt, until)
             if nxt > c:
                 c = nxt

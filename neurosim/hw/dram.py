@@ -1,11 +1,15 @@
-"""Cycle-level DRAM command model (``docs/microarchitecture.md`` section 7).
+"""Cycle-level DRAM controller (``docs/microarchitecture.md`` section 7), structured as
+DRAMsim3's JEDEC controller.
 
-Per channel: ``ranks x banks`` banks with a row buffer (open or closed page policy), a
-request queue of ``queue_depth`` entries (later requests wait in arrival order), at most one
-command per cycle chosen by FR-FCFS, all-bank refresh every ``tREFI``, and the timing
-constraints tRCD, tCL, tCWL, tRP, tRAS, tWR, tRTP, tCCD, tRRD, tFAW, tWTR, tRFC plus the
-data-bus occupancy of each burst (tBURST). All timings are in chip cycles
-(:func:`neurosim.arch.dram_timing_cycles`).
+Per channel: ``ranks x banks`` banks in ``bank_groups`` groups per rank, each with a row
+buffer (open or closed page policy) and a row-hit count; an arrival FIFO feeding a read
+queue and a write queue (write draining, 7.2); per-rank staggered refresh; at most one
+command per cycle, chosen by FR-FCFS with a row-hit cap (7.3). Every timing constraint is
+one entry of the table built once by :func:`timing_table` (7.4): for each issued command,
+the delay it imposes on each later command on the same bank, the other banks of its bank
+group, the other bank groups of its rank, and the other ranks. Each bank holds the earliest
+cycle of every command kind; the scheduler only compares the cycle with it. All timings are
+in chip cycles (:func:`neurosim.arch.dram_timing_cycles`).
 
 The state lives in numpy arrays (:class:`DramState`), stepped by :func:`dram_channel_cycle`
 (numba); :mod:`neurosim.hw.cycle_memsys` feeds it requests and collects completions.
@@ -22,15 +26,22 @@ from ..arch import dram_timing_cycles
 
 NEG = -(1 << 40)       # "long ago" for last-command times
 INF = 1 << 62
+NONE = -(1 << 50)      # timing-table entry: no constraint
 
-TIMING_ORDER = ("tRCD", "tCL", "tCWL", "tRP", "tRAS", "tWR", "tRTP", "tCCD", "tRRD", "tFAW",
-                "tWTR", "tREFI", "tRFC", "tBURST")
-(T_RCD, T_CL, T_CWL, T_RP, T_RAS, T_WR, T_RTP, T_CCD, T_RRD, T_FAW, T_WTR, T_REFI, T_RFC,
- T_BURST, P_CLOSED, P_BANKS, P_IDEAL, P_IDEAL_LAT) = range(18)
+# parameters, indexed by these names in DramState.par
+(T_CL, T_CWL, T_BURST, T_FAW, T_REF_STEP, T_REF_PERIOD, P_CLOSED, P_BANKS, P_GROUP_BANKS,
+ P_IDEAL, P_IDEAL_LAT, P_READ_DEPTH, P_WRITE_DEPTH, P_HIT_CAP) = range(14)
+N_PAR = 14
+# command kinds of the timing table, and the counters (RDA/WRA count as rd/wr plus a pre)
+COMMANDS = ("act", "pre", "ref", "rd", "wr", "rda", "wra")
+C_ACT, C_PRE, C_REF, C_RD, C_WR, C_RDA, C_WRA = range(7)
 CMD_NAMES = ("act", "pre", "ref", "rd", "wr")
-C_ACT, C_PRE, C_REF, C_RD, C_WR = range(5)
+# relation of a bank to the bank a command issued on (the table's columns)
+SCOPES = ("same_bank", "same_group", "other_group", "other_rank")
+S_BANK, S_GROUP, S_OTHER_GROUP, S_OTHER_RANK = range(4)
 OUTCOMES = ("hit", "miss", "conflict")
 O_HIT, O_MISS, O_CONFLICT = range(3)
+READ_QUEUE, WRITE_QUEUE = 0, 1
 
 # Per-request table, shared with cycle_memsys (which appends rows). Row ``r - rb`` holds
 # request ``r``: the rows of finished requests may be retired (``rb``, the id of row 0, is
@@ -44,36 +55,80 @@ Requests = namedtuple("Requests", [
     "resp_first", "resp_n",  # read response packets (cycle NoC)
     "pk_rem",            # request packets still to arrive
     "arrive", "issue", "complete", "outcome",
-    "next",              # next request in the channel's overflow list
+    "next",              # next request in the channel's arrival FIFO
 ])
 
 DramState = namedtuple("DramState", [
-    "par",                       # timings and flags, indexed by T_* / P_*
-    "q_req", "q_first", "q_cnt",  # request queue [CH, QD] in age order
-    "ovf_head", "ovf_tail",      # arrived requests waiting for a queue slot [CH]
-    "open_row", "act_t", "act_ok", "pre_ok",  # banks [CH, NB]
-    "rk_act", "rk_faw", "rk_wr",  # ranks [CH, RK] (rk_faw: [CH, RK, 4] last ACT times)
-    "ch_col", "ch_bus", "ch_ref",  # channel: last column command, bus free from, next refresh
+    "par",                       # parameters, indexed by T_* / P_*
+    "table",                     # [scope, issued command, later command] delay or NONE
+    "q_req", "q_first", "q_cnt",  # read / write queues [CH, 2, depth] in age order
+    "ovf_head", "ovf_tail",      # arrival FIFO [CH] (linked through Requests.next)
+    "drain",                     # [CH] writes still to issue in the current drain, 0: none
+    "open_row", "row_hits",      # banks [CH, NB]
+    "earliest",                  # [CH, NB, 7] earliest cycle of each command kind
+    "rk_faw", "rk_ref",          # ranks: last 4 ACT times [CH, RK, 4], next refresh [CH, RK]
     "cf_req", "cf_time", "cf_head", "cf_cnt",  # completions in flight [CH, cap] (FIFO)
-    "cmd",                       # [CH, 5] commands issued by type
+    "cmd",                       # [CH, 5] commands issued by CMD_NAMES
     "outc",                      # [CH, 3] hits, misses, conflicts
+    "bank_outc",                 # [CH, NB, 3] the same by bank
+    "occupancy",                 # [CH, 3] sums over cycles: read queue, write queue, draining
 ])
 
-DRAM_LIVE = ("q_req", "q_first", "q_cnt", "ovf_head", "ovf_tail", "open_row", "act_t",
-             "act_ok", "pre_ok", "rk_act", "rk_faw", "rk_wr", "ch_col", "ch_bus", "ch_ref",
-             "cf_req", "cf_time", "cf_head", "cf_cnt", "cmd", "outc")
+DRAM_LIVE = ("q_req", "q_first", "q_cnt", "ovf_head", "ovf_tail", "drain", "open_row",
+             "row_hits", "earliest", "rk_faw", "rk_ref", "cf_req", "cf_time", "cf_head",
+             "cf_cnt", "cmd", "outc", "bank_outc", "occupancy")
+
+
+def timing_table(t: dict) -> np.ndarray:
+    """The table of section 7.4 from timings in cycles (:func:`dram_timing_cycles`):
+    ``table[scope, X, Y]`` is the delay from command ``X`` to a later command ``Y`` on a
+    bank in relation ``scope`` to X's bank (``NONE``: no constraint)."""
+    bl, rl, wl, rtrs = t["tBURST"], t["tCL"], t["tCWL"], t["tRTRS"]
+    tab = np.full((4, 7, 7), NONE, np.int64)
+
+    def put(x_cmds, y_cmds, delays):  # delays: same bank, same group, other group, other rank
+        for x in x_cmds:
+            for y in y_cmds:
+                for s, d in enumerate(delays):
+                    if d is not None:
+                        tab[s, x, y] = d
+
+    reads, writes = (C_RD, C_RDA), (C_WR, C_WRA)
+    put([C_ACT], [C_ACT], (t["tRAS"] + t["tRP"], t["tRRD_L"], t["tRRD"], None))
+    put([C_ACT], reads + writes, (t["tRCD"], None, None, None))
+    put([C_ACT], [C_PRE], (t["tRAS"], None, None, None))
+    put([C_PRE], [C_ACT, C_REF], (t["tRP"], None, None, None))
+    rd_rd = (max(bl, t["tCCD_L"]), max(bl, t["tCCD_L"]), max(bl, t["tCCD"]), bl + rtrs)
+    put(reads, reads, rd_rd)
+    put(reads, writes, (rl + bl - wl + rtrs,) * 4)
+    put([C_RD], [C_PRE], (t["tRTP"], None, None, None))
+    put([C_RDA], [C_ACT], (bl + t["tRTP"] + t["tRP"], None, None, None))
+    put([C_RDA], [C_REF], (t["tRTP"] + t["tRP"], None, None, None))
+    put(writes, reads, (wl + bl + t["tWTR_L"], wl + bl + t["tWTR_L"], wl + bl + t["tWTR"],
+                        wl + bl + rtrs - rl))
+    put(writes, writes, (max(bl, t["tCCD_L"]), max(bl, t["tCCD_L"]), max(bl, t["tCCD"]), bl))
+    put([C_WR], [C_PRE], (wl + bl + t["tWR"], None, None, None))
+    put([C_WRA], [C_ACT, C_REF], (wl + bl + t["tWR"] + t["tRP"], None, None, None))
+    put([C_REF], [C_ACT, C_REF], (t["tRFC"], t["tRFC"], t["tRFC"], None))  # whole rank
+    return tab
 
 
 def dram_params(cfg) -> np.ndarray:
     t = dram_timing_cycles(cfg)
     d = cfg.dram
-    par = np.zeros(18, np.int64)
-    for i, k in enumerate(TIMING_ORDER):
-        par[i] = t[k]
+    par = np.zeros(N_PAR, np.int64)
+    par[T_CL], par[T_CWL], par[T_BURST], par[T_FAW] = t["tCL"], t["tCWL"], t["tBURST"], t["tFAW"]
+    step = t["tREFI"] // d.ranks
+    par[T_REF_STEP] = step
+    par[T_REF_PERIOD] = step * d.ranks
     par[P_CLOSED] = 1 if d.page_policy == "closed" else 0
     par[P_BANKS] = d.banks
+    par[P_GROUP_BANKS] = d.banks // d.bank_groups
     par[P_IDEAL] = 1 if d.model == "ideal" else 0
     par[P_IDEAL_LAT] = d.ideal_latency
+    par[P_READ_DEPTH] = d.queue_depth
+    par[P_WRITE_DEPTH] = d.write_queue_depth
+    par[P_HIT_CAP] = d.row_hit_cap
     return par
 
 
@@ -82,26 +137,29 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
     (sizes the FIFO)."""
     d = cfg.dram
     par = dram_params(cfg)
-    CH, RK, NB, QD = d.channels, d.ranks, d.ranks * d.banks, d.queue_depth
+    CH, RK, NB = d.channels, d.ranks, d.ranks * d.banks
+    QD = max(d.queue_depth, d.write_queue_depth)
     # At most one burst ends per cycle per channel (cycle model), or one request arrives per
     # cycle per controller (ideal model behind the cycle NoC); a completion waits at most
     # the longest data latency.
     cap = int(max(par[T_CL], par[T_CWL]) + par[T_BURST] + par[P_IDEAL_LAT] + extra_latency + 8)
-    first_ref = par[T_REFI] if par[T_REFI] > 0 and not par[P_IDEAL] else INF
+    rk_ref = np.full((CH, RK), INF, np.int64)
+    if par[T_REF_STEP] > 0 and not par[P_IDEAL]:
+        rk_ref[:, :] = (np.arange(RK, dtype=np.int64) + 1) * par[T_REF_STEP]
     return DramState(
-        par=par,
-        q_req=np.full((CH, QD), -1, np.int64), q_first=np.full((CH, QD), -1, np.int64),
-        q_cnt=np.zeros(CH, np.int64),
+        par=par, table=timing_table(dram_timing_cycles(cfg)),
+        q_req=np.full((CH, 2, QD), -1, np.int64), q_first=np.full((CH, 2, QD), -1, np.int64),
+        q_cnt=np.zeros((CH, 2), np.int64),
         ovf_head=np.full(CH, -1, np.int64), ovf_tail=np.full(CH, -1, np.int64),
-        open_row=np.full((CH, NB), -1, np.int64), act_t=np.full((CH, NB), NEG, np.int64),
-        act_ok=np.zeros((CH, NB), np.int64), pre_ok=np.zeros((CH, NB), np.int64),
-        rk_act=np.full((CH, RK), NEG, np.int64), rk_faw=np.full((CH, RK, 4), NEG, np.int64),
-        rk_wr=np.full((CH, RK), NEG, np.int64),
-        ch_col=np.full(CH, NEG, np.int64), ch_bus=np.zeros(CH, np.int64),
-        ch_ref=np.full(CH, first_ref, np.int64),
+        drain=np.zeros(CH, np.int64),
+        open_row=np.full((CH, NB), -1, np.int64), row_hits=np.zeros((CH, NB), np.int64),
+        earliest=np.zeros((CH, NB, len(COMMANDS)), np.int64),
+        rk_faw=np.full((CH, RK, 4), NEG, np.int64), rk_ref=rk_ref,
         cf_req=np.zeros((CH, cap), np.int64), cf_time=np.zeros((CH, cap), np.int64),
         cf_head=np.zeros(CH, np.int64), cf_cnt=np.zeros(CH, np.int64),
         cmd=np.zeros((CH, 5), np.int64), outc=np.zeros((CH, 3), np.int64),
+        bank_outc=np.zeros((CH, NB, 3), np.int64),
+        occupancy=np.zeros((CH, 3), np.int64),
     )
 
 
@@ -127,7 +185,7 @@ def dram_push_completion(D, ch, r, t):
 
 @njit(cache=True, _nrt=False)
 def dram_arrive(R, D, ch, r, rb):
-    """Request r has reached its controller (R.arrive set): wait for a queue slot."""
+    """Request r has reached its controller (R.arrive set): it enters the arrival FIFO."""
     R.next[r - rb] = -1
     if D.ovf_head[ch] < 0:
         D.ovf_head[ch] = r
@@ -137,173 +195,261 @@ def dram_arrive(R, D, ch, r, rb):
 
 
 @njit(cache=True, _nrt=False)
-def dram_channel_idle(D, ch, c):
-    """No request at the channel and no refresh due."""
-    return D.q_cnt[ch] == 0 and D.ovf_head[ch] < 0 and c < D.ch_ref[ch]
+def dram_next_refresh(D, ch):
+    """Earliest due refresh of the channel (INF: none)."""
+    t = INF
+    for rk in range(D.rk_ref.shape[1]):
+        if D.rk_ref[ch, rk] < t:
+            t = D.rk_ref[ch, rk]
+    return t
 
 
 @njit(cache=True, _nrt=False)
-def _act_legal(D, ch, b, rk, c):
-    p = D.par
-    if D.open_row[ch, b] >= 0:
-        return False
-    if c < D.act_ok[ch, b] or c < D.act_t[ch, b] + p[T_RAS] + p[T_RP]:
-        return False
-    if c < D.rk_act[ch, rk] + p[T_RRD]:
-        return False
-    # fewer than 4 ACTs of the rank in (c - tFAW, c]: the oldest of the last four is out
+def dram_channel_idle(D, ch, c):
+    """No request at the channel and no refresh due."""
+    return (D.q_cnt[ch, 0] == 0 and D.q_cnt[ch, 1] == 0 and D.ovf_head[ch] < 0
+            and c < dram_next_refresh(D, ch))
+
+
+@njit(cache=True, _nrt=False)
+def _issue(D, ch, b, x, c):
+    """Command kind x issues at cycle c on bank b: every bank of the channel takes the
+    delays of the timing table (7.4)."""
+    nbk = D.par[P_BANKS]
+    gb = D.par[P_GROUP_BANKS]
+    rk = b // nbk
+    grp = (b % nbk) // gb
+    NB = D.open_row.shape[1]
+    for b2 in range(NB):
+        if b2 // nbk != rk:
+            s = S_OTHER_RANK
+        elif b2 == b:
+            s = S_BANK
+        elif (b2 % nbk) // gb == grp:
+            s = S_GROUP
+        else:
+            s = S_OTHER_GROUP
+        for y in range(D.earliest.shape[2]):
+            d = D.table[s, x, y]
+            if d != NONE and c + d > D.earliest[ch, b2, y]:
+                D.earliest[ch, b2, y] = c + d
+
+
+@njit(cache=True, _nrt=False)
+def _faw_ok(D, ch, rk, c):
+    """Fewer than 4 ACTs of the rank in (c - tFAW, c]: the oldest of the last four is out."""
     oldest = D.rk_faw[ch, rk, 0]
     for k in range(1, 4):
         if D.rk_faw[ch, rk, k] < oldest:
             oldest = D.rk_faw[ch, rk, k]
-    return oldest <= c - p[T_FAW]
+    return oldest <= c - D.par[T_FAW]
 
 
 @njit(cache=True, _nrt=False)
-def _col_legal(D, ch, b, rk, write, c):
-    p = D.par
-    if c < D.act_t[ch, b] + p[T_RCD] or c < D.ch_col[ch] + p[T_CCD]:
-        return False
-    lat = p[T_CWL] if write else p[T_CL]
-    if c + lat < D.ch_bus[ch]:
-        return False
-    if not write and c < D.rk_wr[ch, rk] + p[T_CWL] + p[T_BURST] + p[T_WTR]:
-        return False
-    return True
-
-
-@njit(cache=True, _nrt=False)
-def _issue_act(D, ch, b, rk, row, c):
+def _activate(D, ch, b, row, c):
+    rk = b // D.par[P_BANKS]
     D.open_row[ch, b] = row
-    D.act_t[ch, b] = c
-    D.rk_act[ch, rk] = c
-    # replace the oldest of the last four ACT times
-    k0 = 0
+    D.row_hits[ch, b] = 0
+    k0 = 0  # replace the oldest of the last four ACT times
     for k in range(1, 4):
         if D.rk_faw[ch, rk, k] < D.rk_faw[ch, rk, k0]:
             k0 = k
     D.rk_faw[ch, rk, k0] = c
-    # earliest PRE: tRAS after the ACT
-    D.pre_ok[ch, b] = c + D.par[T_RAS]
+    _issue(D, ch, b, C_ACT, c)
     D.cmd[ch, 0] += 1
 
 
 @njit(cache=True, _nrt=False)
-def _issue_pre(D, ch, b, c):
+def _precharge(D, ch, b, c):
     D.open_row[ch, b] = -1
-    D.act_ok[ch, b] = c + D.par[T_RP]
+    D.row_hits[ch, b] = 0
+    _issue(D, ch, b, C_PRE, c)
     D.cmd[ch, 1] += 1
 
 
 @njit(cache=True, _nrt=False)
-def _older_same_bank(R, D, ch, k, b, rb):
-    """An older queued request targets bank b: a PRE must not close its row."""
-    for j in range(k):
-        if R.bank[D.q_req[ch, j] - rb] == b:
-            return True
-    return False
+def _refreshing_rank(D, ch, c):
+    """The rank with the earliest due refresh (ties: lowest), or -1."""
+    best = -1
+    for rk in range(D.rk_ref.shape[1]):
+        if D.rk_ref[ch, rk] <= c and (best < 0 or D.rk_ref[ch, rk] < D.rk_ref[ch, best]):
+            best = rk
+    return best
 
 
 @njit(cache=True, _nrt=False)
-def dram_channel_cycle(R, D, ch, c, rb):
-    """Steps 1-4 of section 7 for one channel in cycle c: queue joins, refresh, FR-FCFS.
-    A column command pushes the request's completion (end of its data burst)."""
+def _refresh_step(D, ch, rk, c):
+    """Step 1 of 7.3 for the refreshing rank: PRE its lowest legal open bank, else REF once
+    every bank is closed and REF-ready. Returns whether a command issued."""
+    nbk = D.par[P_BANKS]
+    any_open = False
+    for b in range(rk * nbk, (rk + 1) * nbk):
+        if D.open_row[ch, b] >= 0:
+            any_open = True
+            if c >= D.earliest[ch, b, C_PRE]:
+                _precharge(D, ch, b, c)
+                return True
+    if any_open:
+        return False
+    for b in range(rk * nbk, (rk + 1) * nbk):
+        if c < D.earliest[ch, b, C_REF]:
+            return False
+    _issue(D, ch, rk * nbk, C_REF, c)
+    D.rk_ref[ch, rk] += D.par[T_REF_PERIOD]
+    D.cmd[ch, 2] += 1
+    return True
+
+
+@njit(cache=True, _nrt=False)
+def _precharge_allowed(R, D, ch, q, k, b, rb):
+    """7.3 step 3 (a) and (b): may request k of queue q close bank b's open row?"""
+    for j in range(k):
+        if R.bank[D.q_req[ch, q, j] - rb] == b:
+            return False
+    if D.row_hits[ch, b] >= D.par[P_HIT_CAP]:
+        return True
+    orow = D.open_row[ch, b]
+    for j in range(k + 1, D.q_cnt[ch, q]):
+        r = D.q_req[ch, q, j]
+        if R.bank[r - rb] == b and R.row[r - rb] == orow:
+            return False
+    return True
+
+
+@njit(cache=True, _nrt=False)
+def _join_queues(R, D, ch, rb):
+    """7.2: the head of the arrival FIFO joins its queue while that has room."""
     p = D.par
-    QD = D.q_req.shape[1]
-    NB = D.open_row.shape[1]
-    nbk = p[P_BANKS]
-    # 1. arrived requests join the queue in order while it has room
-    while D.q_cnt[ch] < QD and D.ovf_head[ch] >= 0:
+    while D.ovf_head[ch] >= 0:
         r = D.ovf_head[ch]
-        D.q_req[ch, D.q_cnt[ch]] = r
-        D.q_first[ch, D.q_cnt[ch]] = -1
-        D.q_cnt[ch] += 1
+        q = WRITE_QUEUE if R.write[r - rb] != 0 else READ_QUEUE
+        n = D.q_cnt[ch, q]
+        if n >= (p[P_WRITE_DEPTH] if q == WRITE_QUEUE else p[P_READ_DEPTH]):
+            return
+        D.q_req[ch, q, n] = r
+        D.q_first[ch, q, n] = -1
+        D.q_cnt[ch, q] = n + 1
         if r == D.ovf_tail[ch]:
             D.ovf_head[ch] = -1
             D.ovf_tail[ch] = -1
         else:
             D.ovf_head[ch] = R.next[r - rb]
 
-    # 2. refresh: precharge open banks one per cycle, then REF
-    if c >= D.ch_ref[ch]:
-        all_closed = True
-        for b in range(NB):
-            if D.open_row[ch, b] >= 0:
-                all_closed = False
-                if c >= D.pre_ok[ch, b]:
-                    _issue_pre(D, ch, b, c)
-                    return
-        if all_closed:
-            for b in range(NB):
-                if c < D.act_ok[ch, b] or c < D.act_t[ch, b] + p[T_RAS] + p[T_RP]:
-                    return
-            for b in range(NB):
-                D.act_ok[ch, b] = max(D.act_ok[ch, b], c + p[T_RFC])
-            D.cmd[ch, 2] += 1
-            D.ch_ref[ch] += p[T_REFI]
-        return
 
-    # 3. FR-FCFS: the oldest legal column command, else the oldest legal ACT or PRE
-    n = D.q_cnt[ch]
-    if n == 0:
-        return
+@njit(cache=True, _nrt=False)
+def _write_targets(R, D, ch, b, rb):
+    """Some request of the write queue targets bank b."""
+    for j in range(D.q_cnt[ch, WRITE_QUEUE]):
+        if R.bank[D.q_req[ch, WRITE_QUEUE, j] - rb] == b:
+            return True
+    return False
+
+
+@njit(cache=True, _nrt=False)
+def _fr_fcfs(R, D, ch, q, c, rb, refreshing, fallback):
+    """7.3 step 3 over queue q: (position of the oldest request whose column command is
+    legal, position of the oldest whose ACT or PRE is legal), -1 where none. ``fallback``:
+    the read queue served while draining (no ACT or PRE on a bank a queued write targets)."""
+    p = D.par
+    nbk = p[P_BANKS]
+    n = D.q_cnt[ch, q]
     col = -1
     other = -1
     for k in range(n):
-        r = D.q_req[ch, k]
+        r = D.q_req[ch, q, k]
         b = R.bank[r - rb]
         rk = b // nbk
+        if rk == refreshing:
+            continue
         orow = D.open_row[ch, b]
         if orow == R.row[r - rb]:
-            if _col_legal(D, ch, b, rk, R.write[r - rb] != 0, c):
+            x = (C_WR if q == WRITE_QUEUE else C_RD) + (2 if p[P_CLOSED] else 0)
+            if c >= D.earliest[ch, b, x]:
                 col = k
                 break
-        elif other < 0:
+        elif other < 0 and not (fallback and _write_targets(R, D, ch, b, rb)):
             if orow < 0:
-                if _act_legal(D, ch, b, rk, c):
+                if c >= D.earliest[ch, b, C_ACT] and _faw_ok(D, ch, rk, c):
                     other = k
-            elif c >= D.pre_ok[ch, b] and not _older_same_bank(R, D, ch, k, b, rb):
+            elif c >= D.earliest[ch, b, C_PRE] and _precharge_allowed(R, D, ch, q, k, b, rb):
                 other = k
+    return col, other
+
+
+@njit(cache=True, _nrt=False)
+def _schedule(R, D, ch, c, rb):
+    """Steps 1-4 of 7.3: refresh, write-drain mode, FR-FCFS, one command at most."""
+    p = D.par
+    nbk = p[P_BANKS]
+    nw = D.q_cnt[ch, WRITE_QUEUE]
+    D.occupancy[ch, 0] += D.q_cnt[ch, READ_QUEUE]
+    D.occupancy[ch, 1] += nw
+    if D.drain[ch] > 0:
+        D.occupancy[ch, 2] += 1
+    refreshing = _refreshing_rank(D, ch, c)
+    if refreshing >= 0 and _refresh_step(D, ch, refreshing, c):
+        return
+    # 2. write draining
+    if D.drain[ch] == 0 and nw > 0 and (nw >= p[P_WRITE_DEPTH] or D.q_cnt[ch, READ_QUEUE] == 0):
+        D.drain[ch] = nw
+    q = WRITE_QUEUE if D.drain[ch] > 0 else READ_QUEUE
+    # 3. FR-FCFS
+    col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, False)
+    if col < 0 and other < 0 and q == WRITE_QUEUE:
+        q = READ_QUEUE
+        col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, True)
+    n = D.q_cnt[ch, q]
     if col >= 0:
-        r = D.q_req[ch, col]
+        # 4. column command
+        r = D.q_req[ch, q, col]
         b = R.bank[r - rb]
-        rk = b // nbk
-        outcome = D.q_first[ch, col]
+        outcome = D.q_first[ch, q, col]
         if outcome < 0:
-            outcome = 0
+            outcome = O_HIT
         D.outc[ch, outcome] += 1
+        D.bank_outc[ch, b, outcome] += 1
         R.outcome[r - rb] = outcome
         R.issue[r - rb] = c
-        D.ch_col[ch] = c
-        if R.write[r - rb] != 0:
+        if q == WRITE_QUEUE:
             done = c + p[T_CWL] + p[T_BURST]
-            D.rk_wr[ch, rk] = c
-            D.pre_ok[ch, b] = max(D.pre_ok[ch, b], done + p[T_WR])
             D.cmd[ch, 4] += 1
+            D.drain[ch] -= 1
+            x = C_WR
         else:
             done = c + p[T_CL] + p[T_BURST]
-            D.pre_ok[ch, b] = max(D.pre_ok[ch, b], c + p[T_RTP])
             D.cmd[ch, 3] += 1
-        D.ch_bus[ch] = done
+            x = C_RD
+        if p[P_CLOSED]:  # RDA / WRA: auto-precharge
+            _issue(D, ch, b, x + 2, c)
+            D.open_row[ch, b] = -1
+            D.row_hits[ch, b] = 0
+            D.cmd[ch, 1] += 1
+        else:
+            _issue(D, ch, b, x, c)
+            D.row_hits[ch, b] += 1
         R.complete[r - rb] = done
         dram_push_completion(D, ch, r, done)
-        if p[P_CLOSED]:  # auto-precharge at the earliest legal PRE cycle
-            D.open_row[ch, b] = -1
-            D.act_ok[ch, b] = max(D.pre_ok[ch, b], c) + p[T_RP]
-            D.cmd[ch, 1] += 1
         for k in range(col, n - 1):
-            D.q_req[ch, k] = D.q_req[ch, k + 1]
-            D.q_first[ch, k] = D.q_first[ch, k + 1]
-        D.q_cnt[ch] = n - 1
+            D.q_req[ch, q, k] = D.q_req[ch, q, k + 1]
+            D.q_first[ch, q, k] = D.q_first[ch, q, k + 1]
+        D.q_cnt[ch, q] = n - 1
         return
     if other >= 0:
-        r = D.q_req[ch, other]
+        r = D.q_req[ch, q, other]
         b = R.bank[r - rb]
         if D.open_row[ch, b] < 0:
-            _issue_act(D, ch, b, b // nbk, R.row[r - rb], c)
-            if D.q_first[ch, other] < 0:
-                D.q_first[ch, other] = 1
+            _activate(D, ch, b, R.row[r - rb], c)
+            if D.q_first[ch, q, other] < 0:
+                D.q_first[ch, q, other] = O_MISS
         else:
-            _issue_pre(D, ch, b, c)
-            if D.q_first[ch, other] < 0:
-                D.q_first[ch, other] = 2
+            _precharge(D, ch, b, c)
+            if D.q_first[ch, q, other] < 0:
+                D.q_first[ch, q, other] = O_CONFLICT
+
+
+@njit(cache=True, _nrt=False)
+def dram_channel_cycle(R, D, ch, c, rb):
+    """One cycle of a channel (7.3): steps 1-4, then the arrivals join the queues (step 5).
+    A column command pushes the request's completion (end of its data burst)."""
+    _schedule(R, D, ch, c, rb)
+    _join_queues(R, D, ch, rb)

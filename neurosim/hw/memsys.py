@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..arch import dram_timing_cycles, mesh_node, mesh_xy
+from ..arch import address_mapping_fields, dram_timing_cycles, mesh_node, mesh_xy
 from ..params import Config
 from ..timing import DramRecord, MessageRecord
 
@@ -86,17 +86,20 @@ def hops(cfg: Config, a: int, b: int) -> int:
 
 
 class DramAddressMap:
-    """Burst address -> (channel, rank, bank, row, column) by ``dram.address_mapping``."""
+    """Burst address -> (channel, rank, bank, row, column) by ``dram.address_mapping``
+    (``docs/microarchitecture.md`` 7.1). ``bank`` is the bank within its rank: with a
+    ``Bg`` field, ``bank group * banks per group + bank within the group``."""
 
-    FIELDS = {"Ro": "row", "Ba": "bank", "Ra": "rank", "Co": "col", "Ch": "channel"}
+    FIELDS = {"Ro": "row", "Ba": "bank", "Ra": "rank", "Co": "col", "Ch": "channel",
+              "Bg": "group"}
 
     def __init__(self, cfg: Config):
         d = cfg.dram
         self.burst = d.burst_bytes
-        widths = {"channel": d.channels, "rank": d.ranks, "bank": d.banks,
-                  "col": d.row_bytes // d.burst_bytes}
-        names = [self.FIELDS[d.address_mapping[i:i + 2]]
-                 for i in range(0, len(d.address_mapping), 2)]
+        names = [self.FIELDS[f] for f in address_mapping_fields(d.address_mapping)]
+        self.group_banks = d.banks // d.bank_groups if "group" in names else d.banks
+        widths = {"channel": d.channels, "rank": d.ranks, "bank": self.group_banks,
+                  "group": d.bank_groups, "col": d.row_bytes // d.burst_bytes}
         self.order = list(reversed(names))  # least significant first
         self.bits = {k: int(math.log2(v)) for k, v in widths.items()}
 
@@ -111,32 +114,26 @@ class DramAddressMap:
             shift += self.bits[name]
         return 0, 0
 
-    def decode(self, byte_addr: int) -> dict:
-        a = byte_addr // self.burst
-        out = {}
+    def _fields(self, a) -> dict:
+        out = {"group": 0}
         for name in self.order:  # the row is always the most significant field: the rest
             if name == "row":
                 out["row"] = a
                 break
             w = self.bits[name]
             out[name] = a & ((1 << w) - 1)
-            a >>= w
+            a = a >> w
+        out["bank"] = out.pop("group") * self.group_banks + out["bank"]
         return out
+
+    def decode(self, byte_addr: int) -> dict:
+        return self._fields(byte_addr // self.burst)
 
     def decode_array(self, byte_addrs) -> dict:
         """:meth:`decode` of a numpy array of byte addresses (fields as int64 arrays)."""
         import numpy as np
 
-        a = np.asarray(byte_addrs, dtype=np.int64) // self.burst
-        out = {}
-        for name in self.order:
-            if name == "row":
-                out["row"] = a
-                break
-            w = self.bits[name]
-            out[name] = a & ((1 << w) - 1)
-            a = a >> w
-        return out
+        return self._fields(np.asarray(byte_addrs, dtype=np.int64) // self.burst)
 
 
 def dram_controller_node(cfg: Config, channel: int) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arch import dram_timing_cycles
 from . import dram as dm
 from . import noc as nm
 
@@ -30,8 +31,8 @@ def latency_summary(lat: np.ndarray) -> dict:
 def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
     """Per-link, per-router, per-endpoint and per-packet-kind NoC statistics."""
     N = eng.N
-    cols = int(N.par[4])
-    R = N.nflits.shape[0]
+    cols = int(N.par[nm.PAR_COLS])
+    R = N.nload.shape[0]
     span = max(1, cycles)
     links = []
     for r in range(R):
@@ -63,15 +64,18 @@ def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
             "packet_kinds": kinds}
 
 
-def dram_extra(eng, cycles: int, tensors: tuple, clock_mhz: float,
-               burst_bytes: int) -> dict:
+def dram_extra(eng, cycles: int, tensors: tuple, cfg) -> dict:
     """Per-channel DRAM statistics over the committed requests. ``tensors``: (code of every
     request, names of the codes)."""
     D = eng.D
+    d = cfg.dram
+    burst_bytes, clock_mhz = d.burst_bytes, cfg.chip.clock_mhz
     T = eng.request_columns()
     done = (T["complete"] >= 0) & (T["complete"] <= cycles)
     lat = T["complete"] - T["arrive"]
     tens, tnames = tensors
+    span = max(1, cycles)
+    trfc = dram_timing_cycles(cfg)["tRFC"]
     out = {}
     for ch in range(D.q_cnt.shape[0]):
         sel = done & (T["channel"] == ch)
@@ -87,12 +91,25 @@ def dram_extra(eng, cycles: int, tensors: tuple, clock_mhz: float,
         for code in sorted(np.unique(tens[sel]).tolist(), key=lambda k: tnames[k]):
             m = sel & (tens == code)
             by_kind[tnames[code]] = {"read_bytes": int((m & rd).sum()) * burst_bytes,
-                          "write_bytes": int((m & wr).sum()) * burst_bytes}
+                                     "write_bytes": int((m & wr).sum()) * burst_bytes}
+        by_bank = {}
+        for b in range(D.bank_outc.shape[1]):
+            h, m, c = (int(x) for x in D.bank_outc[ch, b])
+            if h + m + c:
+                by_bank[f"rank{b // d.banks}.bank{b % d.banks}"] = {
+                    "row_hits": h, "row_misses": m, "row_conflicts": c}
+        served = int(D.outc[ch].sum())
         out[f"ch{ch}"] = {
             "requests": int(sel.sum()), "reads": int(rd.sum()), "writes": int(wr.sum()),
             "row_hits": int(D.outc[ch, 0]), "row_misses": int(D.outc[ch, 1]),
             "row_conflicts": int(D.outc[ch, 2]),
+            "row_hit_rate": int(D.outc[ch, 0]) / served if served else None,
+            "by_bank": by_bank,
             "commands": {name: int(D.cmd[ch, i]) for i, name in enumerate(dm.CMD_NAMES)},
+            "refresh_cycles": int(D.cmd[ch, 2]) * trfc,
+            "avg_read_queue": float(D.occupancy[ch, 0]) / span,
+            "avg_write_queue": float(D.occupancy[ch, 1]) / span,
+            "drain_cycles": int(D.occupancy[ch, 2]),
             "bytes_by_kind": by_kind,
             "bytes_per_cycle": nbytes / active,
             "bandwidth_gbs": nbytes / active * clock_mhz * 1e6 / 1e9,
@@ -115,8 +132,7 @@ def memsys_extra(ms) -> dict:
         payload = ms._payload_delivered()  # every leg of a multicast counts
         for kind, d in out["noc"]["packet_kinds"].items():
             d["payload_bytes"] = payload.get(kind, 0) / 8
-    out["dram"] = dram_extra(ms.eng, ms._C, ms._request_tensors(), cfg.chip.clock_mhz,
-                             cfg.dram.burst_bytes)
+    out["dram"] = dram_extra(ms.eng, ms._C, ms._request_tensors(), cfg)
     return out
 
 
@@ -146,15 +162,35 @@ def publish_memsys_stats(ms, group) -> None:
                          d["latency"]["mean"])
                 k.scalar("p99_latency", "cycle", "NI enqueue to tail ejection + 1, 99th "
                          "percentile", d["latency"]["p99"])
+    publish_dram_extra(ex["dram"], group, ms.dram_cycle)
+
+
+def publish_dram_extra(dram: dict, group, dram_cycle: bool) -> None:
+    """The DRAM part of :func:`memsys_extra` under ``group.dram.chC`` (units and
+    descriptions; docs/dram.md)."""
     dg = group.group("dram", "off-chip DRAM")
-    for ch, d in ex["dram"].items():
+    for ch, d in dram.items():
         g = dg.group(ch, f"DRAM channel {ch[2:]}")
         g.scalar("requests", "request", "requests completed", d["requests"])
-        if ms.dram_cycle:
+        if dram_cycle:
             g.scalar("row_hits", "request", "first command was RD/WR", d["row_hits"])
             g.scalar("row_misses", "request", "first command was ACT", d["row_misses"])
             g.scalar("row_conflicts", "request", "first command was PRE", d["row_conflicts"])
-            g.vector("commands", "command", "commands issued by type", d["commands"])
+            if d["row_hit_rate"] is not None:
+                g.scalar("row_hit_rate", "ratio", "row hits / requests served",
+                         d["row_hit_rate"])
+            for key, desc in (("row_hits", "row hits"), ("row_misses", "row misses"),
+                              ("row_conflicts", "row conflicts")):
+                g.vector(f"{key}_by_bank", "request", f"{desc} by rank.bank",
+                         {b: v[key] for b, v in d["by_bank"].items()})
+            g.scalar("refresh_cycles", "cycle", "REF commands x tRFC (rank blocked)",
+                     d["refresh_cycles"])
+            g.scalar("avg_read_queue", "request", "read-queue occupancy, mean over the step",
+                     d["avg_read_queue"])
+            g.scalar("avg_write_queue", "request", "write-queue occupancy, mean over the step",
+                     d["avg_write_queue"])
+            g.scalar("drain_cycles", "cycle", "cycles spent draining writes",
+                     d["drain_cycles"])
         g.scalar("bandwidth", "GB/s", "bytes moved / (last completion - first arrival)",
                  d["bandwidth_gbs"])
         if d["latency"]["count"]:
@@ -162,3 +198,6 @@ def publish_memsys_stats(ms, group) -> None:
                      d["latency"]["mean"])
             g.scalar("p99_latency", "cycle", "arrival at the controller to end of data, 99th "
                      "percentile", d["latency"]["p99"])
+        if d["read_latency"]["count"]:
+            g.scalar("avg_read_latency", "cycle", "reads: arrival at the controller to end of "
+                     "data, mean", d["read_latency"]["mean"])

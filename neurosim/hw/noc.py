@@ -1,10 +1,10 @@
 """Cycle-level 2-D mesh network-on-chip (``docs/microarchitecture.md`` section 6).
 
-XY dimension-order routing, wormhole switching, ``flit_bits``-wide links, a router pipeline
-of ``router_delay`` cycles, ``link_delay``-cycle links, ``vcs`` virtual channels of
-``buffer_flits`` flits per input port with credit-based flow control and a separable
-(input-first) round-robin switch allocator. One flit per cycle crosses each link, each input
-port and each output port.
+BookSim2's input-queued virtual-channel router: XY routing, then VC allocation (once per
+packet, at the head flit), switch allocation and switch traversal, each a stage with its own
+delay and its own FIFO of pending work (6.3); separable iSLIP allocators (6.4); credit-based
+flow control per VC with the credit delay apart from the channel latency; injection and
+ejection channels between each network interface (NI) and its router (6.2, 6.5).
 
 The state lives in numpy arrays (:class:`NocState`) and is stepped one cycle at a time by
 :func:`noc_cycle` (numba); :mod:`neurosim.hw.cycle_memsys` drives it together with the DRAM
@@ -14,11 +14,12 @@ controller, router port 5).
 
 Implementation notes (they do not change the semantics of section 6):
 
-- A flit sent on a link is stored in the downstream input buffer at once, stamped with its
-  arrival cycle ``c + link_delay``; it cannot be picked before ``arrival + router_delay``, so
-  this is the same as holding it on the wire. Credits guarantee the slot.
-- Credit returns are kept per output VC as a FIFO of the cycles they arrive; a credit is
-  usable from that cycle on (phase 1 of the spec's cycle).
+- A channel is a FIFO of (receive cycle, item) per receiving port; the receiver takes the
+  items due. A credit is stamped with the cycle its router may use it (receive + credit
+  delay); it is taken in the first cycle the router is evaluated at or after that stamp,
+  which is the same since credits are only looked at while the router holds flits.
+- A stage queue holds input VCs (``input * V + vc``); its started entries form a prefix
+  (they all complete in the same cycle), so "started" is one count per queue.
 - A flit is encoded as ``packet << 5 | index`` (at most 17 flits per packet).
 """
 from __future__ import annotations
@@ -35,6 +36,18 @@ OPPOSITE = np.array([0, 3, 4, 1, 2, 5], dtype=np.int64)  # input port a link ent
 FLIT_SHIFT = 5
 FLIT_MASK = (1 << FLIT_SHIFT) - 1
 
+# Input VC states (spec 6.3)
+VC_IDLE, VC_ROUTING, VC_VC_ALLOC, VC_ACTIVE = range(4)
+# Stage queues of a router, in the order the spec starts and completes them
+STAGE_RT, STAGE_VA, STAGE_SA = range(3)
+
+# Fields of ``NocState.par``
+PAR_NAMES = ("routing_delay", "vc_alloc_delay", "sw_alloc_delay", "crossbar_delay",
+             "link_delay", "credit_delay", "injection_delay", "ejection_delay",
+             "buffer_flits", "vcs", "cols", "rows", "alloc_iters")
+(PAR_RT, PAR_VA, PAR_SA, PAR_ST, PAR_LINK, PAR_CREDIT, PAR_INJ, PAR_EJ, PAR_B, PAR_V,
+ PAR_COLS, PAR_ROWS, PAR_ITERS) = range(len(PAR_NAMES))
+
 # Per-packet table, shared with cycle_memsys (which appends rows). Row ``p - pb`` holds
 # packet ``p``: the rows of delivered packets may be retired (``pb``, the id of row 0, is an
 # argument of the kernels that read the table). Only ``inject``,
@@ -46,7 +59,7 @@ Packets = namedtuple("Packets", [
     "flits",    # head + body flits
     "time",     # cycle it is enqueued at its source NI
     "inject",   # cycle its head flit was injected
-    "eject",    # cycle its tail flit was ejected
+    "eject",    # cycle its tail flit was received by the destination NI
     "next",     # next packet in the same NI queue (valid only while it is not the tail)
     "handle",   # handle whose part completes when it is ejected (-1: none)
     "req",      # DRAM request it carries (-1: none)
@@ -55,20 +68,35 @@ Packets = namedtuple("Packets", [
 ])
 
 NocState = namedtuple("NocState", [
-    "par",        # [router_delay, link_delay, buffer_flits, vcs, cols, rows]
+    "par",        # PAR_NAMES
     "neigh",      # [R, 6] router behind each port (-1: none)
-    "buf_flit", "buf_arr", "buf_head", "buf_cnt",     # input VC FIFOs [R, 6, V(, B)]
-    "route_o", "route_w",  # output port / VC of the packet at the head of an input VC
-    "owner",      # [R, 6, V] packet owning an output VC (ejection ports: VC 0)
-    "in_owner",   # [R, 6, V] packet owning an injection-port VC (ports 0 and 5)
-    "credits",    # [R, 6, V] credits of an output VC
-    "cret", "cret_head", "cret_cnt",  # credit returns in flight (arrival cycles), FIFO
-    "in_ptr", "out_ptr",  # round-robin pointers [R, 6]
-    "nflits",     # [R] flits in the router's input buffers (including those on the wire)
-    "ep_head", "ep_tail", "ep_vc", "ep_sent",  # NI queues [E]
-    "ej_pkts",    # packets whose tail was ejected in the current cycle
-    "sa_req",     # [3, 6] switch allocation scratch: VC, output port, output VC per input
-    "sc",         # [0] ejections this cycle, [1] non-empty NI queues
+    # input VCs [R, 6, V(, B)]: FIFO, state, routed output port and output VC
+    "buf_flit", "buf_arr", "buf_head", "buf_cnt", "vc_state", "vc_out", "vc_outvc",
+    # output VCs [R, 6, V]: owning input VC (input * V + vc, -1: free) and credits
+    "owner", "credits",
+    # channels into a router's input ports [R, 6, K]: receive cycle, flit, VC; FIFO
+    "ch_time", "ch_flit", "ch_vc", "ch_head", "ch_cnt",
+    # credit channels into a router's output ports [R, 6, K]: usable cycle, VC; FIFO
+    "cr_time", "cr_vc", "cr_head", "cr_cnt",
+    # stage queues [R, 3, 6V] (route, VC allocation, switch allocation): input VCs, result
+    "sq", "sq_res", "sq_head", "sq_cnt", "sq_started", "sq_done",
+    # switch traversal queue [R, K]: flit, output port, output VC; FIFO
+    "xq_flit", "xq_out", "xq_vc", "xq_head", "xq_cnt", "xq_started", "xq_done",
+    # output queues [R, 6, K]: flit, output VC
+    "oq_flit", "oq_vc", "oq_head", "oq_cnt",
+    # allocators: switch round-robin pointer per input [R, 6]; iSLIP grant / accept
+    # pointers of the switch allocator [R, 6] and of the VC allocator [R, 6V]
+    "sw_ptr", "sa_gptr", "sa_aptr", "va_gptr", "va_aptr",
+    "nload",      # [R] flits in the router's input channels, buffers, traversal and output queues
+    # network interfaces [E]: packet queue, flits sent of the head packet, its VC, last VC
+    # taken; per injection VC [E, V]: owned by a packet, credits
+    "ep_head", "ep_tail", "ep_sent", "ep_vc", "ep_last", "ep_own", "ep_cred",
+    "ecr_time", "ecr_vc", "ecr_head", "ecr_cnt",           # credits to the NI [E, K]
+    "ej_time", "ej_flit", "ej_vc", "ej_head", "ej_cnt",    # ejection channel [E, K]
+    "ej_pkts",    # packets whose tail was received by their NI in the current cycle
+    # allocator scratch: requests [6V, 6V], request counts, grants, matches
+    "a_req", "a_nin", "a_nout", "a_grant", "a_inm", "a_outm",
+    "sc",         # [0] ejections this cycle, [1] non-empty NI queues, [2] flits in the network
     # statistics
     "st_port",    # [R, 6] flits sent through each output port (links and ejection)
     "st_router",  # [R] flits switched
@@ -79,10 +107,34 @@ NocState = namedtuple("NocState", [
 
 
 def noc_params(cfg) -> dict:
+    """The router parameters of ``cfg`` by ``PAR_NAMES`` (spec 6.1)."""
     n = cfg.noc
-    return {"router_delay": n.router_delay, "link_delay": n.link_delay,
+    return {"routing_delay": n.routing_delay, "vc_alloc_delay": n.vc_alloc_delay,
+            "sw_alloc_delay": n.sw_alloc_delay,
+            "crossbar_delay": n.st_prepare_delay + n.st_final_delay,
+            "link_delay": n.link_delay, "credit_delay": n.credit_delay,
+            "injection_delay": n.injection_delay, "ejection_delay": n.ejection_delay,
             "buffer_flits": n.buffer_flits, "vcs": n.vcs,
-            "cols": cfg.chip.mesh.cols, "rows": cfg.chip.mesh.rows}
+            "cols": cfg.chip.mesh.cols, "rows": cfg.chip.mesh.rows,
+            "alloc_iters": n.alloc_iters}
+
+
+def hop_cycles(cfg) -> int:
+    """Cycles a head flit spends per hop in an idle network: the router stages from its
+    arrival to its departure, plus the link (spec 6.6)."""
+    p = noc_params(cfg)
+    return (p["routing_delay"] + p["vc_alloc_delay"] + p["sw_alloc_delay"]
+            + p["crossbar_delay"] + p["link_delay"])
+
+
+def zero_load_latency(cfg, hops, flits):
+    """Spec 6.6: cycles from enqueue at the source NI to the tail's arrival at the
+    destination NI, in an idle network, for ``flits <= noc.buffer_flits``."""
+    p = noc_params(cfg)
+    router = (p["routing_delay"] + p["vc_alloc_delay"] + p["sw_alloc_delay"]
+              + p["crossbar_delay"] - 1)
+    return ((1 + p["injection_delay"]) + (hops + 1) * router
+            + hops * (1 + p["link_delay"]) + (1 + p["ejection_delay"]) + (flits - 1))
 
 
 def make_noc_state(cfg) -> NocState:
@@ -101,32 +153,49 @@ def make_noc_state(cfg) -> NocState:
             neigh[r, PORT_S] = r + cols
         if x > 0:
             neigh[r, PORT_W] = r - 1
-    z3 = lambda fill=0: np.full((R, NPORTS, V), fill, np.int64)  # noqa: E731
+    kc = max(p["link_delay"], p["injection_delay"]) + 2    # flits on a channel
+    kr = V * B + 2                                         # credits outstanding
+    ke = p["ejection_delay"] + 2
+    kx = NPORTS * (p["crossbar_delay"] + 1)
+    ko = 2 * p["crossbar_delay"] + 2
+    QN = NPORTS * V
+
+    def z(*shape, fill=0):
+        return np.full(shape, fill, np.int64)
     return NocState(
-        par=np.array([p["router_delay"], p["link_delay"], B, V, cols, rows], np.int64),
-        neigh=neigh,
-        buf_flit=np.zeros((R, NPORTS, V, B), np.int64),
-        buf_arr=np.zeros((R, NPORTS, V, B), np.int64),
-        buf_head=z3(), buf_cnt=z3(), route_o=z3(-1), route_w=z3(-1),
-        owner=z3(-1), in_owner=z3(-1), credits=z3(B),
-        cret=np.zeros((R, NPORTS, V, B), np.int64), cret_head=z3(), cret_cnt=z3(),
-        in_ptr=np.zeros((R, NPORTS), np.int64), out_ptr=np.zeros((R, NPORTS), np.int64),
-        nflits=np.zeros(R, np.int64),
-        ep_head=np.full(E, -1, np.int64), ep_tail=np.full(E, -1, np.int64),
-        ep_vc=np.zeros(E, np.int64), ep_sent=np.zeros(E, np.int64),
-        ej_pkts=np.zeros(E, np.int64), sa_req=np.zeros((3, NPORTS), np.int64),
-        sc=np.zeros(2, np.int64),
-        st_port=np.zeros((R, NPORTS), np.int64), st_router=np.zeros(R, np.int64),
-        st_busy=np.zeros(R, np.int64), st_occ=np.zeros((R, NPORTS), np.int64),
-        st_inj=np.zeros(E, np.int64), st_ej=np.zeros(E, np.int64),
+        par=np.array([p[k] for k in PAR_NAMES], np.int64), neigh=neigh,
+        buf_flit=z(R, NPORTS, V, B), buf_arr=z(R, NPORTS, V, B), buf_head=z(R, NPORTS, V),
+        buf_cnt=z(R, NPORTS, V), vc_state=z(R, NPORTS, V), vc_out=z(R, NPORTS, V, fill=-1),
+        vc_outvc=z(R, NPORTS, V, fill=-1),
+        owner=z(R, NPORTS, V, fill=-1), credits=z(R, NPORTS, V, fill=B),
+        ch_time=z(R, NPORTS, kc), ch_flit=z(R, NPORTS, kc), ch_vc=z(R, NPORTS, kc),
+        ch_head=z(R, NPORTS), ch_cnt=z(R, NPORTS),
+        cr_time=z(R, NPORTS, kr), cr_vc=z(R, NPORTS, kr), cr_head=z(R, NPORTS),
+        cr_cnt=z(R, NPORTS),
+        sq=z(R, 3, QN), sq_res=z(R, 3, QN), sq_head=z(R, 3), sq_cnt=z(R, 3),
+        sq_started=z(R, 3), sq_done=z(R, 3),
+        xq_flit=z(R, kx), xq_out=z(R, kx), xq_vc=z(R, kx), xq_head=z(R), xq_cnt=z(R),
+        xq_started=z(R), xq_done=z(R),
+        oq_flit=z(R, NPORTS, ko), oq_vc=z(R, NPORTS, ko), oq_head=z(R, NPORTS),
+        oq_cnt=z(R, NPORTS),
+        sw_ptr=z(R, NPORTS), sa_gptr=z(R, NPORTS), sa_aptr=z(R, NPORTS),
+        va_gptr=z(R, QN), va_aptr=z(R, QN),
+        nload=z(R),
+        ep_head=z(E, fill=-1), ep_tail=z(E, fill=-1), ep_sent=z(E), ep_vc=z(E),
+        ep_last=z(E, fill=-1), ep_own=z(E, V), ep_cred=z(E, V, fill=B),
+        ecr_time=z(E, kr), ecr_vc=z(E, kr), ecr_head=z(E), ecr_cnt=z(E),
+        ej_time=z(E, ke), ej_flit=z(E, ke), ej_vc=z(E, ke), ej_head=z(E), ej_cnt=z(E),
+        ej_pkts=z(E),
+        a_req=z(QN, QN, fill=-1), a_nin=z(QN), a_nout=z(QN), a_grant=z(QN), a_inm=z(QN),
+        a_outm=z(QN),
+        sc=z(3),
+        st_port=z(R, NPORTS), st_router=z(R), st_busy=z(R), st_occ=z(R, NPORTS),
+        st_inj=z(E), st_ej=z(E),
     )
 
 
 # The live (mutable) arrays: what a snapshot must copy to roll the network back.
-NOC_LIVE = ("buf_flit", "buf_arr", "buf_head", "buf_cnt", "route_o", "route_w", "owner",
-            "in_owner", "credits", "cret", "cret_head", "cret_cnt", "in_ptr", "out_ptr",
-            "nflits", "ep_head", "ep_tail", "ep_vc", "ep_sent", "sc", "st_port", "st_router",
-            "st_busy", "st_occ", "st_inj", "st_ej")
+NOC_LIVE = tuple(f for f in NocState._fields if f not in ("par", "neigh"))
 
 
 def endpoint(node: int, port: int) -> int:
@@ -192,32 +261,112 @@ def noc_route(cols, r, dst_ep):
     return 0
 
 
-@njit(cache=True, _nrt=False)
-def _push(N, r, i, v, f, t):
-    B = N.buf_flit.shape[3]
-    pos = (N.buf_head[r, i, v] + N.buf_cnt[r, i, v]) % B
-    N.buf_flit[r, i, v, pos] = f
-    N.buf_arr[r, i, v, pos] = t
-    N.buf_cnt[r, i, v] += 1
+@njit(cache=True, _nrt=False, inline="always")
+def _ring(j, k):
+    """``j mod k`` for ``0 <= j < 2k`` (ring-buffer positions), without a division."""
+    return j - k if j >= k else j
 
 
 @njit(cache=True, _nrt=False)
-def _credit(N, r, o, w, c):
-    """Credits of output VC (r, o, w) usable in cycle c (collects returns due by c)."""
-    n = N.cret_cnt[r, o, w]
-    if n > 0:
-        B = N.cret.shape[3]
-        h = N.cret_head[r, o, w]
-        while n > 0 and N.cret[r, o, w, h] <= c:
-            h = (h + 1) % B
-            n -= 1
-            N.credits[r, o, w] += 1
-        N.cret_head[r, o, w] = h
-        N.cret_cnt[r, o, w] = n
-    return N.credits[r, o, w]
+def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
+    """Spec 6.4: iSLIP on the requests ``req[0:n, 0:m] >= 0`` (``nin``/``nout``: request
+    counts per requester / resource); leaves the match in ``inm[0:n]`` / ``outm[0:m]``."""
+    for k in range(n):
+        inm[k] = -1
+    for k in range(m):
+        outm[k] = -1
+    # no two requests share a requester or a resource: every request is granted and
+    # accepted in the first iteration (the result and pointer moves of the loop below)
+    simple = True
+    for k in range(n):
+        if nin[k] > 1:
+            simple = False
+            break
+    if simple:
+        for o in range(m):
+            if nout[o] > 1:
+                simple = False
+                break
+    if simple:
+        for o in range(m):
+            if nout[o] == 0:
+                continue
+            for i in range(n):
+                if req[i, o] >= 0:
+                    inm[i] = o
+                    outm[o] = i
+                    gptr[o] = _ring(i + 1, n)
+                    aptr[i] = _ring(o + 1, m)
+                    break
+        return
+    for it in range(iters):
+        for o in range(m):
+            grant[o] = -1
+            if outm[o] >= 0 or nout[o] == 0:
+                continue
+            for k in range(n):
+                i = _ring(gptr[o] + k, n)
+                if req[i, o] >= 0 and inm[i] < 0:
+                    grant[o] = i
+                    break
+        for i in range(n):
+            if nin[i] == 0 or inm[i] >= 0:
+                continue
+            for k in range(m):
+                o = _ring(aptr[i] + k, m)
+                if grant[o] == i:
+                    inm[i] = o
+                    outm[o] = i
+                    if it == 0:
+                        gptr[o] = _ring(i + 1, n)
+                        aptr[i] = _ring(o + 1, m)
+                    break
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
+def _flit_to(N, d, i, t, f, w):
+    """Send flit f in VC w on the channel into input port i of router d, received at t."""
+    KC = N.ch_time.shape[2]
+    k = _ring(N.ch_head[d, i] + N.ch_cnt[d, i], KC)
+    N.ch_time[d, i, k] = t
+    N.ch_flit[d, i, k] = f
+    N.ch_vc[d, i, k] = w
+    N.ch_cnt[d, i] += 1
+    N.nload[d] += 1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _credit_to(N, u, o, t, w):
+    """Send a credit for VC w to output port o of router u, usable from cycle t."""
+    KRR = N.cr_time.shape[2]
+    k = _ring(N.cr_head[u, o] + N.cr_cnt[u, o], KRR)
+    N.cr_time[u, o, k] = t
+    N.cr_vc[u, o, k] = w
+    N.cr_cnt[u, o] += 1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _sq_push(N, r, s, e):
+    QN = N.sq.shape[2]
+    N.sq[r, s, _ring(N.sq_head[r, s] + N.sq_cnt[r, s], QN)] = e
+    N.sq_cnt[r, s] += 1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _head_arrives(P, N, r, i, v, f, pb):
+    """A head flit is at the front of idle input VC (r, i, v): it enters routing, or (with
+    lookahead routing, routing_delay 0) VC allocation with its route (spec 6.3)."""
+    V = N.par[PAR_V]
+    if N.par[PAR_RT] > 0:
+        N.vc_state[r, i, v] = VC_ROUTING
+        _sq_push(N, r, STAGE_RT, i * V + v)
+    else:
+        N.vc_out[r, i, v] = noc_route(N.par[PAR_COLS], r, P.dst_ep[(f >> 5) - pb])
+        N.vc_state[r, i, v] = VC_VC_ALLOC
+        _sq_push(N, r, STAGE_VA, i * V + v)
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def noc_enqueue(P, N, e, p, pb):
     """Append packet p to the queue of NI endpoint e."""
     P.next[p - pb] = -1
@@ -230,171 +379,327 @@ def noc_enqueue(P, N, e, p, pb):
         N.ep_tail[e] = p
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def noc_busy(N):
-    """Anything queued at an NI or buffered in a router."""
-    if N.sc[1] > 0:
-        return True
-    for r in range(N.nflits.shape[0]):
-        if N.nflits[r] > 0:
-            return True
-    return False
+    """Anything queued at an NI or in the network."""
+    return N.sc[1] > 0 or N.sc[2] > 0
 
 
-@njit(cache=True, _nrt=False)
-def noc_cycle(P, N, c, pb):
-    """Phases 2 and 3 of cycle c (phase 1 is implicit, see the module notes). The packets
-    whose tail was ejected are left in ``N.ej_pkts[:N.sc[0]]``."""
-    rd = N.par[0]
-    ld = N.par[1]
-    B = N.par[2]
-    V = N.par[3]
-    cols = N.par[4]
-    R = N.nflits.shape[0]
+@njit(cache=True, _nrt=False, inline="always")
+def _ni_cycle(P, N, c, pb):
+    """Spec 6.5: the NIs' part of cycle c -- receive ejected flits and credits, inject."""
+    V = N.par[PAR_V]
+    ED = N.par[PAR_EJ]
+    ID = N.par[PAR_INJ]
+    CD = N.par[PAR_CREDIT]
     E = N.ep_head.shape[0]
-    N.sc[0] = 0
-
-    # ---- phase 2: injection, one flit per NI
-    if N.sc[1] > 0:
-        for e in range(E):
-            p = N.ep_head[e]
-            if p < 0:
-                continue
-            r = e >> 1
-            port = 5 if (e & 1) else 0
-            s = N.ep_sent[e]
-            if s == 0:
-                v = -1
-                for k in range(V):
-                    if N.in_owner[r, port, k] < 0 and N.buf_cnt[r, port, k] < B:
-                        v = k
-                        break
-                if v < 0:
-                    continue
-                N.ep_vc[e] = v
-                N.in_owner[r, port, v] = p
-                P.inject[p - pb] = c
-            else:
-                v = N.ep_vc[e]
-                if N.buf_cnt[r, port, v] >= B:
-                    continue
-            _push(N, r, port, v, (p << 5) | s, c)
-            N.nflits[r] += 1
-            N.st_inj[e] += 1
-            s += 1
-            if s == P.flits[p - pb]:
-                N.in_owner[r, port, v] = -1
-                s = 0
-                if p == N.ep_tail[e]:
-                    N.ep_head[e] = -1
-                    N.ep_tail[e] = -1
-                    N.sc[1] -= 1
-                else:
-                    N.ep_head[e] = P.next[p - pb]
-            N.ep_sent[e] = s
-
-    # ---- phase 3: separable switch allocation (input first) and traversal
-    req_v = N.sa_req[0]
-    req_o = N.sa_req[1]
-    req_w = N.sa_req[2]
-    for r in range(R):
-        if N.nflits[r] == 0:
-            continue
-        want = 0  # bit o: some input requests output o
-        for i in range(6):
-            req_v[i] = -1
-            for k in range(V):
-                v = (N.in_ptr[r, i] + k) % V
-                if N.buf_cnt[r, i, v] == 0:
-                    continue
-                h = N.buf_head[r, i, v]
-                if N.buf_arr[r, i, v, h] + rd > c:
-                    continue
-                f = N.buf_flit[r, i, v, h]
-                p = f >> 5
-                if (f & 31) == 0:  # head: needs a free output VC with a credit
-                    o = noc_route(cols, r, P.dst_ep[p - pb])
-                    if o == 0 or o == 5:
-                        if N.owner[r, o, 0] >= 0:
-                            continue
-                        w = 0
-                    else:
-                        w = -1
-                        for k2 in range(V):
-                            if N.owner[r, o, k2] < 0 and _credit(N, r, o, k2, c) > 0:
-                                w = k2
-                                break
-                        if w < 0:
-                            continue
-                else:  # body / tail: a credit on the VC its packet owns
-                    o = N.route_o[r, i, v]
-                    w = N.route_w[r, i, v]
-                    if o != 0 and o != 5 and _credit(N, r, o, w, c) <= 0:
-                        continue
-                req_v[i] = v
-                req_o[i] = o
-                req_w[i] = w
-                want |= 1 << o
-                break
-        if want == 0:
-            continue
-        granted = False
-        for o in range(6):
-            if not (want >> o) & 1:
-                continue
-            gi = -1
-            for k in range(6):
-                i = (N.out_ptr[r, o] + k) % 6
-                if req_v[i] >= 0 and req_o[i] == o:
-                    gi = i
-                    break
-            i = gi
-            v = req_v[i]
-            w = req_w[i]
-            granted = True
-            # traversal: the flit leaves input VC (r, i, v)
-            h = N.buf_head[r, i, v]
-            f = N.buf_flit[r, i, v, h]
-            N.st_occ[r, i] += c - N.buf_arr[r, i, v, h]
-            N.buf_head[r, i, v] = (h + 1) % B
-            N.buf_cnt[r, i, v] -= 1
-            N.nflits[r] -= 1
-            N.st_router[r] += 1
-            N.st_port[r, o] += 1
+    KE = N.ej_time.shape[1]
+    KR = N.ecr_time.shape[1]
+    for e in range(E):
+        r = e >> 1
+        port = 5 if (e & 1) else 0
+        # ejection channel
+        while N.ej_cnt[e] > 0 and N.ej_time[e, N.ej_head[e]] <= c:
+            h = N.ej_head[e]
+            f = N.ej_flit[e, h]
+            w = N.ej_vc[e, h]
+            N.ej_head[e] = _ring(h + 1, KE)
+            N.ej_cnt[e] -= 1
+            N.sc[2] -= 1
+            N.st_ej[e] += 1
             p = f >> 5
-            idx = f & 31
-            tail = idx == P.flits[p - pb] - 1
-            if i >= 1 and i <= 4:  # the freed slot's credit returns upstream
-                u = N.neigh[r, i]
-                uo = OPPOSITE[i]
-                n = N.cret_cnt[u, uo, v]
-                N.cret[u, uo, v, (N.cret_head[u, uo, v] + n) % B] = c + ld
-                N.cret_cnt[u, uo, v] = n + 1
-            if o == 0 or o == 5:  # ejection
-                if tail:
-                    N.owner[r, o, 0] = -1
-                    P.eject[p - pb] = c
-                    N.ej_pkts[N.sc[0]] = p
-                    N.sc[0] += 1
-                    N.st_ej[2 * r + (1 if o == 5 else 0)] += 1
-                else:
-                    N.st_ej[2 * r + (1 if o == 5 else 0)] += 1
-                    if idx == 0:
-                        N.owner[r, o, 0] = p
-                        N.route_o[r, i, v] = o
-                        N.route_w[r, i, v] = 0
+            if (f & 31) == P.flits[p - pb] - 1:
+                P.eject[p - pb] = c
+                N.ej_pkts[N.sc[0]] = p
+                N.sc[0] += 1
+            # its credit goes back to the router's ejection port
+            _credit_to(N, r, port, c + 1 + ED + CD, w)
+        # credits from the router's injection port
+        while N.ecr_cnt[e] > 0 and N.ecr_time[e, N.ecr_head[e]] <= c:
+            h = N.ecr_head[e]
+            N.ep_cred[e, N.ecr_vc[e, h]] += 1
+            N.ecr_head[e] = _ring(h + 1, KR)
+            N.ecr_cnt[e] -= 1
+        # injection: the next flit of the packet at the head of the queue
+        p = N.ep_head[e]
+        if p < 0:
+            continue
+        s = N.ep_sent[e]
+        if s == 0:
+            last = N.ep_last[e]
+            v = -1
+            for k in range(1, V + 1):
+                w = 0 if last < 0 else (last + k) % V
+                if N.ep_own[e, w] == 0 and N.ep_cred[e, w] > 0:
+                    v = w
+                    break
+            if v < 0:
+                continue
+            N.ep_own[e, v] = 1
+            N.ep_last[e] = v
+            N.ep_vc[e] = v
+            P.inject[p - pb] = c
+        else:
+            v = N.ep_vc[e]
+            if N.ep_cred[e, v] <= 0:
+                continue
+        N.ep_cred[e, v] -= 1
+        _flit_to(N, r, port, c + 1 + ID, (p << 5) | s, v)
+        N.sc[2] += 1
+        N.st_inj[e] += 1
+        s += 1
+        if s == P.flits[p - pb]:
+            N.ep_own[e, v] = 0
+            s = 0
+            if p == N.ep_tail[e]:
+                N.ep_head[e] = -1
+                N.ep_tail[e] = -1
+                N.sc[1] -= 1
             else:
-                N.credits[r, o, w] -= 1
-                d = N.neigh[r, o]
-                _push(N, d, OPPOSITE[o], w, f, c + ld)
-                N.nflits[d] += 1
+                N.ep_head[e] = P.next[p - pb]
+        N.ep_sent[e] = s
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _router_cycle(P, N, r, c, pb):
+    """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""
+    V = N.par[PAR_V]
+    B = N.par[PAR_B]
+    cols = N.par[PAR_COLS]
+    QN = N.sq.shape[2]
+    KC = N.ch_time.shape[2]
+    KRR = N.cr_time.shape[2]
+    KX = N.xq_flit.shape[1]
+    KO = N.oq_flit.shape[2]
+    # ---- 1. receive flits (by input port) and credits
+    for i in range(NPORTS):
+        while N.ch_cnt[r, i] > 0 and N.ch_time[r, i, N.ch_head[r, i]] <= c:
+            h = N.ch_head[r, i]
+            f = N.ch_flit[r, i, h]
+            v = N.ch_vc[r, i, h]
+            N.ch_head[r, i] = _ring(h + 1, KC)
+            N.ch_cnt[r, i] -= 1
+            pos = _ring(N.buf_head[r, i, v] + N.buf_cnt[r, i, v], B)
+            N.buf_flit[r, i, v, pos] = f
+            N.buf_arr[r, i, v, pos] = c
+            N.buf_cnt[r, i, v] += 1
+            st = N.vc_state[r, i, v]
+            if st == VC_IDLE:
+                _head_arrives(P, N, r, i, v, f, pb)
+            elif st == VC_ACTIVE and N.buf_cnt[r, i, v] == 1:
+                _sq_push(N, r, STAGE_SA, i * V + v)
+    for o in range(NPORTS):
+        while N.cr_cnt[r, o] > 0 and N.cr_time[r, o, N.cr_head[r, o]] <= c:
+            h = N.cr_head[r, o]
+            N.credits[r, o, N.cr_vc[r, o, h]] += 1
+            N.cr_head[r, o] = _ring(h + 1, KRR)
+            N.cr_cnt[r, o] -= 1
+
+    # ---- 2. start the stages whose queue has no started entry
+    # routing
+    if N.sq_started[r, STAGE_RT] == 0 and N.sq_cnt[r, STAGE_RT] > 0:
+        N.sq_started[r, STAGE_RT] = N.sq_cnt[r, STAGE_RT]
+        N.sq_done[r, STAGE_RT] = c + N.par[PAR_RT] - 1
+    # VC allocation
+    n_va = N.sq_cnt[r, STAGE_VA]
+    if N.sq_started[r, STAGE_VA] == 0 and n_va > 0:
+        QV = NPORTS * V
+        for k in range(QV):
+            N.a_nin[k] = 0
+            N.a_nout[k] = 0
+        h0 = N.sq_head[r, STAGE_VA]
+        for k in range(n_va):
+            e = N.sq[r, STAGE_VA, _ring(h0 + k, QN)]
+            o = N.vc_out[r, e // V, e % V]
+            for w in range(V):
+                if N.owner[r, o, w] < 0:
+                    N.a_req[e, o * V + w] = 1
+                    N.a_nin[e] += 1
+                    N.a_nout[o * V + w] += 1
+        islip(N.a_req, N.a_nin, N.a_nout, QV, QV, N.va_gptr[r], N.va_aptr[r], N.a_grant,
+              N.a_inm, N.a_outm, N.par[PAR_ITERS])
+        for k in range(n_va):
+            j = _ring(h0 + k, QN)
+            e = N.sq[r, STAGE_VA, j]
+            N.sq_res[r, STAGE_VA, j] = N.a_inm[e]
+            o = N.vc_out[r, e // V, e % V]
+            for w in range(V):
+                N.a_req[e, o * V + w] = -1
+        N.sq_started[r, STAGE_VA] = n_va
+        N.sq_done[r, STAGE_VA] = c + N.par[PAR_VA] - 1
+    # switch allocation
+    n_sa = N.sq_cnt[r, STAGE_SA]
+    if N.sq_started[r, STAGE_SA] == 0 and n_sa > 0:
+        for k in range(NPORTS):
+            N.a_nin[k] = 0
+            N.a_nout[k] = 0
+        h0 = N.sq_head[r, STAGE_SA]
+        for k in range(n_sa):
+            e = N.sq[r, STAGE_SA, _ring(h0 + k, QN)]
+            i = e // V
+            v = e % V
+            o = N.vc_out[r, i, v]
+            if N.credits[r, o, N.vc_outvc[r, i, v]] <= 0:
+                continue
+            lab = N.a_req[i, o]
+            if lab < 0:
+                N.a_req[i, o] = v
+                N.a_nin[i] += 1
+                N.a_nout[o] += 1
+            else:
+                ptr = N.sw_ptr[r, i]
+                if (v - ptr + V) % V < (lab - ptr + V) % V:
+                    N.a_req[i, o] = v
+        islip(N.a_req, N.a_nin, N.a_nout, NPORTS, NPORTS, N.sa_gptr[r], N.sa_aptr[r],
+              N.a_grant, N.a_inm, N.a_outm, N.par[PAR_ITERS])
+        for k in range(n_sa):
+            j = _ring(h0 + k, QN)
+            e = N.sq[r, STAGE_SA, j]
+            i = e // V
+            v = e % V
+            m = N.a_inm[i]
+            if m >= 0 and N.a_req[i, m] == v:
+                N.sq_res[r, STAGE_SA, j] = m
+                N.sw_ptr[r, i] = (v + 1) % V
+            else:
+                N.sq_res[r, STAGE_SA, j] = -1
+        for k in range(n_sa):
+            e = N.sq[r, STAGE_SA, _ring(h0 + k, QN)]
+            N.a_req[e // V, N.vc_out[r, e // V, e % V]] = -1
+        N.sq_started[r, STAGE_SA] = n_sa
+        N.sq_done[r, STAGE_SA] = c + N.par[PAR_SA] - 1
+    # switch traversal
+    if N.xq_started[r] == 0 and N.xq_cnt[r] > 0:
+        N.xq_started[r] = N.xq_cnt[r]
+        N.xq_done[r] = c + N.par[PAR_ST] - 1
+
+    # ---- 3. complete the stages whose started entries are done now
+    n = N.sq_started[r, STAGE_RT]
+    if n > 0 and N.sq_done[r, STAGE_RT] == c:
+        for k in range(n):
+            h = N.sq_head[r, STAGE_RT]
+            e = N.sq[r, STAGE_RT, h]
+            N.sq_head[r, STAGE_RT] = _ring(h + 1, QN)
+            N.sq_cnt[r, STAGE_RT] -= 1
+            i = e // V
+            v = e % V
+            f = N.buf_flit[r, i, v, N.buf_head[r, i, v]]
+            N.vc_out[r, i, v] = noc_route(cols, r, P.dst_ep[(f >> 5) - pb])
+            N.vc_state[r, i, v] = VC_VC_ALLOC
+            _sq_push(N, r, STAGE_VA, e)
+        N.sq_started[r, STAGE_RT] = 0
+    n = N.sq_started[r, STAGE_VA]
+    if n > 0 and N.sq_done[r, STAGE_VA] == c:
+        for k in range(n):
+            h = N.sq_head[r, STAGE_VA]
+            e = N.sq[r, STAGE_VA, h]
+            res = N.sq_res[r, STAGE_VA, h]
+            N.sq_head[r, STAGE_VA] = _ring(h + 1, QN)
+            N.sq_cnt[r, STAGE_VA] -= 1
+            i = e // V
+            v = e % V
+            if res >= 0:
+                N.owner[r, res // V, res % V] = e
+                N.vc_outvc[r, i, v] = res % V
+                N.vc_state[r, i, v] = VC_ACTIVE
+                _sq_push(N, r, STAGE_SA, e)
+            else:
+                _sq_push(N, r, STAGE_VA, e)
+        N.sq_started[r, STAGE_VA] = 0
+    n = N.sq_started[r, STAGE_SA]
+    if n > 0 and N.sq_done[r, STAGE_SA] == c:
+        switched = False
+        for k in range(n):
+            h = N.sq_head[r, STAGE_SA]
+            e = N.sq[r, STAGE_SA, h]
+            o = N.sq_res[r, STAGE_SA, h]
+            N.sq_head[r, STAGE_SA] = _ring(h + 1, QN)
+            N.sq_cnt[r, STAGE_SA] -= 1
+            if o < 0:
+                _sq_push(N, r, STAGE_SA, e)
+                continue
+            switched = True
+            i = e // V
+            v = e % V
+            w = N.vc_outvc[r, i, v]
+            bh = N.buf_head[r, i, v]
+            f = N.buf_flit[r, i, v, bh]
+            N.st_occ[r, i] += c - N.buf_arr[r, i, v, bh]
+            N.buf_head[r, i, v] = _ring(bh + 1, B)
+            N.buf_cnt[r, i, v] -= 1
+            N.st_router[r] += 1
+            tail = (f & 31) == P.flits[(f >> 5) - pb] - 1
+            N.credits[r, o, w] -= 1
+            if tail:
+                N.owner[r, o, w] = -1
+            # the freed slot's credit goes upstream (to the NI for an injection port)
+            if i == 0 or i == 5:
+                ep = 2 * r + (1 if i == 5 else 0)
+                kk = (N.ecr_head[ep] + N.ecr_cnt[ep]) % N.ecr_time.shape[1]
+                N.ecr_time[ep, kk] = c + 1 + N.par[PAR_INJ]
+                N.ecr_vc[ep, kk] = v
+                N.ecr_cnt[ep] += 1
+            else:
+                _credit_to(N, N.neigh[r, i], OPPOSITE[i],
+                           c + 1 + N.par[PAR_LINK] + N.par[PAR_CREDIT], v)
+            kx = _ring(N.xq_head[r] + N.xq_cnt[r], KX)
+            N.xq_flit[r, kx] = f
+            N.xq_out[r, kx] = o
+            N.xq_vc[r, kx] = w
+            N.xq_cnt[r] += 1
+            if N.buf_cnt[r, i, v] == 0:
                 if tail:
-                    N.owner[r, o, w] = -1
-                elif idx == 0:
-                    N.owner[r, o, w] = p
-                    N.route_o[r, i, v] = o
-                    N.route_w[r, i, v] = w
-            N.in_ptr[r, i] = (v + 1) % V
-            N.out_ptr[r, o] = (i + 1) % 6
-        if granted:
+                    N.vc_state[r, i, v] = VC_IDLE
+            elif tail:
+                _head_arrives(P, N, r, i, v, N.buf_flit[r, i, v, N.buf_head[r, i, v]], pb)
+            else:
+                _sq_push(N, r, STAGE_SA, e)
+        N.sq_started[r, STAGE_SA] = 0
+        if switched:
             N.st_busy[r] += 1
+    n = N.xq_started[r]
+    if n > 0 and N.xq_done[r] == c:
+        for k in range(n):
+            h = N.xq_head[r]
+            o = N.xq_out[r, h]
+            ko = _ring(N.oq_head[r, o] + N.oq_cnt[r, o], KO)
+            N.oq_flit[r, o, ko] = N.xq_flit[r, h]
+            N.oq_vc[r, o, ko] = N.xq_vc[r, h]
+            N.oq_cnt[r, o] += 1
+            N.xq_head[r] = _ring(h + 1, KX)
+            N.xq_cnt[r] -= 1
+        N.xq_started[r] = 0
+
+    # ---- 4. send: one flit per output port
+    for o in range(NPORTS):
+        if N.oq_cnt[r, o] == 0:
+            continue
+        h = N.oq_head[r, o]
+        f = N.oq_flit[r, o, h]
+        w = N.oq_vc[r, o, h]
+        N.oq_head[r, o] = _ring(h + 1, KO)
+        N.oq_cnt[r, o] -= 1
+        N.st_port[r, o] += 1
+        N.nload[r] -= 1
+        if o == 0 or o == 5:
+            ep = 2 * r + (1 if o == 5 else 0)
+            KE = N.ej_time.shape[1]
+            k = _ring(N.ej_head[ep] + N.ej_cnt[ep], KE)
+            N.ej_time[ep, k] = c + 1 + N.par[PAR_EJ]
+            N.ej_flit[ep, k] = f
+            N.ej_vc[ep, k] = w
+            N.ej_cnt[ep] += 1
+        else:
+            _flit_to(N, N.neigh[r, o], OPPOSITE[o], c + 1 + N.par[PAR_LINK], f, w)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def noc_cycle(P, N, c, pb):
+    """Cycle c of the network (spec 6.2): the NIs, then every router holding flits. The
+    packets whose tail reached their NI are left in ``N.ej_pkts[:N.sc[0]]``."""
+    N.sc[0] = 0
+    if N.sc[1] > 0 or N.sc[2] > 0:
+        _ni_cycle(P, N, c, pb)
+    for r in range(N.nload.shape[0]):
+        if N.nload[r] > 0:
+            _router_cycle(P, N, r, c, pb)

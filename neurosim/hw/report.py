@@ -12,6 +12,7 @@ from ..counters import DRAM, ENGINE, lookup
 from ..stats import StatGroup
 from ..timing import ENGINE_OF, TENSOR_KINDS
 from . import engines as E
+from .memsys_stats import publish_dram_extra
 
 ENGINES = ("fp", "bp", "wg")
 PHASES = ("FP", "LOSS", "BP", "WG", "UPD")
@@ -135,6 +136,9 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
                 "kind", {k: reads.get(k, 0) for k in TENSOR_KINDS})
     dram.vector("write_bytes_total", "byte", "bytes written to DRAM over all channels, by "
                 "tensor kind", {k: writes.get(k, 0) for k in TENSOR_KINDS})
+    memsys = timing.extra.get("memsys", {})
+    if "dram" in memsys:  # per channel: row hits, queues, refresh, bandwidth, latency
+        publish_dram_extra(memsys["dram"], chip, memsys.get("dram_model") == "cycle")
     noc = chip.group("noc")
     flits, payload = defaultdict(int), defaultdict(int)
     summary = getattr(timing.messages, "summary_by_kind", None)
@@ -185,6 +189,14 @@ def summarize(arch, timing, stats: StatGroup) -> dict:
     for k in TENSOR_KINDS:
         s[f"dram_read_bytes_{k}"] = int(rd.get(k, 0))
         s[f"dram_write_bytes_{k}"] = int(wr.get(k, 0))
+    dram = timing.extra.get("memsys", {}).get("dram")
+    if dram and timing.extra["memsys"].get("dram_model") == "cycle":
+        for key in ("row_hits", "row_misses", "row_conflicts", "refresh_cycles"):
+            s[f"dram_{key}"] = sum(d[key] for d in dram.values())
+        reads = [d["read_latency"] for d in dram.values() if d["read_latency"]["count"]]
+        n = sum(r["count"] for r in reads)
+        s["dram_avg_read_latency"] = (sum(r["mean"] * r["count"] for r in reads) / n
+                                      if n else None)
     return s
 
 

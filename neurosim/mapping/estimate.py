@@ -208,7 +208,9 @@ class ScheduleEstimate:
             self.noc_dram = float(noc.ideal_latency)
         else:   # a mean-distance packet: hops + 1 routers, plus a few flits
             hops = (mesh.cols + mesh.rows) / 3.0
-            self.msg = (hops + 1) * (noc.router_delay + noc.link_delay) + 4
+            self.msg = (hops + 1) * (noc.routing_delay + noc.vc_alloc_delay + noc.sw_alloc_delay
+                                     + noc.st_prepare_delay + noc.st_final_delay
+                                     + noc.link_delay) + 4
             self.noc_dram = self.msg
         self.dram_lat = d.ideal_latency if d.model == "ideal" else _dram_access_cycles(arch)
         # bytes per cycle a transfer streams at: the ideal DRAM has no bandwidth limit

@@ -1,6 +1,7 @@
 """DRAM of the reference model (``docs/microarchitecture.md`` sections 5.2 and 7): address
 decoding, and per channel either the ideal model (fixed latency) or a cycle-stepped command
-model with banks, a request queue, FR-FCFS, open/closed page and refresh.
+model with bank groups, read and write queues, FR-FCFS, open/closed page and per-rank
+refresh.
 
 A :class:`Request` joins its channel at the cycle it is available at the controller
 (:meth:`arrive`); when its completion cycle is known, ``req.complete`` is set and
@@ -22,28 +23,35 @@ def log2(n: int) -> int:
 
 class AddressMap:
     """Burst index ``addr div burst_bytes`` cut into fields, least significant first, in
-    the order of ``dram.address_mapping`` read from its right end; the row takes the rest."""
+    the order of ``dram.address_mapping`` read from its right end; the row takes the rest.
+    The bank reported is the bank within its rank (group * banks per group + bank when the
+    mapping has a ``Bg`` field)."""
 
-    NAMES = {"Ro": "row", "Ba": "bank", "Ra": "rank", "Co": "column", "Ch": "channel"}
+    NAMES = {"ro": "row", "ba": "bank", "ra": "rank", "co": "column", "ch": "channel",
+             "bg": "group"}
 
     def __init__(self, cfg):
         d = cfg.dram
         self.burst = d.burst_bytes
-        m = d.address_mapping
+        m = d.address_mapping.lower()
         self.fields = [self.NAMES[m[i:i + 2]] for i in range(len(m) - 2, -1, -2)]
+        has_group = "group" in self.fields
+        self.per_group = d.banks // d.bank_groups if has_group else d.banks
         self.width = {"channel": log2(d.channels), "rank": log2(d.ranks),
-                      "bank": log2(d.banks), "column": log2(d.row_bytes // d.burst_bytes)}
+                      "bank": log2(self.per_group), "group": log2(d.bank_groups),
+                      "column": log2(d.row_bytes // d.burst_bytes)}
 
     def decode(self, byte_addr: int) -> dict:
         a = byte_addr // self.burst
-        out = {}
+        out = {"group": 0}
         for name in self.fields:
             if name == "row":
                 out["row"] = a
                 break
             w = self.width[name]
-            out[name] = a & ((1 << w) - 1)
-            a >>= w
+            out[name] = a % (1 << w)
+            a //= 1 << w
+        out["bank"] += out.pop("group") * self.per_group
         return out
 
 
@@ -89,158 +97,221 @@ class IdealChannel:
 
 
 class Bank:
-    def __init__(self):
+    def __init__(self, rank: int, index: int, group: int):
+        self.rank, self.index, self.group = rank, index, group
         self.row = None          # open row, or None when closed
-        self.act = NEVER         # cycle of the last ACT
-        self.act_ok = NEVER      # earliest ACT after the last precharge (PRE + tRP)
-        self.last_rd = NEVER
-        self.last_wr = NEVER
+        self.hits = 0            # RD/WR to the open row since its ACT
+        self.last = {}           # command kind -> cycle it last issued on this bank
 
 
 class CycleChannel:
-    """``dram.model: cycle``: one channel, at most one command per cycle (spec section 7)."""
+    """``dram.model: cycle``: one channel, at most one command per cycle (spec section 7).
+
+    Legality is checked by looking back: for each command kind that constrains the one
+    wanted, the last time it issued on each bank in each relation to the wanted bank,
+    plus the delay of the spec's table (7.4)."""
+
+    RELATIONS = ("same bank", "same group", "other group", "other rank")
 
     def __init__(self, cfg, index: int):
         self.index = index
-        self.t = dram_timing_cycles(cfg)
+        t = dram_timing_cycles(cfg)
+        self.t = t
         d = cfg.dram
         self.closed_page = d.page_policy == "closed"
-        self.depth = d.queue_depth
+        self.read_depth, self.write_depth = d.queue_depth, d.write_queue_depth
+        self.cap = d.row_hit_cap
         self.ranks = d.ranks
-        self.n_banks = d.banks
-        self.banks = {(r, b): Bank() for r in range(d.ranks) for b in range(d.banks)}
+        per_group = d.banks // d.bank_groups
+        self.banks = {(r, b): Bank(r, b, b // per_group)
+                      for r in range(d.ranks) for b in range(d.banks)}
         self.rank_acts = {r: [] for r in range(d.ranks)}     # ACT cycles per rank
-        self.rank_last_wr = {r: NEVER for r in range(d.ranks)}
-        self.last_col = NEVER
-        self.bus_free = 0               # end of the last data burst on the bus
-        self.queue = []                 # requests in arrival order (oldest first)
-        self.waiting = deque()          # arrived beyond queue_depth
-        self.arrivals = []              # arrived this cycle, in order
-        self.next_ref = self.t["tREFI"] if self.t["tREFI"] > 0 else float("inf")  # 0: off
-        self.ref_block = NEVER          # ACT blocked until this cycle (refresh)
-        self.commands = []              # (cycle, command) for the counters
+        step = t["tREFI"] // d.ranks
+        self.ref_period = step * d.ranks
+        self.next_ref = {r: (r + 1) * step if step > 0 else None for r in range(d.ranks)}
+        self.read_q, self.write_q = [], []   # oldest first
+        self.fifo = deque()                  # arrived, waiting to join a queue
+        self.arrivals = []                   # arrived this cycle, in order
+        self.drain_left = 0
+        self.commands = []                   # (cycle, command) for the counters
+        self.needs = self._rules()
+
+    def _rules(self) -> dict:
+        """The table of 7.4 turned around: for each wanted command, the (earlier command,
+        relation, delay) entries that constrain it."""
+        t = self.t
+        BL, RL, WL, RTRS = t["tBURST"], t["tCL"], t["tCWL"], t["tRTRS"]
+        ccd_l, ccd_s = max(BL, t["tCCD_L"]), max(BL, t["tCCD"])
+        rows = [
+            ("act", "act", {"same bank": t["tRAS"] + t["tRP"], "same group": t["tRRD_L"],
+                            "other group": t["tRRD"]}),
+            ("act", "rd rda wr wra", {"same bank": t["tRCD"]}),
+            ("act", "pre", {"same bank": t["tRAS"]}),
+            ("pre", "act ref", {"same bank": t["tRP"]}),
+            ("rd rda", "rd rda", {"same bank": ccd_l, "same group": ccd_l,
+                                  "other group": ccd_s, "other rank": BL + RTRS}),
+            ("rd rda", "wr wra", {rel: RL + BL - WL + RTRS for rel in self.RELATIONS}),
+            ("rd", "pre", {"same bank": t["tRTP"]}),
+            ("rda", "act", {"same bank": BL + t["tRTP"] + t["tRP"]}),
+            ("rda", "ref", {"same bank": t["tRTP"] + t["tRP"]}),
+            ("wr wra", "rd rda", {"same bank": WL + BL + t["tWTR_L"],
+                                  "same group": WL + BL + t["tWTR_L"],
+                                  "other group": WL + BL + t["tWTR"],
+                                  "other rank": WL + BL + RTRS - RL}),
+            ("wr wra", "wr wra", {"same bank": ccd_l, "same group": ccd_l,
+                                  "other group": ccd_s, "other rank": BL}),
+            ("wr", "pre", {"same bank": WL + BL + t["tWR"]}),
+            ("wra", "act ref", {"same bank": WL + BL + t["tWR"] + t["tRP"]}),
+            ("ref", "act ref", {"same bank": t["tRFC"], "same group": t["tRFC"],
+                                "other group": t["tRFC"]}),
+        ]
+        needs = {}
+        for earlier, later, delays in rows:
+            for y in later.split():
+                for x in earlier.split():
+                    for rel, delay in delays.items():
+                        needs.setdefault(y, []).append((x, rel, delay))
+        return needs
+
+    def _relation(self, a: Bank, b: Bank) -> str:
+        if a.rank != b.rank:
+            return "other rank"
+        if a is b:
+            return "same bank"
+        return "same group" if a.group == b.group else "other group"
 
     def arrive(self, cycle: int, req: Request) -> None:
         self.arrivals.append(req)
 
     def busy(self) -> bool:
-        return bool(self.queue or self.waiting or self.arrivals)
+        return bool(self.read_q or self.write_q or self.fifo or self.arrivals)
 
     # ------------------------------------------------------------------ legality
 
-    def _pre_ok_at(self, bank: Bank) -> int:
-        t = self.t
-        return max(bank.act + t["tRAS"], bank.last_rd + t["tRTP"],
-                   bank.last_wr + t["tCWL"] + t["tBURST"] + t["tWR"])
-
-    def _act_legal(self, c: int, rank: int, bank: Bank) -> bool:
-        t = self.t
-        acts = self.rank_acts[rank]
-        return (bank.row is None and c >= bank.act_ok
-                and c >= bank.act + t["tRAS"] + t["tRP"]
-                and c >= (acts[-1] if acts else NEVER) + t["tRRD"]
-                and sum(1 for a in acts if a > c - t["tFAW"]) < 4
-                and c >= self.ref_block)
-
-    def _pre_legal(self, c: int, bank: Bank) -> bool:
-        return bank.row is not None and c >= self._pre_ok_at(bank)
-
-    def _col_legal(self, c: int, req: Request, bank: Bank) -> bool:
-        t = self.t
-        if bank.row != req.row or c < bank.act + t["tRCD"] or c < self.last_col + t["tCCD"]:
-            return False
-        lat = t["tCWL"] if req.write else t["tCL"]
-        if c + lat < self.bus_free:  # data bursts are in issue order on the bus
-            return False
-        if not req.write and c < self.rank_last_wr[req.rank] + t["tCWL"] + t["tBURST"] + t["tWTR"]:
-            return False
+    def _timing_ok(self, c: int, kind: str, bank: Bank) -> bool:
+        for x, rel, delay in self.needs.get(kind, ()):
+            for other in self.banks.values():
+                if x in other.last and self._relation(other, bank) == rel \
+                        and c < other.last[x] + delay:
+                    return False
         return True
+
+    def _legal(self, c: int, kind: str, bank: Bank) -> bool:
+        if kind == "act":
+            recent = [a for a in self.rank_acts[bank.rank] if a > c - self.t["tFAW"]]
+            if len(recent) >= 4:
+                return False
+        return self._timing_ok(c, kind, bank)
 
     # ------------------------------------------------------------------ commands
 
-    def _act(self, c: int, rank: int, bank: Bank, row: int) -> None:
-        bank.row = row
-        bank.act = c
-        self.rank_acts[rank].append(c)
-        self.commands.append((c, "act"))
+    def _record(self, c: int, kind: str, bank: Bank) -> None:
+        bank.last[kind] = c
+        counted = {"rda": ("rd", "pre"), "wra": ("wr", "pre")}.get(kind, (kind,))
+        for name in counted:
+            self.commands.append((c, name))
 
-    def _pre(self, c: int, bank: Bank) -> None:
-        bank.row = None
-        bank.act_ok = c + self.t["tRP"]
-        self.commands.append((c, "pre"))
+    def _refresh(self, c: int, rank: int) -> bool:
+        """Step 1 for the refreshing rank; True if a command issued."""
+        mine = [self.banks[(rank, b)] for b in range(len(self.banks) // self.ranks)]
+        open_banks = [b for b in mine if b.row is not None]
+        for bank in open_banks:
+            if self._legal(c, "pre", bank):
+                bank.row, bank.hits = None, 0
+                self._record(c, "pre", bank)
+                return True
+        if open_banks or not all(self._legal(c, "ref", b) for b in mine):
+            return False
+        for bank in mine:   # REF is a rank command: it counts as issued on every bank
+            bank.last["ref"] = c
+        self.commands.append((c, "ref"))
+        self.next_ref[rank] += self.ref_period
+        return True
 
-    def _column(self, c: int, req: Request, bank: Bank) -> None:
-        t = self.t
-        lat = t["tCWL"] if req.write else t["tCL"]
-        self.bus_free = c + lat + t["tBURST"]
-        self.last_col = c
-        if req.write:
-            bank.last_wr = c
-            self.rank_last_wr[req.rank] = c
-        else:
-            bank.last_rd = c
-        self.commands.append((c, "wr" if req.write else "rd"))
-        self.queue.remove(req)
-        if self.closed_page:  # auto-precharge at the earliest legal cycle
-            bank.row = None
-            bank.act_ok = self._pre_ok_at(bank) + t["tRP"]
-            self.commands.append((c, "pre"))
-        req.finish(c + lat + t["tBURST"])
+    def _older_blocks_precharge(self, queue: list, req: Request, bank: Bank) -> bool:
+        pos = queue.index(req)
+        if any((o.rank, o.bank) == (req.rank, req.bank) for o in queue[:pos]):
+            return True
+        if bank.hits >= self.cap:
+            return False
+        return any((o.rank, o.bank, o.row) == (req.rank, req.bank, bank.row)
+                   for o in queue[pos + 1:])
 
     # ------------------------------------------------------------------ one cycle
 
     def step(self, c: int) -> None:
-        # 1. Arrivals join the queue (in order) while it has room.
-        self.waiting.extend(self.arrivals)
+        self._decide(c)
+        # 5. Arrivals of this cycle, then the FIFO's head while its queue has room.
+        self.fifo.extend(self.arrivals)
         self.arrivals = []
-        while self.waiting and len(self.queue) < self.depth:
-            self.queue.append(self.waiting.popleft())
-        # 2. Refresh: precharge every open bank, then REF, blocking all banks for tRFC.
-        if c >= self.next_ref:
-            open_banks = [k for k in sorted(self.banks) if self.banks[k].row is not None]
-            if open_banks:
-                for k in open_banks:
-                    if self._pre_legal(c, self.banks[k]):
-                        self._pre(c, self.banks[k])
-                        break
-            elif c >= self.ref_block and all(c >= b.act_ok for b in self.banks.values()):
-                # every bank ACT-ready: its tRP passed, and the previous REF's tRFC
-                self.commands.append((c, "ref"))
-                self.ref_block = c + self.t["tRFC"]
-                self.next_ref += self.t["tREFI"]
+        while self.fifo:
+            head = self.fifo[0]
+            queue, depth = ((self.write_q, self.write_depth) if head.write
+                            else (self.read_q, self.read_depth))
+            if len(queue) >= depth:
+                break
+            queue.append(self.fifo.popleft())
+
+    def _decide(self, c: int) -> None:
+        # 1. Refresh of the rank whose refresh is due earliest.
+        due = [(when, r) for r, when in self.next_ref.items() if when is not None and when <= c]
+        refreshing = min(due)[1] if due else None
+        if refreshing is not None and self._refresh(c, refreshing):
             return
-        # 3. FR-FCFS: the oldest legal row hit; else the oldest legal ACT or PRE.
-        for req in self.queue:
+        # 2. Write draining.
+        if self.drain_left == 0 and self.write_q and (
+                len(self.write_q) >= self.write_depth or not self.read_q):
+            self.drain_left = len(self.write_q)
+        # 3. FR-FCFS on the served queue; while draining, on the read queue if no write
+        # can go.
+        if self.drain_left and self._serve(c, self.write_q, refreshing, set()):
+            return
+        # (the drain's banks are not taken away by the reads' ACT or PRE)
+        kept = {(w.rank, w.bank) for w in self.write_q} if self.drain_left else set()
+        self._serve(c, self.read_q, refreshing, kept)
+
+    def _serve(self, c: int, queue: list, refreshing, kept: set) -> bool:
+        candidates = [r for r in queue if r.rank != refreshing]
+        # the oldest legal column command ...
+        for req in candidates:
             bank = self.banks[(req.rank, req.bank)]
-            if bank.row == req.row:
-                if self._col_legal(c, req, bank):
-                    if req.outcome is None:
-                        req.outcome = "hit"
-                    self._column(c, req, bank)
-                    return
-        for req in self.queue:
+            kind = ("wr" if req.write else "rd") + ("a" if self.closed_page else "")
+            if bank.row == req.row and self._legal(c, kind, bank):
+                self._column(c, req, bank, kind, queue)
+                return True
+        # ... else the oldest legal ACT or PRE.
+        for req in candidates:
+            if (req.rank, req.bank) in kept:
+                continue
             bank = self.banks[(req.rank, req.bank)]
             if bank.row is None:
-                if self._act_legal(c, req.rank, bank):
-                    if req.outcome is None:
-                        req.outcome = "miss"
-                    self._act(c, req.rank, bank, req.row)
-                    return
-            elif bank.row != req.row and not self._older_same_bank(req):
-                if self._pre_legal(c, bank):
-                    if req.outcome is None:
-                        req.outcome = "conflict"
-                    self._pre(c, bank)
-                    return
-
-    def _older_same_bank(self, req: Request) -> bool:
-        """An older queued request targets req's bank: req may not close its row."""
-        for older in self.queue:
-            if older is req:
-                return False
-            if (older.rank, older.bank) == (req.rank, req.bank):
-                return True
+                if self._legal(c, "act", bank):
+                    req.outcome = req.outcome or "miss"
+                    bank.row, bank.hits = req.row, 0
+                    self.rank_acts[req.rank].append(c)
+                    self._record(c, "act", bank)
+                    return True
+            elif bank.row != req.row:
+                if self._legal(c, "pre", bank) \
+                        and not self._older_blocks_precharge(queue, req, bank):
+                    req.outcome = req.outcome or "conflict"
+                    bank.row, bank.hits = None, 0
+                    self._record(c, "pre", bank)
+                    return True
         return False
+
+    def _column(self, c: int, req: Request, bank: Bank, kind: str, queue: list) -> None:
+        t = self.t
+        req.outcome = req.outcome or "hit"
+        self._record(c, kind, bank)
+        queue.remove(req)
+        if req.write:
+            self.drain_left -= 1
+        if self.closed_page:
+            bank.row, bank.hits = None, 0
+        else:
+            bank.hits += 1
+        req.finish(c + (t["tCWL"] if req.write else t["tCL"]) + t["tBURST"])
 
     def command_counts(self, before: int) -> Counter:
         return Counter(cmd for cyc, cmd in self.commands if cyc < before)

@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from ..arch import dram_timing_cycles, value_bits
+from ..hw.noc import zero_load_latency
 from ..workload.trace import unpack_bits
 
 
@@ -212,7 +213,7 @@ class Checker:
                     out.append(f"message {m.tag}: ideal latency {m.available - m.send}")
             else:
                 h = abs(m.src[0] % cols - m.dst[0] % cols) + abs(m.src[0] // cols - m.dst[0] // cols)
-                zl = (h + 1) * cfg.noc.router_delay + h * cfg.noc.link_delay + m.flits
+                zl = zero_load_latency(cfg, h, m.flits) + 1  # available: tail received + 1
                 if m.available - m.send < zl:
                     out.append(f"message {m.tag}: latency {m.available - m.send} below "
                                f"zero-load {zl}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,13 +44,25 @@ class Draw:
     def float(self, lo: float, hi: float) -> float:
         return lo + (hi - lo) * self.int(0, 1000) / 1000
 
+    def aside(self) -> "Draw":
+        """Choices added after a case seed's meaning was fixed: drawn from here, they leave
+        the main stream (and so every older seed's case) unchanged."""
+        return self
+
 
 class SeededDraw(Draw):
     def __init__(self, seed: int):
+        self.seed = seed
         self.rng = random.Random(seed)
+        self._aside = None
 
     def int(self, lo, hi):
         return self.rng.randint(lo, hi)
+
+    def aside(self):
+        if self._aside is None:
+            self._aside = SeededDraw(f"{self.seed}:aside")
+        return self._aside
 
 
 class HypothesisDraw(Draw):
@@ -142,6 +155,7 @@ def _pow2(d: Draw, lo: int, hi: int) -> int:
 def draw_arch(d: Draw, cores: int, small_sram: bool = False):
     """A random config; ``small_sram``: buffers of 32 bytes to 1 KiB, so the
     mapper spills (the timing models take capacities from the placement, not the config)."""
+    a = d.aside()  # the noc.* router stages added with BookSim2 semantics (spec 6)
     precision = d.choice(["fp16", "fp16", "fp16", "int8", "fp32"])
     bits = PRECISION_BITS[precision]
     # weight-gradient formats (spec 2.5a): accumulator width, FP32 master copy, rounding
@@ -183,7 +197,8 @@ def draw_arch(d: Draw, cores: int, small_sram: bool = False):
     rows = d.int(max(1, math.ceil(cores / cols)), max(3, math.ceil(cores / cols)))
     nodes = cols * rows
     dram_nodes = sorted({d.int(0, nodes - 1) for _ in range(d.int(1, 2))})
-    preset = d.choice(sorted(dram_presets()))
+    # (the presets of the first draws; _draw_dram_controller may pick a newer one)
+    preset = d.choice(["DDR4-2400", "HBM2", "LPDDR4-3200"])
     p = dram_presets()[preset]
     burst = d.choice([32, 64]) if d.bool(0.3) else p["burst_bytes"]
     row = max(burst, d.choice([256, 512, 1024, p["row_bytes"]]))
@@ -200,12 +215,17 @@ def draw_arch(d: Draw, cores: int, small_sram: bool = False):
         "core": {"precision": precision, **engines, "sram": sram,
                  "state_format": d.choice(["auto", "mask", "full"])},
         "noc": {"model": d.choice(["ideal", "cycle"]), "flit_bits": d.choice([16, 32, 64, 128]),
-                "router_delay": d.int(1, 3), "link_delay": d.int(1, 2),
+                # routing_delay takes the draw of the former router_delay (3 values)
+                "routing_delay": d.int(0, 2), "link_delay": d.int(1, 2),
                 "buffer_flits": d.int(1, 6), "vcs": d.int(1, 3),
                 "spike_encoding": d.choice(["auto", "aer", "bitmap"]),
                 "multicast": d.bool(0.4),
                 "gradient_encoding": d.choice(["auto", "dense", "sparse"]),
-                "ideal_latency": d.int(0, 12)},
+                "ideal_latency": d.int(0, 12),
+                "vc_alloc_delay": a.int(1, 2), "sw_alloc_delay": a.int(1, 2),
+                "st_prepare_delay": a.int(0, 1), "st_final_delay": a.int(1, 2),
+                "credit_delay": a.int(0, 2), "injection_delay": a.int(1, 2),
+                "ejection_delay": a.int(1, 2), "alloc_iters": a.int(1, 2)},
         "dram": {"model": d.choice(["ideal", "cycle"]), "preset": preset,
                  "channels": _pow2(d, 0, 2), "ranks": _pow2(d, 0, 1), "banks": _pow2(d, 1, 3),
                  "burst_bytes": burst, "row_bytes": row,
@@ -221,7 +241,38 @@ def draw_arch(d: Draw, cores: int, small_sram: bool = False):
         "mapping": {"strategy": d.choice(["auto", "layer-pipelined", "output-split",
                                           "data-parallel"])},
     }
+    _draw_dram_controller(raw["dram"])
     return load_arch(raw)
+
+
+def _draw_dram_controller(dram: dict) -> None:
+    """Bank groups, their timings, rank switching, queues and the row-hit cap (spec 7),
+    drawn from a stream seeded by the DRAM keys already drawn, so that adding them changed
+    no earlier case of a seed (the regression tests replay cases by seed)."""
+    sub = SeededDraw(zlib.crc32(repr(sorted(dram.items())).encode()))
+    banks = dram["banks"]
+    if sub.bool(0.3):
+        presets = dram_presets()
+        old_rfc = presets[dram["preset"]]["timing_ns"]["tRFC"]
+        dram["preset"] = sub.choice(sorted(presets))
+        refi = dram.get("timing_ns", {}).get("tREFI")
+        if refi:  # the same margin over the new preset's tRFC
+            new_rfc = presets[dram["preset"]]["timing_ns"]["tRFC"]
+            dram["timing_ns"] = {**dram["timing_ns"], "tREFI": refi - old_rfc + new_rfc}
+    dram["bank_groups"] = min(banks, _pow2(sub, 0, 2)) if sub.bool(0.6) else 1
+    dram["write_queue_depth"] = sub.choice([1, 2, 4, 32])
+    dram["row_hit_cap"] = sub.choice([1, 2, 4, 16])
+    if sub.bool(0.4):
+        dram["address_mapping"] = sub.choice(["RoChRaBaBgCo", "RoRaBgBaChCo", "robgbarachco",
+                                              "RoCoBaBgRaCh"])
+    timing = dict(dram.get("timing_ns", {}))
+    if sub.bool(0.5):  # same-group timings from one cycle to more than the presets'
+        for key in ("tCCD_L", "tRRD_L", "tWTR_L"):
+            timing[key] = float(sub.choice([1, 5, 10, 15]))
+    if sub.bool(0.4):
+        timing["tRTRS"] = float(sub.choice([0, 1, 2, 5]))
+    if timing:
+        dram["timing_ns"] = timing
 
 
 # --------------------------------------------------------------------------- placement
