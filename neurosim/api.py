@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,10 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     from .hw.mapping import map_network
     from .hw.report import build_stats, summarize
 
+    if out_dir is not None:
+        from .fileio import check_output_dir
+
+        check_output_dir(out_dir, "out_dir", RUN_OUTPUT_FILES)
     arch_o, wl_o = split_overrides(overrides)
     arch_cfg = _config(arch, load_arch, arch_o)
     wl = _config(workload, load_workload, wl_o)
@@ -112,7 +117,7 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     if placement is None:
         placement = map_network(arch_cfg, network, wl, trace)
     momentum = wl.optimizer.type == "momentum"
-    bar = _ProgressBar() if progress else None
+    bar = _ProgressBar() if progress and sys.stderr.isatty() else None
     timing = simulate(arch_cfg, network, trace, placement, momentum, progress=bar)
     if bar is not None:
         bar.close()
@@ -128,23 +133,23 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     return result
 
 
+RUN_OUTPUT_FILES = ("stats.json", "stats.csv", "summary.json", "placement.json")
+
+
 def write_outputs(result: RunResult, out_dir) -> list:
-    """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json;
-    each written to a temporary name and renamed, so no half-written file appears."""
+    """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json,
+    written as one directory: it appears complete or not at all (``fileio.write_directory``)."""
     import json
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from .fileio import write_directory
+
     files = {
         "stats.json": result.stats.to_json(),
         "stats.csv": result.stats.to_csv(),
         "summary.json": json.dumps(result.summary, indent=1, sort_keys=True),
         "placement.json": json.dumps(result.placement.to_dict(), indent=1, sort_keys=True),
     }
-    written = []
-    for name, text in files.items():
-        written.append(_atomic_write(out / name, text))
-    return written
+    return write_directory(out_dir, files)
 
 
 def _atomic_write(path: Path, text: str) -> Path:

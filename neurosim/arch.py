@@ -259,6 +259,26 @@ def dram_presets() -> dict:
     return yaml.safe_load(text)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key, line: int):
+        self.key, self.line = str(key), line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys without a word; a config that says ``chip:``
+    twice is a mistake worth one line."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) or key is None:
+                if key in seen:
+                    raise _DuplicateKey(key, key_node.start_mark.line + 1)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path, what: str) -> dict:
     """Read a YAML mapping; any failure is an InputError naming the file."""
     try:
@@ -268,13 +288,16 @@ def read_yaml(path: Path, what: str) -> dict:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
         raise InputError(path, "", f"a readable {what} YAML file", type(e).__name__) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as e:
+        raise InputError(path, e.key, "each key once in a mapping",
+                         f"a second {e.key!r} at line {e.line}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "?"
         raise InputError(path, "", f"valid YAML ({where})", "a syntax error") from None
     if data is None:
-        data = {}
+        raise InputError(path, "", f"a non-empty {what} (a YAML mapping)", "an empty document")
     if not isinstance(data, dict):
         raise InputError(path, "", f"a YAML mapping for a {what}", type(data).__name__)
     return data

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .errors import InputError
+from .fileio import OutputFile, check_output_arguments
 
 EXIT_INPUT = 2
 
@@ -61,9 +62,9 @@ def cmd_config_reference(args) -> int:
 
     text = config_reference()
     if args.out:
-        from pathlib import Path
+        from .fileio import atomic_write_text
 
-        Path(args.out).write_text(text)
+        atomic_write_text(args.out, text)
         print(f"wrote {args.out}")
     else:
         print(text, end="")
@@ -90,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     ti.set_defaults(fn=cmd_trace_info)
     tg = trs.add_parser("generate", help="produce a workload's traces and save them (.npz)")
     tg.add_argument("workload")
-    tg.add_argument("--out", required=True, help="output .npz path")
+    tg.add_argument("--out", required=True, type=OutputFile, help="output .npz path")
     _add_set(tg)
     tg.set_defaults(fn=cmd_trace_generate)
 
@@ -102,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set(cs)
     cs.set_defaults(fn=cmd_config_show)
     cr = cfs.add_parser("reference", help="print the config and workload key reference (Markdown)")
-    cr.add_argument("--out", help="write to this file instead of stdout")
+    cr.add_argument("--out", type=OutputFile, help="write to this file instead of stdout")
     cr.set_defaults(fn=cmd_config_reference)
 
     for register in _PLUGINS:
@@ -136,12 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_output_arguments(args)
         return int(args.fn(args) or 0)
     except InputError as e:
         print(f"neurosim: error: {e}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("neurosim: interrupted", file=sys.stderr)
+        # on a line of its own: on a terminal a progress bar may have left the cursor mid-line
+        print(("\n" if sys.stderr.isatty() else "") + "neurosim: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and closed early
         import os

@@ -274,6 +274,9 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
     tree = copy.deepcopy(tree)
     for text in overrides or []:
         path, value = parse_set_option(text)
+        if path == ["extends"]:  # merged when the file is read, before any override
+            raise InputError("--set", "extends", "extends only inside a config file (give the "
+                             "config to start from as the ARCH argument)", value)
         spec: Any = schema
         node_in_tree: Any = tree
         for i, part in enumerate(path):
@@ -298,6 +301,9 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
         # Validate the overridden leaf on its own so the error points at --set.
         if isinstance(spec, Param):
             spec.validate(value, "--set", ".".join(path))
+        elif isinstance(spec, Group) and not isinstance(value, dict):
+            raise InputError("--set", ".".join(path), "a mapping of keys (or one key inside "
+                             "it, e.g. KEY.sub=VALUE)", value)
     return tree
 
 

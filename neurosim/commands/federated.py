@@ -14,7 +14,7 @@ import math
 import sys
 from pathlib import Path
 
-from ..fileio import atomic_write
+from ..fileio import OutputDir, atomic_write
 
 # (header, key, scale, format) of the printed table.
 TABLE = (
@@ -175,6 +175,6 @@ def register(sub) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key, e.g. federated.workers=3 (workload keys prefixed "
                    "with workload.); repeatable")
-    p.add_argument("--out", metavar="DIR", help="write rounds.csv, summary.json and "
+    p.add_argument("--out", metavar="DIR", type=OutputDir, help="write rounds.csv, summary.json and "
                    "federated.png here")
     p.set_defaults(fn=cmd_federated)

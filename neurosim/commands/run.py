@@ -1,6 +1,9 @@
 """``neurosim run ARCH WORKLOAD``: simulate one training step with the event-driven model."""
 from __future__ import annotations
 
+from ..api import RUN_OUTPUT_FILES
+from ..fileio import OutputDir
+
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="simulate one training step of a workload on an arch")
@@ -9,7 +12,7 @@ def register(sub) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key: arch keys as they are (chip.cores=4), workload keys "
                         "prefixed with workload. (workload.batch=2); repeatable")
-    p.add_argument("--out", metavar="DIR", help="write stats.json, stats.csv, summary.json, "
+    p.add_argument("--out", metavar="DIR", type=OutputDir.holding(RUN_OUTPUT_FILES), help="write stats.json, stats.csv, summary.json, "
                    "placement.json here")
     p.add_argument("--trace", metavar="FILE", help="use this .npz trace instead of the "
                    "workload's trace source")

@@ -9,7 +9,7 @@ import io
 import time
 from pathlib import Path
 
-from ..fileio import atomic_write
+from ..fileio import OutputDir, atomic_write
 
 from ..errors import InputError
 
@@ -132,7 +132,7 @@ def register(sub) -> None:
     p.add_argument("--cores", default="1,2,4,8,16,20", help="core counts (default %(default)s)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key (workload keys prefixed with workload.); repeatable")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR", type=OutputDir)
     p.set_defaults(fn=cmd_scaling)
 
 

@@ -2,6 +2,8 @@
 trainer (with its training log and accuracy) and from a PyTorch SNN."""
 from __future__ import annotations
 
+from ..fileio import OutputFile
+
 import argparse
 import sys
 
@@ -25,7 +27,7 @@ def register(sub) -> None:
     tt = trs.add_parser("train", help="train a workload with the built-in BPTT trainer and "
                         "record its trace (cached; prints the training log and accuracy)")
     tt.add_argument("workload", help="workload YAML with traces.source: trainer")
-    tt.add_argument("--out", help="also write the trace to this .npz file")
+    tt.add_argument("--out", type=OutputFile, help="also write the trace to this .npz file")
     tt.add_argument("--quiet", action="store_true", help="no per-epoch log")
     _add_set(tt)
     tt.set_defaults(fn=cmd_trace_train)
@@ -42,7 +44,7 @@ def register(sub) -> None:
     ti.add_argument("workload", help="workload YAML describing the same network")
     ti.add_argument("--entry", required=True, metavar="MODULE:FUNCTION",
                     help="entry point that builds the model and a batch")
-    ti.add_argument("--out", required=True, help="output .npz trace")
+    ti.add_argument("--out", required=True, type=OutputFile, help="output .npz trace")
     _add_set(ti)
     ti.set_defaults(fn=cmd_trace_import_torch)
 

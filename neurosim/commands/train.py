@@ -10,6 +10,8 @@ functional results only).
 """
 from __future__ import annotations
 
+from ..fileio import OutputDir
+
 import csv
 import dataclasses
 import io
@@ -152,7 +154,7 @@ def register(sub) -> None:
     p.add_argument("--timing-every", type=int, default=1,
                    help="run the timing model and energy every N steps when it is installed "
                    "(0: never; default 1)")
-    p.add_argument("--out", help="directory for steps.csv and summary.json")
+    p.add_argument("--out", type=OutputDir, help="directory for steps.csv and summary.json")
     p.add_argument("--wset", dest="workload_overrides", action="append", default=[],
                    metavar="KEY=VALUE", help="override a workload key (repeatable)")
     _add_set(p)
