@@ -8,7 +8,9 @@ words per chunk...) come from the helper functions at the bottom, never from con
 """
 from __future__ import annotations
 
+import copy
 import math
+import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -71,11 +73,12 @@ ARCH_SCHEMA = Group("an architecture config", {
         "cores": Param("int", 20, "active cores (placed on mesh nodes 0..cores-1, row-major)",
                        "core", min=1),
         "mesh": Group("the 2-D mesh the cores sit on", {
-            "cols": Param("int", 5, "mesh columns (x)", "node", min=1),
-            "rows": Param("int", 4, "mesh rows (y)", "node", min=1),
+            # 64 x 64 is TrueNorth's 4,096 cores; the memory system's state grows per node
+            "cols": Param("int", 5, "mesh columns (x)", "node", min=1, max=64),
+            "rows": Param("int", 4, "mesh rows (y)", "node", min=1, max=64),
         }),
         "clock_mhz": Param("float", 500.0, "core, NoC and memory-controller clock", "MHz",
-                           min=0, min_exclusive=True),
+                           min=0, min_exclusive=True, max=10_000.0),
         "technology_nm": Param("int", 28, "process node (selects energy-table scaling)", "nm",
                                min=1),
         "dram_nodes": Param("any", [[0, 0]], "mesh nodes [x, y] with a DRAM controller port "
@@ -280,7 +283,27 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def read_yaml(path: Path, what: str) -> dict:
-    """Read a YAML mapping; any failure is an InputError naming the file."""
+    """Read a YAML mapping; any failure is an InputError naming the file. A file read
+    before and unchanged since is parsed once (a sweep resolves its bases per point)."""
+    try:
+        st = os.stat(path)
+        key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size, what)
+    except OSError:
+        key = None
+    if key is not None and key in _PARSED:
+        return copy.deepcopy(_PARSED[key])
+    data = _parse_yaml(path, what)
+    if key is not None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        _PARSED[key] = copy.deepcopy(data)
+    return data
+
+
+_PARSED: dict = {}
+
+
+def _parse_yaml(path: Path, what: str) -> dict:
     try:
         text = Path(path).read_text()
     except FileNotFoundError:

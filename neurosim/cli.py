@@ -142,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         print(f"neurosim: error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except MemoryError:
+        # the estimates before allocation (workload.batch/time_steps, chip.mesh, sweep size)
+        # should catch this first; this is the last line of defence, still one line
+        print("neurosim: error: out of memory: reduce workload.batch, workload.time_steps "
+              "or the chip size", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         # on a line of its own: on a terminal a progress bar may have left the cursor mid-line
         print(("\n" if sys.stderr.isatty() else "") + "neurosim: interrupted", file=sys.stderr)
