@@ -160,10 +160,12 @@ def check_output_dir(path, source: str = "--out", replaceable=None) -> Path:
         if replaceable is not None:
             ours = tuple(f".{n}." for n in replaceable)   # temporaries of older versions
             other = sorted(p.name for p in path.iterdir()
-                           if p.name not in replaceable and not p.name.startswith(ours))
+                           if not ((p.name in replaceable and p.is_file() and not p.is_symlink())
+                                   or p.name.startswith(ours)))
             if other:
                 raise InputError(source, str(path), "a new directory, an empty one or an "
-                                 "earlier output of this command", f"a directory with {other[0]}")
+                                 "earlier output of this command (whose files it replaces)",
+                                 f"a directory with {other[0]}")
     else:
         _check_creatable(path, source, "directory")
     return path
