@@ -279,11 +279,13 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
                              "config to start from as the ARCH argument)", value)
         spec: Any = schema
         node_in_tree: Any = tree
+        switched = None  # the one-of section whose variant this override selects
         for i, part in enumerate(path):
             if isinstance(spec, OneOf):  # e.g. traces.epochs: the variant in force decides
                 kind = (node_in_tree.get(spec.selector, spec.default_variant)
                         if isinstance(node_in_tree, dict) else spec.default_variant)
                 if part == spec.selector:
+                    switched = spec
                     spec = Param("choice", None, spec.doc, choices=tuple(spec.variants))
                     continue
                 spec = spec.variants.get(kind, Group("", {}))
@@ -301,6 +303,11 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
         # Validate the overridden leaf on its own so the error points at --set.
         if isinstance(spec, Param):
             spec.validate(value, "--set", ".".join(path))
+        if switched is not None and value != kind:
+            # another variant: the keys only the replaced one had go with it
+            keep = set(switched.variants[value].fields) | {switched.selector}
+            for k in [k for k in node if k not in keep]:
+                del node[k]
         elif isinstance(spec, Group) and not isinstance(value, dict):
             raise InputError("--set", ".".join(path), "a mapping of keys (or one key inside "
                              "it, e.g. KEY.sub=VALUE)", value)

@@ -306,3 +306,19 @@ def test_interrupt_is_one_line_and_exit_130(monkeypatch):
     rc, _, err = run_inprocess("run", "paper-20core", "mlp-digits")
     assert rc == 130
     assert err.splitlines() == ["neurosim: interrupted"]
+
+
+# --------------------------------------------------------------------------- one-of sections
+
+
+def test_set_switches_a_one_of_section():
+    """mlp-digits' traces are the trainer's (with trainer keys such as dataset): switching
+    the source from the command line leaves those keys behind instead of failing on them."""
+    rc, out, err = run_inprocess("trace", "info", "mlp-digits", "--set", "traces.source=synthetic")
+    assert rc == 0, err
+    assert "source synthetic" in out
+
+
+def test_set_switch_to_file_names_the_missing_path():
+    rc, _, err = run_inprocess("trace", "info", "mlp-digits", "--set", "traces.source=file")
+    assert_one_line_error(rc, err, "mlp-digits.yaml", "traces.path")
