@@ -375,7 +375,7 @@ def _apply_dram_preset(raw: dict, source: str) -> dict:
     if preset is None:
         return raw
     presets = dram_presets()
-    if preset not in presets:
+    if not isinstance(preset, str) or preset not in presets:
         return raw  # the schema reports the bad name
     merged = deep_merge(presets[preset], dram)
     return {**raw, "dram": merged}
