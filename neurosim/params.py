@@ -180,7 +180,7 @@ class ListOf:
             if not isinstance(item, dict):
                 raise InputError(source, sub, "a mapping", item)
             kind = item.get(self.type_key)
-            if kind not in self.variants:
+            if not isinstance(kind, str) or kind not in self.variants:
                 raise InputError(source, f"{sub}.{self.type_key}",
                                  "one of " + ", ".join(self.variants), kind)
             group = self.variants[kind]
@@ -210,7 +210,7 @@ class OneOf:
         if not isinstance(value, dict):
             raise InputError(source, key, "a mapping of keys", value)
         kind = value.get(self.selector, self.default_variant)
-        if kind not in self.variants:
+        if not isinstance(kind, str) or kind not in self.variants:
             raise InputError(source, _join(key, self.selector),
                              "one of " + ", ".join(self.variants), kind)
         rest = {k: v for k, v in value.items() if k != self.selector}
@@ -288,7 +288,7 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
                     switched = spec
                     spec = Param("choice", None, spec.doc, choices=tuple(spec.variants))
                     continue
-                spec = spec.variants.get(kind, Group("", {}))
+                spec = spec.variants.get(kind if isinstance(kind, str) else "", Group("", {}))
             if isinstance(spec, Group) and part in spec.fields:
                 spec = spec.fields[part]
                 node_in_tree = node_in_tree.get(part) if isinstance(node_in_tree, dict) else None
