@@ -137,6 +137,10 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     None (the mapper). ``out_dir``: if given, stats.json, stats.csv, summary.json and
     placement.json are written there (atomically). ``progress``: a bar on stderr for runs
     longer than a few seconds."""
+    if out_dir is not None:   # before any work: a bad place fails now, not after the run
+        from .fileio import check_output_dir
+
+        check_output_dir(out_dir, "out_dir", RUN_OUTPUT_FILES)
     arch_cfg, wl = load_configs(arch, workload, overrides)
     network = build_network(wl)
     if trace is None:
@@ -176,20 +180,23 @@ class DatapathStepTimer:
         return simulate_step(arch, self.workload, net, trace, self.placements[key])
 
 
+RUN_OUTPUT_FILES = ("stats.json", "stats.csv", "summary.json", "placement.json")
+
+
 def write_outputs(result: RunResult, out_dir) -> list:
-    """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json;
-    each written to a temporary name and renamed, so no half-written file appears."""
+    """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json,
+    written as one directory: it appears complete or not at all (``fileio.write_directory``)."""
     import json
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from .fileio import write_directory
+
     files = {
         "stats.json": result.stats.to_json(),
         "stats.csv": result.stats.to_csv(),
         "summary.json": json.dumps(result.summary, indent=1, sort_keys=True),
         "placement.json": json.dumps(result.placement.to_dict(), indent=1, sort_keys=True),
     }
-    return [write_text(out / name, text) for name, text in files.items()]
+    return write_directory(out_dir, files)
 
 
 def write_text(path, text: str) -> Path:

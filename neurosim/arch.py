@@ -8,7 +8,9 @@ words per chunk...) come from the helper functions at the bottom, never from con
 """
 from __future__ import annotations
 
+import copy
 import math
+import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -81,11 +83,12 @@ ARCH_SCHEMA = Group("an architecture config", {
         "cores": Param("int", 20, "active cores (placed on mesh nodes 0..cores-1, row-major)",
                        "core", min=1),
         "mesh": Group("the 2-D mesh the cores sit on", {
-            "cols": Param("int", 5, "mesh columns (x)", "node", min=1),
-            "rows": Param("int", 4, "mesh rows (y)", "node", min=1),
+            # 64 x 64 is TrueNorth's 4,096 cores; the memory system's state grows per node
+            "cols": Param("int", 5, "mesh columns (x)", "node", min=1, max=64),
+            "rows": Param("int", 4, "mesh rows (y)", "node", min=1, max=64),
         }),
         "clock_mhz": Param("float", 500.0, "core, NoC and memory-controller clock", "MHz",
-                           min=0, min_exclusive=True),
+                           min=0, min_exclusive=True, max=10_000.0),
         "technology_nm": Param("int", 28, "process node (selects energy-table scaling)", "nm",
                                min=1),
         "dram_nodes": Param("any", [[0, 0]], "mesh nodes [x, y] with a DRAM controller port "
@@ -254,8 +257,48 @@ def dram_presets() -> dict:
     return yaml.safe_load(text)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key, line: int):
+        self.key, self.line = str(key), line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys without a word; a config that says ``chip:``
+    twice is a mistake worth one line."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) or key is None:
+                if key in seen:
+                    raise _DuplicateKey(key, key_node.start_mark.line + 1)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path, what: str) -> dict:
-    """Read a YAML mapping; any failure is an InputError naming the file."""
+    """Read a YAML mapping; any failure is an InputError naming the file. A file read
+    before and unchanged since is parsed once (a sweep resolves its bases per point)."""
+    try:
+        st = os.stat(path)
+        key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size, what)
+    except OSError:
+        key = None
+    if key is not None and key in _PARSED:
+        return copy.deepcopy(_PARSED[key])
+    data = _parse_yaml(path, what)
+    if key is not None:
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        _PARSED[key] = copy.deepcopy(data)
+    return data
+
+
+_PARSED: dict = {}
+
+
+def _parse_yaml(path: Path, what: str) -> dict:
     try:
         text = Path(path).read_text()
     except FileNotFoundError:
@@ -263,13 +306,16 @@ def read_yaml(path: Path, what: str) -> dict:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
         raise InputError(path, "", f"a readable {what} YAML file", type(e).__name__) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as e:
+        raise InputError(path, e.key, "each key once in a mapping",
+                         f"a second {e.key!r} at line {e.line}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "?"
         raise InputError(path, "", f"valid YAML ({where})", "a syntax error") from None
     if data is None:
-        data = {}
+        raise InputError(path, "", f"a non-empty {what} (a YAML mapping)", "an empty document")
     if not isinstance(data, dict):
         raise InputError(path, "", f"a YAML mapping for a {what}", type(data).__name__)
     return data
@@ -316,7 +362,7 @@ def _apply_dram_preset(raw: dict, source: str) -> dict:
     if preset is None:
         return raw
     presets = dram_presets()
-    if preset not in presets:
+    if not isinstance(preset, str) or preset not in presets:
         return raw  # the schema reports the bad name
     merged = deep_merge(presets[preset], dram)
     return {**raw, "dram": merged}

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from .errors import InputError
+from .fileio import check_output_arguments
 
 EXIT_INPUT = 2
 
@@ -28,12 +29,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_output_arguments(args)
         return int(args.fn(args) or 0)
     except InputError as e:
         print(f"neurosim: error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except MemoryError:
+        # the estimates before allocation (workload.batch/time_steps, chip.mesh, sweep size)
+        # should catch this first; this is the last line of defence, still one line
+        print("neurosim: error: out of memory: reduce workload.batch, workload.time_steps "
+              "or the chip size", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
-        print("neurosim: interrupted", file=sys.stderr)
+        # on a line of its own: on a terminal a progress bar may have left the cursor mid-line
+        print(("\n" if sys.stderr.isatty() else "") + "neurosim: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and closed early
         import os

@@ -24,7 +24,12 @@ class InputError(Exception):
         msg = f"{self.source}: {self.key or '<top>'}: expected {self.expected}"
         if self.got is not MISSING:
             msg += f", got {_short(self.got)}"
-        return msg
+        return msg.translate(_ESCAPE_BREAKS)  # one line, whatever a source or key holds
+
+
+# every character str.splitlines() breaks at, shown escaped
+_ESCAPE_BREAKS = {ord(c): c.encode("unicode_escape").decode()
+                  for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
 def _short(value, limit: int = 60) -> str:

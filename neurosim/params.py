@@ -180,7 +180,7 @@ class ListOf:
             if not isinstance(item, dict):
                 raise InputError(source, sub, "a mapping", item)
             kind = item.get(self.type_key)
-            if kind not in self.variants:
+            if not isinstance(kind, str) or kind not in self.variants:
                 raise InputError(source, f"{sub}.{self.type_key}",
                                  "one of " + ", ".join(self.variants), kind)
             group = self.variants[kind]
@@ -210,7 +210,7 @@ class OneOf:
         if not isinstance(value, dict):
             raise InputError(source, key, "a mapping of keys", value)
         kind = value.get(self.selector, self.default_variant)
-        if kind not in self.variants:
+        if not isinstance(kind, str) or kind not in self.variants:
             raise InputError(source, _join(key, self.selector),
                              "one of " + ", ".join(self.variants), kind)
         rest = {k: v for k, v in value.items() if k != self.selector}
@@ -276,6 +276,9 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
     tree = copy.deepcopy(tree)
     for text in overrides or []:
         path, value = parse_set_option(text)
+        if path == ["extends"]:  # merged when the file is read, before any override
+            raise InputError("--set", "extends", "extends only inside a config file (give the "
+                             "config to start from as the ARCH argument)", value)
         spec: Any = schema
         node_in_tree: Any = tree
         switched = None     # (one-of spec, its node) when this override sets a selector
@@ -287,7 +290,7 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
                     switched = spec
                     spec = Param("choice", None, spec.doc, choices=tuple(spec.variants))
                     continue
-                spec = spec.variants.get(kind, Group("", {}))
+                spec = spec.variants.get(kind if isinstance(kind, str) else "", Group("", {}))
             if isinstance(spec, Group) and part in spec.fields:
                 spec = spec.fields[part]
                 node_in_tree = node_in_tree.get(part) if isinstance(node_in_tree, dict) else None
@@ -301,6 +304,9 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
         # Validate the overridden leaf on its own so the error points at --set.
         if isinstance(spec, Param):
             spec.validate(value, "--set", ".".join(path))
+        elif isinstance(spec, Group) and not isinstance(value, dict):
+            raise InputError("--set", ".".join(path), "a mapping of keys (or one key inside "
+                             "it, e.g. KEY.sub=VALUE)", value)
         if switched is not None and value != node.get(path[-1], switched.default_variant):
             keep = switched.variants[value].fields
             for k in [k for k in node if k != switched.selector and k not in keep]:

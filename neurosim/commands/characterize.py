@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from ..errors import InputError
-from ..fileio import atomic_write
+from ..fileio import OutputDir, atomic_write
 
 
 def _floats(text: str, what: str) -> list[float]:
@@ -167,7 +167,7 @@ def register(sub) -> None:
 
     def common(q, default_out):
         q.add_argument("arch", help="arch config (name or path)")
-        q.add_argument("--out", default=default_out, help=f"output directory "
+        q.add_argument("--out", default=default_out, type=OutputDir, help=f"output directory "
                        f"(default {default_out})")
         q.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         add_set(q, "override an arch config key (repeatable)")

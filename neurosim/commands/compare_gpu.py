@@ -2,6 +2,8 @@
 (docs/gpu-baseline.md), with measured GPU figures beside the model when given."""
 from __future__ import annotations
 
+from ..fileio import OutputDir
+
 
 def cmd_compare_gpu(args) -> int:
     from ..baselines.compare import (all_workloads_markdown, compare, render,
@@ -57,5 +59,5 @@ def register(sub) -> None:
                    help="GPU side only (no chip simulation)")
     p.add_argument("--all", action="store_true",
                    help="every workloads/*.yaml, a Markdown table (docs/results-gpu.md)")
-    p.add_argument("--out", metavar="DIR", help="write the table (CSV) and bar chart (PNG)")
+    p.add_argument("--out", metavar="DIR", type=OutputDir, help="write the table (CSV) and bar chart (PNG)")
     p.set_defaults(fn=cmd_compare_gpu)

@@ -1,6 +1,8 @@
 """``neurosim config``: print a resolved arch config (show) or the key reference (reference)."""
 from __future__ import annotations
 
+from ..fileio import OutputFile
+
 from .common import add_set
 
 
@@ -13,7 +15,7 @@ def register(sub) -> None:
     add_set(cs, "override a config key, e.g. core.fp.lanes=64 (repeatable)")
     cs.set_defaults(fn=cmd_config_show)
     cr = cfs.add_parser("reference", help="print the config and workload key reference (Markdown)")
-    cr.add_argument("--out", help="write to this file instead of stdout")
+    cr.add_argument("--out", type=OutputFile, help="write to this file instead of stdout")
     cr.set_defaults(fn=cmd_config_reference)
 
 
@@ -32,9 +34,9 @@ def cmd_config_reference(args) -> int:
 
     text = config_reference()
     if args.out:
-        from pathlib import Path
+        from ..fileio import atomic_write_text
 
-        Path(args.out).write_text(text)
+        atomic_write_text(args.out, text)
         print(f"wrote {args.out}")
     else:
         print(text, end="")

@@ -7,6 +7,8 @@ rounds.csv, summary.json and federated.png there (each to a temporary name, then
 """
 from __future__ import annotations
 
+from ..fileio import OutputDir
+
 import csv
 import io
 import json
@@ -145,6 +147,6 @@ def register(sub) -> None:
     add_set(p, "a federated setting (federated.workers=3, rounds, partition, link, "
             "aggregator: docs/federated.md), an arch key, or a workload key prefixed with "
             "workload.; repeatable")
-    p.add_argument("--out", metavar="DIR", help="write rounds.csv, summary.json and "
+    p.add_argument("--out", metavar="DIR", type=OutputDir, help="write rounds.csv, summary.json and "
                    "federated.png here")
     p.set_defaults(fn=cmd_federated)

@@ -1,6 +1,8 @@
 """``neurosim reproduce [ARCH] --out DIR``: the paper's headline claims, simulated."""
 from __future__ import annotations
 
+from ..fileio import OutputDir
+
 import sys
 
 
@@ -9,7 +11,7 @@ def register(sub) -> None:
                        "(report.md, results.json)")
     p.add_argument("arch", nargs="?", default="arch_configs/paper-20core.yaml",
                    help="arch config (default: arch_configs/paper-20core.yaml)")
-    p.add_argument("--out", default="results/paper-20core", metavar="DIR",
+    p.add_argument("--out", default="results/paper-20core", metavar="DIR", type=OutputDir,
                    help="output directory (default: results/paper-20core)")
     p.add_argument("--gpu", default="a100-40gb", help="GPU preset of the DRAM comparison")
     p.add_argument("--quick", action="store_true",

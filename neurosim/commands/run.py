@@ -1,6 +1,9 @@
 """``neurosim run ARCH WORKLOAD``: simulate one training step with the event-driven model."""
 from __future__ import annotations
 
+from ..api import RUN_OUTPUT_FILES
+from ..fileio import OutputDir
+
 
 def register(sub) -> None:
     from .common import add_set
@@ -9,7 +12,7 @@ def register(sub) -> None:
     p.add_argument("arch", help="arch config (path or name in arch_configs/)")
     p.add_argument("workload", help="workload YAML (path or name in workloads/)")
     add_set(p)
-    p.add_argument("--out", metavar="DIR", help="write stats.json, stats.csv, summary.json, "
+    p.add_argument("--out", metavar="DIR", type=OutputDir.holding(RUN_OUTPUT_FILES), help="write stats.json, stats.csv, summary.json, "
                    "placement.json here")
     p.add_argument("--trace", metavar="FILE", help="use this .npz trace instead of the "
                    "workload's trace source")

@@ -4,6 +4,8 @@ DIR/scaling.png.
 """
 from __future__ import annotations
 
+from ..fileio import OutputDir
+
 from pathlib import Path
 
 from ..errors import InputError
@@ -18,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("workload")
     p.add_argument("--cores", default="1,2,4,8,16,20", help="core counts (default %(default)s)")
     add_set(p)
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR", type=OutputDir)
     p.set_defaults(fn=cmd_scaling)
 
 

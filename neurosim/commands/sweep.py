@@ -2,6 +2,8 @@
 their figures and their results as CSV (see docs/sweeps.md)."""
 from __future__ import annotations
 
+from ..fileio import OutputDir, OutputFile, check_output_dir, check_output_file
+
 import argparse
 import sys
 
@@ -16,9 +18,9 @@ def register(sub) -> None:
                    help="local Dask workers (default: one per CPU, at most one per point)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="send the points to an existing Dask cluster, e.g. tcp://host:8786")
-    p.add_argument("--db", default=None, metavar="FILE",
+    p.add_argument("--db", default=None, metavar="FILE", type=OutputFile,
                    help="SQLite results database (default: SPEC_STEM.sweep.db beside the spec)")
-    p.add_argument("--runs-dir", default=None, metavar="DIR",
+    p.add_argument("--runs-dir", default=None, metavar="DIR", type=OutputDir,
                    help="where each point's full stats go (default: DB_STEM-runs/ beside the "
                    "database; must be visible to every worker)")
     p.add_argument("--processes", action=argparse.BooleanOptionalAction, default=True,
@@ -54,7 +56,7 @@ def register(sub) -> None:
 
     ex = sub.add_parser("export", help="write a sweep's results database as CSV")
     ex.add_argument("db", help="sweep results database")
-    ex.add_argument("--csv", required=True, metavar="FILE", help="output CSV file")
+    ex.add_argument("--csv", required=True, metavar="FILE", type=OutputFile, help="output CSV file")
     _add_scope(ex)
     ex.set_defaults(fn=cmd_export)
 
@@ -95,6 +97,8 @@ def cmd_plot(args) -> int:
     from ..plots import default_figures, plot_one
 
     scope = "all" if args.all else "current"
+    if args.out is not None:   # a directory for the default set, a file for one figure
+        (check_output_dir if args.y is None else check_output_file)(args.out, "--out")
     if args.y is None:
         written, notes = default_figures(args.db, args.out, args.x, scope, args.where)
         for n in notes:

@@ -3,6 +3,8 @@
 (import-torch)."""
 from __future__ import annotations
 
+from ..fileio import OutputFile
+
 import sys
 
 from .common import add_set
@@ -20,14 +22,14 @@ def register(sub) -> None:
     ti.set_defaults(fn=cmd_trace_info)
     tg = trs.add_parser("generate", help="produce a workload's traces and save them (.npz)")
     tg.add_argument("workload")
-    tg.add_argument("--out", required=True, help="output .npz path")
+    tg.add_argument("--out", required=True, type=OutputFile, help="output .npz path")
     add_set(tg, WORKLOAD_SET_HELP)
     tg.set_defaults(fn=cmd_trace_generate)
 
     tt = trs.add_parser("train", help="train a workload with the built-in BPTT trainer and "
                         "record its trace (cached; prints the training log and accuracy)")
     tt.add_argument("workload", help="workload YAML with traces.source: trainer")
-    tt.add_argument("--out", help="also write the trace to this .npz file")
+    tt.add_argument("--out", type=OutputFile, help="also write the trace to this .npz file")
     tt.add_argument("--quiet", action="store_true", help="no per-epoch log")
     add_set(tt, WORKLOAD_SET_HELP)
     tt.set_defaults(fn=cmd_trace_train)
@@ -44,7 +46,7 @@ def register(sub) -> None:
     ti.add_argument("workload", help="workload YAML describing the same network")
     ti.add_argument("--entry", required=True, metavar="MODULE:FUNCTION",
                     help="entry point that builds the model and a batch")
-    ti.add_argument("--out", required=True, help="output .npz trace")
+    ti.add_argument("--out", required=True, type=OutputFile, help="output .npz trace")
     add_set(ti, WORKLOAD_SET_HELP)
     ti.set_defaults(fn=cmd_trace_import_torch)
 

@@ -9,6 +9,8 @@ test accuracy every ``--eval-every`` steps and at the end; cycles and energy eve
 """
 from __future__ import annotations
 
+from ..fileio import OutputDir
+
 import csv
 import dataclasses
 import io
@@ -129,7 +131,7 @@ def register(sub) -> None:
                    "default 10); --out gets every step")
     p.add_argument("--timing-every", type=int, default=1,
                    help="run the timing model and energy every N steps (0: never; default 1)")
-    p.add_argument("--out", help="directory for steps.csv and summary.json")
+    p.add_argument("--out", type=OutputDir, help="directory for steps.csv and summary.json")
     p.add_argument("--wset", dest="workload_overrides", action="append", default=[],
                    metavar="KEY=VALUE", help="override a workload key without the workload. "
                    "prefix (repeatable)")

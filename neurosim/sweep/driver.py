@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..fileio import check_output_dir, check_output_file
 from .spec import Point, SweepSpec, expand_points, load_spec
 from .store import ResultStore
 from .worker import DEFAULT_RUNNER, RunnerNotFound, check_runner, resolve_runner, run_point
@@ -106,6 +107,8 @@ def run_sweep(spec, *, db=None, workers: int | None = None, scheduler: str | Non
               file=stream)
     # absolute: workers of an existing cluster need not share our working directory
     runs = (Path(runs_dir) if runs_dir is not None else runs_dir_for(db)).resolve()
+    check_output_file(db, "--db")          # both before the database is created
+    check_output_dir(runs, "--runs-dir")
     with ResultStore(db) as store:
         store.set_spec_points(spec.name, points)
         statuses = store.statuses()

@@ -140,6 +140,13 @@ def load_spec(spec, base_dir: Path | None = None) -> SweepSpec:
                 raise InputError(source, f"points[{i}]", "a mapping of KEY: value", p)
             _check_keys(p, source, f"points[{i}]")
     grid, points = dict(grid or {}), [dict(p) for p in points or []]
+    n = point_count(grid, points)
+    if n > MAX_POINTS:  # counted, never materialised
+        sizes = " x ".join(str(len(v)) for v in grid.values())
+        if points:
+            sizes = f"{sizes} x {len(points)} points" if sizes else f"{len(points)} points"
+        raise InputError(source, "grid" if grid else "points", f"at most {MAX_POINTS:,} "
+                         "points (split the sweep into several specs)", f"{n:,} ({sizes})")
     for k in fixed:
         if k in grid or any(k in p for p in points):
             raise InputError(source, f"set.{k}", "a key that is not also swept in grid or "
@@ -153,6 +160,17 @@ def load_spec(spec, base_dir: Path | None = None) -> SweepSpec:
     return SweepSpec(name=name, arch=str(Path(arch_path).resolve()),
                      workload=str(Path(wl_path).resolve()), fixed=fixed,
                      grid=grid, points=points, source=source, path=path, description=desc)
+
+
+# Every point is resolved and validated before the first runs (a few ms each), and each
+# is a row of the results store: past this a sweep is a mistake, not a plan.
+MAX_POINTS = 100_000
+
+
+def point_count(grid: dict, points: list) -> int:
+    """How many points a grid (cross product) times a list of points makes."""
+    n = math.prod(len(v) for v in grid.values())
+    return n * max(1, len(points))
 
 
 def _check_keys(mapping: dict, source: str, where: str) -> None:

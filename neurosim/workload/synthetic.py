@@ -62,7 +62,7 @@ def _spatial_draw(rng, b: int, map_shape: tuple, p: float, s: float) -> np.ndarr
     square root of their count; each position is normalised by its exact standard deviation
     so the marginal is exactly p everywhere, borders included."""
     c, h, w = map_shape
-    if p <= 0 or p >= 1:
+    if p <= 0 or p >= 1 or 1 - p == 1:   # 1 - p == 1: p below float resolution, no spike
         return np.full((b, h * w * c), p >= 1)
     white = rng.standard_normal((b, h, w, c), dtype=np.float32)
     # 3x3 box sum, separable: rows then columns (zero outside the map)

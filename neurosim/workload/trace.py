@@ -179,15 +179,13 @@ def load_trace(path, expect: Network | None = None) -> Trace:
     if "format" not in data or str(data["format"]) != TRACE_FORMAT:
         raise InputError(src, "format", f"'{TRACE_FORMAT}' (is this a neurosim trace?)",
                          str(data.get("format", "missing")))
-    version = int(data.get("version", -1))
-    if version != TRACE_VERSION:
-        raise InputError(src, "version", f"trace format version {TRACE_VERSION}", version)
-    try:
-        net = Network.from_json(str(data["network"]))
-        meta = json.loads(str(data.get("meta", "{}")))
-    except (KeyError, ValueError, TypeError) as e:
-        raise InputError(src, "network", "the JSON description of the network",
-                         type(e).__name__) from None
+    version = data.get("version")
+    if (version is None or version.shape != () or version.dtype.kind not in "iu"
+            or int(version) != TRACE_VERSION):
+        raise InputError(src, "version", f"trace format version {TRACE_VERSION}",
+                         "missing" if version is None else version.tolist())
+    net = Network.from_json(json.dumps(_json_field(data, "network", src, check_network_json)))
+    meta = _json_field(data, "meta", src, lambda m, s: None) if "meta" in data else {}
     layers = []
     for i, hl in enumerate(net.layers):
         arrs = {}
@@ -211,6 +209,72 @@ def load_trace(path, expect: Network | None = None) -> Trace:
             raise InputError(src, "batch", f"batch = {expect.batch} as in the workload",
                              trace.batch)
     return trace
+
+
+def _json_field(data: dict, key: str, src: str, check) -> dict:
+    """A JSON object stored as a 0-d string array (``network``, ``meta``), checked by
+    ``check(obj, src)``."""
+    arr = data.get(key)
+    if arr is None or arr.shape != () or arr.dtype.kind != "U":
+        raise InputError(src, key, "a JSON text", "missing" if arr is None else
+                         f"{arr.dtype} array of shape {arr.shape}")
+    try:
+        obj = json.loads(str(arr))
+    except ValueError:
+        raise InputError(src, key, "valid JSON", "a syntax error") from None
+    if not isinstance(obj, dict):
+        raise InputError(src, key, "a JSON object", type(obj).__name__)
+    check(obj, src)
+    return obj
+
+
+def _is_int(v, lo: int = 0) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= lo
+
+
+def _shape_ok(v) -> bool:
+    return isinstance(v, list) and len(v) in (1, 3) and all(_is_int(x, 1) for x in v)
+
+
+def check_network_json(d: dict, src: str) -> None:
+    """The schema of a trace's ``network`` field (what ``Network.to_json`` writes): every
+    field with its type, layers in order, edges naming earlier layers or the input."""
+    def need(key, ok, expected, where=d, prefix="network"):
+        if key not in where or not ok(where[key]):
+            raise InputError(src, f"{prefix}.{key}", expected,
+                             where.get(key, "missing") if isinstance(where, dict) else where)
+
+    need("name", lambda v: isinstance(v, str) and v != "", "a network name")
+    need("input_shape", _shape_ok, "a shape [C, H, W] or [N] of positive integers")
+    need("coding", lambda v: isinstance(v, str), "the input coding")
+    need("time_steps", lambda v: _is_int(v, 1), "a positive integer")
+    need("batch", lambda v: _is_int(v, 1), "a positive integer")
+    need("layers", lambda v: isinstance(v, list) and len(v) > 0 and
+         all(isinstance(x, dict) for x in v), "a non-empty list of layer objects")
+    names = {"input"}
+    for i, layer in enumerate(d["layers"]):
+        at = f"network.layers[{i}]"
+        need("index", lambda v: v == i, f"{i} (layers in order)", layer, at)
+        need("name", lambda v: isinstance(v, str) and v not in names,
+             "a layer name used once", layer, at)
+        need("kind", lambda v: v in ("conv", "linear"), "conv or linear", layer, at)
+        need("in_shape", _shape_ok, "a shape of positive integers", layer, at)
+        need("out_shape", _shape_ok, "a shape of positive integers", layer, at)
+        need("kernel", lambda v: _is_int(v, 1), "a positive integer", layer, at)
+        need("stride", lambda v: _is_int(v, 1), "a positive integer", layer, at)
+        need("padding", lambda v: _is_int(v, 0), "a non-negative integer", layer, at)
+        need("in_binary", lambda v: isinstance(v, bool), "true or false", layer, at)
+        need("edges", lambda v: isinstance(v, list) and len(v) > 0 and
+             all(isinstance(e, dict) for e in v), "a non-empty list of edges", layer, at)
+        for j, e in enumerate(layer["edges"]):
+            eat = f"{at}.edges[{j}]"
+            need("src", lambda v: v in names, "the input or an earlier layer", e, eat)
+            need("src_shape", _shape_ok, "a shape of positive integers", e, eat)
+            need("pools", lambda v: isinstance(v, list) and all(
+                isinstance(p, list) and len(p) == 3 and p[0] in ("max", "avg")
+                and _is_int(p[1], 1) and _is_int(p[2], 1) for p in v),
+                 "a list of [max|avg, kernel, stride]", e, eat)
+        names.add(layer["name"])
 
 
 def validate_trace(trace: Trace, source: str = "<trace>") -> None:
