@@ -62,6 +62,7 @@ class RunResult:
     network: object = None
     trace: object = None
     energy: object = None  # neurosim.energy.EnergyReport
+    area: object = None    # neurosim.area.AreaReport
 
 
 def split_overrides(overrides) -> tuple[list, list]:
@@ -93,6 +94,7 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     None (the mapper). ``out_dir``: if given, stats.json, stats.csv, summary.json and
     placement.json are written there (atomically). ``progress``: a bar on stderr for runs
     longer than a few seconds."""
+    from .area import compute_area
     from .energy import compute as compute_energy
     from .hw.chip import simulate
     from .hw.mapping import map_network
@@ -122,7 +124,11 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     energy = compute_energy(arch_cfg, network, timing)
     energy.publish(stats["chip"])
     summary.update(energy.summary)
-    result = RunResult(summary, stats, timing, placement, arch_cfg, wl, network, trace, energy)
+    area = compute_area(arch_cfg)          # area depends on the config alone (docs/area.md)
+    area.publish(stats["chip"])
+    summary.update(area.summary)
+    result = RunResult(summary, stats, timing, placement, arch_cfg, wl, network, trace, energy,
+                       area)
     if out_dir is not None:
         write_outputs(result, out_dir)
     return result
