@@ -148,7 +148,8 @@ def test_fpga_part_memory_exceeded_is_one_line_input_error(cli, tmp_path):
 def test_configs_within_their_budgets_load():
     edge = load_arch("edge-20core")
     assert compute_area(edge).total_mm2 <= edge.chip.area_budget_mm2
-    load_arch("edge-20core", ["fpga.part=xcvu13p"])      # 20 x 800 KiB = 125 Mib fits
+    # 20 x 800 KiB x 8 = 125 Mib <= 2160 x 36 + 960 x 288 Kib = 345.9 Mib of an xcvu9p
+    assert load_arch("fpga-edge-20core").fpga.part == "xcvu9p"
 
 
 def test_run_outputs_carry_the_area(cli, tmp_path):
