@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .arch import load_arch
+from . import arch as _arch_config
+from .area import check_budgets
 from .errors import InputError
 from .workload import Trace, build_network, get_traces, load_trace, load_workload
 
@@ -63,6 +64,7 @@ class RunResult:
     network: object = None
     trace: object = None
     energy: object = None  # neurosim.energy.EnergyReport
+    area: object = None    # neurosim.area.AreaReport
 
 
 def split_overrides(overrides) -> tuple[list, list]:
@@ -75,6 +77,15 @@ def split_overrides(overrides) -> tuple[list, list]:
         else:
             arch_o.append(o)
     return arch_o, wl_o
+
+
+def load_arch(path_or_dict, overrides: list[str] | None = None):
+    """An arch config (``arch.load_arch``: extends, preset, ``--set``, checks) that also keeps
+    to its area budgets (``chip.area_budget_mm2``, ``fpga.part``; docs/area.md). The budget
+    check lives here, above both the config loader and the area model it needs."""
+    cfg = _arch_config.load_arch(path_or_dict, overrides)
+    check_budgets(cfg)
+    return cfg
 
 
 def load_configs(arch, workload, overrides=()) -> tuple:
@@ -104,9 +115,10 @@ def simulate_step(arch, workload, network, trace, placement=None,
                   progress=False) -> RunResult:
     """The one simulation pipeline every command uses (run, train, federated, scaling,
     reproduce, sweeps): map (unless ``placement`` is given) -> simulate one training step
-    with the event-driven model -> stats -> energy. ``arch`` and ``workload`` are loaded
+    with the event-driven model -> stats -> energy -> area. ``arch`` and ``workload`` are loaded
     Configs, ``trace`` a Trace of ``network``. ``progress``: a bar on stderr for runs
     longer than a few seconds."""
+    from .area import compute_area
     from .energy import compute as compute_energy
     from .hw.chip import simulate
     from .hw.report import build_stats, summarize
@@ -125,7 +137,11 @@ def simulate_step(arch, workload, network, trace, placement=None,
     energy = compute_energy(arch, network, timing)
     energy.publish(stats["chip"])
     summary.update(energy.summary)
-    return RunResult(summary, stats, timing, placement, arch, workload, network, trace, energy)
+    area = compute_area(arch)          # area depends on the config alone (docs/area.md)
+    area.publish(stats["chip"])
+    summary.update(area.summary)
+    return RunResult(summary, stats, timing, placement, arch, workload, network, trace, energy,
+                     area)
 
 
 def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,

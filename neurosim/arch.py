@@ -94,6 +94,10 @@ ARCH_SCHEMA = Group("an architecture config", {
         "dram_nodes": Param("any", [[0, 0]], "mesh nodes [x, y] with a DRAM controller port "
                             "(one controller per entry; DRAM channels are interleaved across "
                             "them)", expect="a list of [x, y] mesh coordinates"),
+        "area_budget_mm2": Param("float", None, "die-area budget: a config whose area "
+                                 "(`neurosim area`, docs/area.md) exceeds it is an input "
+                                 "error; null = no budget", "mm2", min=0, min_exclusive=True,
+                                 nullable=True),
     }),
     "core": Group("one core (all cores are identical)", {
         "precision": Param("choice", "fp16", "datapath number format: sets value bits for "
@@ -244,6 +248,12 @@ ARCH_SCHEMA = Group("an architecture config", {
         "dram_type": Param("choice", "auto", "DRAM family whose energies price DRAM traffic "
                            "(auto: from dram.preset)",
                            choices=("auto", "LPDDR4", "DDR4", "HBM2")),
+    }),
+    "fpga": Group("FPGA prototype target (docs/area.md)", {
+        "part": Param("str", None, "FPGA part the chip is prototyped on (a name in "
+                      "neurosim/data/fpga_parts.yaml, e.g. xcvu13p): the SRAM of all cores "
+                      "must fit its block RAM + UltraRAM, else an input error; null = no "
+                      "FPGA target", nullable=True),
     }),
 })
 

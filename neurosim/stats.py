@@ -36,6 +36,7 @@ UNITS = {
     "GB/s": "gigabytes per second",
     "TFLOPS/W": "tera floating-point operations per second per watt",
     "sample": "training samples",
+    "mm2": "square millimetres of silicon",
 }
 
 

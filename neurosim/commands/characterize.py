@@ -43,7 +43,7 @@ def _out_dir(text: str) -> Path:
 
 
 def cmd_noc(args) -> int:
-    from ..arch import load_arch
+    from ..api import load_arch
     from ..hw.characterize import noc_sweep
 
     cfg = load_arch(args.arch, args.overrides)
@@ -105,7 +105,7 @@ def _bytes_arg(text: str, what: str) -> int:
 
 
 def cmd_dram(args) -> int:
-    from ..arch import load_arch
+    from ..api import load_arch
     from ..hw.characterize import dram_sweep, dram_trace_replay, peak_bytes_per_cycle
 
     cfg = load_arch(args.arch, args.overrides)

@@ -7,7 +7,7 @@ def _fmt(v: float) -> str:
 
 
 def cmd_energy_table(args) -> int:
-    from ..arch import load_arch
+    from ..api import load_arch
     from ..energy import dram_type, load_table
 
     arch = load_arch(args.arch, args.overrides)

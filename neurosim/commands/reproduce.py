@@ -20,7 +20,7 @@ def register(sub) -> None:
 
 
 def cmd_reproduce(args) -> int:
-    from ..arch import load_arch
+    from ..api import load_arch
     from ..experiments.reproduce import report_markdown, reproduce, write_outputs
 
     load_arch(args.arch)  # a bad config fails here, before minutes of work

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from ..arch import load_arch, read_yaml, resolve_arch_path
+from ..api import load_arch
+from ..arch import read_yaml, resolve_arch_path
 from ..errors import MISSING, InputError
 from ..params import parse_set_option
 from ..workload.schema import load_workload, resolve_workload_path
