@@ -5,10 +5,10 @@ and one entry in ``COMMANDS`` (help lists them in this order).
 """
 from __future__ import annotations
 
-from . import (area, characterize, compare_gpu, config, energy, federated, reproduce, run,
-               scaling, sweep, trace, train, validate)
+from . import (area, bench, characterize, compare_gpu, config, energy, federated, reproduce,
+               run, scaling, sweep, trace, train, validate)
 
 COMMANDS = (trace, config, area, characterize, compare_gpu, energy, federated, reproduce, run,
-            scaling, sweep, train, validate)
+            scaling, sweep, train, validate, bench)
 
 __all__ = ["COMMANDS"]

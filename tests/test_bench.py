@@ -1,0 +1,44 @@
+"""``neurosim bench``: rows are selected as documented, a row's numbers come from its own
+process and the summary.json it writes (speed itself is never asserted: docs/performance.md)."""
+import json
+
+from neurosim.experiments.bench import ROWS, BenchRow, format_table, run_row, select_rows
+
+SMALL_WL = """
+name: small
+network:
+  input: {shape: [2, 6, 6], coding: dvs}
+  layers:
+    - {name: c1, type: conv2d, out_channels: 4}
+    - {type: maxpool, kernel: 2}
+    - {type: flatten}
+    - {name: fc, type: linear, out: 10}
+time_steps: 3
+batch: 2
+traces: {source: synthetic, seed: 3}
+"""
+
+
+def test_quick_rows_are_a_subset_and_names_filter():
+    quick = select_rows(quick=True)
+    assert quick and all(r.quick for r in quick) and set(quick) <= set(ROWS)
+    assert [r.name for r in select_rows(names=["single-core"])] == ["vgg11 single-core"]
+
+
+def test_a_row_reports_the_cycles_of_its_run(tmp_path):
+    wl = tmp_path / "small.yaml"
+    wl.write_text(SMALL_WL)
+    row = BenchRow("small", ("run", "paper-20core", str(wl)))
+    res = run_row(row, tmp_path)
+    assert res.returncode == 0
+    summary = json.loads((tmp_path / "small" / "summary.json").read_text())
+    assert res.cycles == summary["total_cycles"] > 0
+    assert res.packets == summary["noc_packets"]
+    assert res.peak_mib > 0 and res.wall_s > 0
+    table = format_table([res])
+    assert "small" in table.splitlines()[2] and table.splitlines()[2].endswith("-")
+
+
+def test_a_failing_row_is_reported_not_raised(tmp_path):
+    res = run_row(BenchRow("bad", ("run", "no-such-arch", "mlp-digits"), 1.0), tmp_path)
+    assert res.returncode == 2 and res.met == "failed" and res.cycles is None
