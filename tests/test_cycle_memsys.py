@@ -6,7 +6,8 @@ import pytest
 
 from neurosim.arch import load_arch
 from neurosim.hw.cycle_memsys import CycleMemorySystem
-from neurosim.hw.memsys import IdealMemorySystem, make_memory_system
+from neurosim.hw.cycle_memsys import make_memory_system
+from neurosim.hw.memsys import IdealMemorySystem
 from neurosim.stats import StatGroup
 
 COMBOS = [("cycle", "cycle"), ("cycle", "ideal"), ("ideal", "cycle")]

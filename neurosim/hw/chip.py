@@ -28,7 +28,8 @@ from ..arch import SRAM_BUFFERS
 from ..timing import TimingResult
 from . import engines as E
 from .core import Core, PartInfo, TileCoster, tensor_transfer
-from .memsys import PORT_CORE, make_memory_system
+from .cycle_memsys import make_memory_system
+from .memsys import PORT_CORE
 from .schedule import ENGINES, engine_programs, replica_of_core
 from .sram import CoreArbiter
 

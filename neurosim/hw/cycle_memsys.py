@@ -42,8 +42,8 @@ from numba import njit
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
 from . import noc as nm
-from .memsys import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, MemorySystem, RecordLog,
-                     dram_controller_node, multicast_chain, packetize)
+from .memsys import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, IdealMemorySystem,
+                     MemorySystem, RecordLog, dram_controller_node, multicast_chain, packetize)
 
 
 
@@ -1157,3 +1157,11 @@ class CycleMemorySystem(MemorySystem):
 
         self._sync()
         return memsys_extra(self)
+
+
+def make_memory_system(cfg) -> MemorySystem:
+    """The memory system the config asks for: the ideal one when both parts are ideal, else
+    this cycle-level one (here, not in memsys.py, so that memsys never imports this module)."""
+    if cfg.noc.model == "ideal" and cfg.dram.model == "ideal":
+        return IdealMemorySystem(cfg)
+    return CycleMemorySystem(cfg)

@@ -396,16 +396,7 @@ class IdealMemorySystem(MemorySystem):
         return out
 
 
-def make_memory_system(cfg: Config) -> MemorySystem:
-    """The memory system the config asks for."""
-    if cfg.noc.model == "ideal" and cfg.dram.model == "ideal":
-        return IdealMemorySystem(cfg)
-    from .cycle_memsys import CycleMemorySystem  # cycle-level NoC and/or DRAM (noc.py, dram.py)
-
-    return CycleMemorySystem(cfg)
-
-
-__all__ = ["MemorySystem", "IdealMemorySystem", "RecordLog", "Handle", "make_memory_system",
+__all__ = ["MemorySystem", "IdealMemorySystem", "RecordLog", "Handle",
            "packetize", "hops", "multicast_chain", "DramAddressMap", "dram_controller_node",
            "PORT_CORE", "PORT_DRAM",
            "dram_timing_cycles"]
