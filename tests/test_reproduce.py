@@ -28,7 +28,11 @@ def test_reproduce_report_carries_the_simulated_numbers(monkeypatch, tmp_path):
     for r in rep.gpu_rows:
         assert r["chip_bytes"] == direct["dram_read_bytes"] + direct["dram_write_bytes"]
     written = reproduce_module.write_outputs(rep, tmp_path, "neurosim reproduce")
-    assert f"{direct['total_cycles']:,} cycles" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert f"{direct['total_cycles']:,} cycles" in report
+    area = report[report.index("## The chip's area"):report.index("## Training steps")]
+    assert "`neurosim area paper-20core`" in area and "of which SRAM" in area
+    assert f"{direct['area_mm2']:.3g} mm2" in area   # 122 mm2 for paper-20core
     assert {p.name for p in written} >= {"report.md", "results.json"}
 
 

@@ -176,6 +176,16 @@ def report_markdown(rep: Reproduction, command: str) -> str:
                      f"{_fmt(f['total_energy_j'] / rounds * 1e3)} mJ per round | local steps "
                      "on each chip's datapath, timed and priced by the models; FedAvg over a "
                      "1 Gb/s link model (docs/federated.md) |")
+    if flag and "area_mm2" in flag:
+        lines += ["", "## The chip's area", "",
+                  f"Modelled area of `{rep.arch}` (`neurosim area {rep.arch}`, per-unit "
+                  f"figures and sources in docs/area.md): {_fmt(flag['area_mm2'])} mm2, of "
+                  f"which SRAM {_fmt(flag['area_sram_mm2'])} mm2, engine logic "
+                  f"{_fmt(flag['area_logic_mm2'])} mm2, NoC routers "
+                  f"{_fmt(flag['area_noc_mm2'])} mm2, DRAM I/O {_fmt(flag['area_dram_io_mm2'])} "
+                  "mm2. The SRAM sizes decide how much spills to DRAM and so the DRAM "
+                  "comparison below; docs/area.md compares them with published chips and "
+                  "gives the same workloads on the edge-sized `edge-20core`."]
     lines += ["", "## Training steps on the chip", "",
               "| workload | cycles | ms/step | samples/s | energy mJ | W | TFLOPS/W dense | "
               "TFLOPS/W w/o DRAM | TFLOPS/W executed | DRAM MB | util FP/BP/WG % |",
