@@ -3,20 +3,8 @@ process and the summary.json it writes (speed itself is never asserted: docs/per
 import json
 
 from neurosim.experiments.bench import ROWS, BenchRow, format_table, run_row, select_rows
+from test_bad_inputs_cli import SMALL_WL
 
-SMALL_WL = """
-name: small
-network:
-  input: {shape: [2, 6, 6], coding: dvs}
-  layers:
-    - {name: c1, type: conv2d, out_channels: 4}
-    - {type: maxpool, kernel: 2}
-    - {type: flatten}
-    - {name: fc, type: linear, out: 10}
-time_steps: 3
-batch: 2
-traces: {source: synthetic, seed: 3}
-"""
 
 
 def test_quick_rows_are_a_subset_and_names_filter():
