@@ -6,7 +6,6 @@ from neurosim.experiments.bench import ROWS, BenchRow, format_table, run_row, se
 from test_bad_inputs_cli import SMALL_WL
 
 
-
 def test_quick_rows_are_a_subset_and_names_filter():
     quick = select_rows(quick=True)
     assert quick and all(r.quick for r in quick) and set(quick) <= set(ROWS)
