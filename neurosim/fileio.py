@@ -7,6 +7,7 @@ writer still running beside it.
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import stat
@@ -19,7 +20,10 @@ _TMP = ".tmp-"      # ".stats.json.tmp-1234-abcd.json": a file being written by 
 _OLD = ".old-"      # ".out.old-1234-abcd": an output directory being replaced by process 1234
 
 
+@functools.lru_cache(maxsize=1)
 def _umask() -> int:
+    """The process's umask, read once: reading it means setting it, which must not race
+    with other threads creating files."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -128,11 +128,10 @@ def test_write_directory_replaces_an_earlier_output_whole(tmp_path):
 
 
 def test_outputs_honour_the_umask(tmp_path):
-    old = os.umask(0o027)
-    try:
-        write_directory(tmp_path / "out", FILES)
-    finally:
-        os.umask(old)
+    # a process of its own: the writer reads its process's umask once
+    code = ("import os, sys; os.umask(0o027); from neurosim.fileio import write_directory; "
+            "write_directory(sys.argv[1], {'stats.json': '{}', 'summary.json': '{}'})")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], check=True)
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750
     assert (tmp_path / "out" / "stats.json").stat().st_mode & 0o777 == 0o640
 
