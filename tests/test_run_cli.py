@@ -54,6 +54,19 @@ def test_run_writes_outputs_and_prints_summary(cli, tmp_path):
                                            for c in stats["chip"]["dram"].values()
                                            if isinstance(c, dict) and "row_hits" in c)
     assert "DRAM rows" in stdout and summary["dram_avg_read_latency"] > 0
+    # NoC statistics of the cycle-level router (docs/noc.md): latency by message kind in
+    # stats.json; the summary's mean is their packet-weighted mean
+    noc = stats["chip"]["noc"]
+    mean = noc["packet_latency_mean_by_kind"]
+    assert mean["unit"] == "cycle" and mean["value"] and min(mean["value"].values()) > 0
+    p50, p99 = (noc[f"packet_latency_{q}_by_kind"]["value"] for q in ("p50", "p99"))
+    assert all(p50[k] <= p99[k] for k in p50)
+    assert summary["noc_max_p99_packet_latency"] == max(p99.values())
+    assert summary["noc_max_link_utilization"] is None and noc["link_utilization"]["value"] \
+        == {}   # a 1 x 1 mesh has no links
+    assert min(mean["value"].values()) <= summary["noc_avg_packet_latency"] <= max(
+        mean["value"].values())
+    assert "packet latency" in stdout
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]   # no temp files
     # the same numbers through the API
     res = api.run("single-core", str(wl))

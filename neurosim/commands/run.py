@@ -53,7 +53,12 @@ def format_summary(res) -> str:
                 f"{s['dram_avg_read_latency']:.1f} cycles   refresh "
                 f"{s['dram_refresh_cycles']:,} cycles"]
                if s.get("dram_avg_read_latency") is not None else []),
-             f"NoC          {s['noc_flits']:,} flits in {s['noc_packets']:,} packets",
+             f"NoC          {s['noc_flits']:,} flits in {s['noc_packets']:,} packets"
+             + (f"   packet latency {s['noc_avg_packet_latency']:.1f} cycles mean, "
+                f"p99 up to {s['noc_max_p99_packet_latency']:.0f}"
+                if s.get("noc_avg_packet_latency") is not None else "")
+             + (f"   busiest link {100 * s['noc_max_link_utilization']:.1f} %"
+                if s.get("noc_max_link_utilization") is not None else ""),
              f"ops          {s['executed_ops']:,} executed of {s['dense_ops']:,} dense-equivalent "
              f"({100 * s['executed_ops'] / max(1, s['dense_ops']):.1f} %)"]
     if "energy_j" in s:

@@ -165,6 +165,32 @@ def publish_memsys_stats(ms, group) -> None:
     publish_dram_extra(ex["dram"], group, ms.dram_cycle)
 
 
+def publish_noc_extra(noc: dict, group) -> None:
+    """The NoC part of :func:`memsys_extra` under ``group.noc`` (the cycle-level NoC only):
+    packet latency by message kind, link utilisation by link (docs/noc.md)."""
+    g = group.group("noc", "2-D mesh network-on-chip")
+    kinds = {k: d["latency"] for k, d in noc["packet_kinds"].items() if d["latency"]["count"]}
+    for stat, desc in (("mean", "mean"), ("p50", "median"), ("p99", "99th percentile")):
+        g.vector(f"packet_latency_{stat}_by_kind", "cycle", f"packet latency (enqueue at the "
+                 f"source NI to tail ejection), {desc}, by message kind",
+                 {k: lat[stat] for k, lat in kinds.items()})
+    g.vector("link_utilization", "ratio", "flits sent on the link / cycles of the step, by "
+             "link (x,y)->(x,y)", {f"({l['from'][0]},{l['from'][1]})->({l['to'][0]},"
+                                   f"{l['to'][1]})": l["utilization"] for l in noc["links"]})
+
+
+def noc_latency_summary(noc: dict) -> dict:
+    """Mean and 99th percentile packet latency over all packets (count-weighted mean; the
+    99th percentile is the largest of the kinds', an upper bound)."""
+    lats = [d["latency"] for d in noc["packet_kinds"].values() if d["latency"]["count"]]
+    n = sum(lat["count"] for lat in lats)
+    return {"noc_avg_packet_latency": (sum(lat["mean"] * lat["count"] for lat in lats) / n
+                                       if n else None),
+            "noc_max_p99_packet_latency": max((lat["p99"] for lat in lats), default=None),
+            "noc_max_link_utilization": max((l["utilization"] for l in noc["links"]),
+                                            default=None)}
+
+
 def publish_dram_extra(dram: dict, group, dram_cycle: bool) -> None:
     """The DRAM part of :func:`memsys_extra` under ``group.dram.chC`` (units and
     descriptions; docs/dram.md)."""

@@ -12,7 +12,7 @@ from ..counters import DRAM, ENGINE, lookup
 from ..stats import StatGroup
 from ..timing import ENGINE_OF, TENSOR_KINDS
 from . import engines as E
-from .memsys_stats import publish_dram_extra
+from .memsys_stats import noc_latency_summary, publish_dram_extra, publish_noc_extra
 
 ENGINES = ("fp", "bp", "wg")
 PHASES = ("FP", "LOSS", "BP", "WG", "UPD")
@@ -139,6 +139,8 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
     memsys = timing.extra.get("memsys", {})
     if "dram" in memsys:  # per channel: row hits, queues, refresh, bandwidth, latency
         publish_dram_extra(memsys["dram"], chip, memsys.get("dram_model") == "cycle")
+    if "noc" in memsys:   # the cycle-level NoC: packet latency by kind, link utilisation
+        publish_noc_extra(memsys["noc"], chip)
     noc = chip.group("noc")
     flits, payload = defaultdict(int), defaultdict(int)
     summary = getattr(timing.messages, "summary_by_kind", None)
@@ -189,6 +191,9 @@ def summarize(arch, timing, stats: StatGroup) -> dict:
     for k in TENSOR_KINDS:
         s[f"dram_read_bytes_{k}"] = int(rd.get(k, 0))
         s[f"dram_write_bytes_{k}"] = int(wr.get(k, 0))
+    noc = timing.extra.get("memsys", {}).get("noc")
+    if noc:
+        s.update(noc_latency_summary(noc))
     dram = timing.extra.get("memsys", {}).get("dram")
     if dram and timing.extra["memsys"].get("dram_model") == "cycle":
         for key in ("row_hits", "row_misses", "row_conflicts", "refresh_cycles"):
