@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from neurosim import api
-from neurosim.hw import cycle_memsys as cm
+from neurosim.memsys import cycle as cm
 
 ROOT = Path(__file__).resolve().parents[1]
 CYCLE = ["noc.model=cycle", "dram.model=cycle"]

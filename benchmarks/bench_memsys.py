@@ -17,8 +17,8 @@ import time
 import numpy as np
 
 from neurosim.arch import load_arch
-from neurosim.hw.characterize import dram_point, noc_point
-from neurosim.hw.cycle_memsys import CycleMemorySystem
+from neurosim.memsys.characterize import dram_point, noc_point
+from neurosim.memsys.cycle import CycleMemorySystem
 
 
 def timed(fn, *a, **k):

@@ -37,8 +37,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurosim.arch import load_arch  # noqa: E402
-from neurosim.hw.characterize import noc_point  # noqa: E402
-from neurosim.hw.noc import zero_load_latency  # noqa: E402
+from neurosim.memsys.characterize import noc_point  # noqa: E402
+from neurosim.memsys.noc import zero_load_latency  # noqa: E402
 
 LOADS = (0.2, 0.4, 0.6, 0.8)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.arch import load_arch
-from neurosim.hw.characterize import dram_replay
+from neurosim.memsys.characterize import dram_replay
 
 FAR = 10 ** 12   # a trace line offered after the run (DRAMsim3's trace reader repeats its
                  # last line at end of file: this one is never reached)

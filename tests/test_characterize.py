@@ -5,7 +5,7 @@ import pytest
 
 from neurosim.arch import load_arch
 from neurosim.errors import InputError
-from neurosim.hw.characterize import (dram_point, dram_trace_replay, noc_point,
+from neurosim.memsys.characterize import (dram_point, dram_trace_replay, noc_point,
                                      traffic_destinations)
 
 

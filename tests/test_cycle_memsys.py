@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from neurosim.arch import load_arch
-from neurosim.hw.cycle_memsys import CycleMemorySystem
-from neurosim.hw.cycle_memsys import make_memory_system
-from neurosim.hw.memsys import IdealMemorySystem
+from neurosim.memsys.cycle import CycleMemorySystem
+from neurosim.memsys.cycle import make_memory_system
+from neurosim.memsys.base import IdealMemorySystem
 from neurosim.stats import StatGroup
 
 COMBOS = [("cycle", "cycle"), ("cycle", "ideal"), ("ideal", "cycle")]
@@ -279,7 +279,7 @@ def test_extra_and_published_stats():
     assert sum(lat["hist_counts"]) == kinds["spike"]["packets"]
     assert lat["p99"] >= lat["p50"] > 0
     g = StatGroup("chip")
-    from neurosim.hw.memsys_stats import publish_memsys_stats
+    from neurosim.memsys.stats import publish_memsys_stats
 
     publish_memsys_stats(ms, g)
     flat = {row[0]: row[1] for row in g.flat()}
@@ -350,7 +350,7 @@ def test_record_logs_are_lazy_sequences(noc, dram):
 
 def test_chip_run_does_not_expand_the_records(monkeypatch):
     from neurosim import api
-    from neurosim.hw import cycle_memsys
+    from neurosim.memsys import cycle as cycle_memsys
 
     def refuse(self, which):
         raise AssertionError(f"{which} records expanded")
@@ -364,7 +364,7 @@ def test_chip_run_does_not_expand_the_records(monkeypatch):
 
 @pytest.mark.parametrize("noc, dram", COMBOS)
 def test_retired_rows_keep_records_and_statistics(noc, dram, monkeypatch):
-    from neurosim.hw.cycle_memsys import Engine
+    from neurosim.memsys.cycle import Engine
 
     sets = (noc, dram, "dram.timing_ns.tREFI=400")
     posts = reactive_run(make(*sets), np.random.default_rng(7), 160)

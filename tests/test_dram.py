@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from neurosim.arch import dram_timing_cycles, load_arch
-from neurosim.hw.cycle_memsys import CycleMemorySystem
+from neurosim.memsys.cycle import CycleMemorySystem
 from neurosim.reference.dram import Dram as ReferenceDram
 
 T = {"tRCD": 10, "tCL": 12, "tCWL": 8, "tRP": 10, "tRAS": 25, "tWR": 12, "tRTP": 6,

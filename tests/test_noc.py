@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from neurosim.arch import load_arch
-from neurosim.hw.cycle_memsys import CycleMemorySystem
+from neurosim.memsys.cycle import CycleMemorySystem
 from neurosim.reference.noc import CycleNoc, Message
 
 MODELS = ("hw", "reference")

@@ -2,7 +2,7 @@
 few cases worked out by hand on a channel with round timings (1 GHz clock, so 1 ns = 1
 cycle). The timing cases shared with the event model are in test_dram.py (both models)."""
 from neurosim.arch import dram_timing_cycles
-from neurosim.hw.memsys import DramAddressMap
+from neurosim.memsys.base import DramAddressMap
 from neurosim.reference.dram import AddressMap, CycleChannel, Request
 
 from handcases import arch

@@ -8,9 +8,9 @@ import pytest
 
 from neurosim.arch import load_arch
 from neurosim.errors import InputError
-from neurosim.hw import cycle_memsys as cm
+from neurosim.memsys import cycle as cm
 from neurosim.hw.chip import simulate as event_model
-from neurosim.hw.memsys import DramAddressMap
+from neurosim.memsys.base import DramAddressMap
 from neurosim.reference import simulate as reference
 from neurosim.reference.dram import Dram
 from neurosim.validation.compare import compare
@@ -248,7 +248,7 @@ def run_dram_models(cfg, requests):
                            arrive=arrive)
     eng.schedule_deliveries(ids, arrive)
     eng.run(cm.INF, cm.RUN_DRAIN)
-    from neurosim.hw.dram import OUTCOMES
+    from neurosim.memsys.dram import OUTCOMES
     got = [(int(eng.R.complete[i]), OUTCOMES[int(eng.R.outcome[i])]) for i in ids]
     assert got == ref
     return ref

@@ -44,7 +44,7 @@ def _out_dir(text: str) -> Path:
 
 def cmd_noc(args) -> int:
     from ..api import load_arch
-    from ..hw.characterize import noc_sweep
+    from ..memsys.characterize import noc_sweep
 
     cfg = load_arch(args.arch, args.overrides)
     rates = _floats(args.rates, "rates") if args.rates else None
@@ -106,7 +106,7 @@ def _bytes_arg(text: str, what: str) -> int:
 
 def cmd_dram(args) -> int:
     from ..api import load_arch
-    from ..hw.characterize import dram_sweep, dram_trace_replay, peak_bytes_per_cycle
+    from ..memsys.characterize import dram_sweep, dram_trace_replay, peak_bytes_per_cycle
 
     cfg = load_arch(args.arch, args.overrides)
     out = _out_dir(args.out)
@@ -158,7 +158,7 @@ def cmd_dram(args) -> int:
 def register(sub) -> None:
     from .common import add_set
 
-    from ..hw.characterize import ARRIVALS, DRAM_PATTERNS, NOC_TRAFFIC
+    from ..memsys.characterize import ARRIVALS, DRAM_PATTERNS, NOC_TRAFFIC
 
     p = sub.add_parser("characterize", help="latency/throughput curves of the cycle-level "
                        "NoC or DRAM on synthetic traffic")

@@ -28,8 +28,8 @@ from ..arch import SRAM_BUFFERS
 from ..timing import TimingResult
 from . import engines as E
 from .core import Core, PartInfo, TileCoster, tensor_transfer
-from .cycle_memsys import make_memory_system
-from .memsys import PORT_CORE
+from ..memsys.cycle import make_memory_system
+from ..memsys.base import PORT_CORE
 from .schedule import ENGINES, engine_programs, replica_of_core
 from .sram import CoreArbiter
 

@@ -12,7 +12,7 @@ from ..counters import DRAM, ENGINE, lookup
 from ..stats import StatGroup
 from ..timing import ENGINE_OF, TENSOR_KINDS
 from . import engines as E
-from .memsys_stats import noc_latency_summary, publish_dram_extra, publish_noc_extra
+from ..memsys.stats import noc_latency_summary, publish_dram_extra, publish_noc_extra
 
 ENGINES = ("fp", "bp", "wg")
 PHASES = ("FP", "LOSS", "BP", "WG", "UPD")

@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from ..arch import dram_timing_cycles, value_bits
-from ..hw.noc import zero_load_latency
+from ..memsys.noc import zero_load_latency
 from ..workload.trace import unpack_bits
 
 

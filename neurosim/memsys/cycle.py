@@ -42,7 +42,7 @@ from numba import njit
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
 from . import noc as nm
-from .memsys import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, IdealMemorySystem,
+from .base import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, IdealMemorySystem,
                      MemorySystem, RecordLog, dram_controller_node, multicast_chain, packetize)
 
 
@@ -64,10 +64,10 @@ def _drop_stale_kernel_cache() -> None:
         dirs.append(Path(os.environ["NUMBA_CACHE_DIR"]))
     for d in dirs:
         try:
-            mark = d / "cycle_memsys.kernels.stamp"
+            mark = d / f"{here.stem}.kernels.stamp"
             if mark.is_file() and mark.read_text() == stamp:
                 continue
-            for f in d.rglob("cycle_memsys.*.nb[ic]"):
+            for f in d.rglob(f"{here.stem}.*.nb[ic]"):
                 f.unlink()
             d.mkdir(parents=True, exist_ok=True)
             mark.write_text(stamp)
@@ -1153,7 +1153,7 @@ class CycleMemorySystem(MemorySystem):
 
     @property
     def extra(self) -> dict:
-        from .memsys_stats import memsys_extra
+        from .stats import memsys_extra
 
         self._sync()
         return memsys_extra(self)

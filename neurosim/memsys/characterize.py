@@ -13,9 +13,9 @@ import numpy as np
 from ..arch import load_arch
 from ..errors import InputError
 from ..params import Config
-from .cycle_memsys import INF, RUN_DRAIN, RUN_UNTIL, Engine
+from .cycle import INF, RUN_DRAIN, RUN_UNTIL, Engine
 from .noc import zero_load_latency
-from .memsys import DramAddressMap
+from .base import DramAddressMap
 
 NOC_TRAFFIC = ("uniform", "transpose", "bitcomp", "neighbor", "hotspot")
 DRAM_PATTERNS = ("seq-read", "seq-write", "random-read", "random-write", "mixed")
