@@ -575,11 +575,3 @@ def refresh_headroom(cfg: Config) -> int:
     act = max(t["tFAW"], t["tRRD_L"])
     col = t["tRCD"] + max(t["tCCD_L"], t["tWTR_L"], t["tRTRS"]) + rl + wl + 2 * bl
     return t["tRFC"] + close + act + col
-
-
-def mesh_xy(cfg: Config, node: int) -> tuple[int, int]:
-    return node % cfg.chip.mesh.cols, node // cfg.chip.mesh.cols
-
-
-def mesh_node(cfg: Config, x: int, y: int) -> int:
-    return y * cfg.chip.mesh.cols + x

@@ -1,9 +1,9 @@
 """Arch config loading: extends, presets, --set overrides, derived values."""
 import pytest
 
-from neurosim.arch import (dram_timing_cycles, load_arch, mesh_node, mesh_xy, ns_to_cycles,
-                           words_per_chunk)
+from neurosim.arch import dram_timing_cycles, load_arch, ns_to_cycles, words_per_chunk
 from neurosim.errors import InputError
+from neurosim.memsys.topology import Mesh
 
 
 def test_shipped_configs_load():
@@ -54,7 +54,8 @@ def test_derived_values():
     assert t["tBURST"] == 3  # 64 B / (4 B * 3200 MT/s) = 5 ns -> 2.5 -> 3 cycles
     assert words_per_chunk(cfg, "fp", "weights") == 2  # 32 lanes * 16 b / 256 b
     assert words_per_chunk(cfg, "bp", "weights") == 1
-    assert mesh_xy(cfg, 7) == (2, 1) and mesh_node(cfg, 2, 1) == 7
+    mesh = Mesh.of(cfg)  # 5 columns: node 7 = (7 mod 5, 7 div 5)
+    assert mesh.xy(7) == (2, 1) and mesh.node(2, 1) == 7
 
 
 @pytest.mark.parametrize("override, key", [

@@ -8,7 +8,8 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..arch import buffer_bytes, mesh_xy, value_bits
+from ..arch import buffer_bytes, value_bits
+from ..memsys.topology import Mesh
 from ..workload.trace import popcount
 from .footprint import cdiv, layer_outputs, reads_input
 from .traffic import placement_traffic, spilled_transfers, transfer_bytes
@@ -455,13 +456,8 @@ class Estimator:
             + rw("gradients", words("bp", "gradients"), words("bp", "gradients")),
             pr.price("core0.wg", "add_ops", arch.core.wg.lanes).pj
             + rw("wgrad", words("wg", "wgrad"), words("wg", "wgrad"))]
-        nodes = arch.get("chip.dram_nodes")
-        self.dram_xy = [tuple(n) for n in nodes]
+        self.mesh = Mesh.of(arch)
         self.schedule = ScheduleEstimate(arch, network, self.work, momentum)
-
-    def _hops(self, core: int) -> int:
-        x, y = mesh_xy(self.arch, core)
-        return min(abs(x - a) + abs(y - b) for a, b in self.dram_xy)
 
     def __call__(self, placement) -> Estimate:
         net, T = self.network, self.T
@@ -495,7 +491,7 @@ class Estimator:
                                 tp.nbytes, self.burst)
         for core, nbytes in moved.items():
             flits = nbytes * 8 / self.flit_bits
-            h = self._hops(core)
+            h = self.mesh.nearest_dram_hops(core)
             noc_pj += flits * ((h + 1) * self.pj_flit_router + h * self.pj_flit_link)
         cycles = max(self.schedule(placement, T), (rd + wr) / self.schedule.bw)
         energy = (dyn + noc_pj + rd * self.pj_read + wr * self.pj_write) * 1e-12 \

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..arch import address_mapping_fields, dram_timing_cycles, mesh_node, mesh_xy
+from ..arch import address_mapping_fields
 from ..params import Config
 from ..timing import DramRecord, MessageRecord
+from .topology import PORT_CORE, PORT_DRAM, Mesh
 
-PORT_CORE, PORT_DRAM = 0, 5
 MAX_PAYLOAD_FLITS = 16  # body flits per packet (docs/microarchitecture.md 4.4)
 
 
@@ -62,27 +62,6 @@ def packetize(payload_bits: int, flit_bits: int) -> list[int]:
         out.append(1 + math.ceil(body / flit_bits))
         left -= body
     return out
-
-
-def multicast_chain(cfg: Config, src: tuple, dsts: list) -> list:
-    """Order in which a multicast visits its destinations (spec 4.5): from the current
-    endpoint, the nearest next (XY hops), ties by (node, port); the source itself is left
-    out."""
-    if len(set(dsts)) != len(dsts):
-        raise ValueError(f"multicast to repeated destinations {dsts}")
-    left = sorted(d for d in dsts if d != src)
-    order, at = [], src
-    while left:
-        nxt = min(left, key=lambda d: (hops(cfg, at[0], d[0]), d))
-        left.remove(nxt)
-        order.append(nxt)
-        at = nxt
-    return order
-
-
-def hops(cfg: Config, a: int, b: int) -> int:
-    (xa, ya), (xb, yb) = mesh_xy(cfg, a), mesh_xy(cfg, b)
-    return abs(xa - xb) + abs(ya - yb)
 
 
 class DramAddressMap:
@@ -134,12 +113,6 @@ class DramAddressMap:
         import numpy as np
 
         return self._fields(np.asarray(byte_addrs, dtype=np.int64) // self.burst)
-
-
-def dram_controller_node(cfg: Config, channel: int) -> int:
-    nodes = cfg.get("chip.dram_nodes")
-    x, y = nodes[channel % len(nodes)]
-    return mesh_node(cfg, x, y)
 
 
 class MemorySystem:
@@ -222,6 +195,7 @@ class IdealMemorySystem(MemorySystem):
         self.ld = cfg.dram.ideal_latency
         self.flit_bits = cfg.noc.flit_bits
         self.amap = DramAddressMap(cfg)
+        self.mesh = Mesh.of(cfg)
         self._heap: list = []
         self._id = 0
         self._now = 0
@@ -251,7 +225,7 @@ class IdealMemorySystem(MemorySystem):
         key = (a, b)
         h = self._hops.get(key)
         if h is None:
-            h = self._hops[key] = hops(self.cfg, a, b)
+            h = self._hops[key] = self.mesh.hops(a, b)
         return h
 
     def _count_messages(self, kind, src, dst, payload_bits, times=1, via=None):
@@ -292,7 +266,7 @@ class IdealMemorySystem(MemorySystem):
             out, prev = {}, src
             if src in dsts:
                 out[src] = self._post_message(cycle, src, src, payload_bits, kind, tag, cycle)
-            for d in multicast_chain(self.cfg, src, dsts):  # each leg counts its own hops
+            for d in self.mesh.multicast_chain(src, dsts):  # each leg counts its own hops
                 out[d] = self._post_message(cycle, src, d, payload_bits, kind, tag,
                                             cycle + self.ln, via=prev)
                 prev = d
@@ -323,7 +297,7 @@ class IdealMemorySystem(MemorySystem):
             key = "write" if write else "read"
             for ch in np.nonzero(per_ch)[0]:
                 ch, k = int(ch), int(per_ch[ch])
-                ctrl = (dram_controller_node(self.cfg, ch), PORT_DRAM)
+                ctrl = (self.mesh.dram_controller(ch), PORT_DRAM)
                 if write:
                     self._count_messages("dram_write", core, ctrl, bits, k)
                 else:
@@ -352,7 +326,7 @@ class IdealMemorySystem(MemorySystem):
         its request (and response) messages or its DRAM record."""
         b = self.amap.burst
         bits = b * 8
-        ctrls = [(dram_controller_node(self.cfg, ch), PORT_DRAM)
+        ctrls = [(self.mesh.dram_controller(ch), PORT_DRAM)
                  for ch in range(self.cfg.dram.channels)]
         for kind, item in self._log:
             if kind == "msg":
@@ -397,6 +371,4 @@ class IdealMemorySystem(MemorySystem):
 
 
 __all__ = ["MemorySystem", "IdealMemorySystem", "RecordLog", "Handle",
-           "packetize", "hops", "multicast_chain", "DramAddressMap", "dram_controller_node",
-           "PORT_CORE", "PORT_DRAM",
-           "dram_timing_cycles"]
+           "packetize", "DramAddressMap", "PORT_CORE", "PORT_DRAM"]

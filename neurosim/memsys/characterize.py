@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..params import Config
 from .cycle import INF, RUN_DRAIN, RUN_UNTIL, Engine
 from .noc import zero_load_latency
+from .topology import Mesh
 from .base import DramAddressMap
 
 NOC_TRAFFIC = ("uniform", "transpose", "bitcomp", "neighbor", "hotspot")
@@ -34,16 +35,17 @@ def traffic_destinations(traffic: str, cols: int, rows: int, src: np.ndarray,
                          rng: np.random.Generator, hotspot: int, hotspot_frac: float):
     """Destination node of each packet from node ``src`` under a traffic pattern (BookSim2's
     definitions on a k x k mesh; ``transpose`` and ``bitcomp`` are defined on rectangles too)."""
-    n = cols * rows
-    x, y = src % cols, src // cols
+    mesh = Mesh(cols, rows)
+    n = mesh.nodes
+    x, y = mesh.xy(src)
     if traffic == "uniform":  # any node, the source included (as BookSim2)
         return rng.integers(0, n, src.size)
     if traffic == "transpose":  # node (y, x) of the rows x cols matrix -> (x, y) of its transpose
         return x * rows + y
     if traffic == "bitcomp":  # (x, y) -> (cols-1-x, rows-1-y): BookSim2's bitcomp on a 2^k mesh
-        return (rows - 1 - y) * cols + (cols - 1 - x)
+        return mesh.node(cols - 1 - x, rows - 1 - y)
     if traffic == "neighbor":  # (x, y) -> (x+1 mod cols, y+1 mod rows), BookSim2's neighbor
-        return ((y + 1) % rows) * cols + (x + 1) % cols
+        return mesh.node((x + 1) % cols, (y + 1) % rows)
     if traffic == "hotspot":  # hotspot_frac of packets to the hotspot node, the rest uniform
         d = rng.integers(0, n, src.size)
         hot = rng.random(src.size) < hotspot_frac
@@ -80,16 +82,14 @@ def noc_point(cfg: Config, traffic: str, rate: float, packet_flits: int,
     the end; accepted throughput counts the flits received in the measurement window."""
     if not 0 < rate <= 1:
         raise InputError("--rates", "rate", "an injection rate in (0, 1] flits/node/cycle", rate)
-    cols, rows = cfg.chip.mesh.cols, cfg.chip.mesh.rows
-    n = cols * rows
+    mesh = Mesh.of(cfg)
+    cols, rows, n = mesh.cols, mesh.rows, mesh.nodes
     if n < 2:
         raise InputError(cfg.origin, "chip.mesh", "a mesh of at least 2 nodes", f"{cols}x{rows}")
     rng = np.random.default_rng(seed)
     end = warmup + measure
     times, src = bernoulli_times(rng, n, rate / packet_flits, end, on_off)
-    hot = cfg.get("chip.dram_nodes")[0]
-    dst = traffic_destinations(traffic, cols, rows, src, rng, hot[1] * cols + hot[0],
-                               hotspot_frac)
+    dst = traffic_destinations(traffic, cols, rows, src, rng, mesh.dram_nodes[0], hotspot_frac)
     eng = Engine(_with(cfg, ["noc.model=cycle", "dram.model=ideal"]), True, False)
     ids = eng.add_packets(src.size, src_ep=2 * src, dst_ep=2 * dst, flits=packet_flits,
                           time=times)
@@ -114,9 +114,7 @@ def noc_point(cfg: Config, traffic: str, rate: float, packet_flits: int,
 
 def zero_load(cfg, src, dst, flits):
     """Spec 6.6 zero-load latency of each (src, dst) pair."""
-    cols = cfg.chip.mesh.cols
-    h = np.abs(src % cols - dst % cols) + np.abs(src // cols - dst // cols)
-    return zero_load_latency(cfg, h, flits)
+    return zero_load_latency(cfg, Mesh.of(cfg).hops(src, dst), flits)
 
 
 def noc_sweep(cfg: Config, traffic: str, packet_flits: int, rates=None, warmup=3000,

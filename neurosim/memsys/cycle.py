@@ -42,8 +42,8 @@ from numba import njit
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
 from . import noc as nm
-from .base import (PORT_CORE, PORT_DRAM, DramAddressMap, Handle, IdealMemorySystem,
-                     MemorySystem, RecordLog, dram_controller_node, multicast_chain, packetize)
+from .base import DramAddressMap, Handle, IdealMemorySystem, MemorySystem, RecordLog, packetize
+from .topology import PORT_CORE, PORT_DRAM, Mesh
 
 
 
@@ -726,12 +726,11 @@ class CycleMemorySystem(MemorySystem):
         self.flit_bits = cfg.noc.flit_bits
         self.ln = cfg.noc.ideal_latency
         self.amap = DramAddressMap(cfg)
-        self.cols = cfg.chip.mesh.cols
+        self.mesh = Mesh.of(cfg)
         d = cfg.dram
         self._nbanks = d.banks
-        self._ctrl_node = np.array([dram_controller_node(cfg, c) for c in range(d.channels)],
+        self._ctrl_node = np.array([self.mesh.dram_controller(c) for c in range(d.channels)],
                                    dtype=np.int64)
-        self._ctrl_nodes = {y * cfg.chip.mesh.cols + x for x, y in cfg.get("chip.dram_nodes")}
         self._id = 0
         self._C = 0
         self._dirty = INF            # earliest post since the last consistency point that
@@ -796,14 +795,11 @@ class CycleMemorySystem(MemorySystem):
 
     def _ep(self, ep: tuple) -> int:
         node, port = int(ep[0]), int(ep[1])
-        if not 0 <= node < self.cols * self.cfg.chip.mesh.rows:
+        if not 0 <= node < self.mesh.nodes:
             raise ValueError(f"endpoint {ep}: no such mesh node")
-        if port == PORT_DRAM and node not in self._ctrl_nodes:
+        if port == PORT_DRAM and node not in self.mesh.dram_nodes:
             raise ValueError(f"endpoint {ep}: no DRAM controller at node {node}")
         return nm.endpoint(node, port)
-
-    def _hops(self, a: int, b: int) -> int:
-        return nm.xy_hops(self.cols, a, b)
 
     # ------------------------------------------------------------ posts
 
@@ -828,7 +824,7 @@ class CycleMemorySystem(MemorySystem):
             self._msgs.append(("known", kind, src, dst, cycle, payload_bits, 0, 0, tag, h))
             self._count_records(kind, 1, 0, payload_bits)
             return self._known_at(h, cycle)
-        self._count_noc(flits, self._hops(src[0], dst[0]))
+        self._count_noc(flits, self.mesh.hops(src[0], dst[0]))
         self._msgs.append(("handle", kind, src, dst, cycle, payload_bits, len(flits),
                            sum(flits), tag, h))
         self._count_records(kind, 1, sum(flits), payload_bits)
@@ -841,7 +837,7 @@ class CycleMemorySystem(MemorySystem):
         return h
 
     def _multicast(self, cycle, src, dsts, payload_bits, kind, tag):
-        order = multicast_chain(self.cfg, src, dsts)
+        order = self.mesh.multicast_chain(src, dsts)
         flits = packetize(payload_bits, self.flit_bits)
         handles = {}
         if src in dsts:  # the sender itself: available at once, no NoC
@@ -853,7 +849,7 @@ class CycleMemorySystem(MemorySystem):
         for d in order:
             h = self._new(kind, cycle, tag)
             handles[d] = h
-            self._count_noc(flits, self._hops(prev[0], d[0]))
+            self._count_noc(flits, self.mesh.hops(prev[0], d[0]))
             self._msgs.append(("handle", kind, src, d, cycle, payload_bits, len(flits),
                                sum(flits), tag, h))
             self._count_records(kind, 1, sum(flits), payload_bits)
@@ -907,8 +903,7 @@ class CycleMemorySystem(MemorySystem):
         for c, k in zip(*np.unique(ch, return_counts=True)):
             self._static[(f"dram.ch{c}", f"{key}_bytes")] += int(k) * b
             self._static[(f"dram.ch{c}", f"{key}_bytes.{tensor}")] += int(k) * b
-        hop = np.abs(node % self.cols - ctrl % self.cols) + np.abs(node // self.cols
-                                                                   - ctrl // self.cols)
+        hop = self.mesh.hops(node, ctrl)
         legs = [req_flits] if write else [req_flits, resp_flits]
         for fl in legs:
             self._static[("noc", "packets")] += len(fl) * n

@@ -29,10 +29,10 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-PORT_CORE, PORT_N, PORT_E, PORT_S, PORT_W, PORT_DRAM = range(6)
-NPORTS = 6
-PORT_NAMES = ("core", "north", "east", "south", "west", "dram")
-OPPOSITE = np.array([0, 3, 4, 1, 2, 5], dtype=np.int64)  # input port a link enters by
+from . import topology
+from .topology import NPORTS, PORT_CORE, PORT_DRAM, Mesh
+
+OPPOSITE = np.array(topology.OPPOSITE, dtype=np.int64)  # input port a link enters by
 FLIT_SHIFT = 5
 FLIT_MASK = (1 << FLIT_SHIFT) - 1
 
@@ -143,16 +143,8 @@ def make_noc_state(cfg) -> NocState:
     R, V, B = cols * rows, p["vcs"], p["buffer_flits"]
     E = 2 * R
     neigh = np.full((R, NPORTS), -1, np.int64)
-    for r in range(R):
-        x, y = r % cols, r // cols
-        if y > 0:
-            neigh[r, PORT_N] = r - cols
-        if x < cols - 1:
-            neigh[r, PORT_E] = r + 1
-        if y < rows - 1:
-            neigh[r, PORT_S] = r + cols
-        if x > 0:
-            neigh[r, PORT_W] = r - 1
+    for r, o, d in Mesh(cols, rows).links():
+        neigh[r, o] = d
     kc = max(p["link_delay"], p["injection_delay"]) + 2    # flits on a channel
     kr = V * B + 2                                         # credits outstanding
     ke = p["ejection_delay"] + 2
@@ -203,33 +195,6 @@ def endpoint(node: int, port: int) -> int:
     if port not in (PORT_CORE, PORT_DRAM):
         raise ValueError(f"endpoints sit on router port 0 or 5, not {port}")
     return 2 * node + (1 if port == PORT_DRAM else 0)
-
-
-def xy_hops(cols: int, a: int, b: int) -> int:
-    return abs(a % cols - b % cols) + abs(a // cols - b // cols)
-
-
-def xy_path(cols: int, a: int, b: int) -> list[tuple[int, int]]:
-    """The routers (node, output port) a packet from node a to node b passes, in order;
-    the last entry's port is -1 (ejection)."""
-    out = []
-    r = a
-    while True:
-        x, y = r % cols, r // cols
-        xd, yd = b % cols, b // cols
-        if xd > x:
-            o, nxt = PORT_E, r + 1
-        elif xd < x:
-            o, nxt = PORT_W, r - 1
-        elif yd > y:
-            o, nxt = PORT_S, r + cols
-        elif yd < y:
-            o, nxt = PORT_N, r - cols
-        else:
-            out.append((r, -1))
-            return out
-        out.append((r, o))
-        r = nxt
 
 
 # --------------------------------------------------------------------------- kernels

@@ -10,6 +10,7 @@ import numpy as np
 from ..arch import dram_timing_cycles
 from . import dram as dm
 from . import noc as nm
+from .topology import NPORTS, PORT_NAMES, Mesh
 
 LATENCY_EDGES = (0, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 1 << 62)
 
@@ -31,25 +32,20 @@ def latency_summary(lat: np.ndarray) -> dict:
 def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
     """Per-link, per-router, per-endpoint and per-packet-kind NoC statistics."""
     N = eng.N
-    cols = int(N.par[nm.PAR_COLS])
-    R = N.nload.shape[0]
+    mesh = Mesh(int(N.par[nm.PAR_COLS]), int(N.par[nm.PAR_ROWS]))
     span = max(1, cycles)
     links = []
-    for r in range(R):
-        for o in (nm.PORT_N, nm.PORT_E, nm.PORT_S, nm.PORT_W):
-            d = int(N.neigh[r, o])
-            if d < 0:
-                continue
-            f = int(N.st_port[r, o])
-            links.append({"from": [r % cols, r // cols], "to": [d % cols, d // cols],
-                          "flits": f, "busy_cycles": f, "utilization": f / span})
+    for r, o, d in mesh.links():
+        f = int(N.st_port[r, o])
+        links.append({"from": list(mesh.xy(r)), "to": list(mesh.xy(d)),
+                      "flits": f, "busy_cycles": f, "utilization": f / span})
     routers = []
-    for r in range(R):
+    for r in range(mesh.nodes):
         routers.append({
-            "node": r, "xy": [r % cols, r // cols], "flits": int(N.st_router[r]),
+            "node": r, "xy": list(mesh.xy(r)), "flits": int(N.st_router[r]),
             "busy_cycles": int(N.st_busy[r]),
-            "avg_buffer_flits": {nm.PORT_NAMES[i]: float(N.st_occ[r, i]) / span
-                                 for i in range(nm.NPORTS) if N.st_occ[r, i] > 0},
+            "avg_buffer_flits": {PORT_NAMES[i]: float(N.st_occ[r, i]) / span
+                                 for i in range(NPORTS) if N.st_occ[r, i] > 0},
         })
     T = eng.packet_columns(cycles)
     done, lat = T["done"], T["lat"]

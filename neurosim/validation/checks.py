@@ -24,6 +24,7 @@ import numpy as np
 
 from ..arch import dram_timing_cycles, value_bits
 from ..memsys.noc import zero_load_latency
+from ..memsys.topology import Mesh
 from ..workload.trace import unpack_bits
 
 
@@ -201,7 +202,7 @@ class Checker:
 
     def _check_messages(self, res, out):
         cfg = self.cfg
-        cols = cfg.chip.mesh.cols
+        mesh = Mesh.of(cfg)
         for m in res.messages:
             local = m.src[0] == m.dst[0] and m.src[1] == 0 and m.dst[1] == 0
             if local:
@@ -212,8 +213,7 @@ class Checker:
                 if m.available != m.send + cfg.noc.ideal_latency:
                     out.append(f"message {m.tag}: ideal latency {m.available - m.send}")
             else:
-                h = abs(m.src[0] % cols - m.dst[0] % cols) + abs(m.src[0] // cols - m.dst[0] // cols)
-                zl = zero_load_latency(cfg, h, m.flits) + 1  # available: tail received + 1
+                zl = zero_load_latency(cfg, mesh.hops(m.src[0], m.dst[0]), m.flits) + 1  # available: tail received + 1
                 if m.available - m.send < zl:
                     out.append(f"message {m.tag}: latency {m.available - m.send} below "
                                f"zero-load {zl}")
