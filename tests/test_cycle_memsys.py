@@ -7,7 +7,7 @@ import pytest
 from neurosim.arch import load_arch
 from neurosim.memsys.cycle import CycleMemorySystem
 from neurosim.memsys.cycle import make_memory_system
-from neurosim.memsys.base import IdealMemorySystem
+from neurosim.memsys.ideal import IdealMemorySystem
 from neurosim.stats import StatGroup
 
 COMBOS = [("cycle", "cycle"), ("cycle", "ideal"), ("ideal", "cycle")]
@@ -327,6 +327,26 @@ def count_by_kind(records):
         n, f, b = out.get(m.kind, (0, 0, 0))
         out[m.kind] = (n + 1, f + m.flits, b + m.payload_bits)
     return out
+
+
+def test_ideal_summary_by_kind_counts_core_local_messages():
+    # the summary the stats read is the one counted over the records, core-local messages
+    # (0 packets, their payload bits) included, as in the cycle-level model (the ideal model
+    # left them out before the two shared their counting)
+    cfg = load_arch("paper-20core", ["noc.model=ideal", "dram.model=ideal",
+                                     "noc.multicast=true"])
+    ideal = IdealMemorySystem(cfg)
+    ideal.send(0, (4, 0), (4, 0), 300, "grad")
+    ideal.send(1, (4, 0), [(4, 0), (9, 0)], 100, "spike")
+    ideal.dram_read(2, 4, 0, 128, "weights")
+    ideal.advance(1000)
+    want = count_by_kind(ideal.messages)
+    got = ideal.messages.summary_by_kind()
+    assert got == want and list(got) == list(want)
+    assert got["grad"] == (1, 0, 300)          # core-local: one record, no flits
+    assert got["spike"] == (2, 2, 200)         # the sender's copy, and 1 head + 1 body flit
+    # 128 B = 2 bursts of 64 B: 2 one-flit requests, 2 responses of 1 + 512 / 128 flits
+    assert got["dram_read_req"] == (2, 2, 0) and got["dram_read_resp"] == (2, 10, 1024)
 
 
 @pytest.mark.parametrize("noc, dram", COMBOS)

@@ -11,7 +11,8 @@ from neurosim import api
 from neurosim.arch import SRAM_BUFFERS, buffer_bytes
 from neurosim.errors import InputError
 from neurosim.mapping import layer_outputs, map_network, part_footprint
-from neurosim.memsys.base import IdealMemorySystem, PORT_CORE, PORT_DRAM
+from neurosim.memsys.ideal import IdealMemorySystem
+from neurosim.memsys.topology import PORT_CORE, PORT_DRAM
 from neurosim.mapping import placement_traffic
 from neurosim.mapping.footprint import PER_STEP_TENSORS, TENSORS
 from neurosim.workload import build_network, load_workload

@@ -29,7 +29,7 @@ from ..timing import TimingResult
 from . import engines as E
 from .core import Core, PartInfo, TileCoster, tensor_transfer
 from ..memsys.cycle import make_memory_system
-from ..memsys.base import PORT_CORE
+from ..memsys.topology import PORT_CORE
 from .schedule import ENGINES, engine_programs, replica_of_core
 from .sram import CoreArbiter
 

@@ -24,7 +24,6 @@ timing model chosen.
 """
 from __future__ import annotations
 
-import heapq
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ import numpy as np
 
 from ..arch import address_mapping_fields
 from ..params import Config
-from ..timing import DramRecord, MessageRecord
+from ..timing import MessageRecord
 from .topology import PORT_CORE, PORT_DRAM, Mesh
 
 MAX_PAYLOAD_FLITS = 16  # body flits per packet (docs/microarchitecture.md 4.4)
@@ -105,45 +104,233 @@ class DramAddressMap:
         out["bank"] = out.pop("group") * self.group_banks + out["bank"]
         return out
 
+    def bursts(self, addr: int, nbytes: int) -> tuple[int, int]:
+        """(first burst index, number of bursts) of a transfer of ``nbytes`` from byte
+        ``addr`` (spec 5.2: every burst it touches; none for 0 bytes)."""
+        first = addr // self.burst
+        n = max(1, math.ceil((addr + nbytes) / self.burst) - first) if nbytes > 0 else 0
+        return first, n
+
+    def channels(self, first: int, n: int) -> np.ndarray:
+        """Channel of each of the bursts ``first .. first + n - 1``."""
+        shift, mask = self.channel_field()
+        return (np.arange(first, first + n, dtype=np.int64) >> shift) & mask
+
     def decode(self, byte_addr: int) -> dict:
         return self._fields(byte_addr // self.burst)
 
     def decode_array(self, byte_addrs) -> dict:
         """:meth:`decode` of a numpy array of byte addresses (fields as int64 arrays)."""
-        import numpy as np
-
         return self._fields(np.asarray(byte_addrs, dtype=np.int64) // self.burst)
 
 
 class MemorySystem:
-    """Interface; see the module docstring."""
+    """The facade (see the module docstring), with what every model shares: handles, the
+    unicast / multicast flow of ``send`` (spec 4.4, 4.5), burst splitting of DRAM transfers
+    (5.2), the traffic counters fixed at post time (``noc`` packets, flits, router and link
+    flits; DRAM bytes per channel and tensor kind) and the message log behind ``messages``.
 
-    def send(self, cycle: int, src: tuple, dst: tuple, payload_bits: int, kind: str,
-             tag: tuple = ()) -> Handle:
-        raise NotImplementedError
+    A model provides the timing: ``_post_local`` (a message to the sender's own endpoint),
+    ``_post_leg`` (a unicast message, or one leg of a multicast chain), ``_post_transfer``
+    (a DRAM transfer split into bursts), ``_available_at`` (a handle whose availability is
+    known at post), ``next_event``, ``advance``, ``_expand_transfer`` (the records of a
+    transfer), and ``_now`` (posts before it are refused)."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.mesh = Mesh.of(cfg)
+        self.amap = DramAddressMap(cfg)
+        self.flit_bits = cfg.noc.flit_bits
+        self.ln = cfg.noc.ideal_latency
+        self._id = 0
+        self._now = 0
+        self._log: list = []         # ("msg", message descriptor) or ("dram", transfer)
+        self._n_records = {"messages": 0, "dram": 0}
+        self._by_kind: dict = {}     # kind -> (records, flits, payload bits), in record order
+        self._traffic = Counter()    # counters fixed at post time
+        self._packets: dict = {}     # payload bits -> flits of each packet
+        self.messages = RecordLog(self, "messages")
+        self.dram = RecordLog(self, "dram")
+        self._ctrl_node = np.array([self.mesh.dram_controller(ch)    # by channel
+                                    for ch in range(cfg.dram.channels)], dtype=np.int64)
+        bits = self.amap.burst * 8   # packets of a DRAM request / response (spec 5.2)
+        self._dram_flits = {"dram_write": self.packets(bits), "dram_read_req": self.packets(0),
+                            "dram_read_resp": self.packets(bits)}
+
+    # ------------------------------------------------------------ shared helpers
+
+    def packets(self, payload_bits: int) -> list[int]:
+        """Flits of each packet of a message of ``payload_bits`` (spec 4.4)."""
+        got = self._packets.get(payload_bits)
+        if got is None:
+            got = self._packets[payload_bits] = packetize(payload_bits, self.flit_bits)
+        return got
+
+    def _new(self, kind: str, cycle: int, tag: tuple) -> Handle:
+        if cycle < self._now:
+            raise ValueError(f"post at cycle {cycle} after advance to {self._now}")
+        self._id += 1
+        self._posted(cycle)
+        return Handle(self._id, kind, cycle, tag)
+
+    def _posted(self, cycle: int) -> None:
+        """A post at ``cycle`` (a model that speculates takes note)."""
+
+    def _check_endpoint(self, ep: tuple) -> None:
+        node, port = int(ep[0]), int(ep[1])
+        if not 0 <= node < self.mesh.nodes:
+            raise ValueError(f"endpoint {ep}: no such mesh node")
+        if port not in (PORT_CORE, PORT_DRAM):
+            raise ValueError(f"endpoints sit on router port 0 or 5, not {port}")
+        if port == PORT_DRAM and node not in self.mesh.dram_nodes:
+            raise ValueError(f"endpoint {ep}: no DRAM controller at node {node}")
+
+    def _count_records(self, kind: str, n: int, flits: int, bits: int) -> None:
+        """``n`` message records of one kind, ``flits`` flits and ``bits`` payload each."""
+        self._n_records["messages"] += n
+        m, f, b = self._by_kind.get(kind, (0, 0, 0))
+        self._by_kind[kind] = (m + n, f + n * flits, b + n * bits)
+
+    def _count_noc(self, flits: list, n: int, hops: int) -> None:
+        """NoC counters of ``n`` messages of packets ``flits`` crossing ``hops`` links in all
+        (spec 4.4: counted at post, whatever the timing model)."""
+        c = self._traffic
+        c[("noc", "packets")] += len(flits) * n
+        c[("noc", "flits")] += sum(flits) * n
+        c[("noc", "router_flits")] += sum(flits) * (hops + n)
+        c[("noc", "link_flits")] += sum(flits) * hops
+
+    def _message(self, h: Handle, src: tuple, dst: tuple, payload_bits: int,
+                 flits: list) -> None:
+        """Log and count one message (``flits``: its packets; empty when core-local)."""
+        self._log.append(("msg", (h.kind, src, dst, h.post, payload_bits, len(flits),
+                                  sum(flits), h.tag, h)))
+        self._count_records(h.kind, 1, sum(flits), payload_bits)
+
+    # ------------------------------------------------------------ posts
+
+    def send(self, cycle: int, src: tuple, dst, payload_bits: int, kind: str,
+             tag: tuple = ()):
+        """One message; to a list of endpoints, a chained multicast (spec 4.5) with
+        ``noc.multicast: true`` (one handle per destination, in the order given), else one
+        unicast each. A message to the sender's own endpoint uses no NoC."""
+        if isinstance(dst, list):
+            if not self.cfg.noc.multicast:
+                return [self.send(cycle, src, d, payload_bits, kind, tag) for d in dst]
+            src, dsts = tuple(src), [tuple(d) for d in dst]
+            for ep in [src] + dsts:
+                self._check_endpoint(ep)
+            handles, leg, via = {}, None, src
+            if src in dsts:
+                handles[src] = self._local(cycle, src, payload_bits, kind, tag)
+            for d in self.mesh.multicast_chain(src, dsts):  # each leg counts its own hops
+                handles[d], leg = self._leg(cycle, src, via, d, payload_bits, kind, tag, leg)
+                via = d
+            return [handles[d] for d in dsts]
+        src, dst = tuple(src), tuple(dst)
+        self._check_endpoint(src)
+        self._check_endpoint(dst)
+        if src == dst:
+            return self._local(cycle, src, payload_bits, kind, tag)
+        return self._leg(cycle, src, src, dst, payload_bits, kind, tag, None)[0]
+
+    def _local(self, cycle, src, payload_bits, kind, tag) -> Handle:
+        h = self._new(kind, cycle, tag)
+        self._message(h, src, src, payload_bits, [])
+        return self._available_at(h, cycle)
+
+    def _leg(self, cycle, src, via, dst, payload_bits, kind, tag, prev):
+        """A message from ``src`` that leaves from ``via`` (the previous destination of a
+        multicast chain, else ``src``); returns (handle, the model's token of the leg)."""
+        h = self._new(kind, cycle, tag)
+        flits = self.packets(payload_bits)
+        self._count_noc(flits, 1, self.mesh.hops(via[0], dst[0]))
+        self._message(h, src, dst, payload_bits, flits)
+        return h, self._post_leg(h, via, dst, flits, prev)
 
     def dram_read(self, cycle: int, node: int, addr: int, nbytes: int, tensor: str,
                   tag: tuple = ()) -> Handle:
-        raise NotImplementedError
+        return self._dram(cycle, node, addr, nbytes, tensor, tag, write=False)
 
     def dram_write(self, cycle: int, node: int, addr: int, nbytes: int, tensor: str,
                    tag: tuple = ()) -> Handle:
-        raise NotImplementedError
+        return self._dram(cycle, node, addr, nbytes, tensor, tag, write=True)
 
-    def next_event(self, horizon: int | None = None) -> int | None:
-        raise NotImplementedError
+    def _dram(self, cycle, node, addr, nbytes, tensor, tag, write) -> Handle:
+        """A transfer of ``nbytes`` from byte ``addr``: one request per burst (spec 5.2),
+        each with its request (and response) messages between the core and the channel's
+        controller."""
+        h = self._new("dram_write" if write else "dram_read", cycle, tag)
+        first, n = self.amap.bursts(addr, nbytes)
+        if n == 0:
+            return self._available_at(h, cycle)
+        channels = self.amap.channels(first, n)
+        b = self.amap.burst
+        key = "write" if write else "read"
+        for ch, k in zip(*np.unique(channels, return_counts=True)):
+            self._traffic[(f"dram.ch{ch}", f"{key}_bytes")] += int(k) * b
+            self._traffic[(f"dram.ch{ch}", f"{key}_bytes.{tensor}")] += int(k) * b
+        hops = int(self.mesh.hops(node, self._ctrl_node[channels]).sum())
+        legs = ("dram_write",) if write else ("dram_read_req", "dram_read_resp")
+        for leg in legs:
+            flits = self._dram_flits[leg]
+            self._count_noc(flits, n, hops)
+            self._count_records(leg, n, sum(flits), b * 8 if leg != "dram_read_req" else 0)
+        self._n_records["dram"] += n
+        return self._post_transfer(h, node, first, n, channels, tensor, write)
+
+    # ------------------------------------------------------------ records
+
+    def _record_count(self, which: str) -> int:
+        return self._n_records[which]
+
+    def _message_summary(self) -> dict:
+        return self._by_kind
+
+    def _expand(self, which: str):
+        """Records in posting order (a generator; see :class:`RecordLog`); a transfer yields,
+        burst by burst in ascending address, its request (and response) messages or its
+        DRAM records (``_expand_transfer``)."""
+        context = self._expand_context(which)
+        for what, item in self._log:
+            if what == "msg":
+                if which == "messages":
+                    kind, src, dst, send, bits, npk, nfl, tag, h = item
+                    avail = h.available if h.available is not None else -1
+                    yield MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag)
+                continue
+            yield from self._expand_transfer(item, which, context)
 
     def post_order(self, key: int) -> None:
         """Order key of the posts that follow among those of the same cycle (lower first;
         equal keys in posting order). Only a model with queues needs it."""
 
+    # ------------------------------------------------------------ the model's part
+
+    def _available_at(self, h: Handle, t: int) -> Handle:
+        raise NotImplementedError
+
+    def _post_leg(self, h: Handle, via: tuple, dst: tuple, flits: list, prev):
+        raise NotImplementedError
+
+    def _post_transfer(self, h, node, first, n, channels, tensor, write) -> Handle:
+        raise NotImplementedError
+
+    def _expand_context(self, which: str):
+        """What ``_expand_transfer`` needs, computed once per expansion (none here)."""
+
+    def _expand_transfer(self, transfer, which: str, context):
+        raise NotImplementedError
+
+    def next_event(self, horizon: int | None = None) -> int | None:
+        raise NotImplementedError
+
     def advance(self, cycle: int) -> list[Handle]:
         raise NotImplementedError
 
-    # After the run: records for stats and the differential test.
-    messages: list
-    dram: list
-    counters: Counter
+    @property
+    def counters(self) -> Counter:
+        return Counter(self._traffic)
 
 
 class RecordLog:
@@ -182,193 +369,4 @@ class RecordLog:
         return dict(self._owner._message_summary())
 
 
-class IdealMemorySystem(MemorySystem):
-    """Fixed latency, unlimited bandwidth (``noc.model: ideal`` with ``dram.model: ideal``).
-
-    A DRAM transfer of ``n`` bursts is handled in bulk (its bursts share their timing), so
-    streaming large spilled tensors costs per transfer, not per burst; the per-burst records
-    are produced on demand by :class:`RecordLog`."""
-
-    def __init__(self, cfg: Config):
-        self.cfg = cfg
-        self.ln = cfg.noc.ideal_latency
-        self.ld = cfg.dram.ideal_latency
-        self.flit_bits = cfg.noc.flit_bits
-        self.amap = DramAddressMap(cfg)
-        self.mesh = Mesh.of(cfg)
-        self._heap: list = []
-        self._id = 0
-        self._now = 0
-        self._log: list = []    # ("msg", MessageRecord) or ("dram", transfer tuple)
-        self._n_records = {"messages": 0, "dram": 0}
-        self._by_kind: dict = {}
-        self._hops: dict = {}
-        self._flits: dict = {}
-        self.messages = RecordLog(self, "messages")
-        self.dram = RecordLog(self, "dram")
-        self.counters: Counter = Counter()
-        self._ch_shift, self._ch_mask = self.amap.channel_field()
-
-    def _new(self, kind, cycle, tag) -> Handle:
-        if cycle < self._now:
-            raise ValueError(f"post at cycle {cycle} after advance to {self._now}")
-        self._id += 1
-        return Handle(self._id, kind, cycle, tag)
-
-    def _packets(self, payload_bits):
-        got = self._flits.get(payload_bits)
-        if got is None:
-            got = self._flits[payload_bits] = packetize(payload_bits, self.flit_bits)
-        return got
-
-    def _hop(self, a, b):
-        key = (a, b)
-        h = self._hops.get(key)
-        if h is None:
-            h = self._hops[key] = self.mesh.hops(a, b)
-        return h
-
-    def _count_messages(self, kind, src, dst, payload_bits, times=1, via=None):
-        """Counters of ``times`` identical messages; returns (packets, flits) of one.
-        ``via``: where a multicast leg starts (the previous destination of the chain)."""
-        flits = self._packets(payload_bits)
-        h = self._hop((via or src)[0], dst[0])
-        np_, nf = len(flits), sum(flits)
-        c = self.counters
-        c[("noc", "packets")] += np_ * times
-        c[("noc", "flits")] += nf * times
-        c[("noc", "router_flits")] += nf * (h + 1) * times
-        c[("noc", "link_flits")] += nf * h * times
-        m, f, b = self._by_kind.get(kind, (0, 0, 0))
-        self._by_kind[kind] = (m + times, f + nf * times, b + payload_bits * times)
-        self._n_records["messages"] += times
-        return np_, nf
-
-    def _post_message(self, cycle, src, dst, payload_bits, kind, tag, avail, via=None):
-        h = self._new(kind, cycle, tag)
-        h.available = avail
-        if avail == cycle and via is None and tuple(src) == tuple(dst):
-            np_, nf = 0, 0  # the sender itself (multicast member): no NoC (spec 4.5)
-            self._n_records["messages"] += 1
-        else:
-            np_, nf = self._count_messages(kind, src, dst, payload_bits, via=via)
-        self._log.append(("msg", MessageRecord(kind, src, dst, cycle, avail, payload_bits,
-                                               np_, nf, tag)))
-        heapq.heappush(self._heap, (h.available, h.id, h))
-        return h
-
-    def send(self, cycle, src, dst, payload_bits, kind, tag=()):
-        if isinstance(dst, list):  # several destinations (see the module docstring)
-            if not self.cfg.noc.multicast:
-                return [self.send(cycle, src, d, payload_bits, kind, tag) for d in dst]
-            src = tuple(src)
-            dsts = [tuple(d) for d in dst]
-            out, prev = {}, src
-            if src in dsts:
-                out[src] = self._post_message(cycle, src, src, payload_bits, kind, tag, cycle)
-            for d in self.mesh.multicast_chain(src, dsts):  # each leg counts its own hops
-                out[d] = self._post_message(cycle, src, d, payload_bits, kind, tag,
-                                            cycle + self.ln, via=prev)
-                prev = d
-            return [out[d] for d in dsts]
-        same = tuple(src) == tuple(dst)  # the sender's own endpoint: no NoC
-        return self._post_message(cycle, src, dst, payload_bits, kind, tag,
-                                  cycle if same else cycle + self.ln)
-
-    def _bursts(self, addr, nbytes):
-        """(first burst index, number of bursts) of a transfer."""
-        b = self.amap.burst
-        first = addr // b
-        n = max(1, math.ceil((addr + nbytes) / b) - first) if nbytes > 0 else 0
-        return first, n
-
-    def _dram(self, cycle, node, addr, nbytes, tensor, tag, write):
-        h = self._new("dram_write" if write else "dram_read", cycle, tag)
-        first, n = self._bursts(addr, nbytes)
-        arrive = cycle + self.ln
-        complete = arrive + self.ld
-        done = cycle
-        if n:
-            done = complete if write else complete + self.ln
-            chans = (np.arange(first, first + n, dtype=np.int64) >> self._ch_shift) & self._ch_mask
-            per_ch = np.bincount(chans, minlength=self.cfg.dram.channels)
-            core = (node, PORT_CORE)
-            bits = self.amap.burst * 8
-            key = "write" if write else "read"
-            for ch in np.nonzero(per_ch)[0]:
-                ch, k = int(ch), int(per_ch[ch])
-                ctrl = (self.mesh.dram_controller(ch), PORT_DRAM)
-                if write:
-                    self._count_messages("dram_write", core, ctrl, bits, k)
-                else:
-                    self._count_messages("dram_read_req", core, ctrl, 0, k)
-                    self._count_messages("dram_read_resp", ctrl, core, bits, k)
-                self.counters[(f"dram.ch{ch}", f"{key}_bytes")] += self.amap.burst * k
-                self.counters[(f"dram.ch{ch}", f"{key}_bytes.{tensor}")] += self.amap.burst * k
-            self._n_records["dram"] += n
-            self._log.append(("dram", (write, node, first, n, cycle, arrive, complete, tensor,
-                                       tag)))
-        h.available = done
-        heapq.heappush(self._heap, (h.available, h.id, h))
-        return h
-
-    def _record_count(self, which):
-        return self._n_records[which]
-
-    def _record_stamp(self):
-        return (self._n_records["messages"], self._n_records["dram"])
-
-    def _message_summary(self):
-        return self._by_kind
-
-    def _expand(self, which):
-        """Records in posting order; a transfer yields, burst by burst in ascending address,
-        its request (and response) messages or its DRAM record."""
-        b = self.amap.burst
-        bits = b * 8
-        ctrls = [(self.mesh.dram_controller(ch), PORT_DRAM)
-                 for ch in range(self.cfg.dram.channels)]
-        for kind, item in self._log:
-            if kind == "msg":
-                if which == "messages":
-                    yield item
-                continue
-            write, node, first, n, cycle, arrive, complete, tensor, tag = item
-            core = (node, PORT_CORE)
-            for i in range(n):
-                a = (first + i) * b
-                ch = ((first + i) >> self._ch_shift) & self._ch_mask
-                if which == "dram":
-                    yield DramRecord(ch, tensor, write, a, arrive, complete, "ideal")
-                    continue
-                ctrl = ctrls[ch]
-                if write:
-                    np_, nf = len(self._packets(bits)), sum(self._packets(bits))
-                    yield MessageRecord("dram_write", core, ctrl, cycle, arrive, bits, np_, nf,
-                                        tag)
-                else:
-                    yield MessageRecord("dram_read_req", core, ctrl, cycle, arrive, 0, 1, 1, tag)
-                    np_, nf = len(self._packets(bits)), sum(self._packets(bits))
-                    yield MessageRecord("dram_read_resp", ctrl, core, complete, complete + self.ln,
-                                        bits, np_, nf, tag)
-
-    def dram_read(self, cycle, node, addr, nbytes, tensor, tag=()):
-        return self._dram(cycle, node, addr, nbytes, tensor, tag, write=False)
-
-    def dram_write(self, cycle, node, addr, nbytes, tensor, tag=()):
-        return self._dram(cycle, node, addr, nbytes, tensor, tag, write=True)
-
-    def next_event(self, horizon=None):
-        t = self._heap[0][0] if self._heap else None
-        return None if (t is None or (horizon is not None and t > horizon)) else t
-
-    def advance(self, cycle):
-        self._now = max(self._now, cycle)
-        out = []
-        while self._heap and self._heap[0][0] <= cycle:
-            out.append(heapq.heappop(self._heap)[2])
-        return out
-
-
-__all__ = ["MemorySystem", "IdealMemorySystem", "RecordLog", "Handle",
-           "packetize", "DramAddressMap", "PORT_CORE", "PORT_DRAM"]
+__all__ = ["MemorySystem", "RecordLog", "Handle", "packetize", "DramAddressMap"]

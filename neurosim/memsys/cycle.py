@@ -33,7 +33,6 @@ in ``c`` complete message parts (available ``c + 1``), deliver DRAM requests (ar
 from __future__ import annotations
 
 import heapq
-import math
 from collections import Counter, namedtuple
 
 import numpy as np
@@ -42,7 +41,8 @@ from numba import njit
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
 from . import noc as nm
-from .base import DramAddressMap, Handle, IdealMemorySystem, MemorySystem, RecordLog, packetize
+from .base import Handle, MemorySystem
+from .ideal import IdealMemorySystem
 from .topology import PORT_CORE, PORT_DRAM, Mesh
 
 
@@ -717,55 +717,38 @@ class CycleMemorySystem(MemorySystem):
     """
 
     def __init__(self, cfg):
-        self.cfg = cfg
+        super().__init__(cfg)
         noc_cycle, dram_cycle = cfg.noc.model == "cycle", cfg.dram.model == "cycle"
         if not (noc_cycle or dram_cycle):
             raise ValueError("both models ideal: use IdealMemorySystem")
         self.noc_cycle, self.dram_cycle = noc_cycle, dram_cycle
         self.eng = Engine(cfg, noc_cycle, dram_cycle)
-        self.flit_bits = cfg.noc.flit_bits
-        self.ln = cfg.noc.ideal_latency
-        self.amap = DramAddressMap(cfg)
-        self.mesh = Mesh.of(cfg)
-        d = cfg.dram
-        self._nbanks = d.banks
-        self._ctrl_node = np.array([self.mesh.dram_controller(c) for c in range(d.channels)],
-                                   dtype=np.int64)
-        self._id = 0
-        self._C = 0
+        self._nbanks = cfg.dram.banks
         self._dirty = INF            # earliest post since the last consistency point that
         #                              landed before the engine's cycle (INF: none)
         self._E = None               # cached next_event: (value, horizon it holds for)
         self._handles: list = []     # kernel handle id -> Handle
         self._known: list = []       # heap of handles whose availability was known at post
         self._ev_lo = 0
-        self._msgs: list = []        # message descriptors (records built on demand)
         self._reqs: list = []        # per DRAM transfer: (first request, bursts, tensor,
         #                              first address, write, node, cycle, tag)
-        self._static = Counter()     # counters fixed at post time
-        self._n_records = {"messages": 0, "dram": 0}
-        self._by_kind: dict = {}     # kind -> (records, flits, payload bits), in record order
-        self.messages = RecordLog(self, "messages")
-        self.dram = RecordLog(self, "dram")
-        b = self.amap.burst * 8      # packets of a DRAM request / response (spec 5.2)
-        self._req_w, self._req_r = packetize(b, self.flit_bits), packetize(0, self.flit_bits)
-        self._resp = self._req_w
         self._kinds = {k: i for i, k in enumerate(MESSAGE_KINDS)}
         self._order = 0              # key of the posts that follow (see post_order)
 
+    @property
+    def _C(self) -> int:
+        """The committed cycle (that of the last ``advance``)."""
+        return self._now
+
     # ------------------------------------------------------------ helpers
 
-    def _new(self, kind, cycle, tag) -> Handle:
-        if cycle < self._C:
-            raise ValueError(f"post at cycle {cycle} after advance to {self._C}")
-        self._id += 1
+    def _posted(self, cycle: int) -> None:
         if cycle < self.eng.G:
             self._dirty = min(self._dirty, cycle)
         if self._E is not None and (self._E[0] is None or cycle < self._E[0]):
             self._E = None
-        return Handle(self._id, kind, cycle, tag)
 
-    def _known_at(self, h: Handle, t: int) -> Handle:
+    def _available_at(self, h: Handle, t: int) -> Handle:
         h.parts = [t]
         heapq.heappush(self._known, (t, h.id, h))
         return h
@@ -781,25 +764,8 @@ class CycleMemorySystem(MemorySystem):
             self._kinds[kind] = len(self._kinds)
         return self._kinds[kind]
 
-    def _count_records(self, kind: str, n: int, flits: int, bits: int) -> None:
-        """``n`` message records of one kind, ``flits`` flits and ``bits`` payload each."""
-        self._n_records["messages"] += n
-        m, f, b = self._by_kind.get(kind, (0, 0, 0))
-        self._by_kind[kind] = (m + n, f + n * flits, b + n * bits)
-
-    def _count_noc(self, flits: list, h: int):
-        self._static[("noc", "packets")] += len(flits)
-        self._static[("noc", "flits")] += sum(flits)
-        self._static[("noc", "router_flits")] += sum(flits) * (h + 1)
-        self._static[("noc", "link_flits")] += sum(flits) * h
-
     def _ep(self, ep: tuple) -> int:
-        node, port = int(ep[0]), int(ep[1])
-        if not 0 <= node < self.mesh.nodes:
-            raise ValueError(f"endpoint {ep}: no such mesh node")
-        if port == PORT_DRAM and node not in self.mesh.dram_nodes:
-            raise ValueError(f"endpoint {ep}: no DRAM controller at node {node}")
-        return nm.endpoint(node, port)
+        return nm.endpoint(int(ep[0]), int(ep[1]))
 
     # ------------------------------------------------------------ posts
 
@@ -810,116 +776,53 @@ class CycleMemorySystem(MemorySystem):
         NI order (4.4) even when they are posted in several rounds of that cycle."""
         self._order = int(key)
 
-    def send(self, cycle, src, dst, payload_bits, kind, tag=()):
-        if isinstance(dst, list):
-            if self.cfg.noc.multicast:
-                return self._multicast(cycle, tuple(src), [tuple(d) for d in dst],
-                                       payload_bits, kind, tag)
-            return [self.send(cycle, src, d, payload_bits, kind, tag) for d in dst]
-        src, dst = tuple(src), tuple(dst)
-        self._ep(src), self._ep(dst)  # validates both
-        h = self._new(kind, cycle, tag)
-        flits = packetize(payload_bits, self.flit_bits)
-        if src == dst:  # a message to the sender's own endpoint uses no NoC
-            self._msgs.append(("known", kind, src, dst, cycle, payload_bits, 0, 0, tag, h))
-            self._count_records(kind, 1, 0, payload_bits)
-            return self._known_at(h, cycle)
-        self._count_noc(flits, self.mesh.hops(src[0], dst[0]))
-        self._msgs.append(("handle", kind, src, dst, cycle, payload_bits, len(flits),
-                           sum(flits), tag, h))
-        self._count_records(kind, 1, sum(flits), payload_bits)
+    def _post_leg(self, h, via, dst, flits, prev):
+        """A unicast message, or the leg of a multicast chain from ``via`` to ``dst``; its
+        packets are posted at once (``prev`` is None) or forwarded by the NI at ``via`` once
+        the previous leg's packets ``prev`` have been ejected there (spec 4.5). Returns the
+        leg's packets."""
         if not self.noc_cycle:
-            return self._known_at(h, cycle + self.ln)
+            self._available_at(h, h.post + self.ln)
+            return None
         kh = self._kernel_handle(h, len(flits))
-        pk = self.eng.add_packets(len(flits), src_ep=self._ep(src), dst_ep=self._ep(dst),
-                                  flits=flits, time=cycle, handle=kh, kind=self._kind(kind))
-        self.eng.schedule_posts(pk, np.full(len(pk), cycle), self._order)
-        return h
+        pk = self.eng.add_packets(len(flits), src_ep=self._ep(via), dst_ep=self._ep(dst),
+                                  flits=flits, handle=kh, kind=self._kind(h.kind))
+        if prev is None:
+            self.eng.set_packets(pk, time=h.post)
+            self.eng.schedule_posts(pk, np.full(len(pk), h.post), self._order)
+        else:
+            self.eng.set_packets(prev, fwd=pk)
+        return pk
 
-    def _multicast(self, cycle, src, dsts, payload_bits, kind, tag):
-        order = self.mesh.multicast_chain(src, dsts)
-        flits = packetize(payload_bits, self.flit_bits)
-        handles = {}
-        if src in dsts:  # the sender itself: available at once, no NoC
-            h = self._new(kind, cycle, tag)
-            self._msgs.append(("known", kind, src, src, cycle, payload_bits, 0, 0, tag, h))
-            self._count_records(kind, 1, 0, payload_bits)
-            handles[src] = self._known_at(h, cycle)
-        prev_pk, prev = None, src
-        for d in order:
-            h = self._new(kind, cycle, tag)
-            handles[d] = h
-            self._count_noc(flits, self.mesh.hops(prev[0], d[0]))
-            self._msgs.append(("handle", kind, src, d, cycle, payload_bits, len(flits),
-                               sum(flits), tag, h))
-            self._count_records(kind, 1, sum(flits), payload_bits)
-            if not self.noc_cycle:
-                self._known_at(h, cycle + self.ln)
-                prev = d
-                continue
-            kh = self._kernel_handle(h, len(flits))
-            pk = self.eng.add_packets(len(flits), src_ep=self._ep(prev), dst_ep=self._ep(d),
-                                      flits=flits, handle=kh, kind=self._kind(kind))
-            if prev_pk is None:
-                self.eng.set_packets(pk, time=cycle)
-                self.eng.schedule_posts(pk, np.full(len(pk), cycle), self._order)
-            else:
-                self.eng.set_packets(prev_pk, fwd=pk)
-            prev_pk, prev = pk, d
-        return [handles[d] for d in dsts]
-
-    def _dram(self, cycle, node, addr, nbytes, tensor, tag, write):
-        h = self._new("dram_write" if write else "dram_read", cycle, tag)
+    def _post_transfer(self, h, node, first, n, channels, tensor, write):
+        cycle = h.post
         b = self.amap.burst
-        first = addr // b
-        n = max(1, math.ceil((addr + nbytes) / b) - first) if nbytes > 0 else 0
-        if n == 0:
-            return self._known_at(h, cycle)
         bursts = (first + np.arange(n, dtype=np.int64)) * b
         f = self.amap.decode_array(bursts)
-        ch = f["channel"]
-        burst_bits = b * 8
-        req_flits = packetize(burst_bits if write else 0, self.flit_bits)
-        resp_flits = packetize(burst_bits, self.flit_bits)
+        req_flits = self._dram_flits["dram_write" if write else "dram_read_req"]
+        resp_flits = self._dram_flits["dram_read_resp"]
         npk_req, npk_resp = len(req_flits), len(resp_flits)
         read_over_noc = self.noc_cycle and not write
         kh = self._kernel_handle(h, n * (npk_resp if read_over_noc else 1))
         eng = self.eng
-        r = eng.add_requests(n, channel=ch, bank=f["rank"] * self._nbanks + f["bank"],
+        r = eng.add_requests(n, channel=channels, bank=f["rank"] * self._nbanks + f["bank"],
                              row=f["row"], write=int(write),
                              handle=-1 if read_over_noc else kh, pk_rem=npk_req)
-        ctrl = self._ctrl_node[ch]
+        ctrl = self._ctrl_node[channels]
         self._reqs.append((int(r[0]), n, tensor, int(bursts[0]), bool(write), node, cycle,
-                           tag))
-        self._msgs.append(("dram", len(self._reqs) - 1))
-        self._n_records["dram"] += n
-        if write:
-            self._count_records("dram_write", n, sum(req_flits), burst_bits)
-        else:
-            self._count_records("dram_read_req", n, sum(req_flits), 0)
-            self._count_records("dram_read_resp", n, sum(resp_flits), burst_bits)
-        # counters fixed at post time
-        key = "write" if write else "read"
-        for c, k in zip(*np.unique(ch, return_counts=True)):
-            self._static[(f"dram.ch{c}", f"{key}_bytes")] += int(k) * b
-            self._static[(f"dram.ch{c}", f"{key}_bytes.{tensor}")] += int(k) * b
-        hop = self.mesh.hops(node, ctrl)
-        legs = [req_flits] if write else [req_flits, resp_flits]
-        for fl in legs:
-            self._static[("noc", "packets")] += len(fl) * n
-            self._static[("noc", "flits")] += sum(fl) * n
-            self._static[("noc", "router_flits")] += sum(fl) * int((hop + 1).sum())
-            self._static[("noc", "link_flits")] += sum(fl) * int(hop.sum())
+                           h.tag))
+        self._log.append(("dram", len(self._reqs) - 1))
         if self.noc_cycle:
-            core_ep = 2 * node
+            core_ep = nm.endpoint(node, PORT_CORE)
+            ctrl_ep = 2 * ctrl + 1   # (nm.endpoint of (ctrl, PORT_DRAM), element-wise)
             pk = eng.add_packets(n * npk_req, src_ep=core_ep,
-                                 dst_ep=np.repeat(2 * ctrl + 1, npk_req),
+                                 dst_ep=np.repeat(ctrl_ep, npk_req),
                                  flits=np.tile(req_flits, n), time=cycle,
                                  req=np.repeat(r, npk_req),
                                  kind=self._kind("dram_write" if write else "dram_read_req"))
             eng.schedule_posts(pk, np.full(len(pk), cycle), self._order)
             if not write:
-                rp = eng.add_packets(n * npk_resp, src_ep=np.repeat(2 * ctrl + 1, npk_resp),
+                rp = eng.add_packets(n * npk_resp, src_ep=np.repeat(ctrl_ep, npk_resp),
                                      dst_ep=core_ep, flits=np.tile(resp_flits, n), handle=kh,
                                      kind=self._kind("dram_read_resp"))
                 eng.set_requests(r, resp_first=rp[0] + npk_resp * np.arange(n), resp_n=npk_resp)
@@ -927,12 +830,6 @@ class CycleMemorySystem(MemorySystem):
             eng.set_requests(r, arrive=cycle + self.ln)
             eng.schedule_deliveries(r, np.full(n, cycle + self.ln), self._order)
         return h
-
-    def dram_read(self, cycle, node, addr, nbytes, tensor, tag=()):
-        return self._dram(cycle, node, addr, nbytes, tensor, tag, write=False)
-
-    def dram_write(self, cycle, node, addr, nbytes, tensor, tag=()):
-        return self._dram(cycle, node, addr, nbytes, tensor, tag, write=True)
 
     # ------------------------------------------------------------ time
 
@@ -984,7 +881,7 @@ class CycleMemorySystem(MemorySystem):
             if cycle > eng.G or (cycle == eng.G and not eng.a_done):
                 eng.commit()
                 eng.run(cycle)
-            self._C = cycle
+            self._now = cycle
             eng.trim(cycle)
             eng.retire(cycle)
         out = []
@@ -1031,14 +928,8 @@ class CycleMemorySystem(MemorySystem):
 
     # ------------------------------------------------------------ records
 
-    def _record_count(self, which: str) -> int:
-        return self._n_records[which]
-
     def _record_stamp(self):
         return (self._n_records["messages"], self._n_records["dram"], self._C)
-
-    def _message_summary(self) -> dict:
-        return self._by_kind
 
     def _request_state(self) -> dict:
         """Committed state of every DRAM request (numpy arrays over request ids): arrival and
@@ -1062,51 +953,41 @@ class CycleMemorySystem(MemorySystem):
                 "complete": np.where(done, comp, -1), "outcome": np.where(done, T["outcome"], -1),
                 "resp": resp}
 
-    def _expand(self, which: str):
-        """Records in posting order (a generator; see RecordLog)."""
+    def _expand_context(self, which: str) -> dict:
         self._sync()
-        if which == "dram":
-            yield from self._expand_dram()
-            return
-        burst_bits = self.amap.burst * 8
-        req_w, req_r, resp = self._req_w, self._req_r, self._resp
-        ctrl_of = [(int(x), PORT_DRAM) for x in self._ctrl_node]
-        st = self._request_state()
-        for m in self._msgs:
-            if m[0] != "dram":
-                kind_of, kind, src, dst, send, bits, npk, nfl, tag, ref = m
-                avail = ref.available if ref.available is not None else -1
-                yield MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag)
-                continue
-            r0, n, tensor, a0, write, node, cycle, tag = self._reqs[m[1]]
-            sl = slice(r0, r0 + n)
-            core = (node, PORT_CORE)
-            chans, arrive = st["channel"][sl].tolist(), st["arrive"][sl].tolist()
-            if write:
-                for ch, a in zip(chans, arrive):
-                    yield MessageRecord("dram_write", core, ctrl_of[ch], cycle, a, burst_bits,
-                                        len(req_w), sum(req_w), tag)
-                continue
-            comp, av = st["complete"][sl].tolist(), st["resp"][sl].tolist()
-            for ch, a, c, v in zip(chans, arrive, comp, av):
-                ctrl = ctrl_of[ch]
-                yield MessageRecord("dram_read_req", core, ctrl, cycle, a, 0, len(req_r),
-                                    sum(req_r), tag)
-                yield MessageRecord("dram_read_resp", ctrl, core, c if v >= 0 else -1, v,
-                                    burst_bits, len(resp), sum(resp), tag)
+        return self._request_state()
 
-    def _expand_dram(self):
-        b = self.amap.burst
-        names = dm.OUTCOMES + ("ideal",)  # outcome code 3: dram.model ideal
-        st = self._request_state()
-        for r0, n, tensor, a0, write, _node, _cycle, _tag in self._reqs:
-            sl = slice(r0, r0 + n)
-            for k, (ch, a, c, oc) in enumerate(zip(st["channel"][sl].tolist(),
-                                                   st["arrive"][sl].tolist(),
-                                                   st["complete"][sl].tolist(),
+    def _expand_transfer(self, i, which, st):
+        """The records of transfer ``i`` (of ``_reqs``), burst by burst; ``st``: the
+        committed request state (:meth:`_request_state`)."""
+        r0, n, tensor, a0, write, node, cycle, tag = self._reqs[i]
+        sl = slice(r0, r0 + n)
+        chans, arrive = st["channel"][sl].tolist(), st["arrive"][sl].tolist()
+        comp = st["complete"][sl].tolist()
+        if which == "dram":
+            names = dm.OUTCOMES + ("ideal",)  # outcome code 3: dram.model ideal
+            b = self.amap.burst
+            for k, (ch, a, c, oc) in enumerate(zip(chans, arrive, comp,
                                                    st["outcome"][sl].tolist())):
                 yield DramRecord(ch, tensor, write, a0 + k * b, a, c,
                                  names[oc] if oc >= 0 else "pending")
+            return
+        bits = self.amap.burst * 8
+        core = (node, PORT_CORE)
+        ctrl_of = [(int(x), PORT_DRAM) for x in self._ctrl_node]
+        if write:
+            f = self._dram_flits["dram_write"]
+            for ch, a in zip(chans, arrive):
+                yield MessageRecord("dram_write", core, ctrl_of[ch], cycle, a, bits, len(f),
+                                    sum(f), tag)
+            return
+        req, resp = self._dram_flits["dram_read_req"], self._dram_flits["dram_read_resp"]
+        for ch, a, c, v in zip(chans, arrive, comp, st["resp"][sl].tolist()):
+            ctrl = ctrl_of[ch]
+            yield MessageRecord("dram_read_req", core, ctrl, cycle, a, 0, len(req), sum(req),
+                                tag)
+            yield MessageRecord("dram_read_resp", ctrl, core, c if v >= 0 else -1, v, bits,
+                                len(resp), sum(resp), tag)
 
     def _request_tensors(self) -> tuple[np.ndarray, list]:
         """Tensor kind of every DRAM request, as codes into the returned list of names."""
@@ -1120,11 +1001,12 @@ class CycleMemorySystem(MemorySystem):
         """Payload bits of the messages available by the committed cycle that used the NoC
         (every leg of a multicast counts), by kind."""
         out: dict = {}
-        for m in self._msgs:
-            if m[0] == "dram":
+        for what, m in self._log:
+            if what == "dram":
                 continue
-            if m[6] and m[9].available is not None:
-                out[m[1]] = out.get(m[1], 0) + m[5]
+            kind, _, _, _, payload_bits, packets, _, _, h = m
+            if packets and h.available is not None:
+                out[kind] = out.get(kind, 0) + payload_bits
         bits = self.amap.burst * 8
         st = self._request_state()
         write = st["write"]
@@ -1137,7 +1019,7 @@ class CycleMemorySystem(MemorySystem):
     @property
     def counters(self) -> Counter:
         self._sync()
-        c = Counter(self._static)
+        c = Counter(self._traffic)
         if self.dram_cycle:
             for ch in range(self.cfg.dram.channels):
                 for i, name in enumerate(dm.CMD_NAMES):
