@@ -196,12 +196,14 @@ class DatapathStepTimer:
         return simulate_step(arch, self.workload, net, trace, self.placements[key])
 
 
-RUN_OUTPUT_FILES = ("stats.json", "stats.csv", "summary.json", "placement.json")
+RUN_OUTPUT_FILES = ("stats.json", "stats.csv", "summary.json", "placement.json",
+                    "noc_links.png")
 
 
 def write_outputs(result: RunResult, out_dir) -> list:
-    """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json,
-    written as one directory: it appears complete or not at all (``fileio.write_directory``)."""
+    """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json and,
+    with the cycle-level NoC, noc_links.png (the link utilisation heat map), written as one
+    directory: it appears complete or not at all (``fileio.write_directory``)."""
     import json
 
     from .fileio import write_directory
@@ -212,7 +214,17 @@ def write_outputs(result: RunResult, out_dir) -> list:
         "summary.json": json.dumps(result.summary, indent=1, sort_keys=True),
         "placement.json": json.dumps(result.placement.to_dict(), indent=1, sort_keys=True),
     }
-    return write_directory(out_dir, files)
+    noc = result.timing.extra.get("memsys", {}).get("noc")
+    if noc is not None:       # the cycle-level NoC's link statistics
+        from .memsys.topology import Mesh
+        from .plots import noc_link_heatmap
+
+        mesh = Mesh.of(result.arch)
+        files["noc_links.png"] = noc_link_heatmap(
+            noc, mesh.cols, mesh.rows, mesh.dram_nodes,
+            f"{result.arch.get('name')} / {result.workload.get('name')}: NoC link utilisation "
+            f"over {noc['cycles']:,} cycles")
+    return write_directory(out_dir, files, replaceable=RUN_OUTPUT_FILES)
 
 
 def write_text(path, text: str) -> Path:

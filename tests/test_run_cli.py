@@ -73,6 +73,26 @@ def test_run_writes_outputs_and_prints_summary(cli, tmp_path):
     assert res.summary == summary
 
 
+def test_run_out_draws_the_noc_link_heat_map(cli, tmp_path):
+    # with the cycle-level NoC (the default) --out also holds noc_links.png, a PNG of the
+    # mesh; the ideal NoC has no link statistics, so no heat map, and a rerun into the same
+    # directory replaces the earlier one whole
+    wl = write(tmp_path, TINY)
+    out = tmp_path / "out"
+    rc, stdout, stderr = cli("run", "paper-20core", wl, "--out", out)
+    assert rc == 0, stderr
+    png = (out / "noc_links.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > height > 100    # the 5 x 4 mesh and its colour bar: wider than high
+    assert "noc_links.png" in stdout
+    rc, stdout, stderr = cli("run", "paper-20core", wl, "--set", "noc.model=ideal", "--out",
+                             out)
+    assert rc == 0, stderr
+    assert (out / "summary.json").is_file() and not (out / "noc_links.png").exists()
+    assert "noc_links.png" not in stdout
+
+
 @pytest.mark.parametrize("n", [1, 3, 5])
 def test_set_chip_cores_remaps(cli, tmp_path, n):
     wl = write(tmp_path, TINY)

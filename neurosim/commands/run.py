@@ -1,6 +1,8 @@
 """``neurosim run ARCH WORKLOAD``: simulate one training step with the event-driven model."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..api import RUN_OUTPUT_FILES
 from ..fileio import OutputDir
 
@@ -13,7 +15,8 @@ def register(sub) -> None:
     p.add_argument("workload", help="workload YAML (path or name in workloads/)")
     add_set(p)
     p.add_argument("--out", metavar="DIR", type=OutputDir.holding(RUN_OUTPUT_FILES), help="write stats.json, stats.csv, summary.json, "
-                   "placement.json here")
+                   "placement.json here, and noc_links.png (link utilisation heat map) with "
+                   "the cycle-level NoC")
     p.add_argument("--trace", metavar="FILE", help="use this .npz trace instead of the "
                    "workload's trace source")
     p.set_defaults(fn=cmd_run)
@@ -86,5 +89,6 @@ def cmd_run(args) -> int:
                   trace=args.trace)
     print(format_summary(res))
     if args.out:
-        print(f"wrote {args.out}/stats.json, stats.csv, summary.json, placement.json")
+        written = [n for n in RUN_OUTPUT_FILES if (Path(args.out) / n).is_file()]
+        print(f"wrote {args.out}/" + ", ".join(written))
     return 0
