@@ -13,7 +13,7 @@ messages / DRAM transfers becoming available. Within a cycle the model keeps the
    engine FP, BP, WG; a tile's stores and messages before the next tile's loads) and each
    core's arbiter predicts its next milestone.
 
-The memory system (:mod:`neurosim.hw.memsys`) is co-simulated lazily: after posting, the model
+The memory system (:mod:`neurosim.memsys`) is co-simulated lazily: after posting, the model
 asks ``next_event()`` and wakes there to ``advance()`` it.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Characterisation of the cycle-level NoC and DRAM on synthetic traffic: latency and
 accepted throughput against offered load, the curves a BookSim2 or DRAMsim3 user expects.
 
-Both drive the same engine as the chip model (:class:`~neurosim.hw.cycle_memsys.Engine`)
+Both drive the same engine as the chip model (:class:`~neurosim.memsys.cycle.Engine`)
 with bulk-generated traffic and no handles. See ``docs/noc.md`` and ``docs/dram.md``.
 """
 from __future__ import annotations

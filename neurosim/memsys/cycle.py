@@ -1,9 +1,9 @@
 """The cycle-level memory system: the NoC of ``noc.py`` and the DRAM of ``dram.py``
-co-simulated behind the :class:`~neurosim.hw.memsys.MemorySystem` interface
+co-simulated behind the :class:`~neurosim.memsys.base.MemorySystem` interface
 (``docs/microarchitecture.md`` sections 4-7).
 
 Either part may be ``ideal`` (fixed latency) while the other is cycle-level; both ideal is
-:class:`~neurosim.hw.memsys.IdealMemorySystem`.
+:class:`~neurosim.memsys.ideal.IdealMemorySystem`.
 
 **Lazy co-simulation.** The chip model posts messages and DRAM transfers and asks when the
 next one becomes available. The engine (:func:`engine_run`, numba) keeps its state at the
@@ -712,7 +712,7 @@ class CycleMemorySystem(MemorySystem):
       then.
     - ``messages``, ``dram``, ``counters`` and ``extra`` describe what has been committed
       (cycles before the last ``advance``); read them after the run. ``messages`` and
-      ``dram`` are :class:`~neurosim.hw.memsys.RecordLog` sequences: the per-burst records
+      ``dram`` are :class:`~neurosim.memsys.base.RecordLog` sequences: the per-burst records
       are built from the engine's tables only when iterated.
     """
 

@@ -12,7 +12,7 @@ cycle of every command kind; the scheduler only compares the cycle with it. All 
 in chip cycles (:func:`neurosim.arch.dram_timing_cycles`).
 
 The state lives in numpy arrays (:class:`DramState`), stepped by :func:`dram_channel_cycle`
-(numba); :mod:`neurosim.hw.cycle_memsys` feeds it requests and collects completions.
+(numba); :mod:`neurosim.memsys.cycle` feeds it requests and collects completions.
 ``dram.model: ideal`` uses the same completion FIFO with a fixed latency and no queue.
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ OUTCOMES = ("hit", "miss", "conflict")
 O_HIT, O_MISS, O_CONFLICT = range(3)
 READ_QUEUE, WRITE_QUEUE = 0, 1
 
-# Per-request table, shared with cycle_memsys (which appends rows). Row ``r - rb`` holds
+# Per-request table, shared with cycle.py (which appends rows). Row ``r - rb`` holds
 # request ``r``: the rows of finished requests may be retired (``rb``, the id of row 0, is
 # an argument of the kernels that read the table). The kernels write
 # ``arrive`` (when the NoC delivers it), ``issue``, ``complete``, ``outcome``, ``next``,

@@ -7,7 +7,7 @@ flow control per VC with the credit delay apart from the channel latency; inject
 ejection channels between each network interface (NI) and its router (6.2, 6.5).
 
 The state lives in numpy arrays (:class:`NocState`) and is stepped one cycle at a time by
-:func:`noc_cycle` (numba); :mod:`neurosim.hw.cycle_memsys` drives it together with the DRAM
+:func:`noc_cycle` (numba); :mod:`neurosim.memsys.cycle` drives it together with the DRAM
 model and does the bookkeeping (messages, handles, multicast forwarding). Endpoints (network
 interfaces) are numbered ``2*node`` (the core, router port 0) and ``2*node + 1`` (the DRAM
 controller, router port 5).
@@ -48,7 +48,7 @@ PAR_NAMES = ("routing_delay", "vc_alloc_delay", "sw_alloc_delay", "crossbar_dela
 (PAR_RT, PAR_VA, PAR_SA, PAR_ST, PAR_LINK, PAR_CREDIT, PAR_INJ, PAR_EJ, PAR_B, PAR_V,
  PAR_COLS, PAR_ROWS, PAR_ITERS) = range(len(PAR_NAMES))
 
-# Per-packet table, shared with cycle_memsys (which appends rows). Row ``p - pb`` holds
+# Per-packet table, shared with cycle.py (which appends rows). Row ``p - pb`` holds
 # packet ``p``: the rows of delivered packets may be retired (``pb``, the id of row 0, is an
 # argument of the kernels that read the table). Only ``inject``,
 # ``eject``, ``next`` and (for packets enqueued by the model itself) ``time`` are written by
