@@ -20,6 +20,16 @@ VCs (1, 2) x packet size (1, 4 flits) it prints:
 Latency is BookSim2's ``plat``: creation to the tail's arrival at the destination NI (ours:
 ``eject - time``). BookSim2's ``mesh`` is k x k, so the default set is 4x4 and --full adds
 8x8 (a 4x5 mesh has no BookSim2 ``mesh`` counterpart; ``anynet`` routes differently).
+
+``--anynet COLSxROWS`` shows why BookSim2's ``anynet`` topology cannot stand in for a
+rectangular mesh: its only routing function (``min_anynet``) follows a table built per source
+router by Dijkstra's algorithm over the network file's links, taking routers in order of
+(distance, id) and keeping the first predecessor found (``AnyNet::route`` in
+``src/networks/anynet.cpp``). A destination's predecessor is therefore its lowest-numbered
+neighbour one hop closer to the source; the script restates that rule for a mesh numbered as
+ours (node = y * cols + x) and counts the (source, destination) pairs whose route is not XY.
+No numbering helps: in any 2x2 block a->d must go via b and d->a via c (XY: x first), which
+needs b < c and c < b.
 """
 from __future__ import annotations
 
@@ -39,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from neurosim.arch import load_arch  # noqa: E402
 from neurosim.memsys.characterize import noc_point  # noqa: E402
 from neurosim.memsys.noc import zero_load_latency  # noqa: E402
+from neurosim.memsys.topology import PORT_E, PORT_N, PORT_S, PORT_W, Mesh  # noqa: E402
 
 LOADS = (0.2, 0.4, 0.6, 0.8)
 
@@ -94,6 +105,46 @@ def ours(k, vcs, flits, rate, measure, drain=True):
     return cfg, noc_point(cfg, "uniform", rate, flits, 3000, measure, drain=drain)
 
 
+def anynet_routes(cols, rows):
+    """The route BookSim2's anynet would take between every pair of a cols x rows mesh numbered
+    as ours (its tie rule, restated: see the module docstring): {(src, dst): [nodes]}."""
+    mesh = Mesh(cols, rows)
+    neighbours = {n: sorted(mesh.neighbour(n, p) for p in (PORT_N, PORT_E, PORT_S, PORT_W)
+                            if mesh.neighbour(n, p) >= 0) for n in range(mesh.nodes)}
+    routes = {}
+    for s in range(mesh.nodes):
+        dist, prev = {s: 0}, {}
+        frontier = [s]
+        while frontier:              # unit link weights: Dijkstra is BFS taken in id order
+            nxt = []
+            for r in sorted(frontier):
+                for n in neighbours[r]:
+                    if n not in dist:
+                        dist[n], prev[n] = dist[r] + 1, r
+                        nxt.append(n)
+            frontier = nxt
+        for d in range(mesh.nodes):
+            path = [d]
+            while path[-1] != s:
+                path.append(prev[path[-1]])
+            routes[(s, d)] = path[::-1]
+    return routes
+
+
+def anynet_report(spec):
+    cols, rows = (int(v) for v in spec.lower().split("x"))
+    mesh = Mesh(cols, rows)
+    routes = anynet_routes(cols, rows)
+    xy = {k: [r for r, _ in mesh.route(*k)] for k in routes}
+    differ = [k for k in routes if routes[k] != xy[k]]
+    print(f"{cols}x{rows} mesh: {len(differ)} of {len(routes)} (source, destination) pairs "
+          "route differently under BookSim2's anynet (min_anynet) than XY")
+    if differ:
+        k = differ[0]
+        print(f"e.g. {k[0]} -> {k[1]}: anynet {routes[k]}, XY {xy[k]}")
+    return 0
+
+
 def pct(a, b):
     return 100.0 * (a - b) / b
 
@@ -131,9 +182,13 @@ def compare(binary, k, vcs, flits, measure):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--full", action="store_true", help="also the 8x8 mesh")
+    p.add_argument("--anynet", metavar="COLSxROWS",
+                   help="only count the pairs BookSim2's anynet routes other than XY")
     p.add_argument("--measure", type=int, default=20000,
                    help="our measurement window in cycles (default 20000)")
     args = p.parse_args(argv)
+    if args.anynet:
+        return anynet_report(args.anynet)
     binary = os.environ.get("BOOKSIM")
     if not binary or not Path(binary).is_file():
         print("compare_booksim: set BOOKSIM to the booksim binary (built from "

@@ -1,7 +1,11 @@
 """Side-by-side: neurosim's cycle-level DRAM and DRAMsim3 on the same request streams.
 
     DRAMSIM3=/path/to/DRAMsim3/build/dramsim3main python benchmarks/compare_dramsim3.py
-        [--ini CONFIGS/DDR4_8Gb_x8_2400.ini] [--preset DDR4-2400] [--cycles 40000]
+        [--ini CONFIGS/DDR4_8Gb_x8_2400.ini] [--ini-set SECTION.KEY=VALUE ...]
+        [--preset DDR4-2400] [--set KEY=VALUE ...] [--tck NS] [--cycles 40000]
+
+``--ini-set`` changes keys of (a temporary copy of) the ini, e.g. to run one channel of a
+multi-channel config, or the timings of a neurosim preset DRAMsim3 ships no ini for.
 
 Both simulators see the same trace: one request of one burst per line, request ``k`` offered
 at cycle ``k`` (DRAMsim3's trace-driven CPU, which offers at most one request a cycle and
@@ -35,6 +39,27 @@ from neurosim.memsys.characterize import dram_replay
 
 FAR = 10 ** 12   # a trace line offered after the run (DRAMsim3's trace reader repeats its
                  # last line at end of file: this one is never reached)
+
+
+def ini_with(ini: str, changes: list[str], out: Path) -> str:
+    """A copy of DRAMsim3 config ``ini`` at ``out`` with ``SECTION.KEY=VALUE`` changes (an
+    absent key is added to its section)."""
+    lines = Path(ini).read_text().splitlines()
+    for change in changes:
+        name, _, value = change.partition("=")
+        section, _, key = name.strip().partition(".")
+        if not (section and key and value):
+            raise SystemExit(f"--ini-set {change}: expected SECTION.KEY=VALUE")
+        start = lines.index(f"[{section}]")
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")),
+                   len(lines))
+        at = [i for i in range(start + 1, end) if lines[i].split("=")[0].strip() == key]
+        if at:
+            lines[at[0]] = f"{key} = {value.strip()}"
+        else:
+            lines.insert(start + 1, f"{key} = {value.strip()}")
+    out.write_text("\n".join(lines) + "\n")
+    return str(out)
 
 
 def dramsim3_run(binary: str, ini: str, addrs, writes, offered, cycles: int) -> dict:
@@ -82,6 +107,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ini", help="DRAMsim3 config (default: configs/DDR4_8Gb_x8_2400.ini "
                     "beside the binary's build directory)")
+    ap.add_argument("--ini-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="change a key of the ini (in a temporary copy)")
     ap.add_argument("--preset", default="DDR4-2400", help="neurosim dram.preset of the ini")
     ap.add_argument("--tck", type=float, default=1 / 1.2, help="ns per DRAM command cycle")
     ap.add_argument("--cycles", type=int, default=40_000, help="bandwidth window, cycles")
@@ -95,12 +122,16 @@ def main(argv=None) -> int:
         return 2
     ini = args.ini or str(Path(binary).resolve().parent.parent / "configs"
                           / "DDR4_8Gb_x8_2400.ini")
+    tmp = tempfile.TemporaryDirectory()
+    if args.ini_set:
+        ini = ini_with(ini, args.ini_set, Path(tmp.name) / Path(ini).name)
     cfg = load_arch("single-core", [f"dram.preset={args.preset}", "dram.model=cycle",
                                     "noc.model=ideal", "noc.ideal_latency=0",
                                     f"chip.clock_mhz={1000 / args.tck:.6f}", *args.set])
     gbs = 64 / args.tck  # GB/s per burst per cycle
-    print(f"neurosim dram.preset={args.preset} vs DRAMsim3 {Path(ini).name}; "
-          f"{args.cycles} cycles of tCK = {args.tck:.4f} ns")
+    print(f"neurosim dram.preset={args.preset} {' '.join(args.set)} vs DRAMsim3 "
+          f"{Path(ini).name} {' '.join(args.ini_set)}; {args.cycles} cycles of tCK = "
+          f"{args.tck:.4f} ns")
     print()
     print("| stream | DRAMsim3 GB/s | neurosim GB/s | neurosim / DRAMsim3 |")
     print("|---|---|---|---|")
