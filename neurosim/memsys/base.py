@@ -18,9 +18,11 @@ of ``docs/microarchitecture.md`` sections 4-7:
   a list of handles, one per destination in the order given: a chained multicast
   (``docs/microarchitecture.md`` 4.5) with ``noc.multicast: true``, else one unicast each.
 
-:class:`IdealMemorySystem` is the ``ideal`` model: fixed latencies, unlimited bandwidth. It
-still counts packets, flits, hops and DRAM bytes, so traffic statistics do not depend on the
-timing model chosen.
+:class:`MemorySystem` does everything that does not depend on timing (endpoint checks, the
+multicast chain, burst splitting, the traffic counters, the message log), so traffic
+statistics do not depend on the model chosen; the models add the timing:
+:class:`~neurosim.memsys.ideal.IdealMemorySystem` (fixed latencies, unlimited bandwidth) and
+:class:`~neurosim.memsys.cycle.CycleMemorySystem` (cycle-level NoC and/or DRAM).
 """
 from __future__ import annotations
 
