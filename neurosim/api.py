@@ -216,12 +216,11 @@ def write_outputs(result: RunResult, out_dir) -> list:
     }
     noc = result.timing.extra.get("memsys", {}).get("noc")
     if noc is not None:       # the cycle-level NoC's link statistics
+        from .memsys.heatmap import link_heatmap_png
         from .memsys.topology import Mesh
-        from .plots import noc_link_heatmap
 
-        mesh = Mesh.of(result.arch)
-        files["noc_links.png"] = noc_link_heatmap(
-            noc, mesh.cols, mesh.rows, mesh.dram_nodes,
+        files["noc_links.png"] = link_heatmap_png(
+            noc, Mesh.of(result.arch),
             f"{result.arch.get('name')} / {result.workload.get('name')}: NoC link utilisation "
             f"over {noc['cycles']:,} cycles")
     return write_directory(out_dir, files, replaceable=RUN_OUTPUT_FILES)
