@@ -325,7 +325,7 @@ class Config:
     capacities) can still raise one-line errors that name it.
     """
 
-    __slots__ = ("_data", "_source", "_path", "_overridden")
+    __slots__ = ("_data", "_source", "_path", "_overridden", "_sections")
 
     def __init__(self, data: dict, source: str = "<config>", path: str = "",
                  overridden: frozenset = frozenset()):
@@ -333,6 +333,8 @@ class Config:
         object.__setattr__(self, "_source", source)
         object.__setattr__(self, "_path", path)
         object.__setattr__(self, "_overridden", overridden)
+        # views of sub-sections, made once (the simulator reads ``cfg.a.b.c`` in hot loops)
+        object.__setattr__(self, "_sections", {})
 
     @property
     def origin(self) -> str:
@@ -340,12 +342,17 @@ class Config:
         return self._source
 
     def __getattr__(self, name):
+        sub = self._sections.get(name)
+        if sub is not None:
+            return sub
         try:
             v = self._data[name]
         except KeyError:
             raise AttributeError(f"{self._path or 'config'} has no key {name!r}") from None
         if isinstance(v, dict):
-            return Config(v, self._source, _join(self._path, name), self._overridden)
+            sub = self._sections[name] = Config(v, self._source, _join(self._path, name),
+                                                self._overridden)
+            return sub
         return v
 
     def __getitem__(self, name):

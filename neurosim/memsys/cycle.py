@@ -38,6 +38,7 @@ from collections import Counter, namedtuple
 import numpy as np
 from numba import njit
 
+from ..jitcall import CompiledCall
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
 from . import noc as nm
@@ -374,6 +375,10 @@ class Engine:
         self._arch_r: list = []      # retired requests: column chunks (see retire)
         self._retire_at = self.RETIRE_MIN  # live rows that trigger the next retire
         self._keys = [np.zeros(64, np.int64), np.zeros(64, np.int64)]  # order keys (Python)
+        # the kernels, called without the dispatcher's per-call typing (see jitcall)
+        self._engine_run = CompiledCall(engine_run)
+        self._checkpoint = CompiledCall(_checkpoint)
+        self._restore = CompiledCall(_restore)
 
     # ------------------------------------------------------------ tables
 
@@ -659,8 +664,8 @@ class Engine:
     # ------------------------------------------------------------ running
 
     def run(self, until: int, how: int = RUN_UNTIL, ev_min: int = INF) -> tuple[int, int]:
-        st, e = engine_run(self.P, self.R, self.B, self.N, self.D, self.S, int(until), how,
-                           int(ev_min))
+        st, e = self._engine_run(self.P, self.R, self.B, self.N, self.D, self.S, int(until),
+                                 how, int(ev_min))
         return int(st), int(e)
 
     def snapshot(self):
@@ -670,7 +675,7 @@ class Engine:
         self.S.par[CK_N] = 0
         self.S.par[CK_EVERY] = CK_FIRST_EVERY
         self.S.par[CK_NEXT] = self.G
-        _checkpoint(self.S, self.G)
+        self._checkpoint(self.S, self.G)
 
     def rollback(self, cycle: int, committed: int):
         """Back to the latest checkpoint at or before ``cycle`` (posts at ``cycle`` made the
@@ -680,7 +685,7 @@ class Engine:
         j = int(np.searchsorted(S.ck_g[:S.par[CK_N]], cycle, side="right")) - 1
         if j < 0:
             raise AssertionError(f"rollback to {cycle}, before the speculation started")
-        _restore(self.P, self.R, self.B, S, j, int(S.ck[j, self._sc_at + SC_LOGN]))
+        self._restore(self.P, self.R, self.B, S, j, int(S.ck[j, self._sc_at + SC_LOGN]))
         if self.G <= committed:
             self.commit()
             self.run(committed)
