@@ -1,0 +1,139 @@
+"""The critical path of a training step (``docs/microarchitecture.md`` 10.2): the chain of
+tiles, messages and DRAM transfers that set ``total_cycles``, found backwards from the last
+event through each tile's recorded last dependency (``TileRecord.wait_on``).
+
+Built from a :class:`~neurosim.timing.TimingResult` alone, so it works for either timing
+model. The links are contiguous in time: their cycles sum to ``total_cycles``.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+PATH_KINDS = ("compute", "noc", "dram", "dependency")
+
+
+@dataclass(frozen=True)
+class Link:
+    kind: str        # one of PATH_KINDS
+    what: str        # e.g. "BP conv3[0] b1 t2", "grad message core4->core2", "loads of ..."
+    begin: int       # cycle the link starts
+    end: int         # cycle it ends (exclusive)
+    phase: str = ""  # tile kind (FP, LOSS, BP, WG, UPD) of the tile the link belongs to
+    layer: str = ""
+
+    @property
+    def cycles(self) -> int:
+        return self.end - self.begin
+
+
+def tile_name(r) -> str:
+    if r.kind == "LOSS":
+        return f"LOSS b{r.b}"
+    if r.kind == "UPD":
+        return f"UPD {r.layer}[{r.part}]"
+    return f"{r.kind} {r.layer}[{r.part}] b{r.b} t{r.t}"
+
+
+def critical_path(timing) -> list:
+    """The links of the critical path, earliest first."""
+    tiles = timing.tiles_by_key()
+    if not tiles:
+        return []
+    prev = {}
+    by_engine = defaultdict(list)
+    for r in timing.tiles:
+        by_engine[(r.core, r.engine)].append(r)
+    for rs in by_engine.values():
+        rs.sort(key=lambda r: r.start)
+        for a, b in zip(rs, rs[1:]):
+            prev[b.key] = a
+    ends_on_core = defaultdict(list)
+    for r in timing.tiles:
+        ends_on_core[(r.core, r.end)].append(r)
+
+    def issuer(core: int, cycle: int):
+        got = ends_on_core.get((core, cycle))
+        return min(got, key=lambda r: r.key) if got else None
+
+    total = timing.total_cycles
+    links: list = []
+    last = [r for r in timing.tiles if r.end == total]
+    if last:   # ties: a tile end, then a message, then a DRAM write
+        tile, until = min(last, key=lambda r: r.key), total
+    else:
+        tile, until = _last_transfer(timing, total, issuer, links)
+    while tile is not None:
+        name = tile_name(tile)
+        links.append(Link("compute", name, tile.start, until, tile.kind, tile.layer))
+        if tile.start > tile.ready:
+            links.append(Link("dram", f"loads of {name}", tile.ready, tile.start, tile.kind,
+                              tile.layer))
+        before = prev.get(tile.key)
+        prev_end = before.end if before is not None else 0
+        if tile.ready == prev_end:
+            if before is None:
+                break
+            tile, until = before, before.end   # engine order: no link of its own
+            continue
+        how, on = tile.wait_on
+        src = tiles[on]
+        if how == "msg":
+            kind = "noc"
+            what = f"message {tile_name(src)} -> {name} (core{src.core}->core{tile.core})"
+        elif how == "store":
+            kind = "dram"
+            what = f"store of {tile_name(src)} before {name}"
+        else:
+            kind = "dependency"
+            what = f"{'delta-phase end' if how == 'delta' else 'end'} of {tile_name(src)} " \
+                   f"before {name}"
+        begin = src.delta_end if how == "delta" else src.end
+        links.append(Link(kind, what, begin, tile.ready, tile.kind, tile.layer))
+        tile, until = src, begin
+    links.reverse()
+    return links
+
+
+def _last_transfer(timing, total: int, issuer, links: list):
+    """The message or DRAM write that is the step's last event: its links (appended), and
+    the tile that issued it with the cycle its part of the path ends."""
+    msgs = [m for m in timing.messages if m.available == total]
+    if msgs:
+        m = min(msgs, key=lambda m: (m.send, m.src))
+        links.append(Link("noc", f"{m.kind} message core{m.src[0]}->core{m.dst[0]}", m.send,
+                          m.available))
+        return issuer(m.src[0], m.send), m.send
+    writes = [d for d in timing.dram if d.write and d.complete == total]
+    d = min(writes, key=lambda d: (d.arrive, d.channel, d.address))
+    links.append(Link("dram", f"{d.tensor} store on dram.ch{d.channel}", d.arrive, d.complete))
+    reqs = [m for m in timing.messages if m.kind == "dram_write" and m.available == d.arrive]
+    m = max(reqs, key=lambda m: (m.send, -m.src[0]))
+    links.append(Link("noc", f"store request core{m.src[0]}->dram", m.send, m.available))
+    return issuer(m.src[0], m.send), m.send
+
+
+def path_totals(links: list) -> dict:
+    """Cycles of the path by kind (every kind present)."""
+    out = dict.fromkeys(PATH_KINDS, 0)
+    for link in links:
+        out[link.kind] += link.cycles
+    return out
+
+
+def path_by_phase(links: list) -> dict:
+    """Cycles of the path by 'kind/phase' (phase: the tile kind the link belongs to)."""
+    out = defaultdict(int)
+    for link in links:
+        if link.cycles:
+            out[f"{link.kind}/{link.phase or '-'}"] += link.cycles
+    return dict(sorted(out.items()))
+
+
+def links_json(links: list) -> list:
+    return [{"kind": x.kind, "what": x.what, "begin": x.begin, "end": x.end,
+             "cycles": x.cycles} for x in links]
+
+
+__all__ = ["Link", "PATH_KINDS", "critical_path", "path_totals", "path_by_phase",
+           "links_json", "tile_name"]
