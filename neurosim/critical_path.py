@@ -113,6 +113,35 @@ def _last_transfer(timing, total: int, issuer, links: list):
     return issuer(m.src[0], m.send), m.send
 
 
+def bound_hints(timing, tburst: int) -> dict:
+    """What bounds the DRAM traffic of a step, from the records: cycles DRAM requests spent
+    in the NoC (request and write packets to the controller, read responses back) and in the
+    controller (arrival to end of data), and the busiest core network-interface port
+    (flits injected or ejected per cycle; a port moves at most one flit a cycle) and DRAM
+    data bus (bursts * tBURST per cycle) of the step."""
+    total = max(1, timing.total_cycles)
+    noc = dram = 0
+    ports = defaultdict(int)
+    for m in timing.messages:
+        if m.kind.startswith("dram_"):
+            noc += m.available - m.send
+        if m.flits:   # port 0 of a node is its core (multicast legs: at the source)
+            if m.src[1] == 0:
+                ports[f"core{m.src[0]} injection"] += m.flits
+            if m.dst[1] == 0:
+                ports[f"core{m.dst[0]} ejection"] += m.flits
+    bursts = defaultdict(int)
+    for d in timing.dram:
+        dram += d.complete - d.arrive
+        bursts[d.channel] += 1
+    port = max(ports.items(), key=lambda kv: (kv[1], kv[0]), default=("-", 0))
+    ch = max(bursts.items(), key=lambda kv: (kv[1], -kv[0]), default=(-1, 0))
+    return {"dram_noc_cycles": noc, "dram_controller_cycles": dram,
+            "busiest_port": port[0], "busiest_port_utilization": port[1] / total,
+            "busiest_dram_channel": ch[0],
+            "busiest_dram_bus_utilization": ch[1] * tburst / total}
+
+
 def path_totals(links: list) -> dict:
     """Cycles of the path by kind (every kind present)."""
     out = dict.fromkeys(PATH_KINDS, 0)
@@ -135,5 +164,5 @@ def links_json(links: list) -> list:
              "cycles": x.cycles} for x in links]
 
 
-__all__ = ["Link", "PATH_KINDS", "critical_path", "path_totals", "path_by_phase",
+__all__ = ["Link", "PATH_KINDS", "critical_path", "path_totals", "path_by_phase", "bound_hints",
            "links_json", "tile_name"]

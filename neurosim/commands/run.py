@@ -61,6 +61,7 @@ def format_summary(res) -> str:
                 if s.get("noc_max_link_utilization") is not None else ""),
              f"ops          {s['executed_ops']:,} executed of {s['dense_ops']:,} dense-equivalent "
              f"({100 * s['executed_ops'] / max(1, s['dense_ops']):.1f} %)"]
+    lines += cycle_table(s)
     if "energy_j" in s:
         parts = "  ".join(f"{c} {_energy(s[f'energy_{c}_j'])}"
                           for c in ("compute", "sram", "noc", "dram", "leakage")
@@ -70,6 +71,26 @@ def format_summary(res) -> str:
                   f"efficiency   {s['tflops_per_w_dense']:.4g} TFLOPS/W dense-equivalent FP16 "
                   f"FLOPs per joule; {s['tflops_per_w_executed']:.4g} TFLOPS/W executed"]
     return "\n".join(lines)
+
+
+CLASS_HEADS = (("busy", "busy"), ("bank_stall", "bank"), ("wait_noc", "noc"),
+               ("wait_dram", "dram"), ("wait_dep", "dep"), ("idle", "idle"))
+
+
+def cycle_table(s: dict) -> list:
+    """Where the engines' cycles went (% of cores x cycles, docs/microarchitecture.md 10.1),
+    the critical path by kind (10.2) and what bounds the DRAM traffic."""
+    lines = ["cycles %     " + "".join(f"{h:>7}" for _, h in CLASS_HEADS)]
+    for eng in ("fp", "bp", "wg"):
+        lines.append(f"  {eng.upper():<11}" + "".join(
+            f"{100 * s[f'cycles_{eng}_{cls}']:7.1f}" for cls, _ in CLASS_HEADS))
+    lines.append("critical path " + "   ".join(
+        f"{kind} {100 * s[f'critical_path_{kind}']:.1f} %"
+        for kind in ("compute", "noc", "dram", "dependency")))
+    lines.append(f"DRAM bound   requests {100 * s['dram_request_noc_fraction']:.0f} % of their "
+                 f"time in the NoC; busiest NI port {100 * s['busiest_port_utilization']:.1f} "
+                 f"%, busiest DRAM bus {100 * s['busiest_dram_bus_utilization']:.1f} %")
+    return lines
 
 
 def _energy(j: float) -> str:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..arch import dram_timing_cycles
 from ..counters import DRAM, ENGINE, lookup
+from ..critical_path import bound_hints, critical_path, path_by_phase, path_totals
 from ..stats import StatGroup
 from ..timing import CYCLE_CLASSES, ENGINE_OF, TENSOR_KINDS
 from . import engines as E
@@ -183,6 +185,32 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
     noc.vector("flits_by_message", "flit", "flits by message kind (spike, grad, wgrad, "
                "weights, DRAM requests and responses)", dict(flits))
     noc.vector("payload_bits_by_message", "bit", "payload bits by message kind", dict(payload))
+    links = critical_path(timing)
+    cp = chip.group("critical_path", "the chain of tiles, messages and DRAM transfers that "
+                    "set total_cycles (docs/microarchitecture.md 10.2)")
+    by_kind = path_totals(links)
+    cp.scalar("links", "count", "links of the chain (tiles' compute, loads, messages, "
+              "stores, cross-engine dependencies)", len(links))
+    cp.vector("cycles_by_kind", "cycle", "cycles of the chain by kind: compute (tiles), noc "
+              "(messages), dram (loads and stores), dependency; they sum to total_cycles",
+              by_kind)
+    cp.vector("cycles_by_kind_phase", "cycle", "cycles of the chain by 'kind/phase' (phase: "
+              "the kind of the tile the link leads to: FP, LOSS, BP, WG, UPD)",
+              path_by_phase(links))
+    cp.formula("dram_fraction", "ratio", "fraction of the step on DRAM links of the chain "
+               "(at most this much faster with free DRAM)",
+               lambda: by_kind["dram"] / max(1, total))
+    hints = bound_hints(timing, dram_timing_cycles(arch)["tBURST"])
+    cp.vector("dram_request_cycles", "cycle", "cycles DRAM requests spent in the NoC "
+              "(requests, write data, read responses) and in the controllers (arrival to end "
+              "of data), summed over requests", {"noc": hints["dram_noc_cycles"],
+                                                 "controller": hints["dram_controller_cycles"]})
+    cp.vector("busiest_port_utilization", "ratio", "flits per cycle of the busiest core "
+              "network-interface port (injection or ejection) over the step",
+              {hints["busiest_port"]: hints["busiest_port_utilization"]})
+    cp.vector("busiest_dram_bus_utilization", "ratio", "data-bus occupancy (bursts x tBURST "
+              "/ cycles) of the busiest DRAM channel over the step",
+              {f"ch{hints['busiest_dram_channel']}": hints["busiest_dram_bus_utilization"]})
     ops = chip.group("ops", "work of the step")
     executed = sum(n for (comp, action), n in timing.counters.items()
                    if ENGINE.match(comp) and action in ("add_ops", "mac_ops"))
@@ -212,6 +240,14 @@ def summarize(arch, timing, stats: StatGroup) -> dict:
     }
     for eng in ENGINES:
         s[f"util_{eng}"] = float(chip[f"{eng}.utilisation"].value)
+    cp = chip["critical_path"]
+    for kind, n in cp["cycles_by_kind"].value.items():
+        s[f"critical_path_{kind}"] = n / max(1, int(timing.total_cycles))
+    s["busiest_port_utilization"] = float(*cp["busiest_port_utilization"].value.values())
+    s["busiest_dram_bus_utilization"] = float(
+        *cp["busiest_dram_bus_utilization"].value.values())
+    req = cp["dram_request_cycles"].value
+    s["dram_request_noc_fraction"] = req["noc"] / max(1, req["noc"] + req["controller"])
     n_cycles = max(1, int(timing.total_cycles) * int(arch.chip.cores))
     for eng in ENGINES:   # fractions of the engines' cycles, like util_<engine>
         for cls, n in chip[f"{eng}.cycles_by_class"].value.items():
