@@ -145,13 +145,14 @@ def simulate_step(arch, workload, network, trace, placement=None,
 
 
 def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
-        placement=None) -> RunResult:
+        placement=None, gantt: bool = False) -> RunResult:
     """Simulate one training step of ``workload`` on ``arch`` with the event-driven model.
 
     ``arch`` / ``workload``: a path, a shipped name, or a loaded Config. ``trace``: a Trace,
     a ``.npz`` path, or None (the workload's trace source). ``placement``: a Placement, or
-    None (the mapper). ``out_dir``: if given, stats.json, stats.csv, summary.json and
-    placement.json are written there (atomically). ``progress``: a bar on stderr for runs
+    None (the mapper). ``out_dir``: if given, stats.json, stats.csv, summary.json,
+    placement.json, critical_path.json (and gantt.png with ``gantt``) are written there
+    (atomically). ``progress``: a bar on stderr for runs
     longer than a few seconds."""
     if out_dir is not None:   # before any work: a bad place fails now, not after the run
         from .fileio import check_output_dir
@@ -168,7 +169,7 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
                          "a trace of a different network")
     result = simulate_step(arch_cfg, wl, network, trace, placement, progress)
     if out_dir is not None:
-        write_outputs(result, out_dir)
+        write_outputs(result, out_dir, gantt)
     return result
 
 
@@ -196,23 +197,33 @@ class DatapathStepTimer:
         return simulate_step(arch, self.workload, net, trace, self.placements[key])
 
 
-RUN_OUTPUT_FILES = ("stats.json", "stats.csv", "summary.json", "placement.json")
+RUN_OUTPUT_FILES = ("stats.json", "stats.csv", "summary.json", "placement.json",
+                    "critical_path.json", "gantt.png")
 
 
-def write_outputs(result: RunResult, out_dir) -> list:
+def write_outputs(result: RunResult, out_dir, gantt: bool = False) -> list:
     """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json,
-    written as one directory: it appears complete or not at all (``fileio.write_directory``)."""
+    critical_path.json (the links of docs/microarchitecture.md 10.2) and, with ``gantt``,
+    gantt.png (the engines' cycles by class over the step), written as one directory: it appears complete
+    or not at all (``fileio.write_directory``)."""
     import json
 
+    from .critical_path import critical_path, links_json
     from .fileio import write_directory
+    from .plots import gantt_png
 
     files = {
         "stats.json": result.stats.to_json(),
         "stats.csv": result.stats.to_csv(),
         "summary.json": json.dumps(result.summary, indent=1, sort_keys=True),
         "placement.json": json.dumps(result.placement.to_dict(), indent=1, sort_keys=True),
+        "critical_path.json": json.dumps(links_json(critical_path(result.timing)), indent=1),
     }
-    return write_directory(out_dir, files)
+    if gantt:
+        files["gantt.png"] = gantt_png(result.timing, f"{result.workload.name} on "
+                                       f"{result.arch.name}: {result.timing.total_cycles:,} "
+                                       "cycles")
+    return write_directory(out_dir, files, replaceable=RUN_OUTPUT_FILES)
 
 
 def write_text(path, text: str) -> Path:

@@ -89,7 +89,7 @@ def atomic_write_text(path, text: str) -> Path:
 
 
 def write_directory(out_dir, files: dict, replaceable=None) -> list[Path]:
-    """Write ``files`` (name -> text) as the directory ``out_dir``, whole or not at all.
+    """Write ``files`` (name -> text, or bytes for a binary file) as the directory ``out_dir``, whole or not at all.
 
     The directory is built beside the target and renamed into place, so at any moment
     (SIGKILL included) the target is either absent, the previous one, or complete. A previous
@@ -102,8 +102,11 @@ def write_directory(out_dir, files: dict, replaceable=None) -> list[Path]:
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=_tmp_prefix(out.name)))
     try:
         for name, text in files.items():
-            (tmp / name).write_text(text if text.endswith("\n") else text + "\n",
-                                    encoding="utf-8")
+            if isinstance(text, bytes):   # a binary file (a figure), as it is
+                (tmp / name).write_bytes(text)
+            else:
+                (tmp / name).write_text(text if text.endswith("\n") else text + "\n",
+                                        encoding="utf-8")
             _publish_mode(tmp / name, directory=False)
         _publish_mode(tmp, directory=True)
         if out.exists():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..api import RUN_OUTPUT_FILES
-from ..fileio import OutputDir
+from ..fileio import OutputDir, OutputFile
 
 
 def register(sub) -> None:
@@ -13,7 +13,15 @@ def register(sub) -> None:
     p.add_argument("workload", help="workload YAML (path or name in workloads/)")
     add_set(p)
     p.add_argument("--out", metavar="DIR", type=OutputDir.holding(RUN_OUTPUT_FILES), help="write stats.json, stats.csv, summary.json, "
-                   "placement.json here")
+                   "placement.json, critical_path.json and gantt.png (the engines' cycles "
+                   "by class) here")
+    p.add_argument("--timeline", metavar="FILE", type=OutputFile, help="write the step's "
+                   "timeline here in the Chrome trace-event format (Perfetto UI, "
+                   "chrome://tracing): a track per engine of each core, NoC and DRAM tracks")
+    p.add_argument("--timeline-max-events", metavar="N", type=int, default=None,
+                   help="bound the timeline's size: beyond N events transfers are merged "
+                   "into busy intervals and then tiles of one layer and sample into one "
+                   "slice (default 400000)")
     p.add_argument("--trace", metavar="FILE", help="use this .npz trace instead of the "
                    "workload's trace source")
     p.set_defaults(fn=cmd_run)
@@ -103,9 +111,23 @@ def _energy(j: float) -> str:
 def cmd_run(args) -> int:
     from .. import api
 
+    from ..errors import InputError
+    from ..timeline import DEFAULT_MAX_EVENTS, timeline_json
+
+    max_events = args.timeline_max_events
+    if max_events is not None and max_events < 1:
+        raise InputError("neurosim run", "--timeline-max-events", "a positive number of "
+                         "events", max_events)
     res = api.run(args.arch, args.workload, args.overrides, out_dir=args.out, progress=True,
-                  trace=args.trace)
+                  trace=args.trace, gantt=True)
     print(format_summary(res))
     if args.out:
-        print(f"wrote {args.out}/stats.json, stats.csv, summary.json, placement.json")
+        print(f"wrote {args.out}/stats.json, stats.csv, summary.json, placement.json, "
+              "critical_path.json, gantt.png")
+    if args.timeline:
+        from ..fileio import atomic_write_text
+
+        atomic_write_text(args.timeline, timeline_json(res.timing,
+                                                       max_events or DEFAULT_MAX_EVENTS))
+        print(f"wrote {args.timeline} (Chrome trace-event JSON)")
     return 0
