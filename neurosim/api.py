@@ -210,7 +210,7 @@ def write_outputs(result: RunResult, out_dir, gantt: bool = False) -> list:
 
     from .critical_path import critical_path, links_json
     from .fileio import write_directory
-    from .plots import gantt_png
+    from .timeline import gantt_png
 
     files = {
         "stats.json": result.stats.to_json(),

@@ -342,53 +342,6 @@ def scaling_figure(rows, path, title: str) -> Path:
     return save_figure(fig, path, dpi=110)
 
 
-CLASS_COLORS = {"busy": "tab:green", "bank_stall": "tab:orange", "wait_noc": "tab:blue",
-                "wait_dram": "tab:red", "wait_dep": "tab:grey"}
-
-
-def gantt_png(timing, title: str, max_rows: int = 96) -> bytes:
-    """PNG Gantt overview of a step: a row per engine of each core used (the first
-    ``max_rows``), tiles' busy and bank-stall cycles and the waits before them coloured by
-    class (docs/microarchitecture.md 10.1; bank stalls drawn at each tile's end)."""
-    import io
-
-    rows = sorted({(r.core, r.engine) for r in timing.tiles},
-                  key=lambda k: (k[0], "fp bp wg".split().index(k[1])))[:max_rows]
-    index = {k: i for i, k in enumerate(rows)}
-    bars = {(i, cls): [] for i in range(len(rows)) for cls in CLASS_COLORS}
-    prev = {}
-    for r in sorted(timing.tiles, key=lambda r: r.start):
-        i = index.get((r.core, r.engine))
-        if i is None:
-            continue
-        p = prev.get(i, 0)
-        if r.ready > p:
-            bars[(i, r.wait)].append((p, r.ready - p))
-        if r.start > r.ready:
-            bars[(i, "wait_dram")].append((r.ready, r.start - r.ready))
-        busy = r.end - r.start - r.bank_stalls
-        bars[(i, "busy")].append((r.start, busy))
-        if r.bank_stalls:
-            bars[(i, "bank_stall")].append((r.start + busy, r.bank_stalls))
-        prev[i] = r.end
-    fig, (ax,) = _new_figure(9, max(2.5, 0.18 * len(rows) + 1.2))
-    for (i, cls), spans in bars.items():
-        if spans:
-            ax.broken_barh(spans, (i - 0.4, 0.8), color=CLASS_COLORS[cls], linewidth=0)
-    ax.set_yticks(range(len(rows)), [f"core{c} {e.upper()}" for c, e in rows], fontsize=6)
-    ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlim(0, max(1, timing.total_cycles))
-    ax.set_xlabel("cycle")
-    from matplotlib.patches import Patch
-
-    ax.legend(handles=[Patch(color=c, label=k) for k, c in CLASS_COLORS.items()],
-              fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title(title, fontsize=9)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return buf.getvalue()
-
-
 def federated_figure(res, path) -> Path:
     """``neurosim federated``: accuracy of the averaged model and energy per round."""
     s = res.summary

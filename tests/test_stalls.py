@@ -154,7 +154,7 @@ def test_stats_summary_and_printout(tmp_path, cli):
     rc, stdout, stderr = cli("run", "paper-20core", wl, "--set", "chip.cores=3", "--out", out,
                              "--timeline", tl)
     assert rc == 0, stderr
-    assert "cycles %" in stdout and "critical path" in stdout and "DRAM bound" in stdout
+    assert "cycles %" in stdout and "critical path" in stdout and "DRAM path" in stdout
     stats = json.loads((out / "stats.json").read_text())["chip"]
     summary = json.loads((out / "summary.json").read_text())
     total = summary["total_cycles"]

@@ -95,9 +95,11 @@ def cycle_table(s: dict) -> list:
     lines.append("critical path " + "   ".join(
         f"{kind} {100 * s[f'critical_path_{kind}']:.1f} %"
         for kind in ("compute", "noc", "dram", "dependency")))
-    lines.append(f"DRAM bound   requests {100 * s['dram_request_noc_fraction']:.0f} % of their "
-                 f"time in the NoC; busiest NI port {100 * s['busiest_port_utilization']:.1f} "
-                 f"%, busiest DRAM bus {100 * s['busiest_dram_bus_utilization']:.1f} %")
+    noc = s["dram_request_noc_fraction"]
+    lines.append(f"DRAM path    requests spend {100 * noc:.0f} % of their time in the NoC, "
+                 f"{100 * (1 - noc):.0f} % in the controllers; busiest NI port "
+                 f"{100 * s['busiest_port_utilization']:.1f} %, busiest DRAM bus "
+                 f"{100 * s['busiest_dram_bus_utilization']:.1f} % of the cycles")
     return lines
 
 
