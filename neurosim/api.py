@@ -204,8 +204,8 @@ RUN_OUTPUT_FILES = ("stats.json", "stats.csv", "summary.json", "placement.json",
 def write_outputs(result: RunResult, out_dir, gantt: bool = False) -> list:
     """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json,
     critical_path.json (the links of docs/microarchitecture.md 10.2) and, with ``gantt``,
-    gantt.png (the engines' cycles by class over the step), written as one directory: it appears complete
-    or not at all (``fileio.write_directory``)."""
+    gantt.png (the engines' cycles by class over the step), written as one directory: it
+    appears complete or not at all (``fileio.write_directory``)."""
     import json
 
     from .critical_path import critical_path, links_json

@@ -249,9 +249,13 @@ def summarize(arch, timing, stats: StatGroup) -> dict:
     req = cp["dram_request_cycles"].value
     s["dram_request_noc_fraction"] = req["noc"] / max(1, req["noc"] + req["controller"])
     n_cycles = max(1, int(timing.total_cycles) * int(arch.chip.cores))
+    every = dict.fromkeys(CYCLE_CLASSES, 0)
     for eng in ENGINES:   # fractions of the engines' cycles, like util_<engine>
         for cls, n in chip[f"{eng}.cycles_by_class"].value.items():
             s[f"cycles_{eng}_{cls}"] = n / n_cycles
+            every[cls] += n
+    for cls, n in every.items():   # of all engines' cycles (the three engines together)
+        s[f"cycles_{cls}"] = n / (len(ENGINES) * n_cycles)
     rd = chip["dram.read_bytes_total"].value
     wr = chip["dram.write_bytes_total"].value
     s["dram_read_bytes"] = int(sum(rd.values()))
