@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..api import RUN_OUTPUT_FILES
 from ..fileio import OutputDir, OutputFile
+from ..timeline import DEFAULT_MAX_EVENTS
 
 
 def register(sub) -> None:
@@ -18,10 +19,10 @@ def register(sub) -> None:
     p.add_argument("--timeline", metavar="FILE", type=OutputFile, help="write the step's "
                    "timeline here in the Chrome trace-event format (Perfetto UI, "
                    "chrome://tracing): a track per engine of each core, NoC and DRAM tracks")
-    p.add_argument("--timeline-max-events", metavar="N", type=int, default=None,
+    p.add_argument("--timeline-max-events", metavar="N", type=int, default=DEFAULT_MAX_EVENTS,
                    help="bound the timeline's size: beyond N events transfers are merged "
                    "into busy intervals and then tiles of one layer and sample into one "
-                   "slice (default 400000)")
+                   f"slice (default {DEFAULT_MAX_EVENTS})")
     p.add_argument("--trace", metavar="FILE", help="use this .npz trace instead of the "
                    "workload's trace source")
     p.set_defaults(fn=cmd_run)
@@ -114,10 +115,10 @@ def cmd_run(args) -> int:
     from .. import api
 
     from ..errors import InputError
-    from ..timeline import DEFAULT_MAX_EVENTS, timeline_json
+    from ..timeline import timeline_json
 
     max_events = args.timeline_max_events
-    if max_events is not None and max_events < 1:
+    if max_events < 1:
         raise InputError("neurosim run", "--timeline-max-events", "a positive number of "
                          "events", max_events)
     res = api.run(args.arch, args.workload, args.overrides, out_dir=args.out, progress=True,
@@ -129,7 +130,6 @@ def cmd_run(args) -> int:
     if args.timeline:
         from ..fileio import atomic_write_text
 
-        atomic_write_text(args.timeline, timeline_json(res.timing,
-                                                       max_events or DEFAULT_MAX_EVENTS))
+        atomic_write_text(args.timeline, timeline_json(res.timing, max_events))
         print(f"wrote {args.timeline} (Chrome trace-event JSON)")
     return 0
