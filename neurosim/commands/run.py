@@ -70,7 +70,7 @@ def format_summary(res) -> str:
                 if s.get("noc_max_link_utilization") is not None else ""),
              f"ops          {s['executed_ops']:,} executed of {s['dense_ops']:,} dense-equivalent "
              f"({100 * s['executed_ops'] / max(1, s['dense_ops']):.1f} %)"]
-    lines += cycle_table(s)
+    lines += cycle_table(s, res.stats["chip"]["critical_path"])
     if "energy_j" in s:
         parts = "  ".join(f"{c} {_energy(s[f'energy_{c}_j'])}"
                           for c in ("compute", "sram", "noc", "dram", "leakage")
@@ -86,10 +86,12 @@ CLASS_HEADS = (("busy", "busy"), ("bank_stall", "bank"), ("wait_noc", "noc"),
                ("wait_dram", "dram"), ("wait_dep", "dep"), ("idle", "idle"))
 
 
-def cycle_table(s: dict) -> list:
+def cycle_table(s: dict, path) -> list:
     """Where the engines' cycles went (% of cores x cycles, docs/microarchitecture.md 10.1),
-    the critical path by kind (10.2) and what bounds the DRAM traffic."""
-    lines = ["cycles %     " + "".join(f"{h:>7}" for _, h in CLASS_HEADS)]
+    the critical path by kind (10.2) and what bounds the DRAM traffic (``path``: the
+    ``chip.critical_path`` stats group)."""
+    lines = ["cycles %     " + "".join(f"{h:>7}" for _, h in CLASS_HEADS)
+             + "   (of every core's engine cycles)"]
     for eng in ("fp", "bp", "wg"):
         lines.append(f"  {eng.upper():<11}" + "".join(
             f"{100 * s[f'cycles_{eng}_{cls}']:7.1f}" for cls, _ in CLASS_HEADS))
@@ -97,10 +99,13 @@ def cycle_table(s: dict) -> list:
         f"{kind} {100 * s[f'critical_path_{kind}']:.1f} %"
         for kind in ("compute", "noc", "dram", "dependency")))
     noc = s["dram_request_noc_fraction"]
-    lines.append(f"DRAM path    requests spend {100 * noc:.0f} % of their time in the NoC, "
-                 f"{100 * (1 - noc):.0f} % in the controllers; busiest NI port "
-                 f"{100 * s['busiest_port_utilization']:.1f} %, busiest DRAM bus "
-                 f"{100 * s['busiest_dram_bus_utilization']:.1f} % of the cycles")
+    (port, port_use), = path["busiest_port_utilization"].value.items()
+    (bus, bus_use), = path["busiest_dram_bus_utilization"].value.items()
+    bound = f"NoC port {port}" if port_use >= bus_use else f"DRAM bus {bus}"
+    lines.append(f"DRAM path    {100 * s['critical_path_dram']:.1f} % of the step; requests "
+                 f"{100 * noc:.0f} % of their time in the NoC; busiest NoC port {port} "
+                 f"{100 * port_use:.1f} %, DRAM bus {bus} {100 * bus_use:.1f} % of the "
+                 f"cycles (busier: {bound})")
     return lines
 
 
