@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from .arch import dram_timing_cycles
+
 PATH_KINDS = ("compute", "noc", "dram", "dependency")
 
 
@@ -113,31 +115,55 @@ def _last_transfer(timing, total: int, issuer, links: list):
     return issuer(m.src[0], m.send), m.send
 
 
-def bound_hints(timing, tburst: int) -> dict:
-    """What bounds the DRAM traffic of a step, from the records: cycles DRAM requests spent
-    in the NoC (request and write packets to the controller, read responses back) and in the
-    controller (arrival to end of data), and the busiest core network-interface port
-    (flits injected or ejected per cycle; a port moves at most one flit a cycle) and DRAM
-    data bus (bursts * tBURST per cycle) of the step."""
+def bound_hints(arch, timing) -> dict:
+    """What bounds the DRAM traffic of a step, without expanding a compact record log: the
+    cycles DRAM requests spent in the NoC (their packets: requests, write data, read
+    responses) and in the controllers (arrival to end of data) -- from the cycle-level
+    memory system's latency statistics when it reports them, else from the fixed latencies
+    of the ideal models (or, for a plain record list, the records); the busiest core
+    network-interface port in payload flits per cycle (SRAM bits written by DRAM loads and
+    incoming messages = ejection, read for stores and outgoing messages = injection, over
+    ``noc.flit_bits``; head flits not counted); the busiest DRAM data bus (bursts x tBURST per
+    cycle)."""
     total = max(1, timing.total_cycles)
-    noc = dram = 0
+    burst = arch.dram.burst_bytes
+    reads, writes, bursts = 0, 0, defaultdict(int)
     ports = defaultdict(int)
-    for m in timing.messages:
-        if m.kind.startswith("dram_"):
-            noc += m.available - m.send
-        if m.flits:   # port 0 of a node is its core (multicast legs: at the source)
-            if m.src[1] == 0:
-                ports[f"core{m.src[0]} injection"] += m.flits
-            if m.dst[1] == 0:
-                ports[f"core{m.dst[0]} ejection"] += m.flits
-    bursts = defaultdict(int)
-    for d in timing.dram:
-        dram += d.complete - d.arrive
-        bursts[d.channel] += 1
+    for (comp, action), n in timing.counters.items():
+        if comp.startswith("dram.ch") and action in ("read_bytes", "write_bytes"):
+            k = n // burst
+            bursts[int(comp[7:])] += k
+            if action == "read_bytes":
+                reads += k
+            else:
+                writes += k
+        elif comp.startswith("core") and ".sram." in comp and action in ("read_bits",
+                                                                       "write_bits"):
+            core = comp.split(".", 1)[0]
+            ports[f"{core} {'injection' if action == 'read_bits' else 'ejection'}"] += n
+    memsys = timing.extra.get("memsys", {})
+    noc = dram = None
+    if "noc" in memsys:
+        noc = sum(k["latency"]["mean"] * k["latency"]["count"]
+                  for kind, k in memsys["noc"]["packet_kinds"].items()
+                  if kind.startswith("dram_") and k["latency"]["count"])
+    elif arch.noc.model == "ideal":   # a request, its response or its write data: one hop
+        noc = arch.noc.ideal_latency * (2 * reads + writes)
+    if "dram" in memsys:
+        dram = sum(c["latency"]["mean"] * c["latency"]["count"]
+                   for c in memsys["dram"].values() if c["latency"]["count"])
+    elif arch.dram.model == "ideal":
+        dram = arch.dram.ideal_latency * (reads + writes)
+    if noc is None:
+        noc = sum(m.available - m.send for m in timing.messages if m.kind.startswith("dram_"))
+    if dram is None:
+        dram = sum(d.complete - d.arrive for d in timing.dram)
     port = max(ports.items(), key=lambda kv: (kv[1], kv[0]), default=("-", 0))
     ch = max(bursts.items(), key=lambda kv: (kv[1], -kv[0]), default=(-1, 0))
-    return {"dram_noc_cycles": noc, "dram_controller_cycles": dram,
-            "busiest_port": port[0], "busiest_port_utilization": port[1] / total,
+    tburst = dram_timing_cycles(arch)["tBURST"]
+    return {"dram_noc_cycles": int(round(noc)), "dram_controller_cycles": int(round(dram)),
+            "busiest_port": port[0],
+            "busiest_port_utilization": port[1] / arch.noc.flit_bits / total,
             "busiest_dram_channel": ch[0],
             "busiest_dram_bus_utilization": ch[1] * tburst / total}
 

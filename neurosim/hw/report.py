@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..arch import dram_timing_cycles
 from ..counters import DRAM, ENGINE, lookup
 from ..critical_path import bound_hints, critical_path, path_by_phase, path_totals
 from ..stats import StatGroup
@@ -200,13 +199,14 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
     cp.formula("dram_fraction", "ratio", "fraction of the step on DRAM links of the chain "
                "(at most this much faster with free DRAM)",
                lambda: by_kind["dram"] / max(1, total))
-    hints = bound_hints(timing, dram_timing_cycles(arch)["tBURST"])
+    hints = bound_hints(arch, timing)
     cp.vector("dram_request_cycles", "cycle", "cycles DRAM requests spent in the NoC "
               "(requests, write data, read responses) and in the controllers (arrival to end "
               "of data), summed over requests", {"noc": hints["dram_noc_cycles"],
                                                  "controller": hints["dram_controller_cycles"]})
-    cp.vector("busiest_port_utilization", "ratio", "flits per cycle of the busiest core "
-              "network-interface port (injection or ejection) over the step",
+    cp.vector("busiest_port_utilization", "ratio", "payload flits per cycle of the busiest "
+              "core network-interface port (injection or ejection) over the step (head "
+              "flits not counted)",
               {hints["busiest_port"]: hints["busiest_port_utilization"]})
     cp.vector("busiest_dram_bus_utilization", "ratio", "data-bus occupancy (bursts x tBURST "
               "/ cycles) of the busiest DRAM channel over the step",
