@@ -13,7 +13,8 @@ microseconds).
 ``gantt_png`` draws the same classes as a PNG Gantt overview (``neurosim run --out``).
 
 Bounded size: beyond ``max_events`` the NoC and DRAM tracks are reduced to their busy
-intervals (overlapping transfers merged), and if the tiles alone exceed it, consecutive tiles
+intervals (overlapping transfers merged; beyond ``OMIT_FACTOR`` times it they are left
+empty, as reading the records would cost more than the run), and if the tiles alone exceed it, consecutive tiles
 of one engine with the same kind, layer and sample are merged into one slice whose children
 carry the summed busy and bank-stall cycles (their waits in the slice's arguments).
 """
@@ -28,6 +29,10 @@ ENGINE_TID = {"fp": 0, "bp": 1, "wg": 2}
 NOC_PID = 1_000_000
 DRAM_PID = 1_000_001
 DEFAULT_MAX_EVENTS = 400_000
+# Beyond this many times the event budget, NoC and DRAM records are not read at all (a
+# compact record log would have to be expanded, e.g. 31 M packets for single-core VGG-11):
+# the NoC and DRAM tracks are left empty and ``otherData.transfers_truncated`` says so.
+OMIT_FACTOR = 10
 
 
 def _slice(pid, tid, name, begin, dur, cat, args=None) -> dict:
@@ -103,6 +108,8 @@ def _merged(intervals: list) -> list:
 
 
 def _transfer_events(timing, budget: int) -> tuple[list, bool]:
+    if len(timing.messages) + len(timing.dram) > OMIT_FACTOR * max(1, budget):
+        return [], True   # reading that many records would cost more than the run
     noc = [(m.src[0], m.kind, m.dst[0], m.send, m.available) for m in timing.messages
            if m.flits]
     dram = [(d.channel, d.tensor, d.write, d.arrive, d.complete) for d in timing.dram]

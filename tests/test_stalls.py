@@ -185,3 +185,16 @@ def test_bad_timeline_bound_is_one_line(tmp_path, cli):
                      "--timeline-max-events", "0")
     assert rc == 2 and len(err.strip().splitlines()) == 1
     assert "--timeline-max-events" in err and "positive" in err
+
+
+def test_timeline_leaves_out_transfers_far_beyond_the_bound(tmp_path):
+    """With many more NoC and DRAM records than the bound allows, the timeline does not read
+    them (no record-log expansion): its tiles are there, the transfer tracks empty."""
+    wl = tmp_path / "tiny.yaml"
+    wl.write_text(yaml.safe_dump(TINY))
+    res = api.run("single-core", str(wl))
+    n = len(res.timing.messages) + len(res.timing.dram)
+    doc = trace_events(res.timing, max_events=max(1, n // 20))
+    assert doc["otherData"]["transfers_truncated"]
+    assert not [ev for ev in doc["traceEvents"] if ev.get("cat") in ("noc", "dram")]
+    assert any(ev.get("cat") == "busy" for ev in doc["traceEvents"])
