@@ -145,13 +145,14 @@ def simulate_step(arch, workload, network, trace, placement=None,
 
 
 def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
-        placement=None) -> RunResult:
+        placement=None, gantt: bool = False) -> RunResult:
     """Simulate one training step of ``workload`` on ``arch`` with the event-driven model.
 
     ``arch`` / ``workload``: a path, a shipped name, or a loaded Config. ``trace``: a Trace,
     a ``.npz`` path, or None (the workload's trace source). ``placement``: a Placement, or
-    None (the mapper). ``out_dir``: if given, stats.json, stats.csv, summary.json and
-    placement.json are written there (atomically). ``progress``: a bar on stderr for runs
+    None (the mapper). ``out_dir``: if given, stats.json, stats.csv, summary.json,
+    placement.json, critical_path.json (and gantt.png with ``gantt``) are written there
+    (atomically). ``progress``: a bar on stderr for runs
     longer than a few seconds."""
     if out_dir is not None:   # before any work: a bad place fails now, not after the run
         from .fileio import check_output_dir
@@ -168,7 +169,7 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
                          "a trace of a different network")
     result = simulate_step(arch_cfg, wl, network, trace, placement, progress)
     if out_dir is not None:
-        write_outputs(result, out_dir)
+        write_outputs(result, out_dir, gantt)
     return result
 
 
@@ -197,22 +198,27 @@ class DatapathStepTimer:
 
 
 RUN_OUTPUT_FILES = ("stats.json", "stats.csv", "summary.json", "placement.json",
-                    "noc_links.png")
+                    "critical_path.json", "gantt.png", "noc_links.png")
 
 
-def write_outputs(result: RunResult, out_dir) -> list:
-    """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json and,
-    with the cycle-level NoC, noc_links.png (the link utilisation heat map), written as one
-    directory: it appears complete or not at all (``fileio.write_directory``)."""
+def write_outputs(result: RunResult, out_dir, gantt: bool = False) -> list:
+    """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json,
+    critical_path.json (the links of docs/microarchitecture.md 10.2), with ``gantt``
+    gantt.png (the engines' cycles by class over the step) and, with the cycle-level NoC,
+    noc_links.png (the link utilisation heat map), written as one directory: it appears
+    complete or not at all (``fileio.write_directory``)."""
     import json
 
+    from .critical_path import critical_path, links_json
     from .fileio import write_directory
+    from .timeline import gantt_png
 
     files = {
         "stats.json": result.stats.to_json(),
         "stats.csv": result.stats.to_csv(),
         "summary.json": json.dumps(result.summary, indent=1, sort_keys=True),
         "placement.json": json.dumps(result.placement.to_dict(), indent=1, sort_keys=True),
+        "critical_path.json": json.dumps(links_json(critical_path(result.timing)), indent=1),
     }
     noc = result.timing.extra.get("memsys", {}).get("noc")
     if noc is not None:       # the cycle-level NoC's link statistics
@@ -223,6 +229,10 @@ def write_outputs(result: RunResult, out_dir) -> list:
             noc, Mesh.of(result.arch),
             f"{result.arch.get('name')} / {result.workload.get('name')}: NoC link utilisation "
             f"over {noc['cycles']:,} cycles")
+    if gantt:
+        files["gantt.png"] = gantt_png(result.timing, f"{result.workload.name} on "
+                                       f"{result.arch.name}: {result.timing.total_cycles:,} "
+                                       "cycles")
     return write_directory(out_dir, files, replaceable=RUN_OUTPUT_FILES)
 
 

@@ -58,6 +58,11 @@ ENGINE = Component("engine", re.compile(r"^core(\d+)\.(fp|bp|wg)$"), "compute", 
     Action("tiles", "count", "tiles executed", None),
     # (the description is the one stats.json has always carried for this vector)
     Action("bank_conflict", "count", "bank_conflict", None, labels="buffer"),
+    # Every cycle of the step of the engine, by class (docs/microarchitecture.md 10.1).
+    Action("cycles", "cycle", "cycles of the step by class: busy, bank_stall, wait_noc "
+           "(another core's message or tile), wait_dram (loads, stores of saved state), "
+           "wait_dep (this core's tiles), idle (after the last tile); they sum to the step's "
+           "cycles", None, labels="class"),
 ))
 SRAM = Component("sram", re.compile(r"^core(\d+)\.sram\.(\w+)$"), "sram", _actions(
     Action("read_words", "access", "SRAM words read", "sram.read"),

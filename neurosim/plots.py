@@ -4,7 +4,7 @@ whole or not at all (:func:`save_figure`).
 Sweeps: ``figure(...)`` draws any stat(s) against any key as lines, grouped bars or stacked bars; one
 line (or bar group) per combination of the other swept keys. ``default_figures(...)`` draws
 the standard set: speed-up and parallel efficiency vs cores, DRAM traffic, energy breakdown,
-engine utilisation. Only rows with status "ok" are plotted. Studies:
+engine utilisation, where the engines' cycles went (cycle classes). Only rows with status "ok" are plotted. Studies:
 :func:`scaling_figure` (``neurosim scaling``), :func:`federated_figure` (``neurosim
 federated``), :func:`characterization_figure` (``neurosim characterize``),
 :func:`gpu_traffic_figure` (``neurosim compare-gpu``). The NoC link heat map of ``neurosim run
@@ -21,6 +21,7 @@ from .errors import InputError
 from .fileio import atomic_write
 from .sweep.results import load_rows, value_of
 from .sweep.store import is_number
+from .timing import CYCLE_CLASSES
 
 KINDS = ("line", "bar", "stacked")
 MIB = 1024 * 1024
@@ -298,6 +299,13 @@ def default_figures(db, out_dir=None, x: str | None = None, scope: str = "curren
                               ylim=(0, 1.05)))
     else:
         notes.append("engine utilisation: no util_* columns")
+    classes = [f"cycles_{c}" for c in CYCLE_CLASSES if f"cycles_{c}" in have]
+    if classes:
+        written.append(figure(rows, x, classes, "stacked", out_dir / "cycles.png", keys,
+                              title="where the engines' cycles went",
+                              ylabel="fraction of the engines' cycles"))
+    else:
+        notes.append("cycle classes: no cycles_<class> columns")
     return written, notes
 
 

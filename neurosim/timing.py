@@ -13,6 +13,13 @@ from dataclasses import dataclass, field
 TILE_KINDS = ("FP", "LOSS", "BP", "WG", "UPD")
 ENGINE_OF = {"FP": "fp", "LOSS": "bp", "BP": "bp", "WG": "wg", "UPD": "wg"}
 TENSOR_KINDS = ("weights", "input", "spikes", "state", "gradients", "wgrad", "optimizer")
+# Where an engine's cycles went (docs/microarchitecture.md 10.1): every cycle of the step of
+# every engine is in exactly one class; ``TileRecord.wait`` is one of the three waits.
+CYCLE_CLASSES = ("busy", "bank_stall", "wait_noc", "wait_dram", "wait_dep", "idle")
+# The order that breaks a tie between dependencies met in the same cycle (10.1).
+WAIT_CLASSES = ("wait_dram", "wait_noc", "wait_dep")
+# Then by how the dependency was met, then by the smallest producing tile key.
+WAIT_HOW = ("store", "msg", "delta", "end")
 MESSAGE_KINDS = ("spike", "grad", "wgrad", "weights", "dram_read_req", "dram_read_resp",
                  "dram_write")
 
@@ -30,6 +37,12 @@ class TileRecord:
     end: int             # compute ends (exclusive)
     delta_end: int = -1  # BP only: end of the delta phase
     bank_stalls: int = 0  # cycles lost to bank conflicts inside [start, end)
+    # The dependency met last, when the tile waited for one after its engine was free
+    # (ready > end of the engine's previous tile, spec 10.1): its class (one of
+    # WAIT_CLASSES) and (how, producing tile key), how = "end" | "delta" | "msg" | "store"
+    # (a tile end, a BP delta-phase end, a message the tile sent, a DRAM store it issued).
+    wait: str = ""
+    wait_on: tuple = ()
 
     @property
     def engine(self) -> str:

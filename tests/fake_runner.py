@@ -6,6 +6,7 @@ the resolved config and workload, so every expected value can be worked by hand:
     seconds          = total_cycles / (clock_mhz * 1e6)
     dram_read_bytes  = 4096 * cores,  dram_write_bytes = 1024 * time_steps
     util_fp = 1 / cores, util_bp = 0.5, util_wg = 0.25
+    cycles_busy = (util_fp + util_bp + util_wg) / 3, cycles_idle = 1 - cycles_busy
     energy_compute_j = 1e-6 * time_steps, energy_dram_j = 1e-9 * (read + write bytes)
     energy_j         = energy_compute_j + energy_dram_j
 
@@ -33,9 +34,11 @@ def summary_for(cfg, wl) -> dict:
     total = 1000 * T * batch // cores + 10 * lanes
     rd, wr = 4096 * cores, 1024 * T
     e_compute, e_dram = 1e-6 * T, 1e-9 * (rd + wr)
+    busy = (1 / cores + 0.5 + 0.25) / 3
     return {"total_cycles": total, "seconds": total / (cfg.chip.clock_mhz * 1e6),
             "dram_read_bytes": rd, "dram_write_bytes": wr, "cores": cores,
             "util_fp": 1 / cores, "util_bp": 0.5, "util_wg": 0.25,
+            "cycles_busy": busy, "cycles_idle": 1 - busy,
             "energy_compute_j": e_compute, "energy_dram_j": e_dram,
             "energy_j": e_compute + e_dram, "name": cfg.name, "converged": True}
 

@@ -47,7 +47,7 @@ def test_speedup_and_efficiency_hand_worked(sweep_db):
 def test_default_figures(sweep_db, tmp_path):
     written, notes = default_figures(sweep_db, tmp_path / "figs")
     assert [f.name for f in written] == ["speedup.png", "dram.png", "energy.png",
-                                         "utilisation.png"]
+                                         "utilisation.png", "cycles.png"]
     assert notes == []
     for f in written:
         assert f.read_bytes()[:8] == PNG
@@ -92,7 +92,8 @@ def test_export_csv(sweep_db, tmp_path):
                                   "stats_path", "runner", "worker", "finished_at"]
     assert list(rows[0])[12:] == ["total_cycles", "seconds", "dram_read_bytes",
                                   "dram_write_bytes", "cores", "util_fp", "util_bp", "util_wg",
-                                  "energy_compute_j", "energy_dram_j", "energy_j"]
+                                  "cycles_busy", "cycles_idle", "energy_compute_j",
+                                  "energy_dram_j", "energy_j"]
     assert [(r["point_index"], r["chip.cores"], r["workload.time_steps"], r["status"],
              r["total_cycles"]) for r in rows] == [
         ("0", "1", "2", "ok", "8320"), ("1", "1", "4", "ok", "16320"),
@@ -110,7 +111,7 @@ def test_plot_and_export_commands(sweep_db, tmp_path, capsys):
     assert main(["plot", str(sweep_db), "--out", str(tmp_path / "figs")]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"wrote {tmp_path / 'figs' / n}" for n in ("speedup.png", "dram.png", "energy.png",
-                                                  "utilisation.png")]
+                                                  "utilisation.png", "cycles.png")]
     assert main(["plot", str(sweep_db), "--y", "total_cycles", "--out",
                  str(tmp_path / "t.pdf")]) == 0
     assert (tmp_path / "t.pdf").read_bytes()[:5] == b"%PDF-"

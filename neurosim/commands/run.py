@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..api import RUN_OUTPUT_FILES
-from ..fileio import OutputDir
+from ..fileio import OutputDir, OutputFile
+from ..timeline import DEFAULT_MAX_EVENTS
 
 
 def register(sub) -> None:
@@ -15,8 +16,16 @@ def register(sub) -> None:
     p.add_argument("workload", help="workload YAML (path or name in workloads/)")
     add_set(p)
     p.add_argument("--out", metavar="DIR", type=OutputDir.holding(RUN_OUTPUT_FILES), help="write stats.json, stats.csv, summary.json, "
-                   "placement.json here, and noc_links.png (link utilisation heat map) with "
-                   "the cycle-level NoC")
+                   "placement.json, critical_path.json and gantt.png (the engines' cycles "
+                   "by class) here, and noc_links.png (link utilisation heat map) with the "
+                   "cycle-level NoC")
+    p.add_argument("--timeline", metavar="FILE", type=OutputFile, help="write the step's "
+                   "timeline here in the Chrome trace-event format (Perfetto UI, "
+                   "chrome://tracing): a track per engine of each core, NoC and DRAM tracks")
+    p.add_argument("--timeline-max-events", metavar="N", type=int, default=DEFAULT_MAX_EVENTS,
+                   help="bound the timeline's size: beyond N events transfers are merged "
+                   "into busy intervals and then tiles of one layer and sample into one "
+                   f"slice (default {DEFAULT_MAX_EVENTS})")
     p.add_argument("--trace", metavar="FILE", help="use this .npz trace instead of the "
                    "workload's trace source")
     p.set_defaults(fn=cmd_run)
@@ -64,6 +73,7 @@ def format_summary(res) -> str:
                 if s.get("noc_max_link_utilization") is not None else ""),
              f"ops          {s['executed_ops']:,} executed of {s['dense_ops']:,} dense-equivalent "
              f"({100 * s['executed_ops'] / max(1, s['dense_ops']):.1f} %)"]
+    lines += cycle_table(s, res.stats["chip"]["critical_path"])
     if "energy_j" in s:
         parts = "  ".join(f"{c} {_energy(s[f'energy_{c}_j'])}"
                           for c in ("compute", "sram", "noc", "dram", "leakage")
@@ -73,6 +83,33 @@ def format_summary(res) -> str:
                   f"efficiency   {s['tflops_per_w_dense']:.4g} TFLOPS/W dense-equivalent FP16 "
                   f"FLOPs per joule; {s['tflops_per_w_executed']:.4g} TFLOPS/W executed"]
     return "\n".join(lines)
+
+
+CLASS_HEADS = (("busy", "busy"), ("bank_stall", "bank"), ("wait_noc", "noc"),
+               ("wait_dram", "dram"), ("wait_dep", "dep"), ("idle", "idle"))
+
+
+def cycle_table(s: dict, path) -> list:
+    """Where the engines' cycles went (% of cores x cycles, docs/microarchitecture.md 10.1),
+    the critical path by kind (10.2) and what bounds the DRAM traffic (``path``: the
+    ``chip.critical_path`` stats group)."""
+    lines = ["cycles %     " + "".join(f"{h:>7}" for _, h in CLASS_HEADS)
+             + "   (of every core's engine cycles)"]
+    for eng in ("fp", "bp", "wg"):
+        lines.append(f"  {eng.upper():<11}" + "".join(
+            f"{100 * s[f'cycles_{eng}_{cls}']:7.1f}" for cls, _ in CLASS_HEADS))
+    lines.append("critical path " + "   ".join(
+        f"{kind} {100 * s[f'critical_path_{kind}']:.1f} %"
+        for kind in ("compute", "noc", "dram", "dependency")))
+    noc = s["dram_request_noc_fraction"]
+    (port, port_use), = path["busiest_port_utilization"].value.items()
+    (bus, bus_use), = path["busiest_dram_bus_utilization"].value.items()
+    bound = f"NoC port {port}" if port_use >= bus_use else f"DRAM bus {bus}"
+    lines.append(f"DRAM path    {100 * s['critical_path_dram']:.1f} % of the step; requests "
+                 f"{100 * noc:.0f} % of their time in the NoC; busiest NoC port {port} "
+                 f"{100 * port_use:.1f} %, DRAM bus {bus} {100 * bus_use:.1f} % of the "
+                 f"cycles (busier: {bound})")
+    return lines
 
 
 def _energy(j: float) -> str:
@@ -85,10 +122,22 @@ def _energy(j: float) -> str:
 def cmd_run(args) -> int:
     from .. import api
 
+    from ..errors import InputError
+    from ..timeline import timeline_json
+
+    max_events = args.timeline_max_events
+    if max_events < 1:
+        raise InputError("neurosim run", "--timeline-max-events", "a positive number of "
+                         "events", max_events)
     res = api.run(args.arch, args.workload, args.overrides, out_dir=args.out, progress=True,
-                  trace=args.trace)
+                  trace=args.trace, gantt=True)
     print(format_summary(res))
     if args.out:
         written = [n for n in RUN_OUTPUT_FILES if (Path(args.out) / n).is_file()]
         print(f"wrote {args.out}/" + ", ".join(written))
+    if args.timeline:
+        from ..fileio import atomic_write_text
+
+        atomic_write_text(args.timeline, timeline_json(res.timing, max_events))
+        print(f"wrote {args.timeline} (Chrome trace-event JSON)")
     return 0

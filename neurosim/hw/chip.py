@@ -25,7 +25,7 @@ import simpy
 from simpy.events import Event
 
 from ..arch import SRAM_BUFFERS
-from ..timing import TimingResult
+from ..timing import WAIT_CLASSES, WAIT_HOW, TimingResult
 from . import engines as E
 from .core import Core, PartInfo, TileCoster, tensor_transfer
 from ..memsys.cycle import make_memory_system
@@ -144,6 +144,8 @@ class ChipModel:
         self.tile_stalls: dict = {}
         self.last_event = 0
         self._pending_bpwg: Counter = Counter()
+        self._bpwg_last: dict = {}   # (core, b) -> (end, key) of its last BP/WG tile to end
+        self._engine_end: dict = {}  # (core, engine) -> end of its last tile so far
         self._first_fp: set = set()
         self._last_wg: set = set()
         for core, progs in self.programs.items():
@@ -172,6 +174,7 @@ class ChipModel:
         e = self._events.get(key)
         if e is None:
             e = self._events[key] = self.env.event()
+            e.dep_key = key
         return e
 
     def fire(self, key) -> None:
@@ -226,6 +229,39 @@ class ChipModel:
         elif kind == "UPD":
             deps += [ev(("wgrad", pi.name, pi.index, r)) for r in range(1, self.R)]
         return deps
+
+    def last_dependency(self, core: int, deps: list, ready: int) -> tuple:
+        """(class, (how, producing tile key)) of the dependency met last, at ``ready``
+        (spec 10.1; ties: WAIT_CLASSES order, WAIT_HOW order, the smallest key)."""
+        best = None
+        for e in deps:
+            if e.value == ready:
+                cls, on = self._dependency_source(core, e.dep_key)
+                cand = (WAIT_CLASSES.index(cls), WAIT_HOW.index(on[0]), on[1])
+                if best is None or cand < best:
+                    best = cand
+        return WAIT_CLASSES[best[0]], (WAIT_HOW[best[1]], best[2])
+
+    def _dependency_source(self, core: int, key: tuple) -> tuple:
+        kind = key[0]
+        if kind == "store":                       # ("store", tensor, layer, part, b, t)
+            return "wait_dram", ("store", ("FP",) + key[2:])
+        if kind == "BPWG_END":                    # the admission: the sample's last tile
+            return "wait_dep", ("end", self._bpwg_last[key[1:]][1])
+        if kind == "BPD":
+            how, on, r = "delta", ("BP",) + key[1:], None
+        elif kind in ("spike", "grad"):           # (kind, layer, part, b, t, ...)
+            how, on = "msg", ("FP" if kind == "spike" else "BP",) + key[1:5]
+        elif kind == "wgrad":                     # the replica's last WG tile of the part
+            r = key[3]
+            b_last = max(b for b in range(self.B) if b % self.R == r)
+            return "wait_noc", ("msg", ("WG", key[1], key[2], b_last, 0))
+        else:                                     # a tile end: FP, BP, LOSS
+            how, on = "end", key
+        if on[0] == "LOSS":
+            return "wait_dep", (how, on)
+        src = self.parts[(on[3] % self.R, on[1], on[2])].core
+        return ("wait_dep" if src == core else "wait_noc"), (how, on)
 
     # ---------------------------------------------------------------- DRAM transfers (5.2)
 
@@ -437,8 +473,20 @@ class ChipModel:
         if pi is not None:
             self._stores_and_messages(core, e, tile, pi)
         self.fire(tile.key)
+        cycles = self.counters
+        cycles[(comp, "cycles.busy")] += rec.end - rec.start - rec.bank_stalls
+        if rec.bank_stalls:
+            cycles[(comp, "cycles.bank_stall")] += rec.bank_stalls
+        if rec.start > rec.ready:
+            cycles[(comp, "cycles.wait_dram")] += rec.start - rec.ready
+        if rec.ready > prev_end:
+            cycles[(comp, f"cycles.{rec.wait}")] += rec.ready - prev_end
+        self._engine_end[(core, e)] = now
         if tile.kind in ("LOSS", "BP", "WG"):
             k = (core, tile.b)
+            last = self._bpwg_last.get(k)
+            if last is None or now > last[0] or tile.key < last[1]:  # ties: smallest key
+                self._bpwg_last[k] = (now, tile.key)
             self._pending_bpwg[k] -= 1
             if self._pending_bpwg[k] == 0:
                 self.fire(("BPWG_END", core, tile.b))
@@ -498,6 +546,11 @@ class ChipModel:
         # The memory system runs to the end of the step: DRAM refresh goes on while idle
         # and its commands in [0, total_cycles) are counted (spec 8).
         self.memsys.advance(self.last_event)
+        for core in range(self.arch.chip.cores):   # after each engine's last tile (10.1)
+            for e, eng in enumerate(ENGINES):
+                idle = self.last_event - self._engine_end.get((core, e), 0)
+                if idle:
+                    self.counters[(f"core{core}.{eng}", "cycles.idle")] += idle
         counters = Counter(self.counters)
         counters.update(self.memsys.counters)
         stall_names = {key: {SRAM_BUFFERS[i]: int(v) for i, v in enumerate(s) if v}

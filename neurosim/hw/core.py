@@ -304,10 +304,13 @@ class Core:
         prev_end = 0
         for tile in program:
             self.current[e] = tile
-            for ev in chip.dependencies(self.id, tile):
+            deps = chip.dependencies(self.id, tile)
+            for ev in deps:
                 if not ev.processed:
                     yield ev
             ready = env.now
+            wait, wait_on = (chip.last_dependency(self.id, deps, ready) if ready > prev_end
+                             else ("", ()))
             loads = chip.loads(tile)
             if loads:
                 yield chip.post_loads(self.id, e, tile, loads)
@@ -327,7 +330,7 @@ class Core:
             end = env.now
             rec = TileRecord(tile.kind, tile.layer, tile.part, tile.b, tile.t, self.id, ready,
                              start, end, te.delta_end if tile.kind == "BP" else -1,
-                             te.bank_stalls)
+                             te.bank_stalls, wait, wait_on)
             chip.tile_done(self.id, e, tile, pi, rec, cnt, te.stalls, prev_end)
             prev_end = end
         self.current[e] = None

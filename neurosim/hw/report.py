@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..counters import DRAM, ENGINE, lookup
+from ..critical_path import bound_hints, critical_path, path_by_phase, path_totals
 from ..stats import StatGroup
-from ..timing import ENGINE_OF, TENSOR_KINDS
+from ..timing import CYCLE_CLASSES, ENGINE_OF, TENSOR_KINDS
 from . import engines as E
 from ..memsys.stats import noc_latency_summary, publish_dram_extra, publish_noc_extra
 
@@ -27,6 +28,11 @@ def dense_ops(network, batch: int, time_steps: int, replicas: int, momentum: boo
         per_step += 2 * l.dense_macs() + l.n_out + (l.dense_macs() if transposed else 0)
     upd = (replicas + (1 if momentum else 0)) * sum(l.n_weights for l in network.layers)
     return batch * time_steps * per_step + batch * time_steps * network.output_layer.n_out + upd
+
+
+def cycle_classes(counters, component: str) -> dict:
+    """Cycles of one engine (``core<i>.<engine>``) by class, every class present."""
+    return {cls: int(counters.get((component, f"cycles.{cls}"), 0)) for cls in CYCLE_CLASSES}
 
 
 def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
@@ -62,6 +68,12 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
             v["step"][f"t{r.t}"] += busy
         v["stall"]["wait_deps"] += r.ready - last_end[key]
         v["stall"]["wait_dram"] += r.start - r.ready
+        layer = r.layer or "loss"
+        for cls, n in (("busy", busy), ("bank_stall", r.bank_stalls),
+                       ("wait_dram", r.start - r.ready), (r.wait, r.ready - last_end[key])):
+            if n:
+                v["class_layer"][f"{layer}/{cls}"] += n
+                v["class_phase"][f"{r.kind}/{cls}"] += n
         by_buf = stall_by.get(r.key)
         if by_buf:
             for buf, n in by_buf.items():
@@ -70,6 +82,7 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
             v["stall"]["bank_conflict"] += r.bank_stalls
         last_end[key] = r.end
     totals = defaultdict(int)
+    class_totals = defaultdict(lambda: dict.fromkeys(CYCLE_CLASSES, 0))
     for core in range(n_cores):
         cg = chip.group(f"core{core}", f"core {core}")
         for eng in ENGINES:
@@ -90,6 +103,17 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
                      "end to ready)", dict(sorted(v["stall"].items())))
             g.formula("utilisation", "ratio", "busy cycles / total cycles",
                       lambda busy=busy: busy / total)
+            classes = cycle_classes(timing.counters, f"core{core}.{eng}")
+            for cls, n in classes.items():
+                class_totals[eng][cls] += n
+            g.vector("cycles_by_class", "cycle", lookup(f"core{core}.{eng}", "cycles.busy")
+                     .action.description + " (docs/microarchitecture.md 10.1)", classes)
+            g.vector("cycles_by_layer_class", "cycle", "cycles by 'layer/class' (the tiles' "
+                     "busy, bank_stall and wait cycles; idle belongs to no layer)",
+                     dict(sorted(v["class_layer"].items())))
+            g.vector("cycles_by_phase_class", "cycle", "cycles by 'phase/class', phase = tile "
+                     "kind FP, LOSS, BP, WG, UPD (idle belongs to no phase)",
+                     dict(sorted(v["class_phase"].items())))
     # ---------------------------------------------------------------- event counters
     by_comp = defaultdict(dict)
     for (comp, action), n in sorted(timing.counters.items()):
@@ -101,6 +125,8 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
         vectors = defaultdict(dict)
         for action, n in actions.items():
             c = lookup(comp, action)     # an unknown counter is an error
+            if c.action.name == "cycles":
+                continue                 # published above, as cycles_by_class
             if c.label is not None:
                 vectors[c.action][c.label] = n
             else:
@@ -113,6 +139,9 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
         g.scalar("busy_cycles", "cycle", "busy cycles summed over cores", totals[eng])
         g.formula("utilisation", "ratio", "busy cycles / (cores * total cycles)",
                   lambda b=totals[eng]: b / (n_cores * total))
+        g.vector("cycles_by_class", "cycle", "cycles of the step by class summed over cores "
+                 "(sums to cores * total cycles; docs/microarchitecture.md 10.1)",
+                 class_totals[eng])
         layer_ops = defaultdict(int)
         step_ops = defaultdict(int)
         for key, cnt in timing.extra.get("tile_counters", {}).items():
@@ -155,6 +184,33 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
     noc.vector("flits_by_message", "flit", "flits by message kind (spike, grad, wgrad, "
                "weights, DRAM requests and responses)", dict(flits))
     noc.vector("payload_bits_by_message", "bit", "payload bits by message kind", dict(payload))
+    links = critical_path(timing)
+    cp = chip.group("critical_path", "the chain of tiles, messages and DRAM transfers that "
+                    "set total_cycles (docs/microarchitecture.md 10.2)")
+    by_kind = path_totals(links)
+    cp.scalar("links", "count", "links of the chain (tiles' compute, loads, messages, "
+              "stores, cross-engine dependencies)", len(links))
+    cp.vector("cycles_by_kind", "cycle", "cycles of the chain by kind: compute (tiles), noc "
+              "(messages), dram (loads and stores), dependency; they sum to total_cycles",
+              by_kind)
+    cp.vector("cycles_by_kind_phase", "cycle", "cycles of the chain by 'kind/phase' (phase: "
+              "the kind of the tile the link leads to: FP, LOSS, BP, WG, UPD)",
+              path_by_phase(links))
+    cp.formula("dram_fraction", "ratio", "fraction of the step on DRAM links of the chain "
+               "(at most this much faster with free DRAM)",
+               lambda: by_kind["dram"] / max(1, total))
+    hints = bound_hints(arch, timing)
+    cp.vector("dram_request_cycles", "cycle", "cycles DRAM requests spent in the NoC "
+              "(requests, write data, read responses) and in the controllers (arrival to end "
+              "of data), summed over requests", {"noc": hints["dram_noc_cycles"],
+                                                 "controller": hints["dram_controller_cycles"]})
+    cp.vector("busiest_port_utilization", "ratio", "payload flits per cycle of the busiest "
+              "core network-interface port (injection or ejection) over the step (head "
+              "flits not counted)",
+              {hints["busiest_port"]: hints["busiest_port_utilization"]})
+    cp.vector("busiest_dram_bus_utilization", "ratio", "data-bus occupancy (bursts x tBURST "
+              "/ cycles) of the busiest DRAM channel over the step",
+              {f"ch{hints['busiest_dram_channel']}": hints["busiest_dram_bus_utilization"]})
     ops = chip.group("ops", "work of the step")
     executed = sum(n for (comp, action), n in timing.counters.items()
                    if ENGINE.match(comp) and action in ("add_ops", "mac_ops"))
@@ -184,6 +240,22 @@ def summarize(arch, timing, stats: StatGroup) -> dict:
     }
     for eng in ENGINES:
         s[f"util_{eng}"] = float(chip[f"{eng}.utilisation"].value)
+    cp = chip["critical_path"]
+    for kind, n in cp["cycles_by_kind"].value.items():
+        s[f"critical_path_{kind}"] = n / max(1, int(timing.total_cycles))
+    s["busiest_port_utilization"] = float(*cp["busiest_port_utilization"].value.values())
+    s["busiest_dram_bus_utilization"] = float(
+        *cp["busiest_dram_bus_utilization"].value.values())
+    req = cp["dram_request_cycles"].value
+    s["dram_request_noc_fraction"] = req["noc"] / max(1, req["noc"] + req["controller"])
+    n_cycles = max(1, int(timing.total_cycles) * int(arch.chip.cores))
+    every = dict.fromkeys(CYCLE_CLASSES, 0)
+    for eng in ENGINES:   # fractions of the engines' cycles, like util_<engine>
+        for cls, n in chip[f"{eng}.cycles_by_class"].value.items():
+            s[f"cycles_{eng}_{cls}"] = n / n_cycles
+            every[cls] += n
+    for cls, n in every.items():   # of all engines' cycles (the three engines together)
+        s[f"cycles_{cls}"] = n / (len(ENGINES) * n_cycles)
     rd = chip["dram.read_bytes_total"].value
     wr = chip["dram.write_bytes_total"].value
     s["dram_read_bytes"] = int(sum(rd.values()))
@@ -205,4 +277,4 @@ def summarize(arch, timing, stats: StatGroup) -> dict:
     return s
 
 
-__all__ = ["build_stats", "summarize", "dense_ops"]
+__all__ = ["build_stats", "summarize", "dense_ops", "cycle_classes"]

@@ -31,10 +31,11 @@ import numpy as np
 from ..arch import grad_bits, value_bits
 from ..errors import InputError
 from ..mapping.footprint import TENSORS
-from ..timing import DramRecord, MessageRecord, TileRecord, TimingResult
+from ..timing import (WAIT_CLASSES, WAIT_HOW, DramRecord, MessageRecord, TileRecord,
+                      TimingResult)
 from ..workload.trace import pool_bits, unpack_bits
 from . import engines
-from .core import Core
+from .core import ENGINES, Core
 from .dram import Dram, IdealChannel, Request
 from .noc import (PORT_CORE, PORT_DRAM, CycleNoc, IdealNoc, Message, multicast_chain,
                   packet_flits)
@@ -62,6 +63,8 @@ class Tile:
     end: int | None = None
     delta_end: int = -1
     bank_stalls: int = 0
+    wait: str = ""                             # class of the dependency met last (10.1)
+    wait_on: tuple = ()                        # (how, producing tile key) of it
     loads: list = field(default_factory=list)  # Transfers that must arrive before start
 
     @property
@@ -331,6 +334,38 @@ class Chip:
         tr = self.stores.get(x)
         return tr is not None and tr.available is not None and tr.available <= c
 
+    def _last_met(self, tile: Tile, c: int) -> None:
+        """Spec 10.1: the dependency met last (at ``c``), its class and producer; ties by
+        class, then how it was met, then the producer's key."""
+        best = None
+        for what, x in tile.deps:
+            if what in ("end", "delta"):
+                met = x.end if what == "end" else x.delta_end
+                cls = "wait_dep" if x.core == tile.core else "wait_noc"
+                on = (what, x.key)
+            elif what == "msg":
+                m = self.messages[x]
+                met = m.available
+                cls = "wait_dep" if m.src[0] == tile.core else "wait_noc"
+                on = ("msg", self._sender(x))
+            else:
+                met, cls, on = self.stores[x].available, "wait_dram", ("store", x[0])
+            if met != c:
+                continue
+            cand = (WAIT_CLASSES.index(cls), WAIT_HOW.index(on[0]), on[1])
+            if best is None or cand < best:
+                best = cand
+        tile.wait, tile.wait_on = WAIT_CLASSES[best[0]], (WAIT_HOW[best[1]], best[2])
+
+    def _sender(self, tag: tuple) -> tuple:
+        """The key of the tile that sent the core-to-core message ``tag``."""
+        if tag[0] == "spike":
+            return ("FP",) + tag[1:5]
+        if tag[0] == "grad":
+            return ("BP",) + tag[1:5]
+        name, part, r = tag[1:]                   # g(W): the replica's last WG tile
+        return ("WG", name, part, self.placement.replicas[r].samples[-1], 0)
+
     # ================================================================ messages
 
     def send(self, c: int, kind: str, src: tuple, dst: tuple, payload_bits: int, tag: tuple,
@@ -556,9 +591,11 @@ class Chip:
                 dst = self.parts(r, name)[tile.part].core
                 msg("weights", dst, n_w * self.bits, ("weights", name, tile.part, r))
 
-    def tile_ready(self, c: int, tile: Tile) -> None:
+    def tile_ready(self, c: int, tile: Tile, prev_end: int) -> None:
         """Spec 3.3: at ``ready`` a tile issues its DRAM loads (table of spec 5.2)."""
         tile.ready = c
+        if c > prev_end:
+            self._last_met(tile, c)
         counter = itertools.count()
 
         def order():  # loads follow the end-of-tile packets of the same engine (phase 1)
@@ -647,7 +684,7 @@ class Chip:
                             continue
                         tile = prog[i]
                         next_tile[(core.index, e)] = i + 1
-                        self.tile_ready(c, tile)
+                        self.tile_ready(c, tile, prog[i - 1].end if i else 0)
                         waiting[(core.index, e)] = tile
                     if all(tr.available is not None and tr.available <= c for tr in tile.loads):
                         del waiting[(core.index, e)]
@@ -696,7 +733,8 @@ class Chip:
 
     def _result(self) -> TimingResult:
         tiles = [TileRecord(x.kind, x.layer, x.part, x.b, x.t, x.core, x.ready, x.start, x.end,
-                            x.delta_end if x.kind == "BP" else -1, x.bank_stalls)
+                            x.delta_end if x.kind == "BP" else -1, x.bank_stalls, x.wait,
+                            x.wait_on)
                  for x in self.tiles.values()]
         msgs = [MessageRecord(m.kind, m.src, m.dst, m.send, m.available, m.payload_bits,
                               len(m.flits), sum(m.flits), m.tag) for m in self.all_messages]
@@ -710,8 +748,27 @@ class Chip:
         for ch in self.dram.channels:
             for cmd, n in Counter(cmd for cyc, cmd in ch.commands if cyc < total).items():
                 counters[(f"dram.ch{ch.index}", cmd)] += n
+        self._cycle_classes(counters, total)
         extra = {"noc_contention": self.noc.contention, "model": "reference"}
         return TimingResult(total, tiles, msgs, dram, counters, extra)
+
+
+    def _cycle_classes(self, counters: Counter, total: int) -> None:
+        """Spec 10.1 per engine: busy and bank-stall cycles as the cores counted them while
+        stepping; waits from the tiles; idle after the last tile."""
+        for core in self.cores:
+            for e, prog in enumerate(self.program[core.index]):
+                got = Counter({"busy": core.busy_cycles[e], "bank_stall": core.stalled_cycles[e]})
+                prev = 0
+                for x in prog:
+                    got["wait_dram"] += x.start - x.ready
+                    if x.ready > prev:
+                        got[x.wait] += x.ready - prev
+                    prev = x.end
+                got["idle"] += total - prev
+                for cls, n in got.items():
+                    if n:
+                        counters[(f"core{core.index}.{ENGINES[e]}", f"cycles.{cls}")] += n
 
 
 def simulate(arch, network, trace, placement, momentum: bool = False) -> TimingResult:

@@ -31,6 +31,8 @@ class Core:
         self.ptr = 0                       # round-robin priority pointer
         self.running: list = [None, None, None]
         self.stall_counts = Counter()      # (component, "bank_conflict.<buffer>") -> cycles
+        self.busy_cycles = [0, 0, 0]       # per engine: cycles it advanced (spec 10.1)
+        self.stalled_cycles = [0, 0, 0]    # per engine: cycles a bank conflict held it
 
     def start(self, engine: int, tile, program, cycle: int) -> None:
         assert self.running[engine] is None
@@ -82,7 +84,9 @@ class Core:
             if r is None:
                 continue
             if e in requests and e not in granted:
+                self.stalled_cycles[e] += 1
                 continue  # stalled: repeats the same SRAM cycle
+            self.busy_cycles[e] += 1
             r.pc += 1
             self._mark_delta(r, cycle + 1)
             if r.pc == len(r.program.cycles):

@@ -14,7 +14,9 @@ could share, and they test the reference on its own while no second model exists
   after; a cycle-NoC message no earlier than its zero-load latency;
 - ideal DRAM requests complete ``dram.ideal_latency`` after arriving; cycle-model requests
   no earlier than the column latency (plus tRCD for a miss or conflict);
-- DRAM byte counters equal the requests recorded; ``total_cycles`` is the last event.
+- DRAM byte counters equal the requests recorded; ``total_cycles`` is the last event;
+- every engine's cycle classes (spec 10.1) sum to ``total_cycles``, and a tile has a wait
+  class exactly when it became ready after its engine's previous tile ended.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import numpy as np
 from ..arch import dram_timing_cycles, value_bits
 from ..memsys.noc import zero_load_latency
 from ..memsys.topology import Mesh
+from ..timing import WAIT_CLASSES
 from ..workload.trace import unpack_bits
 
 
@@ -198,7 +201,29 @@ class Checker:
                    + [d.complete for d in res.dram if d.write] + [0])
         if res.total_cycles != last:
             out.append(f"total_cycles {res.total_cycles} but the last event is at {last}")
+        self._check_cycle_classes(res, by_engine, out)
         return out
+
+    def _check_cycle_classes(self, res, by_engine, out):
+        """Spec 10.1: every engine's cycle classes sum to the step's cycles; a tile has a
+        wait class exactly when it became ready after its engine's previous tile ended."""
+        sums = defaultdict(int)
+        for (comp, action), n in res.counters.items():
+            if action.startswith("cycles."):
+                sums[comp] += n
+        for core in range(self.cfg.chip.cores):
+            for eng in ("fp", "bp", "wg"):
+                got = sums.get(f"core{core}.{eng}", 0)
+                if got != res.total_cycles:
+                    out.append(f"core{core}.{eng}: cycle classes sum to {got}, not "
+                               f"total_cycles {res.total_cycles}")
+        for rs in by_engine.values():
+            prev = 0
+            for r in rs:
+                if (r.ready > prev) != (r.wait in WAIT_CLASSES):
+                    out.append(f"tile {r.key}: wait class {r.wait!r} with ready {r.ready} "
+                               f"and previous end {prev}")
+                prev = r.end
 
     def _check_messages(self, res, out):
         cfg = self.cfg

@@ -2,7 +2,8 @@
 case, and the first diverging event.
 
 Compared (``docs/validation.md``): ``total_cycles``; every tile record (ready, start,
-delta_end, end, bank_stalls, core), matched by tile key; every message record (send,
+delta_end, end, bank_stalls, core, and the class and producer of the dependency met last,
+spec 10.1), matched by tile key; every message record (send,
 available, payload bits, packets, flits), matched by (kind, source, destination, payload)
 and then in send order; every DRAM request record (arrive, complete, hit/miss/conflict),
 matched by (channel, tensor kind, direction, address) and then in arrival order; per-engine
@@ -58,10 +59,11 @@ def compare_tiles(ref, mut) -> list:
             out.append(Diff(t, f"core{(x or y).core}.{ENGINE_OF[key[0]]}", f"tile {key}",
                             "present" if x else "absent", "present" if y else "absent"))
             continue
-        for f in ("ready", "start", "delta_end", "end", "bank_stalls", "core"):
+        for f in ("ready", "start", "delta_end", "end", "bank_stalls", "core", "wait",
+                  "wait_on"):
             if getattr(x, f) != getattr(y, f):
-                t = _timed(getattr(x, f), getattr(y, f)) if f not in ("bank_stalls", "core") \
-                    else x.start
+                t = _timed(getattr(x, f), getattr(y, f)) if f in RANK else \
+                    x.ready if f.startswith("wait") else x.start
                 out.append(Diff(t, f"core{x.core}.{x.engine}", f"tile {key} {f}",
                                 getattr(x, f), getattr(y, f)))
                 break

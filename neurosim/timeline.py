@@ -1,0 +1,226 @@
+"""A timeline of a simulated step in the Chrome trace-event format (opens in Perfetto UI and
+chrome://tracing), built from a :class:`~neurosim.timing.TimingResult` alone.
+
+One process per core with a thread (track) per engine: every tile is a slice named by its
+kind, layer, part, sample and time step, holding a ``busy`` child (its busy cycles) and a
+``bank_stall`` child (its bank-stall cycles, drawn at the tile's end: where inside the tile
+they fell is not recorded); the cycles before a tile are ``wait_noc`` / ``wait_dram`` /
+``wait_dep`` slices (``docs/microarchitecture.md`` 10.1). A ``NoC`` process has a track per
+source core (messages as async slices from send to available) and a ``DRAM`` process a track
+per channel (requests from arrival to end of data). Time stamps are chip cycles (shown as
+microseconds).
+
+``gantt_png`` draws the same classes as a PNG Gantt overview (``neurosim run --out``).
+
+Bounded size: beyond ``max_events`` the NoC and DRAM tracks are reduced to their busy
+intervals (overlapping transfers merged; beyond ``OMIT_FACTOR`` times it they are left
+empty, as reading the records would cost more than the run), and if the tiles alone exceed it, consecutive tiles
+of one engine with the same kind, layer and sample are merged into one slice whose children
+carry the summed busy and bank-stall cycles (their waits in the slice's arguments).
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from .critical_path import tile_name
+
+ENGINE_TID = {"fp": 0, "bp": 1, "wg": 2}
+NOC_PID = 1_000_000
+DRAM_PID = 1_000_001
+DEFAULT_MAX_EVENTS = 400_000
+# Beyond this many times the event budget, NoC and DRAM records are not read at all (a
+# compact record log would have to be expanded, e.g. 31 M packets for single-core VGG-11):
+# the NoC and DRAM tracks are left empty and ``otherData.transfers_truncated`` says so.
+OMIT_FACTOR = 10
+
+
+def _slice(pid, tid, name, begin, dur, cat, args=None) -> dict:
+    ev = {"ph": "X", "pid": pid, "tid": tid, "name": name, "ts": begin, "dur": dur,
+          "cat": cat}
+    if args:
+        ev["args"] = args
+    return ev
+
+
+def _engine_events(timing, merge: bool) -> list:
+    by_engine = defaultdict(list)
+    for r in timing.tiles:
+        by_engine[(r.core, r.engine)].append(r)
+    out = []
+    for (core, eng), rs in sorted(by_engine.items()):
+        rs.sort(key=lambda r: r.start)
+        tid = ENGINE_TID[eng]
+        groups, prev = [], 0
+        for r in rs:
+            waits = {}
+            if r.ready > prev:
+                waits[r.wait] = r.ready - prev
+            if r.start > r.ready:
+                waits["wait_dram"] = waits.get("wait_dram", 0) + r.start - r.ready
+            same = (merge and groups and groups[-1]["key"] == (r.kind, r.layer, r.b))
+            if same:
+                g = groups[-1]
+                g["end"], g["tiles"] = r.end, g["tiles"] + 1
+                g["busy"] += r.end - r.start - r.bank_stalls
+                g["bank_stall"] += r.bank_stalls
+                for k, v in waits.items():
+                    g["waits"][k] = g["waits"].get(k, 0) + v
+            else:
+                groups.append({"key": (r.kind, r.layer, r.b), "rec": r, "prev": prev,
+                               "start": r.start, "end": r.end, "tiles": 1, "waits": waits,
+                               "busy": r.end - r.start - r.bank_stalls,
+                               "bank_stall": r.bank_stalls})
+            prev = r.end
+        for g in groups:
+            r = g["rec"]
+            if g["tiles"] == 1:
+                name = tile_name(r)
+                if r.ready > g["prev"]:
+                    out.append(_slice(core, tid, r.wait, g["prev"], r.ready - g["prev"],
+                                      "stall", {"before": name,
+                                                "last dependency": list(r.wait_on)}))
+                if r.start > r.ready:
+                    out.append(_slice(core, tid, "wait_dram", r.ready, r.start - r.ready,
+                                      "stall", {"before": name, "for": "DRAM loads"}))
+                args = {"ready": r.ready, "bank_stalls": r.bank_stalls}
+            else:
+                name = f"{r.kind} {r.layer or 'loss'} b{r.b}: {g['tiles']} tiles"
+                args = {"waits before and between": g["waits"], "tiles": g["tiles"]}
+            out.append(_slice(core, tid, name, g["start"], g["end"] - g["start"], "tile", args))
+            out.append(_slice(core, tid, "busy", g["start"], g["busy"], "busy"))
+            if g["bank_stall"]:
+                out.append(_slice(core, tid, "bank_stall", g["start"] + g["busy"],
+                                  g["bank_stall"], "stall"))
+    return out
+
+
+def _merged(intervals: list) -> list:
+    """The union of [begin, end) intervals, as (begin, end, count) sorted by begin."""
+    out = []
+    for b, e in sorted(intervals):
+        if out and b <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+            out[-1][2] += 1
+        else:
+            out.append([b, e, 1])
+    return out
+
+
+def _transfer_events(timing, budget: int) -> tuple[list, bool]:
+    if len(timing.messages) + len(timing.dram) > OMIT_FACTOR * max(1, budget):
+        return [], True   # reading that many records would cost more than the run
+    noc = [(m.src[0], m.kind, m.dst[0], m.send, m.available) for m in timing.messages
+           if m.flits]
+    dram = [(d.channel, d.tensor, d.write, d.arrive, d.complete) for d in timing.dram]
+    if 2 * (len(noc) + len(dram)) <= budget:
+        out = []
+        for i, (src, kind, dst, b, e) in enumerate(noc):
+            name = f"{kind} core{src}->" + ("dram" if kind.endswith(("req", "write"))
+                                           else f"core{dst}")
+            common = {"pid": NOC_PID, "tid": src, "name": name, "cat": "noc", "id": i}
+            out += [dict(common, ph="b", ts=b), dict(common, ph="e", ts=e)]
+        for i, (ch, tensor, write, b, e) in enumerate(dram):
+            common = {"pid": DRAM_PID, "tid": ch, "cat": "dram", "id": len(noc) + i,
+                      "name": f"{'write' if write else 'read'} {tensor}"}
+            out += [dict(common, ph="b", ts=b), dict(common, ph="e", ts=e)]
+        return out, False
+    out = []   # busy intervals per track
+    tracks = defaultdict(list)
+    for src, _, _, b, e in noc:
+        tracks[(NOC_PID, src)].append((b, e))
+    for ch, _, _, b, e in dram:
+        tracks[(DRAM_PID, ch)].append((b, e))
+    for (pid, tid), iv in sorted(tracks.items()):
+        for b, e, n in _merged(iv):
+            out.append(_slice(pid, tid, f"{n} in flight" if n > 1 else "1 in flight", b,
+                              e - b, "noc" if pid == NOC_PID else "dram", {"transfers": n}))
+    return out[:max(0, budget)], len(out) > budget
+
+
+def _metadata(timing) -> list:
+    out = []
+    cores = sorted({r.core for r in timing.tiles})
+    for c in cores:
+        out.append({"ph": "M", "pid": c, "name": "process_name", "args": {"name": f"core {c}"}})
+        out.append({"ph": "M", "pid": c, "name": "process_sort_index", "args": {"sort_index": c}})
+        for eng, tid in ENGINE_TID.items():
+            out.append({"ph": "M", "pid": c, "tid": tid, "name": "thread_name",
+                        "args": {"name": f"{eng.upper()} engine"}})
+    out.append({"ph": "M", "pid": NOC_PID, "name": "process_name",
+                "args": {"name": "NoC (by source core)"}})
+    out.append({"ph": "M", "pid": DRAM_PID, "name": "process_name",
+                "args": {"name": "DRAM (by channel)"}})
+    return out
+
+
+def trace_events(timing, max_events: int = DEFAULT_MAX_EVENTS) -> dict:
+    """The Chrome trace-event JSON object of a step (see the module text)."""
+    merge = 3 * len(timing.tiles) > max_events
+    engines = _engine_events(timing, merge)
+    transfers, truncated = _transfer_events(timing, max_events - len(engines))
+    return {"traceEvents": _metadata(timing) + engines + transfers,
+            "displayTimeUnit": "ms",
+            "otherData": {"time_unit": "chip cycle (shown as microseconds)",
+                          "total_cycles": int(timing.total_cycles),
+                          "tiles_merged": merge, "transfers_truncated": truncated,
+                          "max_events": max_events}}
+
+
+def timeline_json(timing, max_events: int = DEFAULT_MAX_EVENTS) -> str:
+    return json.dumps(trace_events(timing, max_events), separators=(",", ":"))
+
+
+CLASS_COLORS = {"busy": "tab:green", "bank_stall": "tab:orange", "wait_noc": "tab:blue",
+                "wait_dram": "tab:red", "wait_dep": "tab:grey"}
+
+
+def gantt_png(timing, title: str, max_rows: int = 96) -> bytes:
+    """PNG Gantt overview of a step: a row per engine of each core used (the first
+    ``max_rows``), tiles' busy and bank-stall cycles and the waits before them coloured by
+    class (docs/microarchitecture.md 10.1; bank stalls drawn at each tile's end)."""
+    import io
+
+    rows = sorted({(r.core, r.engine) for r in timing.tiles},
+                  key=lambda k: (k[0], "fp bp wg".split().index(k[1])))[:max_rows]
+    index = {k: i for i, k in enumerate(rows)}
+    bars = {(i, cls): [] for i in range(len(rows)) for cls in CLASS_COLORS}
+    prev = {}
+    for r in sorted(timing.tiles, key=lambda r: r.start):
+        i = index.get((r.core, r.engine))
+        if i is None:
+            continue
+        p = prev.get(i, 0)
+        if r.ready > p:
+            bars[(i, r.wait)].append((p, r.ready - p))
+        if r.start > r.ready:
+            bars[(i, "wait_dram")].append((r.ready, r.start - r.ready))
+        busy = r.end - r.start - r.bank_stalls
+        bars[(i, "busy")].append((r.start, busy))
+        if r.bank_stalls:
+            bars[(i, "bank_stall")].append((r.start + busy, r.bank_stalls))
+        prev[i] = r.end
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    fig = Figure(figsize=(9, max(2.5, 0.18 * len(rows) + 1.2)), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    for (i, cls), spans in bars.items():
+        if spans:
+            ax.broken_barh(spans, (i - 0.4, 0.8), color=CLASS_COLORS[cls], linewidth=0)
+    ax.set_yticks(range(len(rows)), [f"core{c} {e.upper()}" for c, e in rows], fontsize=6)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, max(1, timing.total_cycles))
+    ax.set_xlabel("cycle")
+    ax.legend(handles=[Patch(color=c, label=k) for k, c in CLASS_COLORS.items()],
+              fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title(title, fontsize=9)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+__all__ = ["gantt_png", "trace_events", "timeline_json", "DEFAULT_MAX_EVENTS", "NOC_PID", "DRAM_PID",
+           "ENGINE_TID"]
