@@ -56,7 +56,8 @@ class PartInfo:
         self.reads_input = any(e.src == "input" for e in layer.edges)
         self.producers = sorted({e.src for e in layer.edges if e.src != "input"},
                                 key=lambda n: network[n].index)
-        self.transposed = bool(self.producers)
+        # input_gradient: every layer's transposed product runs, the first's gives g(input)
+        self.transposed = bool(self.producers) or network.mode == "input_gradient"
         self.consumers = sorted(network.consumers(pl.layer), key=lambda n: network[n].index)
         self.is_output = pl.layer == network.output_layer.name
         npass = sum(len(parts_in_replica[m]) for m in self.consumers)

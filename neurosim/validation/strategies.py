@@ -135,8 +135,9 @@ def draw_network(d: Draw):
     for i in range(d.int(0 if image else 1, 1)):
         layers.append({"name": f"fc{i}", "type": "linear", "out": d.int(2, 12)})
     layers.append({"name": "out", "type": "linear", "out": d.int(2, 8)})
+    mode = d.aside().choice(["train", "train", "inference", "input_gradient"])  # spec 3.6
     wl = load_workload({
-        "name": "random", "time_steps": d.int(1, 4), "batch": d.int(1, 3),
+        "name": "random", "time_steps": d.int(1, 4), "batch": d.int(1, 3), "mode": mode,
         "network": {"input": {"shape": shape, "coding": d.choice(["direct", "rate", "dvs"])},
                     "neuron": {"reset": d.choice(["hard", "soft"])},
                     "surrogate": {"shape": d.choice(["rectangular", "rectangular", "sigmoid"])},
@@ -278,11 +279,13 @@ def _draw_dram_controller(dram: dict) -> None:
 # --------------------------------------------------------------------------- placement
 
 
-def tensor_bytes(cfg, layer, n_ch: int, wl) -> dict:
-    """Bytes of one instance of each tensor of a part (spec 5.1), as the mapper sizes them."""
+def tensor_bytes(cfg, net, layer, n_ch: int, wl) -> dict:
+    """Bytes of one instance of each tensor of a part (spec 5.1), as the mapper sizes them
+    for the network's mode (3.6), with a ``GS`` in every layer (unused where no transposed
+    phase runs)."""
     from ..mapping import part_tensors, state_is_full
 
-    t = part_tensors(cfg, None, layer, n_ch, True, True, state_is_full(cfg, wl))
+    t = part_tensors(cfg, net, layer, n_ch, True, True, state_is_full(cfg, wl))
     t.setdefault("GS", math.ceil(layer.n_in * PRECISION_BITS[cfg.core.precision] / 8))
     return t
 
@@ -319,7 +322,7 @@ def draw_placement(d: Draw, cfg, net, wl) -> Placement:
         for layer in net.layers:
             parts = []
             for i, (lo, hi) in enumerate(splits[layer.name]):
-                sizes = tensor_bytes(cfg, layer, hi - lo, wl)
+                sizes = tensor_bytes(cfg, net, layer, hi - lo, wl)
                 tensors = {}
                 for name, nbytes in sizes.items():
                     resident = name in ("GU", "GS") or not d.bool(p_spill)

@@ -249,6 +249,9 @@ def check_network_json(d: dict, src: str) -> None:
     need("coding", lambda v: isinstance(v, str), "the input coding")
     need("time_steps", lambda v: _is_int(v, 1), "a positive integer")
     need("batch", lambda v: _is_int(v, 1), "a positive integer")
+    if "mode" in d:       # optional: train traces do not write it
+        need("mode", lambda v: v in ("inference", "input_gradient"),
+             "inference or input_gradient (train traces omit the field)")
     need("layers", lambda v: isinstance(v, list) and len(v) > 0 and
          all(isinstance(x, dict) for x in v), "a non-empty list of layer objects")
     names = {"input"}
