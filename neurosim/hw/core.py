@@ -13,7 +13,7 @@ import numpy as np
 
 from ..mapping.footprint import TENSORS
 from ..timing import TileRecord
-from ..workload.trace import pool_bits, unpack_bits
+from ..workload.trace import pool_bits, reached_positions, unpack_bits
 from . import engines as E
 from .schedule import ENGINES
 from .sram import TileExec
@@ -255,17 +255,7 @@ class TileCoster:
             _, h, w = m.in_shape
             _, ho, wo = m.out_shape
             anyd = bits.reshape(B, T, ho, wo, q.n_ch).any(axis=-1)
-            reached = np.zeros((B, T, h, w), bool)
-            s, pad = m.stride, m.padding
-            for ky in range(m.kernel):
-                ys = np.arange(ho) * s + ky - pad
-                vy = (ys >= 0) & (ys < h)
-                for kx in range(m.kernel):
-                    xs = np.arange(wo) * s + kx - pad
-                    vx = (xs >= 0) & (xs < w)
-                    sub = anyd[:, :, vy][:, :, :, vx]
-                    reached[:, :, ys[vy][:, None], xs[vx][None, :]] |= sub
-            got = reached.reshape(B, T, h * w).sum(axis=-1)
+            got = reached_positions(m, anyd).reshape(B, T, h * w).sum(axis=-1)
         self._reach[key] = got
         return got
 
