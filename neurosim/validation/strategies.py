@@ -98,9 +98,10 @@ class Case:
 # --------------------------------------------------------------------------- network
 
 
-def draw_network(d: Draw):
+def draw_network(d: Draw, mode: str | None = None):
     """A small network: convs (with pooling and an optional residual block) or not, then
-    linear layers; the last layer is linear (the loss reads it)."""
+    linear layers; the last layer is linear (the loss reads it). ``mode`` (spec 3.6) is
+    drawn unless given (it is drawn either way, so the rest of the case does not change)."""
     layers = []
     image = d.bool(0.65)
     if image:
@@ -135,7 +136,8 @@ def draw_network(d: Draw):
     for i in range(d.int(0 if image else 1, 1)):
         layers.append({"name": f"fc{i}", "type": "linear", "out": d.int(2, 12)})
     layers.append({"name": "out", "type": "linear", "out": d.int(2, 8)})
-    mode = d.aside().choice(["train", "train", "inference", "input_gradient"])  # spec 3.6
+    drawn = d.aside().choice(["train", "train", "inference", "input_gradient"])  # spec 3.6
+    mode = mode or drawn
     wl = load_workload({
         "name": "random", "time_steps": d.int(1, 4), "batch": d.int(1, 3), "mode": mode,
         "network": {"input": {"shape": shape, "coding": d.choice(["direct", "rate", "dvs"])},
@@ -392,8 +394,8 @@ def mapped_placement(cfg, net, wl, trace):
     raise AssertionError("the mapper found no fit after 64 doublings of the drawn SRAM")
 
 
-def draw_case(d: Draw, seed: int | None = None) -> Case:
-    net, wl = draw_network(d)
+def draw_case(d: Draw, seed: int | None = None, mode: str | None = None) -> Case:
+    net, wl = draw_network(d, mode)
     mapper = d.bool(0.35)   # a third of the cases take the mapper's placement
     cfg = draw_arch(d, d.int(1, 4), small_sram=mapper and d.bool(0.6))
     trace, tkind = draw_trace(d, net, wl)
@@ -413,9 +415,10 @@ def seeded_case(seed: int, index: int) -> Case:
     return draw_case(SeededDraw(case_seed), case_seed)
 
 
-def case_from_seed(case_seed: int) -> Case:
-    """Rebuild a case from the seed a failure report prints."""
-    return draw_case(SeededDraw(case_seed), case_seed)
+def case_from_seed(case_seed: int, mode: str | None = None) -> Case:
+    """Rebuild a case from the seed a failure report prints; ``mode`` forces the workload
+    mode (a seed recorded before modes were drawn is a train case: ``mode="train"``)."""
+    return draw_case(SeededDraw(case_seed), case_seed, mode)
 
 
 def cases():
