@@ -121,7 +121,7 @@ def simulate_step(arch, workload, network, trace, placement=None,
     from .area import compute_area
     from .energy import compute as compute_energy
     from .hw.chip import simulate
-    from .hw.report import build_stats, summarize
+    from .hw.report import build_stats, publish_mode, summarize
     from .progress import TileProgress
 
     if placement is None:
@@ -140,6 +140,7 @@ def simulate_step(arch, workload, network, trace, placement=None,
     area = compute_area(arch)          # area depends on the config alone (docs/area.md)
     area.publish(stats["chip"])
     summary.update(area.summary)
+    publish_mode(stats["chip"], summary, network, trace, workload.get("repeats") or 1)
     return RunResult(summary, stats, timing, placement, arch, workload, network, trace, energy,
                      area)
 

@@ -35,7 +35,7 @@ UNITS = {
     "B/cycle": "bytes per cycle",
     "GB/s": "gigabytes per second",
     "TFLOPS/W": "tera floating-point operations per second per watt",
-    "sample": "training samples",
+    "sample": "samples (training samples, inferences, input gradients)",
     "mm2": "square millimetres of silicon",
 }
 

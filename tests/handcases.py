@@ -14,8 +14,8 @@ def arch(*overrides, base="single-core"):
     return load_arch(base, list(overrides))
 
 
-def network(layers, shape, T=1, batch=1, coding="rate"):
-    wl = load_workload({"name": "hand", "time_steps": T, "batch": batch,
+def network(layers, shape, T=1, batch=1, coding="rate", mode="train"):
+    wl = load_workload({"name": "hand", "time_steps": T, "batch": batch, "mode": mode,
                         "network": {"input": {"shape": list(shape), "coding": coding},
                                     "layers": layers}})
     return build_network(wl)
@@ -76,13 +76,13 @@ SMALL = ["core.fp.lanes=4", "core.fp.pipeline_depth=1", "core.fp.scan_width=8",
          "dram.model=ideal", "dram.ideal_latency=0"]
 
 
-def one_core_case(simulate, *overrides, frame_bytes=0):
+def one_core_case(simulate, *overrides, frame_bytes=0, mode="train"):
     """input [8] -> linear o (4), T = 2, batch 2, one core. Tile lengths (depth 1 each):
     FP = 1 + max(1, nnz) + 1: (0,0) nnz 2 -> 4, (0,1) 1 -> 3, (1,0) 0 -> 3, (1,1) 7 -> 9.
     LOSS = 1 + 2*1 = 3. BP = 1 + 1 delta cycle (no transposed phase: o reads the input).
     WG = 1 + 1 index + max(1, deltas x ceil(nnz_in/4)): (0,1) 2 deltas, nnz_in 1 -> 4,
     others 3. UPD = 1 + 32/4 = 9."""
-    net = network([{"name": "o", "type": "linear", "out": 4}], [8], T=2, batch=2)
+    net = network([{"name": "o", "type": "linear", "out": 4}], [8], T=2, batch=2, mode=mode)
     tr = trace(net, {("o", 0, 0): {"in": {0, 1}}, ("o", 0, 1): {"in": {2}, "gu": {0, 3}},
                      ("o", 1, 0): {"in": set(), "gu": {1}},
                      ("o", 1, 1): {"in": set(range(1, 8))}})

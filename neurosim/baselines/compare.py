@@ -22,6 +22,7 @@ class Comparison:
     chip_energy_j: float | None = None
     measured: object | None = None   # Measured
     notes: list = field(default_factory=list)
+    mode: str = "train"              # the workload's job (spec 3.6), on both sides
 
     def kind_rows(self) -> list[dict]:
         g = self.gpu.by_kind()
@@ -84,8 +85,12 @@ class Comparison:
 
 def compare(arch, workload, gpu="a100-40gb", framework="spikingjelly", gpu_overrides=(),
             chip_overrides=(), measured_path=None, gpu_only=False) -> Comparison:
-    res = gpu_dram_traffic(workload, gpu, framework, list(gpu_overrides))
-    c = Comparison(res.workload, res)
+    from ..api import split_overrides
+
+    # workload.-prefixed overrides (e.g. workload.mode) set the job on both sides
+    workload_overrides = split_overrides(chip_overrides)[1]
+    res = gpu_dram_traffic(workload, gpu, framework, list(gpu_overrides), workload_overrides)
+    c = Comparison(res.workload, res, mode=res.mode)
     if measured_path:
         c.measured = load_measured(measured_path)
     if not gpu_only:
@@ -105,7 +110,8 @@ def _pct(v):
 
 def render(c: Comparison) -> str:
     g = c.gpu
-    out = [f"DRAM bytes of one training step: {c.workload}, chip vs {g.gpu} "
+    job = "training" if c.mode == "train" else c.mode.replace("_", "-")
+    out = [f"DRAM bytes of one {job} step: {c.workload}, chip vs {g.gpu} "
            f"({g.framework}; L2 model {g.l2_effective_bytes / 2**20:.0f} MiB effective, "
            f"{g.kernels} kernels)",
            f"{'kind':<10}{'chip R MB':>11}{'chip W MB':>11}{'GPU R MB':>11}{'GPU W MB':>11}"

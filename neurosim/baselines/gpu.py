@@ -221,11 +221,18 @@ class _Trace:
         self.T, self.B = net.time_steps, net.batch
         self.a = gpu.activation_bytes
         self.hard = wl.network.neuron.reset == "hard"
+        # The job (workload mode, spec 3.6), as PyTorch runs it: train (loss.backward() and
+        # the optimizer step), inference (under torch.no_grad(): no autograd graph, nothing
+        # saved for backward) or input_gradient (weights with requires_grad False, the input
+        # with requires_grad True: backward down to g(input), no g(W), no update).
+        self.grad = net.mode != "inference"          # an autograd graph is recorded
+        self.input_grad = net.mode == "input_gradient"
         self.W = {}
         self.M = {}
         for hl in net.layers:
             self.W[hl.name] = self.b.tensor(f"{hl.name}.W", hl.n_weights * gpu.weight_bytes,
-                                            "weight", requires_grad=True, persistent=True)
+                                            "weight", requires_grad=net.mode == "train",
+                                            persistent=True)
             if wl.optimizer.type == "momentum":
                 self.M[hl.name] = self.b.tensor(f"{hl.name}.momentum",
                                                 hl.n_weights * gpu.weight_bytes, "momentum",
@@ -258,21 +265,27 @@ class _Trace:
         its later write-back), then repeated over T for direct coding in multi-step."""
         net, g = self.net, self.g
         n = _prod(net.input_shape)
+        rg = self.input_grad          # input_gradient: x.requires_grad_()
         if net.coding == "direct":
-            x = self.b.tensor("input", n * self.B * g.input_bytes, "input")
+            x = self.b.tensor("input", n * self.B * g.input_bytes, "input", requires_grad=rg)
             self.b.op("h2d_copy", "FP", [], [x], "input", kernel=False)
             if not self.ms:
                 return [x] * self.T
-            xs = self.b.tensor("input_seq", x.nbytes * self.T, "input")
+            xs = self.b.tensor("input_seq", x.nbytes * self.T, "input", requires_grad=rg)
             self.b.op("repeat", "FP", [x], [xs], "input")
+            # repeat's backward sums the T steps' gradients into g(input)
+            self.b.node([xs], lambda gs, x=x: [(x, self.ew(
+                "sum_over_t", "BP", [gs[0]], "g(input)", "grad", "input", nbytes=x.nbytes))])
             return xs
-        xs = self.b.tensor("input_seq", n * self.B * self.T * g.input_bytes, "input")
+        xs = self.b.tensor("input_seq", n * self.B * self.T * g.input_bytes, "input",
+                           requires_grad=rg)
         self.b.op("h2d_copy", "FP", [], [xs], "input", kernel=False)
         if self.ms:
             return xs
         per = xs.nbytes // self.T
         # unbind: views into the copied sequence; model each step's frame as its own part
-        parts = [self.b.tensor(f"input[{t}]", per, "input") for t in range(self.T)]
+        parts = [self.b.tensor(f"input[{t}]", per, "input", requires_grad=rg)
+                 for t in range(self.T)]
         self.b.ops[-1].writes = parts
         return parts
 
@@ -326,7 +339,7 @@ class _Trace:
         """conv/linear forward, and its backward: dgrad (BP) if the input needs a gradient,
         wgrad (WG) always."""
         W = self.W[hl.name]
-        cur = self.act(f"{hl.name}.I", hl.n_out, "current", rg=True)
+        cur = self.act(f"{hl.name}.I", hl.n_out, "current", rg=self.grad)
         kind = "conv" if hl.kind == "conv" else "linear"
         tr = self.g.conv_nhwc_transposes and hl.kind == "conv"
         if tr:
@@ -356,6 +369,8 @@ class _Trace:
                 else:
                     self.b.op(f"{kind}_dgrad", "BP", [g, W], [gx], hl.name)
                 res.append((x, gx))
+            if not W.requires_grad:      # input_gradient: no weight gradient
+                return res
             gw = self.b.tensor(f"g({W.name})", W.nbytes, "wgrad")
             if tr:
                 g_n = self.b.tensor(f"{hl.name}.gI_nhwc", g.nbytes, "layout")
@@ -381,7 +396,11 @@ class _Trace:
         n = hl.n_out
         v0 = self.act(f"{hl.name}.v0", n, "membrane", steps=1)
         self.b.op("fill", "FP", [], [v0], hl.name)
-        spk = self.act(f"{hl.name}.S", n, "spike", rg=True)
+        spk = self.act(f"{hl.name}.S", n, "spike", rg=self.grad)
+        if not self.grad:   # no_grad: the inference kernel keeps no pre-spike membrane H
+            v_last = self.act(f"{hl.name}.V", n, "membrane", steps=1)
+            self.b.op("lif_fwd", "FP", [cur, v0], [spk, v_last], hl.name)
+            return spk
         h = self.act(f"{hl.name}.H", n, "membrane")
         v_last = self.act(f"{hl.name}.V", n, "membrane", steps=1)
         self.b.op("lif_fwd", "FP", [cur, v0], [spk, h, v_last], hl.name)
@@ -433,7 +452,7 @@ class _Trace:
         ms2 = self.ew("sub", "FP", [new], f"{L}.mem_shift[{t}]", "membrane", L)
         b.node([ms2], lambda gs, new=new: [(new, gs[0])])
         gt2 = self.ew("gt", "FP", [ms2], f"{L}.gt[{t}]", "spike", L, nbytes=byte1, rg=False)
-        s0 = self.b.tensor(f"{L}.spk0[{t}]", cur.nbytes, "spike", requires_grad=True)
+        s0 = self.b.tensor(f"{L}.spk0[{t}]", cur.nbytes, "spike", requires_grad=self.grad)
         self.b.op("to_float", "FP", [gt2], [s0], L)
 
         def atan_bwd(gs, ms2=ms2, L=L, t=t):
@@ -493,9 +512,14 @@ class _Trace:
             seq = b.tensor(f"{last}.S_seq", sum(r.nbytes for r in rec), "spike")
             b.op("stack", "FP", rec, [seq], last)
             b.op("loss", "FP", [seq], [], "loss")
-            grads = {r: self.like(r, f"g({r.name})") for r in rec}
-            b.op("loss_grad", "LOSS", [], list(grads.values()), "loss")
+            if self.grad:
+                grads = {r: self.like(r, f"g({r.name})") for r in rec}
+                b.op("loss_grad", "LOSS", [], list(grads.values()), "loss")
             out_spikes = None
+        if not self.grad:   # inference (torch.no_grad): the output is read, nothing more
+            if out_spikes is not None:
+                b.op("loss", "FP", out_spikes, [], "loss")
+            return Step(b.ops, b.persistent, self.g.framework)
         grads = self.loss(out_spikes) if out_spikes is not None else grads
         grads = b.backward(grads)
         self.update(grads)
@@ -612,6 +636,7 @@ class GpuResult:
     dram_pj_per_bit: float = 0.0
     board_power_w: float = 0.0
     dram_bandwidth_gbs: float = 1.0
+    mode: str = "train"         # the job (workload mode, spec 3.6)
 
     @staticmethod
     def _sum(d, pick) -> dict:
@@ -748,7 +773,9 @@ def gpu_dram_traffic(workload, gpu: str = "a100-40gb", framework: str = "spiking
                                                                      workload_overrides)
     cfg = load_gpu(gpu, framework, overrides)
     net = build_network(wl)
-    return simulate(build_step(net, wl, cfg), cfg, wl.name)
+    res = simulate(build_step(net, wl, cfg), cfg, wl.name)
+    res.mode = net.mode
+    return res
 
 
 __all__ = ["GPU_SCHEMA", "ROLE_KIND", "PHASES", "FRAMEWORKS", "Tensor", "Op", "Step",

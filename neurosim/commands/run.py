@@ -82,6 +82,14 @@ def format_summary(res) -> str:
                   f"power        {s['avg_power_w']:.4g} W average",
                   f"efficiency   {s['tflops_per_w_dense']:.4g} TFLOPS/W dense-equivalent FP16 "
                   f"FLOPs per joule; {s['tflops_per_w_executed']:.4g} TFLOPS/W executed"]
+    if "mode" in s:      # inference or input_gradient (spec 3.6)
+        what = "inference" if s["mode"] == "inference" else "input gradient"
+        lines.append(f"mode         {s['mode']}: {s['samples']} samples"
+                     + (f" ({s['repeats']} Poisson draws each)" if s["repeats"] > 1 else "")
+                     + f"; per {what} {s['cycles_per_sample']:,.0f} cycles, "
+                     f"{_time(s['seconds_per_sample'])}, {_energy(s['energy_per_sample_j'])}"
+                     + (f"; g(input) density {s['input_gradient_density']:.3f}"
+                        if "input_gradient_density" in s else ""))
     return "\n".join(lines)
 
 

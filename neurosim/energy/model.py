@@ -154,12 +154,16 @@ def dense_flops(network) -> int:
     """Dense-equivalent FLOPs of one training step: for every sample and time step, the
     dense MACs of FP (all weighted layers), BP (the transposed product of every layer that
     does not read only the network input, as the BP engine skips it) and WG (all layers),
-    2 FLOPs per MAC. LIF updates, the loss and the weight update are not counted."""
+    2 FLOPs per MAC. LIF updates, the loss and the weight update are not counted. Other
+    modes count their own tiles (spec 3.6): inference FP only; input_gradient FP and BP
+    with every layer's transposed product."""
     per_step = 0
     for hl in network.layers:
         macs = hl.dense_macs()
-        bp = 0 if all(e.src == "input" for e in hl.edges) else macs
-        per_step += macs + bp + macs
+        transposed = network.mode == "input_gradient" or not all(
+            e.src == "input" for e in hl.edges)
+        bp = macs if transposed and network.backward else 0
+        per_step += macs + bp + (macs if network.trains else 0)
     return 2 * per_step * network.batch * network.time_steps
 
 

@@ -25,6 +25,7 @@ import simpy
 from simpy.events import Event
 
 from ..arch import SRAM_BUFFERS
+from ..mapping.footprint import MODE_TENSORS
 from ..timing import WAIT_CLASSES, WAIT_HOW, TimingResult
 from . import engines as E
 from .core import Core, PartInfo, TileCoster, tensor_transfer
@@ -203,7 +204,8 @@ class ChipModel:
         lp = self.layer_parts[pi.replica]
         deps = []
         if kind == "FP":
-            if (core, tile.key) in self._first_fp and b - self.S * self.R >= 0:
+            if (core, tile.key) in self._first_fp and b - self.S * self.R >= 0 \
+                    and self.net.backward:   # inference keeps no state: no admission (3.6)
                 deps.append(ev(("BPWG_END", core, b - self.S * self.R)))
             if not self.sched.layer_pipeline and t == 0:
                 deps += [ev(("FP", m, q.index, b, tt)) for m in pi.producers for q in lp[m]
@@ -266,8 +268,10 @@ class ChipModel:
     # ---------------------------------------------------------------- DRAM transfers (5.2)
 
     def _moved(self, pi, name: str) -> bool:
-        """A spilled tensor that exists (``M`` only with the momentum optimizer, ``WM`` only
-        with master weights)."""
+        """A spilled tensor that exists (in the network's mode, spec 3.6; ``M`` only with the
+        momentum optimizer, ``WM`` only with master weights)."""
+        if name not in MODE_TENSORS[self.net.mode]:
+            return False
         if name == "M" and not self.momentum:
             return False
         if name == "WM" and self.arch.core.wg.master_weights == "none":

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..mapping.footprint import TENSORS
 from ..timing import TileRecord
-from ..workload.trace import pool_bits, unpack_bits
+from ..workload.trace import pool_bits, reached_positions, unpack_bits
 from . import engines as E
 from .schedule import ENGINES
 from .sram import TileExec
@@ -56,7 +56,8 @@ class PartInfo:
         self.reads_input = any(e.src == "input" for e in layer.edges)
         self.producers = sorted({e.src for e in layer.edges if e.src != "input"},
                                 key=lambda n: network[n].index)
-        self.transposed = bool(self.producers)
+        # input_gradient: every layer's transposed product runs, the first's gives g(input)
+        self.transposed = bool(self.producers) or network.mode == "input_gradient"
         self.consumers = sorted(network.consumers(pl.layer), key=lambda n: network[n].index)
         self.is_output = pl.layer == network.output_layer.name
         npass = sum(len(parts_in_replica[m]) for m in self.consumers)
@@ -254,17 +255,7 @@ class TileCoster:
             _, h, w = m.in_shape
             _, ho, wo = m.out_shape
             anyd = bits.reshape(B, T, ho, wo, q.n_ch).any(axis=-1)
-            reached = np.zeros((B, T, h, w), bool)
-            s, pad = m.stride, m.padding
-            for ky in range(m.kernel):
-                ys = np.arange(ho) * s + ky - pad
-                vy = (ys >= 0) & (ys < h)
-                for kx in range(m.kernel):
-                    xs = np.arange(wo) * s + kx - pad
-                    vx = (xs >= 0) & (xs < w)
-                    sub = anyd[:, :, vy][:, :, :, vx]
-                    reached[:, :, ys[vy][:, None], xs[vx][None, :]] |= sub
-            got = reached.reshape(B, T, h * w).sum(axis=-1)
+            got = reached_positions(m, anyd).reshape(B, T, h * w).sum(axis=-1)
         self._reach[key] = got
         return got
 

@@ -20,14 +20,24 @@ PHASES = ("FP", "LOSS", "BP", "WG", "UPD")
 
 def dense_ops(network, batch: int, time_steps: int, replicas: int, momentum: bool) -> int:
     """Lane operations of the step without zero-skipping: per sample and step, FP adds
-    (dense MACs), BP deltas (n_out) and transposed MACs (layers not reading only the input),
-    WG adds (dense MACs); per sample LOSS (T * n_out); UPD ((R + M) * weights)."""
+    (dense MACs), BP deltas (n_out) and transposed MACs (layers not reading only the input;
+    every layer in input_gradient), WG adds (dense MACs); per sample LOSS (T * n_out); UPD
+    ((R + M) * weights). Only the tiles of the network's mode count (spec 3.6)."""
     per_step = 0
     for l in network.layers:
-        transposed = any(e.src != "input" for e in l.edges)
-        per_step += 2 * l.dense_macs() + l.n_out + (l.dense_macs() if transposed else 0)
+        transposed = any(e.src != "input" for e in l.edges) or network.mode == "input_gradient"
+        per_step += l.dense_macs()                                     # FP
+        if network.backward:
+            per_step += l.n_out + (l.dense_macs() if transposed else 0)  # BP
+        if network.trains:
+            per_step += l.dense_macs()                                 # WG
+    if not network.backward:
+        return batch * time_steps * per_step
+    loss = batch * time_steps * network.output_layer.n_out
+    if not network.trains:
+        return batch * time_steps * per_step + loss
     upd = (replicas + (1 if momentum else 0)) * sum(l.n_weights for l in network.layers)
-    return batch * time_steps * per_step + batch * time_steps * network.output_layer.n_out + upd
+    return batch * time_steps * per_step + loss + upd
 
 
 def cycle_classes(counters, component: str) -> dict:
@@ -221,6 +231,35 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
     return root
 
 
+def publish_mode(chip: StatGroup, summary: dict, network, trace, repeats: int = 1) -> None:
+    """Figures of a step in mode inference or input_gradient (spec 3.6), per sample (an
+    inference, or one input's gradient; a Poisson re-draw counts as a sample), under
+    ``chip.job`` and in ``summary``. A train step adds nothing: its outputs stay as they
+    were."""
+    if network.mode == "train":
+        return
+    from ..workload.trace import input_gradient_density
+
+    samples = trace.batch
+    g = chip.group("job", f"the {network.mode} step, per sample")
+    g.scalar("samples", "sample", "samples of the step (batch x repeats)", samples)
+    g.scalar("repeats", "count", "Poisson re-draws of each input (workload repeats)", repeats)
+    per = {"cycles_per_sample": ("cycle", "cycles of the step / samples",
+                                 summary["total_cycles"] / samples),
+           "seconds_per_sample": ("s", "seconds of the step / samples",
+                                  summary["seconds"] / samples),
+           "energy_per_sample_j": ("J", "energy of the step / samples",
+                                   summary["energy_j"] / samples)}
+    if network.mode == "input_gradient":
+        per["input_gradient_density"] = (
+            "ratio", "entries of g(input) the first layers' transposed products write, "
+            "over samples and steps", input_gradient_density(trace))
+    for key, (unit, desc, value) in per.items():
+        g.scalar(key, unit, desc, value)
+    summary.update(mode=network.mode, samples=samples, repeats=repeats,
+                   **{k: v[2] for k, v in per.items()})
+
+
 def summarize(arch, timing, stats: StatGroup) -> dict:
     """Flat numbers of a run (the keys other tools rely on)."""
     chip = stats["chip"]
@@ -277,4 +316,4 @@ def summarize(arch, timing, stats: StatGroup) -> dict:
     return s
 
 
-__all__ = ["build_stats", "summarize", "dense_ops", "cycle_classes"]
+__all__ = ["build_stats", "summarize", "dense_ops", "cycle_classes", "publish_mode"]

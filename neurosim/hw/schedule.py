@@ -38,7 +38,9 @@ def replica_of_core(placement, core: int):
 
 
 def engine_programs(network, placement, schedule_cfg, time_steps: int) -> dict:
-    """{core: {"fp": [Tile...], "bp": [...], "wg": [...]}} for every core holding a part."""
+    """{core: {"fp": [Tile...], "bp": [...], "wg": [...]}} for every core holding a part.
+    The network's mode (section 3.6) decides which exist: inference has FP tiles only,
+    input_gradient no WG or UPD."""
     time_major = bool(schedule_cfg.layer_pipeline)
     out_name = network.output_layer.name
     programs = {}
@@ -58,11 +60,14 @@ def engine_programs(network, placement, schedule_cfg, time_steps: int) -> dict:
             else:
                 fp += [Tile("FP", p.layer, p.index, b, t) for p in parts for t in steps]
                 back = [(p, t) for p in desc for t in rsteps]
+            if not network.backward:
+                continue
             if holds_output:
                 bp.append(Tile("LOSS", "", -1, b, -1))
             bp += [Tile("BP", p.layer, p.index, b, t) for p, t in back]
-            wg += [Tile("WG", p.layer, p.index, b, t) for p, t in back]
-        if rep.index == 0:
+            if network.trains:
+                wg += [Tile("WG", p.layer, p.index, b, t) for p, t in back]
+        if rep.index == 0 and network.trains:
             wg += [Tile("UPD", p.layer, p.index, -1, -1) for p in parts]
         programs[core] = {"fp": fp, "bp": bp, "wg": wg}
     return programs

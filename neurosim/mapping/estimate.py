@@ -38,10 +38,10 @@ def layer_work(arch, network, trace=None) -> dict:
         macs = l.dense_macs()
         c_in = l.in_channels if l.kind == "conv" else l.n_in
         fp = macs * d_in / c.fp.lanes + l.n_out / c.fp.neuron_lanes
-        transposed = any(e.src != "input" for e in l.edges)
+        transposed = any(e.src != "input" for e in l.edges) or network.mode == "input_gradient"
         bp = (macs * d_gu / c.bp.lanes if transposed else 0.0) + l.n_out / c.bp.lanes
         wg = macs * d_gu * max(d_in, min(1.0, c.wg.lanes / max(1, c_in))) / c.wg.lanes
-        out[l.name] = (fp, bp, wg)
+        out[l.name] = (fp, bp if network.backward else 0.0, wg if network.trains else 0.0)
     return out
 
 
@@ -99,6 +99,7 @@ class WorkModel:
         self.layers = {}
         self._cache: dict = {}
         self.n_weights = {l.name: l.n_weights for l in network.layers}
+        self.backward, self.trains = network.backward, network.trains   # the mode's engines
         for l in network.layers:
             d_in, d_gu = densities(l, trace)
             n_out = layer_outputs(l)
@@ -116,7 +117,7 @@ class WorkModel:
             fp_fixed = c.fp.pipeline_depth + cdiv(l.n_in, c.fp.scan_width) * (
                 (1.0 - d_in) ** c.fp.scan_width)
             bp_ch = 0.0
-            if not all(e.src == "input" for e in l.edges):
+            if network.mode == "input_gradient" or not all(e.src == "input" for e in l.edges):
                 bp_ch = d_gu * pairs * cdiv(c_in, c.bp.lanes)
             self.layers[l.name] = LayerWork(
                 n_out, l.n_out // n_out, fp_group, fp_fixed, bp_ch, float(c.bp.pipeline_depth),
@@ -139,7 +140,7 @@ class WorkModel:
             bp = (w.bp_fixed + passes * cdiv(neurons, self.bp_lanes) + w.bp_ch * n
                   + cdiv(neurons, self.bp_sw) * w.gu_empty)
             wg = w.wg_fixed + w.wg_ch * n + cdiv(neurons, self.wg_sw) * w.gu_empty
-            got = (fp, bp, wg)
+            got = (fp, bp if self.backward else 0.0, wg if self.trains else 0.0)
         self._cache[key] = got
         return got
 
@@ -267,7 +268,8 @@ class ScheduleEstimate:
                     sp = {k: transfer_bytes(tp.nbytes, self.burst)
                           for k, tp in p.tensors.items() if not tp.resident}
                     n_w = self.work.n_weights[name] * p.n_ch // lw.n_out
-                    upd = self.wg_depth + (R + int(self.momentum)) * cdiv(n_w, self.wg_lanes)
+                    upd = (self.wg_depth + (R + int(self.momentum)) * cdiv(n_w, self.wg_lanes)
+                           if net.trains else 0.0)
                     ld_fp = self._dram(sp.get("W", 0))
                     ld_fp_u = self._dram(sp.get("W", 0) + sp.get("U", 0))
                     if name in self.input_layers:

@@ -17,6 +17,10 @@ TENSORS = {
     "GU": ("gradients", "gradients"),
     "GS": ("gradients", "gradients"),
 }
+# The tensors each mode keeps (spec 3.6; M and WM only in train, and only when the optimizer
+# or the config has them): a placed tensor outside its mode's set is never moved.
+MODE_TENSORS = {"train": tuple(TENSORS), "inference": ("W", "U"),
+                "input_gradient": ("W", "U", "saved", "GU", "GS")}
 PER_STEP_TENSORS = ("saved", "saved_in")  # one instance per (b, t)
 ALWAYS_RESIDENT = ("GU", "GS")
 PERSISTENT_TENSORS = ("W", "GW", "M", "WM", "U")
@@ -64,7 +68,9 @@ def input_frame_bytes(network, bits: int) -> int:
 def part_tensors(arch, network, layer, n_ch: int, momentum: bool, root: bool,
                  state_full: bool, bits: int | None = None) -> dict:
     """Bytes of one instance of each tensor of a part with ``n_ch`` output channels
-    (``bits``: value bits of the arch, when the caller has them at hand)."""
+    (``bits``: value bits of the arch, when the caller has them at hand). The network's mode
+    decides which exist (spec 3.6): inference keeps only ``W`` and ``U``; input_gradient
+    has no weight-gradient tensors or ``saved_in``, and ``GS`` in every layer."""
     bits = value_bits(arch) if bits is None else bits
     if layer.kind == "conv":
         n_part = n_ch * layer.out_shape[1] * layer.out_shape[2]
@@ -72,16 +78,22 @@ def part_tensors(arch, network, layer, n_ch: int, momentum: bool, root: bool,
     else:
         n_part, n_w = n_ch, n_ch * layer.n_in
     gbits = grad_bits(arch)    # accumulators and momentum (spec 2.5a)
-    t = {"W": cdiv(n_w * bits, 8), "GW": cdiv(n_w * gbits, 8)}
-    if momentum and root:
-        t["M"] = cdiv(n_w * gbits, 8)
-    if master_bits(arch) and root:
-        t["WM"] = cdiv(n_w * master_bits(arch), 8)
+    mode = network.mode
+    t = {"W": cdiv(n_w * bits, 8)}
+    if mode == "train":
+        t["GW"] = cdiv(n_w * gbits, 8)
+        if momentum and root:
+            t["M"] = cdiv(n_w * gbits, 8)
+        if master_bits(arch) and root:
+            t["WM"] = cdiv(n_w * master_bits(arch), 8)
     t["U"] = cdiv(n_part * bits, 8)
+    if mode == "inference":
+        return t
     t["saved"] = cdiv(n_part * (bits + 1) if state_full else 2 * n_part, 8)
-    t["saved_in"] = cdiv(layer.n_in, 8)
+    if mode == "train":
+        t["saved_in"] = cdiv(layer.n_in, 8)
     t["GU"] = cdiv(2 * n_part * bits, 8)
-    if any(e.src != "input" for e in layer.edges):
+    if mode == "input_gradient" or any(e.src != "input" for e in layer.edges):
         t["GS"] = cdiv(layer.n_in * bits, 8)
     return t
 
@@ -109,6 +121,6 @@ def overfull_buffer(caps: dict, ws: dict):
 
 
 
-__all__ = ["TENSORS", "PER_STEP_TENSORS", "ALWAYS_RESIDENT", "PERSISTENT_TENSORS", "ADDITIVE",
+__all__ = ["TENSORS", "MODE_TENSORS", "PER_STEP_TENSORS", "ALWAYS_RESIDENT", "PERSISTENT_TENSORS", "ADDITIVE",
            "cdiv", "round_up", "layer_outputs", "reads_input", "split_even",
            "input_frame_bytes", "part_tensors", "part_footprint", "overfull_buffer"]

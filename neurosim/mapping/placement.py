@@ -221,6 +221,8 @@ def _place_core(arch, network, parts, root, momentum, state_full, held, instance
         if buf == "gradients":
             for p in parts:
                 t = sizes[id(p)]
+                if "GU" not in t:      # inference: no gradients (spec 3.6)
+                    continue
                 p.tensors["GU"] = TensorPlace(True, 0, t["GU"])
                 if "GS" in t:
                     p.tensors["GS"] = TensorPlace(True, words(t["GU"]), t["GS"])

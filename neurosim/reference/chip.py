@@ -45,6 +45,14 @@ ENGINE_INDEX = {"FP": 0, "LOSS": 1, "BP": 1, "WG": 2, "UPD": 2}
 MESSAGE_BUFFER = {"spike": "spikes", "grad": "gradients", "wgrad": "wgrad",
                   "weights": "weights"}
 NO_PROGRESS_LIMIT = 200_000  # cycles without any tile event: a deadlock
+# Spec 3.6: the tiles and the tensors of a part that each mode has (M and WM besides, on the
+# root, in train with momentum / master weights; GS, outside input_gradient, only in layers
+# with a transposed phase).
+MODE_TILES = {"train": ("FP", "LOSS", "BP", "WG", "UPD"), "inference": ("FP",),
+              "input_gradient": ("FP", "LOSS", "BP")}
+MODE_TENSORS = {"train": ("W", "GW", "U", "saved", "saved_in", "GU", "GS"),
+                "inference": ("W", "U"),
+                "input_gradient": ("W", "U", "saved", "GU", "GS")}
 
 
 @dataclass(eq=False)
@@ -101,6 +109,7 @@ class Chip:
         self.net = network
         self.placement = placement
         self.momentum = bool(momentum)
+        self.mode = network.mode
         self.T = network.time_steps
         self.B = network.batch
         self.bits = value_bits(cfg)
@@ -173,12 +182,11 @@ class Chip:
                     if seen_cores.setdefault(p.core, r) != r:
                         raise InputError("placement", f"{where}.core",
                                          "cores not shared between replicas", p.core)
-                    need = ["W", "GW", "U", "saved", "saved_in", "GU"]
-                    if not self.reads_only_input(l.name):
-                        need.append("GS")      # the transposed product's partial g(S_in)
-                    if r == 0 and self.momentum:
+                    need = [x for x in MODE_TENSORS[self.mode]
+                            if x != "GS" or self.transposed(l.name)]
+                    if r == 0 and self.momentum and self.mode == "train":
                         need.append("M")       # optimizer state lives with the root
-                    if r == 0 and cfg.core.wg.master_weights != "none":
+                    if r == 0 and cfg.core.wg.master_weights != "none" and self.mode == "train":
                         need.append("WM")
                     for name in need:
                         tp = p.tensors.get(name)
@@ -215,13 +223,22 @@ class Chip:
     def reads_only_input(self, name: str) -> bool:
         return all(e.src == "input" for e in self.net[name].edges)
 
+    def transposed(self, name: str) -> bool:
+        """Does BP of this layer run the transposed product? (2.3; in input_gradient every
+        layer does, spec 3.6: the first one's gives g(input))"""
+        return self.mode == "input_gradient" or not self.reads_only_input(name)
+
     def _build_tiles(self) -> None:
         net, T, sched = self.net, self.T, self.cfg.schedule
         self.tiles = {}
         self.program = {c: ([], [], []) for c in range(self.cfg.chip.cores)}
         out_name = net.output_layer.name
 
+        kinds = MODE_TILES[self.mode]
+
         def add(kind, layer, part, b, t, core, r):
+            if kind not in kinds:
+                return None
             tile = Tile(kind, layer, part, b, t, core, r)
             self.tiles[tile.key] = tile
             self.program[core][tile.engine].append(tile)
@@ -568,7 +585,7 @@ class Chip:
                 else:
                     for dst in dsts:
                         msg("spike", dst, bits, tags[dst])
-        elif k == "BP" and not self.reads_only_input(name):
+        elif k == "BP" and self.transposed(name):
             gu = engines.part_vector(self.net[name], part, self.masks[name]["gu"][b, t])
             for producer in self.producers(name):
                 for p in self.parts(tile.replica, producer):
@@ -631,12 +648,15 @@ class Chip:
             load("WM")
 
     def exists(self, tensor: str) -> bool:
-        """``M`` only with the momentum optimizer, ``WM`` only with master weights."""
+        """``M`` only with the momentum optimizer, ``WM`` only with master weights, both
+        only in train; the others as the mode keeps them (spec 3.6)."""
+        if tensor == "input":
+            return True
         if tensor == "M":
-            return self.momentum
+            return self.momentum and self.mode == "train"
         if tensor == "WM":
-            return self.cfg.core.wg.master_weights != "none"
-        return True
+            return self.cfg.core.wg.master_weights != "none" and self.mode == "train"
+        return tensor in MODE_TENSORS[self.mode]
 
     def program_of(self, tile: Tile) -> engines.Program:
         cfg, core = self.cfg, tile.core
@@ -655,7 +675,7 @@ class Chip:
             else:
                 passes = sum(len(self.parts(tile.replica, x)) for x in self.consumers(tile.layer))
             return engines.bp_program(cfg, lay, part, core, passes, gu,
-                                      transposed=not self.reads_only_input(tile.layer))
+                                      transposed=self.transposed(tile.layer))
         return engines.wg_program(cfg, lay, part, core, m["in"][tile.b, tile.t], gu)
 
     # ================================================================ the cycle loop

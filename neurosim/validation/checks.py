@@ -117,8 +117,8 @@ class Checker:
                 pl = self.case.placement.replicas[rec.b % len(self.case.placement.replicas)]
                 P_ = sum(len(pl.layers[m]) for m in net.consumers(layer.name))
             n = bp.pipeline_depth + P_ * cdiv(n_part, bp.lanes)
-            if all(e.src == "input" for e in layer.edges):
-                return n
+            if all(e.src == "input" for e in layer.edges) and net.mode != "input_gradient":
+                return n      # no transposed phase (in input_gradient it runs: spec 3.6)
             if conv:
                 c, h, w = layer.in_shape
                 _, ho, wo = layer.out_shape
@@ -172,7 +172,11 @@ class Checker:
         out = []
         cfg = self.cfg
         tiles = res.tiles_by_key()
+        kinds = {"train": {"FP", "LOSS", "BP", "WG", "UPD"}, "inference": {"FP"},
+                 "input_gradient": {"FP", "LOSS", "BP"}}[self.net.mode]   # spec 3.6
         for r in res.tiles:
+            if r.kind not in kinds:
+                out.append(f"tile {r.key}: no {r.kind} tiles in mode {self.net.mode}")
             if r.end - r.start - r.bank_stalls != self.length(r):
                 out.append(f"tile {r.key}: isolated length {r.end - r.start - r.bank_stalls}, "
                            f"spec formula {self.length(r)}")

@@ -26,6 +26,9 @@ FEATURES = {
     "schedule_variants": "layer-major order, or BP/WG or FP/BP overlap switched off",
     "compressed_encodings": "spike messages as address events and gradient messages as "
                             "(index, value) pairs allowed (aer/sparse or auto)",
+    "mode_inference": "mode inference: FP tiles only, no saved state (spec 3.6)",
+    "mode_input_gradient": "mode input_gradient: FP, LOSS and BP with the first layer's "
+                           "transposed phase, no WG or UPD (spec 3.6)",
 }
 MODES = [(n, d) for n in ("ideal", "cycle") for d in ("ideal", "cycle")]
 
@@ -75,8 +78,11 @@ def features(case, result) -> set:
         out.add("momentum")
     if case.notes.get("reset") == "soft" and case.notes.get("trace") == "synthetic":
         out.add("soft_reset")
-    if any(p.tensors["saved"].nbytes > -(-2 * p.n_ch // 8) for r in case.placement.replicas
-           for parts in r.layers.values() for p in parts if net[p.layer].kind == "linear"):
+    if net.mode != "train":
+        out.add(f"mode_{net.mode}")
+    if any("saved" in p.tensors and p.tensors["saved"].nbytes > -(-2 * p.n_ch // 8)
+           for r in case.placement.replicas for parts in r.layers.values() for p in parts
+           if net[p.layer].kind == "linear"):
         out.add("state_full")
     s = cfg.schedule
     if not (s.layer_pipeline and s.bp_wg_overlap and s.fp_bp_overlap):

@@ -98,9 +98,10 @@ class Case:
 # --------------------------------------------------------------------------- network
 
 
-def draw_network(d: Draw):
+def draw_network(d: Draw, mode: str | None = None):
     """A small network: convs (with pooling and an optional residual block) or not, then
-    linear layers; the last layer is linear (the loss reads it)."""
+    linear layers; the last layer is linear (the loss reads it). ``mode`` (spec 3.6) is
+    drawn unless given (it is drawn either way, so the rest of the case does not change)."""
     layers = []
     image = d.bool(0.65)
     if image:
@@ -135,8 +136,10 @@ def draw_network(d: Draw):
     for i in range(d.int(0 if image else 1, 1)):
         layers.append({"name": f"fc{i}", "type": "linear", "out": d.int(2, 12)})
     layers.append({"name": "out", "type": "linear", "out": d.int(2, 8)})
+    drawn = d.aside().choice(["train", "train", "inference", "input_gradient"])  # spec 3.6
+    mode = mode or drawn
     wl = load_workload({
-        "name": "random", "time_steps": d.int(1, 4), "batch": d.int(1, 3),
+        "name": "random", "time_steps": d.int(1, 4), "batch": d.int(1, 3), "mode": mode,
         "network": {"input": {"shape": shape, "coding": d.choice(["direct", "rate", "dvs"])},
                     "neuron": {"reset": d.choice(["hard", "soft"])},
                     "surrogate": {"shape": d.choice(["rectangular", "rectangular", "sigmoid"])},
@@ -278,11 +281,13 @@ def _draw_dram_controller(dram: dict) -> None:
 # --------------------------------------------------------------------------- placement
 
 
-def tensor_bytes(cfg, layer, n_ch: int, wl) -> dict:
-    """Bytes of one instance of each tensor of a part (spec 5.1), as the mapper sizes them."""
+def tensor_bytes(cfg, net, layer, n_ch: int, wl) -> dict:
+    """Bytes of one instance of each tensor of a part (spec 5.1), as the mapper sizes them
+    for the network's mode (3.6), with a ``GS`` in every layer (unused where no transposed
+    phase runs)."""
     from ..mapping import part_tensors, state_is_full
 
-    t = part_tensors(cfg, None, layer, n_ch, True, True, state_is_full(cfg, wl))
+    t = part_tensors(cfg, net, layer, n_ch, True, True, state_is_full(cfg, wl))
     t.setdefault("GS", math.ceil(layer.n_in * PRECISION_BITS[cfg.core.precision] / 8))
     return t
 
@@ -319,7 +324,7 @@ def draw_placement(d: Draw, cfg, net, wl) -> Placement:
         for layer in net.layers:
             parts = []
             for i, (lo, hi) in enumerate(splits[layer.name]):
-                sizes = tensor_bytes(cfg, layer, hi - lo, wl)
+                sizes = tensor_bytes(cfg, net, layer, hi - lo, wl)
                 tensors = {}
                 for name, nbytes in sizes.items():
                     resident = name in ("GU", "GS") or not d.bool(p_spill)
@@ -389,8 +394,8 @@ def mapped_placement(cfg, net, wl, trace):
     raise AssertionError("the mapper found no fit after 64 doublings of the drawn SRAM")
 
 
-def draw_case(d: Draw, seed: int | None = None) -> Case:
-    net, wl = draw_network(d)
+def draw_case(d: Draw, seed: int | None = None, mode: str | None = None) -> Case:
+    net, wl = draw_network(d, mode)
     mapper = d.bool(0.35)   # a third of the cases take the mapper's placement
     cfg = draw_arch(d, d.int(1, 4), small_sram=mapper and d.bool(0.6))
     trace, tkind = draw_trace(d, net, wl)
@@ -410,9 +415,10 @@ def seeded_case(seed: int, index: int) -> Case:
     return draw_case(SeededDraw(case_seed), case_seed)
 
 
-def case_from_seed(case_seed: int) -> Case:
-    """Rebuild a case from the seed a failure report prints."""
-    return draw_case(SeededDraw(case_seed), case_seed)
+def case_from_seed(case_seed: int, mode: str | None = None) -> Case:
+    """Rebuild a case from the seed a failure report prints; ``mode`` forces the workload
+    mode (a seed recorded before modes were drawn is a train case: ``mode="train"``)."""
+    return draw_case(SeededDraw(case_seed), case_seed, mode)
 
 
 def cases():

@@ -86,7 +86,8 @@ class Network:
     coding: str
     layers: list  # list[HwLayer], topological order
     time_steps: int = 1
-    batch: int = 1
+    batch: int = 1          # samples of the step (the workload's batch x repeats)
+    mode: str = "train"     # train, inference or input_gradient (spec 3.6)
     _consumers: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -110,19 +111,30 @@ class Network:
     def output_layer(self) -> HwLayer:
         return self.layers[-1]
 
+    @property
+    def trains(self) -> bool:
+        """Weight gradients and the update run (mode train)."""
+        return self.mode == "train"
+
+    @property
+    def backward(self) -> bool:
+        """LOSS and BP run (every mode but inference)."""
+        return self.mode != "inference"
+
     def to_json(self) -> str:
-        return json.dumps({
-            "name": self.name, "input_shape": list(self.input_shape), "coding": self.coding,
-            "time_steps": self.time_steps, "batch": self.batch,
-            "layers": [_layer_to_dict(l) for l in self.layers],
-        }, sort_keys=True)
+        d = {"name": self.name, "input_shape": list(self.input_shape), "coding": self.coding,
+             "time_steps": self.time_steps, "batch": self.batch,
+             "layers": [_layer_to_dict(l) for l in self.layers]}
+        if self.mode != "train":   # train traces keep the fields (and bytes) they always had
+            d["mode"] = self.mode
+        return json.dumps(d, sort_keys=True)
 
     @staticmethod
     def from_json(text: str) -> "Network":
         d = json.loads(text)
         layers = [_layer_from_dict(x) for x in d["layers"]]
         return Network(d["name"], tuple(d["input_shape"]), d["coding"], layers,
-                       d.get("time_steps", 1), d.get("batch", 1))
+                       d.get("time_steps", 1), d.get("batch", 1), d.get("mode", "train"))
 
     def same_shapes(self, other: "Network") -> bool:
         a = [(l.name, l.kind, l.in_shape, l.out_shape, l.kernel, l.stride, l.padding)
@@ -252,4 +264,5 @@ def build_network(wl: Config) -> Network:
             raise wl.error("network.layers", f"every conv2d or linear layer but the last "
                            f"feeding a later one (directly or through pooling, flatten or "
                            f"add)", f"{hl.name} feeds none")
-    return Network(wl.name, in_shape, coding, hw, wl.time_steps, wl.batch)
+    return Network(wl.name, in_shape, coding, hw, wl.time_steps, wl.batch * wl.repeats,
+                   wl.mode)

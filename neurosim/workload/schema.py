@@ -9,6 +9,8 @@ from ..paths import WORKLOAD_DIR, display_path
 from ..params import REQUIRED, Config, Group, ListOf, OneOf, Param, apply_overrides, overridden_keys
 
 
+MODES = ("train", "inference", "input_gradient")
+
 _name = Param("str", None, "layer name (default: type and index, e.g. conv2d_0)", nullable=True)
 _input = Param("str", None, "name of the layer whose output feeds this one (default: the "
                "previous layer)", nullable=True)
@@ -107,9 +109,18 @@ WORKLOAD_SCHEMA = Group("a workload", {
         }),
         "layers": ListOf("the layers, in order", LAYER_VARIANTS),
     }),
+    "mode": Param("choice", "train", "the job the chip runs (docs/microarchitecture.md 3.6): "
+                  "train (FP, LOSS, BP, WG, UPD: a BPTT training step), inference (FP only: "
+                  "no state kept for backward) or input_gradient (FP, LOSS and BP down to the "
+                  "network input, g(input), without weight gradients or update)",
+                  choices=MODES),
     "time_steps": Param("int", REQUIRED, "time steps T per sample", "step", min=1),
-    "batch": Param("int", REQUIRED, "samples per training step (weights update once per "
+    "batch": Param("int", REQUIRED, "samples per step (train: the weights update once per "
                    "batch)", "sample", min=1),
+    "repeats": Param("int", 1, "Poisson re-draws of the same input batch (inference with "
+                     "rate coding, e.g. randomized smoothing): the step runs batch x "
+                     "repeats samples, sample r*batch + i being draw r of input i",
+                     "draw", min=1),
     "loss": Group("loss on the last layer", {
         "type": Param("choice", "ce_count", "cross-entropy on spike counts, on the final "
                       "membrane, or MSE on spike rates",
@@ -159,6 +170,10 @@ def load_workload(path_or_dict, overrides: list[str] | None = None) -> Config:
         p = Path(data["traces"]["path"])
         data["traces"]["path"] = str(p if p.is_absolute() else (base_dir / p))
     wl = Config(data, source, overridden=overridden_keys(overrides))
+    if data["repeats"] > 1 and (data["mode"] != "inference"
+                                or data["network"]["input"]["coding"] != "rate"):
+        raise wl.error("repeats", "1 unless mode is inference and network.input.coding is "
+                       "rate (repeats are Poisson re-draws of the input)", data["repeats"])
     build_network(wl)  # shape errors surface at load time
     return wl
 
@@ -172,4 +187,4 @@ def density_for(value, n_layers: int, wl: Config, key: str) -> list[float]:
     return [float(value)] * n_layers
 
 
-__all__ = ["WORKLOAD_SCHEMA", "load_workload", "density_for", "InputError"]
+__all__ = ["MODES", "WORKLOAD_SCHEMA", "load_workload", "density_for", "InputError"]

@@ -23,7 +23,7 @@ def get_traces(wl: Config, network: Network | None = None) -> Trace:
         density_for(wl.traces.firing, n, wl, "traces.firing")  # one-line error on bad length
         density_for(wl.traces.gradient, n, wl, "traces.gradient")
         return generate(network, wl.traces, beta=wl.network.neuron.beta,
-                        reset=wl.network.neuron.reset)
+                        reset=wl.network.neuron.reset, repeats=wl.repeats)
     if src == "trainer":
         from .trainer import record_trace  # built-in BPTT trainer
 
@@ -40,7 +40,7 @@ def trace_bytes(network: Network, batch: int, time_steps: int) -> int:
 
 
 def _require_trace_memory(wl: Config, network: Network) -> None:
-    b, t = wl.batch, wl.time_steps
-    key, value = ("batch", b) if b >= t else ("time_steps", t)
+    b, t = network.batch, wl.time_steps      # batch x repeats samples
+    key, value = ("batch", wl.batch) if b >= t else ("time_steps", t)
     require_memory(trace_bytes(network, b, t), lambda expected, got: wl.error(
         key, f"batch x time_steps ({b} x {t}) of {expected}", f"{value} ({got})"))

@@ -23,6 +23,12 @@ What is drawn and what is derived, so that the trace obeys the BPTT equations:
 - ``in_mask``: the network input (drawn at ``input_density``; identical at every step for
   direct coding, where the same analog frame is presented each step), or the OR of the
   producing layers' spikes after pooling, exactly as the edges deliver them.
+
+Modes (``docs/microarchitecture.md`` 3.6): ``inference`` has no backward pass, so
+``sg_mask`` and ``gu_mask`` are all zero and not drawn; ``input_gradient`` draws them as
+``train`` does. With ``repeats`` R the network's batch is ``batch x R`` samples and every
+sample (each Poisson re-draw included) is a fresh draw at the same densities: with no image
+behind a synthetic input, a re-draw of the same input is statistically a new sample.
 """
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ from statistics import NormalDist
 
 from .network import Network
 from .schema import density_for
-from .trace import LayerTrace, Trace, edge_bits, pack_bits
+from .trace import LayerTrace, Trace, edge_bits, n_words, pack_bits
 
 
 def correlated_bernoulli(rng: np.random.Generator, shape_bt_n: tuple, p: float,
@@ -98,7 +104,7 @@ def derive_gu(sg: np.ndarray, spikes: np.ndarray, beta: float,
 
 
 def generate(network: Network, params, beta: float, seed: int | None = None,
-             reset: str = "hard") -> Trace:
+             reset: str = "hard", repeats: int = 1) -> Trace:
     """Draw a trace for ``network``. ``params`` is the workload's ``traces`` section
     (a Config or dict with input_density, firing, gradient, temporal_correlation, seed and
     optionally spatial_correlation)."""
@@ -128,14 +134,21 @@ def generate(network: Network, params, beta: float, seed: int | None = None,
             in_bits |= edge_bits(e, out_bits[e.src])
         spikes = correlated_bernoulli(rng, (b, t, hl.n_out), firing[i], rho, spatial,
                                       hl.out_shape)
-        sg = correlated_bernoulli(rng, (b, t, hl.n_out), grad[i], rho, spatial, hl.out_shape)
-        gu = derive_gu(sg, spikes, beta, reset)
+        if network.backward:
+            sg = correlated_bernoulli(rng, (b, t, hl.n_out), grad[i], rho, spatial,
+                                      hl.out_shape)
+            sg_words, gu_words = pack_bits(sg), pack_bits(derive_gu(sg, spikes, beta, reset))
+        else:       # inference: no backward pass, no surrogate or g(U) bits
+            sg_words = np.zeros((b, t, n_words(hl.n_out)), np.uint64)
+            gu_words = sg_words.copy()
         out_bits[hl.name] = spikes
         layers.append(LayerTrace(hl.name, hl.n_in, hl.n_out, pack_bits(in_bits),
-                                 pack_bits(spikes), pack_bits(sg), pack_bits(gu)))
+                                 pack_bits(spikes), sg_words, gu_words))
     meta = {"source": "synthetic", "seed": seed, "firing": firing, "gradient": grad,
             "input_density": float(get("input_density")), "temporal_correlation": rho,
             "spatial_correlation": spatial, "reset": reset}
+    if network.mode != "train":
+        meta.update(mode=network.mode, repeats=int(repeats))
     return Trace(network, layers, meta)
 
 

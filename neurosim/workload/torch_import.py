@@ -273,12 +273,18 @@ def default_run(model, inputs):
 
 def import_torch(wl: Config, network: Network, model, inputs, labels, run=None, loss=None,
                  meta: dict | None = None) -> Trace:
-    """Run one training step of ``model`` and record its trace (see the module docstring)."""
+    """Run one step of ``model`` in the workload's mode and record its trace (see the module
+    docstring). ``train``: forward, loss, backward; ``input_gradient``: the same with the
+    parameters' ``requires_grad`` off and the input's on (backward down to g(input), no
+    g(W)); ``inference``: the forward under ``torch.no_grad()``, zero ``sg_mask`` and
+    ``gu_mask`` (spec 3.6). With ``repeats`` the inputs hold ``batch x repeats`` samples,
+    draw ``r`` of input ``i`` at ``r*batch + i``."""
     require_torch()
     src = "--entry"
     inputs = torch.as_tensor(inputs)
     labels = torch.as_tensor(labels).long()
-    t_steps, batch = int(wl.time_steps), int(wl.batch)
+    t_steps, batch = int(wl.time_steps), int(network.batch)
+    mode = network.mode
     want = (t_steps, batch) + tuple(network.input_shape)
     if tuple(inputs.shape) != want:
         raise InputError(src, "inputs", f"a tensor of shape {list(want)} (T, B, then the "
@@ -302,17 +308,29 @@ def import_torch(wl: Config, network: Network, model, inputs, labels, run=None, 
 
     handles = [m.register_forward_hook(fwd_hook) for m in model.modules()
                if isinstance(m, (nn.Conv2d, nn.Linear))]
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    value = None
     try:
         model.zero_grad(set_to_none=True)
-        outputs = (run or default_run)(model, inputs)
-        if loss is not None:
-            value = loss(outputs, labels)
+        if mode == "inference":
+            with torch.no_grad():
+                outputs = (run or default_run)(model, inputs)
         else:
-            value = _default_loss(wl, outputs, labels, calls, order)
-        value.backward()
+            if mode == "input_gradient":     # an attack: g(input), weights frozen
+                for p in trainable:
+                    p.requires_grad_(False)
+                inputs = inputs.detach().float().requires_grad_(True)
+            outputs = (run or default_run)(model, inputs)
+            if loss is not None:
+                value = loss(outputs, labels)
+            else:
+                value = _default_loss(wl, outputs, labels, calls, order)
+            value.backward()
     finally:
         for h in handles:
             h.remove()
+        for p in trainable:
+            p.requires_grad_(True)
 
     if len(order) != len(network.layers):
         raise InputError(src, "model", f"{len(network.layers)} weighted modules (nn.Conv2d / "
@@ -333,6 +351,11 @@ def import_torch(wl: Config, network: Network, model, inputs, labels, run=None, 
         bits[hl.name] = _bt(s != 0)
         if len(hl.edges) == 1 and hl.edges[0].src == "input" and not hl.edges[0].pools:
             bits["input"] = in_bits  # the network input, as this layer received it
+        if mode == "inference":          # no backward pass: no surrogate or g(U) bits
+            spikes = pack_bits(bits[hl.name])
+            layers.append(LayerTrace(hl.name, hl.n_in, hl.n_out, pack_bits(in_bits), spikes,
+                                     np.zeros_like(spikes), np.zeros_like(spikes)))
+            continue
         nrn, sgc = wl.network.neuron, wl.network.surrogate
         sg16 = _bt(surrogate(u - nrn.v_th, sgc.shape, sgc.width).astype(np.float16))
         gu16 = np.ascontiguousarray(_bt(g.double().numpy()).astype(np.float16))
@@ -345,7 +368,12 @@ def import_torch(wl: Config, network: Network, model, inputs, labels, run=None, 
                          f"(beta {wl.network.neuron.beta}, v_th {wl.network.neuron.v_th}, "
                          f"{wl.network.neuron.reset} reset)",
                          f"{mismatch} of {total} input bits differ from the rebuilt spikes")
-    info = {"source": "torch", "spike_mismatch_bits": mismatch, "loss": float(value.detach())}
+    info = {"source": "torch", "spike_mismatch_bits": mismatch,
+            "loss": None if value is None else float(value.detach())}
+    if mode != "train":
+        info["mode"] = mode
+    if mode == "input_gradient" and inputs.grad is not None:
+        info["input_grad_density"] = float((inputs.grad != 0).double().mean())
     info.update(meta or {})
     return Trace(network, layers, info)
 
@@ -357,7 +385,7 @@ def _default_loss(wl, outputs, labels, calls, order):
     if wl.loss.type == "ce_membrane":
         # U[T-1] of the last weighted layer, rebuilt from its live currents with the resets
         # detached (the chip's BPTT), so the gradient reaches the model through them
-        cur = _to_hwc(_stack(calls[order[-1]], 3, t_steps, int(wl.batch)))
+        cur = _to_hwc(_stack(calls[order[-1]], 3, t_steps, len(labels)))
         nrn = wl.network.neuron
         u = torch.zeros_like(cur[0])
         s = torch.zeros_like(cur[0])

@@ -249,6 +249,9 @@ def check_network_json(d: dict, src: str) -> None:
     need("coding", lambda v: isinstance(v, str), "the input coding")
     need("time_steps", lambda v: _is_int(v, 1), "a positive integer")
     need("batch", lambda v: _is_int(v, 1), "a positive integer")
+    if "mode" in d:       # optional: train traces do not write it
+        need("mode", lambda v: v in ("inference", "input_gradient"),
+             "inference or input_gradient (train traces omit the field)")
     need("layers", lambda v: isinstance(v, list) and len(v) > 0 and
          all(isinstance(x, dict) for x in v), "a non-empty list of layer objects")
     names = {"input"}
@@ -331,3 +334,43 @@ def edge_bits(edge, src_bits: np.ndarray) -> np.ndarray:
     for p in edge.pools:
         bits, shape = pool_bits(bits, shape, p)
     return bits
+
+
+def reached_positions(layer, any_delta: np.ndarray) -> np.ndarray:
+    """Input positions of a conv layer inside the receptive field of a nonzero delta: bool
+    (..., H, W) from ``any_delta`` bool (..., H', W') (spec 4.2: the entries a transposed
+    product writes)."""
+    _, h, w = layer.in_shape
+    _, ho, wo = layer.out_shape
+    lead = any_delta.shape[:-2]
+    reached = np.zeros(lead + (h, w), bool)
+    s, pad = layer.stride, layer.padding
+    for ky in range(layer.kernel):
+        ys = np.arange(ho) * s + ky - pad
+        vy = (ys >= 0) & (ys < h)
+        for kx in range(layer.kernel):
+            xs = np.arange(wo) * s + kx - pad
+            vx = (xs >= 0) & (xs < w)
+            sub = any_delta[..., vy, :][..., vx]
+            reached[..., ys[vy][:, None], xs[vx][None, :]] |= sub
+    return reached
+
+
+def input_gradient_density(trace: Trace) -> float:
+    """Fraction of the entries of g(input) that the transposed products of the layers
+    reading the network input write, over samples and steps (spec 3.6): a linear layer
+    writes all ``n_in`` at a (b, t) with any nonzero g(U); a conv layer the input positions
+    in the receptive field of a nonzero g(U), times its input channels."""
+    written = total = 0
+    for hl, lt in zip(trace.network.layers, trace.layers):
+        if not any(e.src == "input" for e in hl.edges):
+            continue
+        gu = unpack_bits(lt.gu_mask, hl.n_out)                   # (B, T, n_out) HWC
+        if hl.kind == "conv":
+            _, ho, wo = hl.out_shape
+            any_delta = gu.reshape(gu.shape[:2] + (ho, wo, hl.out_channels)).any(axis=-1)
+            written += int(reached_positions(hl, any_delta).sum()) * hl.in_channels
+        else:
+            written += int(gu.any(axis=-1).sum()) * hl.n_in
+        total += gu.shape[0] * gu.shape[1] * hl.n_in
+    return written / total if total else 0.0

@@ -534,15 +534,37 @@ def record_step(model: SNN, x: np.ndarray, labels: np.ndarray, meta: dict | None
     return make_trace(model, fw, g_u, meta)
 
 
-def make_trace(model: SNN, fw: Forward, g_u: dict, meta: dict | None = None,
+def record_inference(model: SNN, x: np.ndarray, labels: np.ndarray,
+                     meta: dict | None = None) -> Trace:
+    """The trace of a forward pass on ``x`` (T, B, ...) alone (mode inference, spec 3.6):
+    ``in_mask`` and ``out_spikes`` as :func:`record_step` records them; no backward pass,
+    so ``sg_mask`` and ``gu_mask`` are all zero and no ``gu_values`` are kept. The fraction
+    of the ``labels`` (B,) predicted goes into the meta as ``accuracy``."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        fw = model.forward(x)
+    meta = dict(meta or {}, accuracy=float((model.predict(fw) == labels).mean()))
+    return make_trace(model, fw, None, meta)
+
+
+def make_trace(model: SNN, fw: Forward, g_u: dict | None, meta: dict | None = None,
                network: Network | None = None) -> Trace:
     """The trace of a forward record ``fw`` and its backward ``g_u`` (see
-    :func:`record_step`); ``network`` (default: the model's) names the batch size."""
+    :func:`record_step`; None: no backward pass, zero ``sg_mask`` and ``gu_mask``);
+    ``network`` (default: the model's) names the batch size."""
     layers = []
     for hl in model.network.layers:
         def bt(a):  # (T, B, ...) -> (B, T, n), HWC flattening is the memory order already
             return np.swapaxes(a.reshape(a.shape[:2] + (-1,)), 0, 1)
 
+        if g_u is None:
+            spikes = pack_bits(bt(fw.spikes[hl.name]) != 0)
+            zeros = np.zeros_like(spikes)
+            layers.append(LayerTrace(hl.name, hl.n_in, hl.n_out,
+                                     in_mask=pack_bits(bt(fw.currents_in[hl.name]) != 0),
+                                     out_spikes=spikes, sg_mask=zeros, gu_mask=zeros.copy()))
+            continue
         u = fw.membrane[hl.name]
         sg16 = surrogate(u - model.v_th, model.sg_shape, model.sg_width).astype(np.float16)
         gu16 = bt(g_u[hl.name]).astype(np.float16)
@@ -565,13 +587,22 @@ def trained_trace(wl: Config, network: Network | None = None, log=None) -> Trace
         raise wl.error("batch", f"at most {len(res.data.y_train)} samples (the training "
                        f"split of {res.data.name})", wl.batch)
     idx = rng.choice(len(res.data.y_train), size=int(wl.batch), replace=False)
-    x = res.data.encode(res.data.x_train[idx], rng)
+    # repeats (inference, rate coding): Poisson re-draws of the same batch, draw r of input
+    # i as sample r*batch + i (spec 3.6); one draw otherwise, as always
+    x = np.concatenate([res.data.encode(res.data.x_train[idx], rng)
+                        for _ in range(int(wl.repeats))], axis=1)
     meta = {"source": "trainer", "dataset": res.data.name, "seed": int(wl.traces.seed),
             "epochs": int(wl.traces.epochs), "train_batch": int(wl.traces.train_batch),
             "test_accuracy": res.test_accuracy,
             "train_accuracy": res.history[-1]["train_accuracy"] if res.history else None,
             "train_seconds": round(res.seconds, 3), "code_version": code_version(),
             "labels": [int(v) for v in res.data.y_train[idx]]}
+    if wl.mode == "inference":
+        meta.update(mode="inference", repeats=int(wl.repeats))
+        return record_inference(res.model, x, np.tile(res.data.y_train[idx], int(wl.repeats)),
+                                meta)
+    if wl.mode != "train":
+        meta["mode"] = wl.mode   # input_gradient: the step's forward and backward, no update
     return record_step(res.model, x, res.data.y_train[idx], meta)
 
 
@@ -628,5 +659,6 @@ def record_trace(wl: Config, network: Network | None = None, log=None) -> Trace:
 
 
 __all__ = ["SNN", "Schedule", "Optimizer", "train", "train_step", "accuracy", "record_step",
+           "record_inference",
            "make_trace", "record_trace", "trained_trace", "surrogate", "surrogate_primitive",
            "cache_path", "cache_key", "code_version"]
