@@ -43,11 +43,7 @@ def critical_path(timing) -> list:
     if not tiles:
         return []
     prev = {}
-    by_engine = defaultdict(list)
-    for r in timing.tiles:
-        by_engine[(r.core, r.engine)].append(r)
-    for rs in by_engine.values():
-        rs.sort(key=lambda r: r.start)
+    for rs in timing.tiles_by_engine().values():
         for a, b in zip(rs, rs[1:]):
             prev[b.key] = a
     ends_on_core = defaultdict(list)

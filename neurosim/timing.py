@@ -94,3 +94,12 @@ class TimingResult:
 
     def tiles_by_key(self) -> dict:
         return {r.key: r for r in self.tiles}
+
+    def tiles_by_engine(self) -> dict:
+        """(core, engine) -> that engine's tiles in the order they started."""
+        out: dict = {}
+        for r in self.tiles:
+            out.setdefault((r.core, r.engine), []).append(r)
+        for rs in out.values():
+            rs.sort(key=lambda r: r.start)
+        return out

@@ -191,11 +191,8 @@ class Checker:
                     out.append(f"tile {r.key}: ready {r.ready} before its BP allows ({need})")
             if r.kind == "BP" and not bp_delta_ok(r):
                 out.append(f"tile {r.key}: delta_end {r.delta_end} outside [start, end]")
-        by_engine = defaultdict(list)
-        for r in res.tiles:
-            by_engine[(r.core, r.engine)].append(r)
+        by_engine = res.tiles_by_engine()
         for rs in by_engine.values():
-            rs.sort(key=lambda r: r.start)
             for a, b in zip(rs, rs[1:]):
                 if b.ready < a.end:
                     out.append(f"tiles {a.key} and {b.key} overlap on one engine")
