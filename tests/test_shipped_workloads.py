@@ -34,3 +34,18 @@ def test_trace_info_on_shipped_workload(cli, tmp_path, monkeypatch, name):
         mine = [r.split() for r in rows if r.split()[0] == hl.name]
         assert sum(float(r[6]) for r in mine) > 0, (hl.name, "firing")
         assert sum(float(r[8]) for r in mine) > 0, (hl.name, "g(U)")
+
+
+def test_shipped_workloads_in_subfolders_resolve_from_anywhere(tmp_path, monkeypatch):
+    """A workload under workloads/modes/ is found by its path below workloads/, with or
+    without the folder and the .yaml suffix, from a directory that is not a checkout."""
+    from neurosim.paths import WORKLOAD_DIR
+    from neurosim.workload.schema import resolve_workload_path
+
+    monkeypatch.chdir(tmp_path)
+    want = WORKLOAD_DIR / "modes" / "rsc-mlp-digits.yaml"
+    for name in ("modes/rsc-mlp-digits", "modes/rsc-mlp-digits.yaml",
+                 "workloads/modes/rsc-mlp-digits.yaml", "mlp-digits"):
+        got = resolve_workload_path(name)
+        assert got == (want if "rsc" in name else WORKLOAD_DIR / "mlp-digits.yaml")
+    assert not resolve_workload_path("modes/no-such").is_file()

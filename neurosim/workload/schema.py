@@ -146,12 +146,17 @@ WORKLOAD_SCHEMA = Group("a workload", {
 
 
 def resolve_workload_path(name_or_path) -> Path:
+    """A file as given, else a shipped workload by name or by its path under ``workloads/``
+    (``mlp-digits``, ``modes/rsc-mlp-digits``, ``workloads/modes/rsc-mlp-digits.yaml``), in
+    any install."""
     p = Path(name_or_path)
     if p.is_file():
         return p
-    for c in (WORKLOAD_DIR / p.name, WORKLOAD_DIR / (p.name + ".yaml")):
-        if c.is_file():
-            return c
+    rel = Path(*p.parts[1:]) if p.parts[:1] == ("workloads",) and len(p.parts) > 1 else p
+    for q in (rel, Path(p.name)):
+        for c in (WORKLOAD_DIR / q, WORKLOAD_DIR / (str(q) + ".yaml")):
+            if c.is_file():
+                return c
     return p
 
 
