@@ -9,11 +9,12 @@ from neurosim.experiments import reproduce as reproduce_module
 
 def test_reproduce_report_carries_the_simulated_numbers(monkeypatch, tmp_path):
     """The fast variant of the test below: the same job on mlp-digits alone (as the flagship,
-    so the parallelism runs happen too), without the federated part."""
+    so the parallelism runs happen too), without the federated part, its three simulations
+    in two worker processes: each gives what the same run gives in this process."""
     monkeypatch.setattr(reproduce_module, "FLAGSHIP", "mlp-digits")
     monkeypatch.setattr(reproduce_module, "QUICK_WORKLOADS", ("mlp-digits",))
     rep = reproduce_module.reproduce("paper-20core", quick=True, federated=False,
-                                     progress=lambda m: None)
+                                     progress=lambda m: None, jobs=2)
     direct = api.run("paper-20core", "mlp-digits").summary
     got = rep.workloads["mlp-digits"]
     assert list(rep.workloads) == ["mlp-digits"]
@@ -65,4 +66,10 @@ def test_reproduce_quick_matches_direct_runs(cli, tmp_path):
 def test_reproduce_bad_arch_is_one_line(cli, tmp_path):
     rc, out, err = cli("reproduce", tmp_path / "nope.yaml", "--out", tmp_path / "o")
     assert rc == 2 and err.count("\n") == 1 and "nope.yaml" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_reproduce_jobs_below_one_is_one_line(cli, tmp_path):
+    rc, out, err = cli("reproduce", "--jobs", "0", "--out", tmp_path / "o")
+    assert rc == 2 and err.count("\n") == 1 and "--jobs" in err
     assert not (tmp_path / "o").exists()

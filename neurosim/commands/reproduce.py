@@ -16,20 +16,25 @@ def register(sub) -> None:
     p.add_argument("--gpu", default="a100-40gb", help="GPU preset of the DRAM comparison")
     p.add_argument("--quick", action="store_true",
                    help="only mlp-digits and vgg11-cifar10, no federated learning")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes for the independent simulations (default: one per "
+                   "CPU this process may use; 1 runs them all in this process)")
     p.set_defaults(fn=cmd_reproduce)
 
 
 def cmd_reproduce(args) -> int:
-    from ..api import load_arch
-    from ..experiments.reproduce import report_markdown, reproduce, write_outputs
+    from ..api import InputError, load_arch
+    from ..experiments.reproduce import default_jobs, report_markdown, reproduce, write_outputs
 
     load_arch(args.arch)  # a bad config fails here, before minutes of work
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError("--jobs", "jobs", "a number of processes >= 1", args.jobs)
 
     def progress(msg):
         print(msg, file=sys.stderr, flush=True)
 
     rep = reproduce(args.arch, args.gpu, quick=args.quick, federated=not args.quick,
-                    progress=progress)
+                    progress=progress, jobs=args.jobs or default_jobs())
     command = "neurosim reproduce " + " ".join(
         [args.arch, "--out", args.out] + (["--gpu", args.gpu] if args.gpu != "a100-40gb" else [])
         + (["--quick"] if args.quick else []))

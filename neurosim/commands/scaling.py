@@ -28,8 +28,10 @@ def cmd_scaling(args) -> int:
     import sys
 
     from .. import api
-    from ..experiments.scaling import parse_cores, scaling_study, to_csv, to_markdown
-    from ..plots import scaling_figure
+    from ..experiments.scaling import (as_sweep_rows, cycles_markdown, parse_cores,
+                                       scaling_study, to_csv, to_markdown)
+    from ..plots import figure, scaling_figure
+    from ..timing import CYCLE_CLASSES
 
     cores = parse_cores(args.cores)
     arch = api.load_arch(args.arch, api.split_overrides(args.overrides)[0])
@@ -42,10 +44,16 @@ def cmd_scaling(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     wl = api.load_workload(args.workload, api.split_overrides(args.overrides)[1])
-    md = to_markdown(rows, cores[0])
+    md = (to_markdown(rows, cores[0]) + "\nWhere the cycles went (% of cores x step cycles; "
+          "critical path: % of the step):\n\n" + cycles_markdown(rows))
     for name, text in (("scaling.csv", to_csv(rows)), ("scaling.md", md)):
         api.write_text(out / name, text)
-    scaling_figure(rows, out / "scaling.png", f"{wl.name} on {arch.name}: one training step")
+    title = f"{wl.name} on {arch.name}: one training step"
+    scaling_figure(rows, out / "scaling.png", title)
+    # the three engines' cycles by class, summed: each bar is 1 (cores x step cycles x 3)
+    figure(as_sweep_rows(rows), "cores", [f"cycles_{c}" for c in CYCLE_CLASSES], "stacked",
+           out / "cycles.png", ["engine_parallelism"], title=title,
+           ylabel="fraction of the engines' cycles")
     print(md, end="")
-    print(f"wrote {out}/scaling.csv, scaling.md, scaling.png")
+    print(f"wrote {out}/scaling.csv, scaling.md, scaling.png, cycles.png")
     return 0

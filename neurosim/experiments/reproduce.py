@@ -49,24 +49,101 @@ def shipped_workloads(quick: bool = False) -> list[Path]:
     return files
 
 
+@dataclass(frozen=True)
+class StepJob:
+    """One independent simulation of the reproduction: a workload's step on the arch, with
+    overrides (the flagship's variants), or the federated study."""
+
+    key: str
+    workload: Path
+    overrides: tuple = ()
+    federated: bool = False
+
+
+def step_jobs(arch, quick: bool, federated: bool) -> list[StepJob]:
+    """Every simulation the reproduction needs, the most dense FLOPs per core first, so that
+    parallel workers finish together rather than one starting a big run last."""
+    from ..energy.model import dense_flops
+    from ..workload import build_network
+
+    files = shipped_workloads(quick)
+    jobs = [StepJob(f.stem, f) for f in files]
+    flagship = WORKLOAD_DIR / f"{FLAGSHIP}.yaml"
+    if any(f.stem == FLAGSHIP for f in files):
+        jobs += [StepJob("no_engine_parallelism", flagship, tuple(NO_ENGINE_PARALLELISM)),
+                 StepJob("one_core", flagship, ("chip.cores=1",))]
+
+    def flops_per_core(job):
+        arch_cfg, wl = api.load_configs(arch, str(job.workload), list(job.overrides))
+        return dense_flops(build_network(wl)) / arch_cfg.chip.cores
+
+    jobs.sort(key=flops_per_core, reverse=True)
+    if federated:
+        jobs.append(StepJob("federated", WORKLOAD_DIR / "mlp-digits.yaml", federated=True))
+    return jobs
+
+
+def run_job(arch, job: StepJob) -> tuple:
+    """``(key, summary, batch)`` of one job; the federated job's summary is its study's."""
+    if job.federated:
+        from ..federated import run_federated
+
+        return job.key, run_federated(arch, str(job.workload)).summary, None
+    res = api.run(arch, str(job.workload), list(job.overrides))
+    return job.key, dict(res.summary), res.trace.batch
+
+
+def default_jobs() -> int:
+    """Worker processes: the CPUs this process may run on."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def run_jobs(arch, jobs, workers: int, progress) -> dict:
+    """Every job's result by key. With one worker the jobs run here, in order; with more, in
+    that many processes (each simulation is independent and deterministic, so the results
+    are the same either way)."""
+    results = {}
+    if workers <= 1:
+        for job in jobs:
+            progress(f"[reproduce] {job.key} on {arch}")
+            key, summary, batch = run_job(arch, job)
+            results[key] = (summary, batch)
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    t0 = time.perf_counter()
+    # spawn: a fresh interpreter per worker, never a fork of numba's or SimPy's state
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = {pool.submit(run_job, arch, job): job for job in jobs}
+        progress(f"[reproduce] {len(jobs)} simulations on {arch} in {workers} processes")
+        for done, fut in enumerate(as_completed(pending), 1):
+            key, summary, batch = fut.result()
+            results[key] = (summary, batch)
+            progress(f"[reproduce] {done}/{len(jobs)} done: {key} "
+                     f"({time.perf_counter() - t0:.0f} s)")
+    return results
+
+
 def reproduce(arch="arch_configs/paper-20core.yaml", gpu="a100-40gb", quick=False,
-              federated=True, progress=print) -> Reproduction:
+              federated=True, progress=print, jobs: int = 1) -> Reproduction:
+    """The reproduction's numbers. ``jobs``: worker processes for its independent
+    simulations (1: all in this process)."""
     from ..baselines.chip import chip_dram_energy_j, dram_by_kind
     from ..baselines.compare import Comparison
     from ..baselines.gpu import gpu_dram_traffic
 
     t0 = time.perf_counter()
     rep = Reproduction(str(arch), gpu)
-    flagship_trace = None
+    results = run_jobs(arch, step_jobs(arch, quick, federated), jobs, progress)
     for f in shipped_workloads(quick):
-        progress(f"[reproduce] training step of {f.stem} on {arch}")
-        res = api.run(arch, str(f))
-        s = dict(res.summary)
+        summary, batch = results[f.stem]
+        s = dict(summary)
         s["tflops_per_w_on_chip"] = on_chip_tflops_per_w(s)
-        s["samples_per_s"] = res.trace.batch / s["seconds"]
+        s["samples_per_s"] = batch / s["seconds"]
         rep.workloads[f.stem] = s
-        if f.stem == FLAGSHIP:
-            flagship_trace = res.trace
         for fw in FRAMEWORKS:
             g = gpu_dram_traffic(str(f), gpu, fw)
             c = Comparison(g.workload, g, dram_by_kind(s), chip_dram_energy_j(s))
@@ -75,12 +152,9 @@ def reproduce(arch="arch_configs/paper-20core.yaml", gpu="a100-40gb", quick=Fals
                                  "gpu_bytes": tot["gpu_total"], "chip_bytes": tot["chip_total"],
                                  "reduction_pct": tot["reduction_pct"],
                                  "by_kind": {r["kind"]: r for r in c.kind_rows()}})
-    if flagship_trace is not None:
-        wl = str(WORKLOAD_DIR / f"{FLAGSHIP}.yaml")
-        progress(f"[reproduce] {FLAGSHIP} without engine-level parallelism")
-        off = api.run(arch, wl, NO_ENGINE_PARALLELISM, trace=flagship_trace).summary
-        progress(f"[reproduce] {FLAGSHIP} on one core")
-        one = api.run(arch, wl, ["chip.cores=1"], trace=flagship_trace).summary
+    if FLAGSHIP in rep.workloads:
+        off = results["no_engine_parallelism"][0]
+        one = results["one_core"][0]
         on = rep.workloads[FLAGSHIP]
         rep.parallelism = {
             "cores": on["cores"], "cycles": on["total_cycles"],
@@ -91,7 +165,7 @@ def reproduce(arch="arch_configs/paper-20core.yaml", gpu="a100-40gb", quick=Fals
             "parallel_efficiency": one["total_cycles"] / on["total_cycles"] / on["cores"],
         }
     if federated:
-        rep.federated = _federated(arch, progress)
+        rep.federated = results["federated"][0]
     rep.wall_seconds = time.perf_counter() - t0
     return rep
 
@@ -101,14 +175,6 @@ def on_chip_tflops_per_w(s: dict) -> float:
     figure comparable to a chip-level power measurement."""
     on_chip = s["energy_j"] - s.get("energy_dram_j", 0.0)
     return s["dense_flops"] / on_chip / 1e12 if on_chip > 0 else float("nan")
-
-
-def _federated(arch, progress):
-    from ..federated import run_federated
-
-    progress("[reproduce] federated learning on mlp-digits")
-    res = run_federated(arch, str(WORKLOAD_DIR / "mlp-digits.yaml"))
-    return res.summary
 
 
 # --------------------------------------------------------------------------- report

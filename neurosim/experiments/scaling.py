@@ -8,7 +8,10 @@ import io
 import time
 
 from .. import api
+from ..arch import ENGINES
+from ..critical_path import PATH_KINDS
 from ..errors import InputError
+from ..timing import CYCLE_CLASSES
 
 MODES = {
     "on": ["schedule.bp_wg_overlap=true", "schedule.fp_bp_overlap=true"],
@@ -17,6 +20,12 @@ MODES = {
 COLUMNS = ("cores", "engine_parallelism", "total_cycles", "seconds", "speedup",
            "parallelism_gain", "util_fp", "util_bp", "util_wg", "bank_stall_cycles",
            "dram_read_bytes", "dram_write_bytes", "noc_flits", "parts", "wall_s")
+# Where the cycles went (docs/microarchitecture.md 10): each engine's cycles by class, as a
+# fraction of cores x step cycles (a row's classes of one engine sum to 1), the three engines
+# together (cycles_<class>), and the critical path by kind, as a fraction of the step.
+CYCLE_COLUMNS = (tuple(f"cycles_{e}_{c}" for e in ENGINES for c in CYCLE_CLASSES)
+                 + tuple(f"cycles_{c}" for c in CYCLE_CLASSES))
+PATH_COLUMNS = tuple(f"critical_path_{k}" for k in PATH_KINDS)
 
 
 def parse_cores(text: str) -> list[int]:
@@ -50,7 +59,8 @@ def scaling_study(arch, workload, cores: list[int], overrides=(), progress=None)
                 "dram_read_bytes": s["dram_read_bytes"],
                 "dram_write_bytes": s["dram_write_bytes"], "noc_flits": s["noc_flits"],
                 "parts": sum(len(p) for r in res.placement.replicas for p in r.layers.values()),
-                "wall_s": time.perf_counter() - t0})
+                "wall_s": time.perf_counter() - t0,
+                **{k: s[k] for k in CYCLE_COLUMNS + PATH_COLUMNS}})
             if progress:
                 progress(f"{n} cores, engine parallelism {mode}: {s['total_cycles']:,} cycles")
         for r in rows[-2:]:
@@ -63,10 +73,11 @@ def scaling_study(arch, workload, cores: list[int], overrides=(), progress=None)
 
 def to_csv(rows) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
+    columns = COLUMNS + CYCLE_COLUMNS + PATH_COLUMNS
+    w = csv.DictWriter(buf, columns, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: (f"{r[k]:.6g}" if isinstance(r[k], float) else r[k]) for k in COLUMNS})
+        w.writerow({k: (f"{r[k]:.6g}" if isinstance(r[k], float) else r[k]) for k in columns})
     return buf.getvalue()
 
 
@@ -86,4 +97,30 @@ def to_markdown(rows, first_cores: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["MODES", "COLUMNS", "parse_cores", "scaling_study", "to_csv", "to_markdown"]
+def cycles_markdown(rows) -> str:
+    """Where the cycles went per core count: each engine's cycle classes (% of cores x step
+    cycles, summed over the cores) and the critical path by kind (% of the step)."""
+    classes = " | ".join(c.replace("_", " ") for c in CYCLE_CLASSES)
+    kinds = " | ".join(f"path {k}" for k in PATH_KINDS)
+    lines = [f"| cores | engine parallelism | engine | {classes} | {kinds} |",
+             "|---:|:---:|:---:|" + "---:|" * (len(CYCLE_CLASSES) + len(PATH_KINDS))]
+    for r in rows:
+        for e in ENGINES:
+            cls = " | ".join(f"{100 * r[f'cycles_{e}_{c}']:.1f} %" for c in CYCLE_CLASSES)
+            path = " | ".join(f"{100 * r[f'critical_path_{k}']:.1f} %" for k in PATH_KINDS)
+            lines.append(f"| {r['cores']} | {r['engine_parallelism']} | {e.upper()} | {cls} | "
+                         f"{path} |")
+    return "\n".join(lines) + "\n"
+
+
+def as_sweep_rows(rows) -> list[dict]:
+    """The study's rows in the sweep store's shape (keys apart from stats), for the sweep's
+    figures (:func:`neurosim.plots.figure`)."""
+    return [{"status": "ok", "keys": {"cores": r["cores"],
+                                      "engine_parallelism": r["engine_parallelism"]},
+             **{k: v for k, v in r.items() if k not in ("cores", "engine_parallelism")}}
+            for r in rows]
+
+
+__all__ = ["MODES", "COLUMNS", "CYCLE_COLUMNS", "PATH_COLUMNS", "parse_cores", "scaling_study",
+           "to_csv", "to_markdown", "cycles_markdown", "as_sweep_rows"]
