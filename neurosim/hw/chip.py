@@ -24,7 +24,7 @@ from collections import Counter
 import simpy
 from simpy.events import Event
 
-from ..arch import SRAM_BUFFERS
+from ..arch import SRAM_BUFFERS, check_arch
 from ..counters import engine_path, sram_path
 from ..counters import key as counter_key
 from ..mapping.footprint import MODE_TENSORS
@@ -113,8 +113,8 @@ class ChipModel:
         self.momentum = momentum
         self.sched = arch.schedule
         check_placement(arch, network, placement, self.B)
+        check_arch(arch)   # every chunk fits its buffer's banks (else never granted), ...
         self.ep = E.EngineParams(arch)
-        self.ep.check(arch)
         self.env = simpy.Environment()
         self.memsys = make_memory_system(arch)
         self.coster = TileCoster(arch, network, trace, self.ep, self.R, momentum)
