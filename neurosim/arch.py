@@ -416,6 +416,8 @@ def check_arch(cfg: Config) -> None:
     bits = value_bits(cfg)
     for buf in SRAM_BUFFERS:
         b = cfg.core.sram[buf]
+        if b.banks >= 1 << 24:   # the event model's SRAM op codes hold a bank in 24 bits
+            raise cfg.error(f"core.sram.{buf}.banks", "fewer than 2^24 banks", b.banks)
         if b.size_kib * 1024 * 8 < b.width_bits * b.banks:
             raise cfg.error(f"core.sram.{buf}.size_kib",
                             f"at least one word per bank ({b.width_bits * b.banks / 8192:g} KiB)",
@@ -445,8 +447,7 @@ def check_arch(cfg: Config) -> None:
             raise cfg.error("core.wg.lanes", f"a chunk of master weights that fits the wgrad "
                             f"buffer's {cfg.core.sram.wgrad.banks} banks in one cycle "
                             f"(lanes*{mb} <= banks*width_bits)", cfg.core.wg.lanes)
-    k = math.ceil(cfg.core.fp.neuron_lanes * bits / cfg.core.sram.state.width_bits)
-    if k > cfg.core.sram.state.banks:
+    if neuron_words_per_chunk(cfg) > cfg.core.sram.state.banks:
         raise cfg.error("core.fp.neuron_lanes", "a neuron chunk that fits the state buffer's "
                         "banks in one cycle", cfg.core.fp.neuron_lanes)
     d = cfg.dram
@@ -517,6 +518,12 @@ def master_words_per_chunk(cfg: Config) -> int:
     """SRAM words one lane-wide chunk of master weights (``core.wg.master_weights``) touches
     in wgrad (0 without a master copy)."""
     return math.ceil(cfg.core.wg.lanes * master_bits(cfg) / cfg.core.sram.wgrad.width_bits)
+
+
+def neuron_words_per_chunk(cfg: Config) -> int:
+    """SRAM words of the state buffer one chunk of ``core.fp.neuron_lanes`` LIF updates
+    touches."""
+    return math.ceil(cfg.core.fp.neuron_lanes * value_bits(cfg) / cfg.core.sram.state.width_bits)
 
 
 def buffer_bytes(cfg: Config, buffer: str) -> int:

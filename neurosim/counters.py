@@ -5,13 +5,19 @@ description and the energy-table entry that prices it.
 A counter is keyed ``(component, action)``: ``("core3.fp", "add_ops")``,
 ``("core3.sram.weights", "read_words")``, ``("noc", "link_flits")``,
 ``("dram.ch0", "read_bytes.weights")`` (an action with a ``.label`` is a per-label copy of
-the action, e.g. per tensor kind). The timing models emit against this registry; the
-statistics (:mod:`neurosim.hw.report`) and the energy model (:mod:`neurosim.energy`) iterate
-it, and a key it does not know is an error (:class:`UnknownCounter`), never silently
-"unpriced".
+the action, e.g. per tensor kind). The event model and the memory system make their keys
+with :func:`key` (component paths from :func:`engine_path`, :func:`sram_path`,
+:func:`dram_path`, :data:`NOC_PATH`), so an undeclared counter fails where it is made; the
+statistics (:mod:`neurosim.hw.report`) and the energy model (:mod:`neurosim.energy`) read keys
+back with :func:`lookup`, and a key the registry does not know is an error
+(:class:`UnknownCounter`), never silently "unpriced". Keys are built and taken apart here
+only. (The cycle-stepped reference, :mod:`neurosim.reference`, spells its keys itself: it
+shares nothing with the event model but input types and result records, and the
+differential check compares its keys with the event model's.)
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -96,7 +102,60 @@ class UnknownCounter(KeyError):
     statistic or energy entry knows about."""
 
     def __str__(self):
+        if not self.args[1]:
+            return f"counter component {self.args[0]} is not in neurosim.counters"
         return f"counter {self.args[0]}:{self.args[1]} is not in neurosim.counters"
+
+
+def engine_path(core: int, engine: str) -> str:
+    """The component path of engine ``engine`` (fp, bp, wg) of core ``core``."""
+    return f"core{core}.{engine}"
+
+
+def sram_path(core: int, buffer: str) -> str:
+    """The component path of SRAM buffer ``buffer`` of core ``core``."""
+    return f"core{core}.sram.{buffer}"
+
+
+def dram_path(channel: int) -> str:
+    """The component path of DRAM channel ``channel``."""
+    return f"dram.ch{channel}"
+
+
+NOC_PATH = "noc"
+
+
+def kind_of(component: str) -> Component:
+    """The component kind whose paths include ``component``; :class:`UnknownCounter` if
+    none does."""
+    for kind in COMPONENTS:
+        if kind.match(component) is not None:
+            return kind
+    raise UnknownCounter(component, "")
+
+
+@functools.lru_cache(maxsize=None)
+def key(component: str, action: str, label: str | None = None) -> tuple:
+    """The counter key ``(component, action)``, or ``(component, "action.label")`` for the
+    per-label copy of an action counted by label; :class:`UnknownCounter` if the component
+    path is of no declared kind, the action is not one of its kind's, or a label is given to
+    an action not counted by label (or is empty or dotted)."""
+    kind = kind_of(component)
+    a = kind.actions.get(action)
+    if a is None:
+        raise UnknownCounter(component, action)
+    if label is None:
+        return (component, action)
+    if a.labels is None or not label or "." in label:
+        raise UnknownCounter(component, f"{action}.{label}")
+    return (component, f"{action}.{label}")
+
+
+def groups(component: str) -> tuple:
+    """The statistics groups of a component path, outermost first (``core3.sram.weights``
+    -> ``("core3", "sram", "weights")``)."""
+    kind_of(component)
+    return tuple(component.split("."))
 
 
 @dataclass(frozen=True)
@@ -125,4 +184,5 @@ def lookup(component: str, action: str) -> Counter:
 
 
 __all__ = ["Action", "Component", "COMPONENTS", "ENGINE", "SRAM", "NOC", "DRAM", "Counter",
-           "UnknownCounter", "lookup"]
+           "UnknownCounter", "lookup", "key", "kind_of", "groups", "engine_path", "sram_path",
+           "dram_path", "NOC_PATH"]

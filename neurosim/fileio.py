@@ -7,6 +7,7 @@ writer still running beside it.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -88,26 +89,22 @@ def atomic_write_text(path, text: str) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
-def write_directory(out_dir, files: dict, replaceable=None) -> list[Path]:
-    """Write ``files`` (name -> text, or bytes for a binary file) as the directory ``out_dir``, whole or not at all.
+@contextlib.contextmanager
+def directory_built_beside(out_dir, replaceable=None):
+    """Build the directory ``out_dir`` whole or not at all: the ``with`` block fills the
+    temporary directory it is given, built beside the target; when the block ends without an
+    error that directory is renamed into place, else it is removed.
 
-    The directory is built beside the target and renamed into place, so at any moment
-    (SIGKILL included) the target is either absent, the previous one, or complete. A previous
-    directory is replaced only if it holds nothing but names in ``replaceable`` (default: the
-    names written now), so a user's own files are never deleted."""
+    At any moment (SIGKILL included) the target is either absent, the previous one, or
+    complete. A previous directory is replaced only if it holds nothing but names in
+    ``replaceable`` (checked before the block runs; None: whatever it holds)."""
     out = Path(out_dir)
-    check_output_dir(out, replaceable=set(replaceable or files) | set(files))
+    check_output_dir(out, replaceable=replaceable)
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(out.parent, out.name)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=_tmp_prefix(out.name)))
     try:
-        for name, text in files.items():
-            if isinstance(text, bytes):   # a binary file (a figure), as given
-                (tmp / name).write_bytes(text)
-            else:
-                (tmp / name).write_text(text if text.endswith("\n") else text + "\n",
-                                        encoding="utf-8")
-            _publish_mode(tmp / name, directory=False)
+        yield tmp
         _publish_mode(tmp, directory=True)
         if out.exists():
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=_tmp_prefix(out.name, _OLD)))
@@ -119,6 +116,22 @@ def write_directory(out_dir, files: dict, replaceable=None) -> list[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_directory(out_dir, files: dict, replaceable=None) -> list[Path]:
+    """Write ``files`` (name -> text, or bytes for a binary file) as the directory ``out_dir``,
+    whole or not at all (:func:`directory_built_beside`). A previous directory is replaced only
+    if it holds nothing but names in ``replaceable`` (default: the names written now), so a
+    user's own files are never deleted."""
+    out = Path(out_dir)
+    with directory_built_beside(out, set(replaceable or files) | set(files)) as tmp:
+        for name, text in files.items():
+            if isinstance(text, bytes):   # a binary file (a figure), as given
+                (tmp / name).write_bytes(text)
+            else:
+                (tmp / name).write_text(text if text.endswith("\n") else text + "\n",
+                                        encoding="utf-8")
+            _publish_mode(tmp / name, directory=False)
     return [out / name for name in files]
 
 

@@ -3,6 +3,7 @@ chooses, and a placement written out in full."""
 import numpy as np
 
 from neurosim.arch import load_arch
+from neurosim.mapping import map_network
 from neurosim.mapping.placement import PartPlacement, Placement, Replica, TensorPlace
 from neurosim.workload import build_network, load_workload
 from neurosim.workload.trace import LayerTrace, Trace, pack_bits
@@ -22,14 +23,15 @@ def network(layers, shape, T=1, batch=1, coding="rate", mode="train"):
 
 
 def trace(net, bits=None):
-    """``bits``: {layer: {"in": set or bool array, "out": ..., "gu": ...}} for (b, t) = all;
-    or {(layer, b, t): {...}}. Unlisted vectors are all zero."""
+    """``bits``: {layer: {"in": set or bool array, "out": ..., "sg": ..., "gu": ...}} for
+    (b, t) = all; or {(layer, b, t): {...}}. Unlisted vectors are all zero."""
     bits = bits or {}
     layers = []
     B, T = net.batch, net.time_steps
     for hl in net.layers:
         arrs = {}
-        for kind, n in (("in", hl.n_in), ("out", hl.n_out), ("gu", hl.n_out)):
+        for kind, n in (("in", hl.n_in), ("out", hl.n_out), ("sg", hl.n_out),
+                        ("gu", hl.n_out)):
             a = np.zeros((B, T, n), bool)
             for b in range(B):
                 for t in range(T):
@@ -41,8 +43,10 @@ def trace(net, bits=None):
                             a[b, t] = np.asarray(spec, bool)
             arrs[kind] = pack_bits(a)
         layers.append(LayerTrace(hl.name, hl.n_in, hl.n_out, arrs["in"], arrs["out"],
-                                 np.zeros_like(arrs["out"]), arrs["gu"]))
-    return Trace(net, layers, {"source": "hand"})
+                                 arrs["sg"], arrs["gu"]))
+    tr = Trace(net, layers, {"source": "hand"})
+    tr.validate()
+    return tr
 
 
 def part(layer, index, core, lo, hi, bases=None, spill=(), dram=None, nbytes=64, stride=64):
@@ -98,3 +102,33 @@ def two_core_case(simulate, *overrides):
     cfg = arch(*SMALL, "chip.cores=2", "chip.mesh.cols=2", "chip.mesh.rows=1",
                "noc.ideal_latency=2", *overrides)
     return simulate(cfg, net, tr, pl)
+
+
+def dvs_linear_step_case(simulate):
+    """The FP tile of spec 2.6 inside a whole step on one core (single-core, dvs input of 128
+    -> linear fc 64, T 1, batch 1; ideal NoC 10, DRAM 50 cycles), placed by the mapper (its
+    placement is an input: the same for both models). Returns (result, arch, network,
+    placement)."""
+    wl = load_workload({"name": "one", "time_steps": 1, "batch": 1,
+                        "network": {"input": {"shape": [128], "coding": "dvs"},
+                                    "layers": [{"name": "fc", "type": "linear", "out": 64}]}})
+    net = build_network(wl)
+    tr = trace(net, {"fc": {"in": {3, 70, 71}, "gu": {5}, "sg": {5}}})
+    cfg = arch("noc.model=ideal", "dram.model=ideal", "noc.ideal_latency=10",
+               "dram.ideal_latency=50")
+    pl = map_network(cfg, net, wl, tr)
+    return simulate(cfg, net, tr, pl), cfg, net, pl
+
+
+def two_layer_dvs_case(simulate, *overrides, bits=None):
+    """input [16] (dvs) -> h (8) on core 0 -> o (4) on core 1, T 2, batch 1, on paper-20core
+    with 2 cores, placed by the mapper (mapping.layers pins h and o)."""
+    wl = load_workload({"name": "two", "time_steps": 2, "batch": 1,
+                        "network": {"input": {"shape": [16], "coding": "dvs"},
+                                    "layers": [{"name": "h", "type": "linear", "out": 8},
+                                               {"name": "o", "type": "linear", "out": 4}]},
+                        "mapping": {"layers": {"h": [0], "o": [1]}}})
+    net = build_network(wl)
+    tr = trace(net, bits)
+    cfg = arch("chip.cores=2", *overrides, base="paper-20core")
+    return simulate(cfg, net, tr, map_network(cfg, net, wl, tr))

@@ -1,150 +1,17 @@
-"""The discrete-event chip model end to end: hand-worked tile times through dependencies,
-DRAM loads and messages; schedule invariants on random cases; determinism."""
-import numpy as np
+"""The discrete-event chip model end to end: schedule invariants on random cases, spilled
+tensors, data parallelism, determinism. (Its hand-worked whole-step cases -- tile times
+through dependencies, DRAM loads and messages -- run on both models in
+tests/test_handworked.py.)"""
 import pytest
 
 from neurosim import api
 from neurosim.hw.chip import ChipModel, simulate
 from neurosim.mapping import map_network
 from neurosim.workload import build_network, load_workload
-from neurosim.workload.trace import LayerTrace, Trace, pack_bits
-
-
-def make_trace(net, bits: dict) -> Trace:
-    """bits: {layer: {mask kind: bool (B, T, n)}}; missing masks are all zero."""
-    B, T = net.batch, net.time_steps
-    layers = []
-    for l in net.layers:
-        m = bits.get(l.name, {})
-
-        def get(kind, n):
-            return pack_bits(m.get(kind, np.zeros((B, T, n), bool)))
-
-        layers.append(LayerTrace(l.name, l.n_in, l.n_out, get("in_mask", l.n_in),
-                                 get("out_spikes", l.n_out), get("sg_mask", l.n_out),
-                                 get("gu_mask", l.n_out)))
-    tr = Trace(net, layers, {"source": "test"})
-    tr.validate()
-    return tr
-
-
-def bits(B, T, n, on: dict):
-    """bool (B, T, n) with on[(b, t)] = list of set indices."""
-    out = np.zeros((B, T, n), bool)
-    for (b, t), idx in on.items():
-        out[b, t, idx] = True
-    return out
 
 
 def tiles(res):
     return {r.key: r for r in res.tiles}
-
-
-def test_single_linear_layer_step_hand_worked():
-    # The FP tile of spec 2.6 (14 cycles) inside a whole step on one core:
-    # FP: input frame load (dvs, 16 B = 1 burst): 10 (NoC) + 50 (DRAM) + 10 (NoC) -> start
-    #     70, end 84. LOSS: 6 + T*ceil(64/16) = 10 -> [84, 94). BP (reads only the input, no
-    #     transposed phase): 6 + 4 = 10 -> [94, 104), delta end 104. WG: 4 + index
-    #     ceil(128/64) = 2 + one window with nonzero delta 5, ceil(3 inputs/16) = 1 chunk
-    #     -> 7 -> [104, 111). UPD: 4 + 64*128/16 = 516 -> [111, 627).
-    wl = load_workload({"name": "one", "time_steps": 1, "batch": 1,
-                        "network": {"input": {"shape": [128], "coding": "dvs"},
-                                    "layers": [{"name": "fc", "type": "linear", "out": 64}]}})
-    net = build_network(wl)
-    tr = make_trace(net, {"fc": {"in_mask": bits(1, 1, 128, {(0, 0): [3, 70, 71]}),
-                                 "gu_mask": bits(1, 1, 64, {(0, 0): [5]}),
-                                 "sg_mask": bits(1, 1, 64, {(0, 0): [5]})}})
-    arch = api.load_arch("single-core", ["noc.model=ideal", "dram.model=ideal", "noc.ideal_latency=10",
-                                         "dram.ideal_latency=50"])
-    res = api.run(arch, wl, trace=tr)
-    t = tiles(res.timing)
-    fp = t[("FP", "fc", 0, 0, 0)]
-    assert (fp.ready, fp.start, fp.end) == (0, 70, 84)
-    loss = t[("LOSS", "", -1, 0, -1)]
-    assert (loss.start, loss.end) == (84, 94)
-    bp = t[("BP", "fc", 0, 0, 0)]
-    assert (bp.start, bp.delta_end, bp.end) == (94, 104, 104)
-    wg = t[("WG", "fc", 0, 0, 0)]
-    assert (wg.ready, wg.start, wg.end) == (104, 104, 111)
-    upd = t[("UPD", "fc", 0, -1, -1)]
-    assert (upd.start, upd.end) == (111, 627)
-    assert res.timing.total_cycles == 627
-    s = res.summary
-    assert s["total_cycles"] == 627 and s["dram_read_bytes"] == 64
-    assert s["dram_read_bytes_input"] == 64 and s["dram_write_bytes"] == 0
-    c = res.timing.counters
-    assert c[("core0.fp", "add_ops")] == 3 * 64 and c[("core0.fp", "neuron_updates")] == 64
-    assert c[("core0.bp", "mac_ops")] == 64 + 64        # LOSS T*n_out + delta
-    assert c[("core0.wg", "mac_ops")] == 64 * 128       # UPD
-    assert res.stats["chip.core0.fp.busy_cycles"].value == 14
-    assert res.stats["chip.core0.fp.stall_cycles"].value["wait_dram"] == 70
-
-
-def two_layer_workload(**extra):
-    return load_workload({"name": "two", "time_steps": 2, "batch": 1,
-                          "network": {"input": {"shape": [16], "coding": "dvs"},
-                                      "layers": [{"name": "h", "type": "linear", "out": 8},
-                                                 {"name": "o", "type": "linear", "out": 4}]},
-                          "mapping": {"layers": {"h": [0], "o": [1]}}, **extra})
-
-
-def test_two_cores_messages_and_dependencies_hand_worked():
-    # h (16 -> 8) on core 0, o (8 -> 4) on core 1, T = 2, ideal NoC 10, DRAM 50.
-    # core0 FP(h,t0): frame load 70, 4 + 2 nonzeros + 1 LIF = 7 -> [70, 77); spike message
-    #   (aer 1*3 bits < bitmap 8) available 87. FP(h,t1): ready 77, start 147, 6 -> 153;
-    #   message available 163.
-    # core1 FP(o,t0): [87, 93). FP(o,t1): no input spikes, one empty window: [163, 169).
-    #   LOSS: 6 + 2*1 = 8 -> [169, 177). BP(o,t1): delta 6+1 -> delta end 184, one nonzero
-    #   delta * ceil(8/16) -> end 185; g(S_in) message (dense 8*16 = 128 bits) at 195.
-    #   WG(o,t1): ready 184, 4 + 1 index + 1 (no nonzero inputs: the window costs 1) ->
-    #   [184, 190). BP(o,t0): [185, 193), delta end 192, message at 203.
-    #   WG(o,t0): ready 192, 6 -> [192, 198). UPD(o): 4 + 32/16 -> [198, 204).
-    # core0 BP(h,t1): ready 195 (no transposed phase) 7 -> [195, 202). WG(h,t1): [202, 208).
-    #   BP(h,t0): ready 203 -> [203, 210). WG(h,t0): [210, 216). UPD(h): 4 + 128/16 ->
-    #   [216, 228) = the end of the step.
-    wl = two_layer_workload()
-    net = build_network(wl)
-    tr = make_trace(net, {
-        "h": {"in_mask": bits(1, 2, 16, {(0, 0): [0, 1], (0, 1): [2]}),
-              "out_spikes": bits(1, 2, 8, {(0, 0): [0]}),
-              "gu_mask": bits(1, 2, 8, {(0, 0): [1], (0, 1): [1]})},
-        "o": {"in_mask": bits(1, 2, 8, {(0, 0): [0]}),
-              "gu_mask": bits(1, 2, 4, {(0, 0): [0], (0, 1): [2]})}})
-    arch = api.load_arch("paper-20core", ["chip.cores=2", "noc.model=ideal", "dram.model=ideal"])
-    res = api.run(arch, wl, trace=tr)
-    t = tiles(res.timing)
-    want = {("FP", "h", 0, 0, 0): (0, 70, 77), ("FP", "h", 0, 0, 1): (77, 147, 153),
-            ("FP", "o", 0, 0, 0): (87, 87, 93), ("FP", "o", 0, 0, 1): (163, 163, 169),
-            ("LOSS", "", -1, 0, -1): (169, 169, 177), ("BP", "o", 0, 0, 1): (177, 177, 185),
-            ("WG", "o", 0, 0, 1): (184, 184, 190), ("BP", "o", 0, 0, 0): (185, 185, 193),
-            ("WG", "o", 0, 0, 0): (192, 192, 198), ("UPD", "o", 0, -1, -1): (198, 198, 204),
-            ("BP", "h", 0, 0, 1): (195, 195, 202), ("WG", "h", 0, 0, 1): (202, 202, 208),
-            ("BP", "h", 0, 0, 0): (203, 203, 210), ("WG", "h", 0, 0, 0): (210, 210, 216),
-            ("UPD", "h", 0, -1, -1): (216, 216, 228)}
-    assert {k: (t[k].ready, t[k].start, t[k].end) for k in want} == want
-    assert t[("BP", "o", 0, 0, 1)].delta_end == 184
-    assert res.timing.total_cycles == 228
-    spikes = [m for m in res.timing.messages if m.kind == "spike"]
-    assert [(m.send, m.available, m.payload_bits) for m in spikes] == [(77, 87, 3),
-                                                                      (153, 163, 0)]
-    grads = [m for m in res.timing.messages if m.kind == "grad"]
-    assert [(m.send, m.available, m.payload_bits) for m in grads] == [(185, 195, 128),
-                                                                     (193, 203, 128)]
-    assert all(r.bank_stalls == 0 for r in res.timing.tiles)
-
-
-def test_bp_wg_overlap_off_makes_wg_wait_for_bp_end():
-    wl = two_layer_workload()
-    net = build_network(wl)
-    tr = make_trace(net, {"o": {"in_mask": bits(1, 2, 8, {(0, 0): [0]}),
-                                "gu_mask": bits(1, 2, 4, {(0, 0): [0], (0, 1): [2]})}})
-    on = tiles(api.run(api.load_arch("paper-20core", ["chip.cores=2"]), wl, trace=tr).timing)
-    off = tiles(api.run(api.load_arch("paper-20core", ["chip.cores=2",
-                                                       "schedule.bp_wg_overlap=false"]),
-                        wl, trace=tr).timing)
-    k = ("WG", "o", 0, 0, 1)
-    assert on[k].ready == on[("BP", "o", 0, 0, 1)].delta_end
-    assert off[k].ready == off[("BP", "o", 0, 0, 1)].end == on[k].ready + 1
 
 
 def small_conv_workload(batch=3, T=2, **kw):

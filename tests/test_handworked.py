@@ -8,7 +8,8 @@ import pytest
 from neurosim.hw.chip import simulate as event_driven
 from neurosim.reference import simulate as reference
 
-from handcases import SMALL, arch, network, one_core_case, part, placement, trace, two_core_case
+from handcases import (SMALL, arch, dvs_linear_step_case, network, one_core_case, part,
+                       placement, trace, two_core_case, two_layer_dvs_case)
 
 
 @pytest.fixture(params=[event_driven, reference], ids=["hw", "reference"])
@@ -121,3 +122,90 @@ def test_fp_vs_bp_bank_conflict_in_a_schedule_by_hand(model):
     assert res.counters[("core0.fp", "bank_conflict.weights")] == 1
     assert res.counters[("core0.bp", "bank_conflict.weights")] == 1
     assert res.total_cycles == 26
+
+
+def test_single_linear_layer_step_with_memory_latencies(model):
+    """The FP tile of spec 2.6 (14 cycles) inside a whole step on one core, placed by the
+    mapper, with ideal NoC 10 and DRAM 50 cycles:
+    FP: input frame load (dvs, 16 B = 1 burst): 10 (NoC) + 50 (DRAM) + 10 (NoC) -> start
+        70, end 84. LOSS: 6 + T*ceil(64/16) = 10 -> [84, 94). BP (reads only the input, no
+        transposed phase): 6 + 4 = 10 -> [94, 104), delta end 104. WG: 4 + index
+        ceil(128/64) = 2 + one window with nonzero delta 5, ceil(3 inputs/16) = 1 chunk
+        -> 7 -> [104, 111). UPD: 4 + 64*128/16 = 516 -> [111, 627).
+    The statistics and summary of that step (built from either model's result)."""
+    from neurosim.hw.report import build_stats, summarize
+
+    res, cfg, net, pl = dvs_linear_step_case(model)
+    t = res.tiles_by_key()
+    fp = t[("FP", "fc", 0, 0, 0)]
+    assert (fp.ready, fp.start, fp.end) == (0, 70, 84)
+    loss = t[("LOSS", "", -1, 0, -1)]
+    assert (loss.start, loss.end) == (84, 94)
+    bp = t[("BP", "fc", 0, 0, 0)]
+    assert (bp.start, bp.delta_end, bp.end) == (94, 104, 104)
+    wg = t[("WG", "fc", 0, 0, 0)]
+    assert (wg.ready, wg.start, wg.end) == (104, 104, 111)
+    upd = t[("UPD", "fc", 0, -1, -1)]
+    assert (upd.start, upd.end) == (111, 627)
+    assert res.total_cycles == 627
+    c = res.counters
+    assert c[("core0.fp", "add_ops")] == 3 * 64 and c[("core0.fp", "neuron_updates")] == 64
+    assert c[("core0.bp", "mac_ops")] == 64 + 64        # LOSS T*n_out + delta
+    assert c[("core0.wg", "mac_ops")] == 64 * 128       # UPD
+    stats = build_stats(cfg, net, pl, res, net.batch, net.time_steps)
+    s = summarize(cfg, res, stats)
+    assert s["total_cycles"] == 627 and s["dram_read_bytes"] == 64   # the one input burst
+    assert s["dram_read_bytes_input"] == 64 and s["dram_write_bytes"] == 0
+    assert stats["chip.core0.fp.busy_cycles"].value == 14
+    assert stats["chip.core0.fp.stall_cycles"].value["wait_dram"] == 70
+
+
+def test_two_cores_messages_and_dependencies_with_memory_latencies(model):
+    """h (16 -> 8) on core 0, o (8 -> 4) on core 1, T = 2, ideal NoC 10, DRAM 50.
+    core0 FP(h,t0): frame load 70, 4 + 2 nonzeros + 1 LIF = 7 -> [70, 77); spike message
+      (aer 1*3 bits < bitmap 8) available 87. FP(h,t1): ready 77, start 147, 6 -> 153;
+      message available 163.
+    core1 FP(o,t0): [87, 93). FP(o,t1): no input spikes, one empty window: [163, 169).
+      LOSS: 6 + 2*1 = 8 -> [169, 177). BP(o,t1): delta 6+1 -> delta end 184, one nonzero
+      delta * ceil(8/16) -> end 185; g(S_in) message (dense 8*16 = 128 bits) at 195.
+      WG(o,t1): ready 184, 4 + 1 index + 1 (no nonzero inputs: the window costs 1) ->
+      [184, 190). BP(o,t0): [185, 193), delta end 192, message at 203.
+      WG(o,t0): ready 192, 6 -> [192, 198). UPD(o): 4 + 32/16 -> [198, 204).
+    core0 BP(h,t1): ready 195 (no transposed phase) 7 -> [195, 202). WG(h,t1): [202, 208).
+      BP(h,t0): ready 203 -> [203, 210). WG(h,t0): [210, 216). UPD(h): 4 + 128/16 ->
+      [216, 228) = the end of the step."""
+    res = two_layer_dvs_case(model, "noc.model=ideal", "dram.model=ideal", bits={
+        ("h", 0, 0): {"in": {0, 1}, "out": {0}, "gu": {1}},
+        ("h", 0, 1): {"in": {2}, "gu": {1}},
+        ("o", 0, 0): {"in": {0}, "gu": {0}}, ("o", 0, 1): {"gu": {2}}})
+    t = res.tiles_by_key()
+    want = {("FP", "h", 0, 0, 0): (0, 70, 77), ("FP", "h", 0, 0, 1): (77, 147, 153),
+            ("FP", "o", 0, 0, 0): (87, 87, 93), ("FP", "o", 0, 0, 1): (163, 163, 169),
+            ("LOSS", "", -1, 0, -1): (169, 169, 177), ("BP", "o", 0, 0, 1): (177, 177, 185),
+            ("WG", "o", 0, 0, 1): (184, 184, 190), ("BP", "o", 0, 0, 0): (185, 185, 193),
+            ("WG", "o", 0, 0, 0): (192, 192, 198), ("UPD", "o", 0, -1, -1): (198, 198, 204),
+            ("BP", "h", 0, 0, 1): (195, 195, 202), ("WG", "h", 0, 0, 1): (202, 202, 208),
+            ("BP", "h", 0, 0, 0): (203, 203, 210), ("WG", "h", 0, 0, 0): (210, 210, 216),
+            ("UPD", "h", 0, -1, -1): (216, 216, 228)}
+    assert {k: (t[k].ready, t[k].start, t[k].end) for k in want} == want
+    assert t[("BP", "o", 0, 0, 1)].delta_end == 184
+    assert res.total_cycles == 228
+    spikes = [m for m in res.messages if m.kind == "spike"]
+    assert [(m.send, m.available, m.payload_bits) for m in spikes] == [(77, 87, 3),
+                                                                      (153, 163, 0)]
+    grads = [m for m in res.messages if m.kind == "grad"]
+    assert [(m.send, m.available, m.payload_bits) for m in grads] == [(185, 195, 128),
+                                                                     (193, 203, 128)]
+    assert all(r.bank_stalls == 0 for r in res.tiles)
+
+
+def test_bp_wg_overlap_off_makes_wg_wait_for_bp_end(model):
+    """With bp_wg_overlap a WG tile is ready at its BP tile's delta-phase end; without, at
+    the BP tile's end, which is one cycle later here (one nonzero delta, one transposed
+    chunk: ceil(8/16) = 1 cycle after the delta phase)."""
+    bits = {("o", 0, 0): {"in": {0}, "gu": {0}}, ("o", 0, 1): {"gu": {2}}}
+    on = two_layer_dvs_case(model, bits=bits).tiles_by_key()
+    off = two_layer_dvs_case(model, "schedule.bp_wg_overlap=false", bits=bits).tiles_by_key()
+    k = ("WG", "o", 0, 0, 1)
+    assert on[k].ready == on[("BP", "o", 0, 0, 1)].delta_end
+    assert off[k].ready == off[("BP", "o", 0, 0, 1)].end == on[k].ready + 1

@@ -308,6 +308,27 @@ def test_check_arch_rejects_chunks_wider_than_the_banks_and_short_refresh():
         arch("dram.model=cycle", "dram.timing_ns.tREFI=182", "dram.timing_ns.tRFC=180")
     arch("dram.model=cycle", "dram.timing_ns.tREFI=0")          # 0: refresh off
     arch("dram.model=ideal", "dram.timing_ns.tREFI=100", "dram.timing_ns.tRFC=100")
+    with pytest.raises(InputError, match="core.fp.neuron_lanes"):  # 16*16/64 = 4 > 2 banks
+        arch("core.fp.neuron_lanes=16", "core.sram.state.width_bits=64",
+             "core.sram.state.banks=2")
+    # the event model's SRAM op codes hold a bank index in 24 bits (once, in check_arch)
+    with pytest.raises(InputError, match=r"core.sram.spikes.banks.*fewer than 2\^24"):
+        arch("core.sram.spikes.banks=16777216", "core.sram.spikes.size_kib=1048576")
+
+
+def test_the_event_model_checks_the_arch_it_is_given():
+    """A Config that skipped load_arch's cross-key checks is refused by the chip model
+    itself, with the same check (arch.check_arch, written once)."""
+    from neurosim.params import Config
+
+    bad = arch("core.fp.lanes=8", "core.bp.lanes=8", "core.wg.lanes=8",
+               "core.sram.weights.width_bits=64", "core.sram.weights.banks=2")
+    raw = bad.to_dict()
+    raw["core"]["wg"]["lanes"] = 16            # k_uw = 16*16/64 = 4 > 2 banks
+    net = network([{"name": "o", "type": "linear", "out": 4}], [8])
+    pl = placement({"o": [part("o", 0, 0, 0, 4)]})
+    with pytest.raises(InputError, match="core.wg.lanes"):
+        event_model(Config(raw, "<edited>"), net, trace(net), pl)
 
 
 def test_dead_end_layer_is_a_workload_error():

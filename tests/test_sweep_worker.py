@@ -39,11 +39,25 @@ def test_run_point_records_numbers_and_moves_output_into_place(tmp_path):
     assert res["status"] == "ok" and res["summary"] == {"total_cycles": 7, "seconds": 1.5}
     assert res["stats_path"] == str(tmp_path / "runs" / "abc" / "stats.json")
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["abc"]
-    # Again over an existing directory (a point whose result was never recorded).
+    # Again over an existing directory (a point whose result was never recorded): the
+    # earlier output is replaced whole, whatever it held.
+    (tmp_path / "runs" / "abc" / "gantt.png").write_bytes(b"old")
     res = run_point("test_sweep_worker:runner_file_only", "a.yaml", "w.yaml", [],
                     str(tmp_path / "runs" / "abc"))
     assert res["status"] == "ok" and sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
         "abc"]
+    assert sorted(p.name for p in (tmp_path / "runs" / "abc").iterdir()) == [
+        "stats.json", "summary.json"]
+
+
+def test_a_point_killed_mid_run_leaves_its_temporary_to_the_next_writer(tmp_path):
+    """The point's output is built beside it under fileio's temporary name, with the
+    writer's pid: one left by a dead writer is removed when the point runs again."""
+    stale = tmp_path / ".p.tmp-999999999-dead"      # no process has this pid
+    stale.mkdir()
+    (stale / "stats.json").write_text("{partial")
+    res = run_point("test_sweep_worker:runner_file_only", "a", "w", [], str(tmp_path / "p"))
+    assert res["status"] == "ok" and sorted(p.name for p in tmp_path.iterdir()) == ["p"]
 
 
 def test_a_failing_point_is_a_result_and_leaves_no_output(tmp_path):

@@ -257,8 +257,9 @@ def compute(arch: Config, network, timing_result, seconds: float | None = None,
     total = sum(by_class.values())
     dflops, xflops = dense_flops(network), executed_flops(counters)
     notes = []
-    if not any(a in ("act", "ref") for (c, a) in counters if c.startswith("dram.")) and any(
-            c.startswith("dram.") for c, _ in counters):
+    dram_actions = {lookup(c, a).action.name for c, a in counters
+                    if lookup(c, a).component is DRAM}
+    if dram_actions and not dram_actions & {"act", "ref"}:
         notes.append("no DRAM ACT/REF counters (ideal DRAM model): row activation and refresh "
                      "energy are not included")
     if PRECISION_BITS[arch.core.precision] != 16:

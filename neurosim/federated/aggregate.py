@@ -22,6 +22,8 @@ from collections import Counter
 
 import numpy as np
 
+from ..counters import engine_path
+from ..counters import key as counter_key
 from ..functional.numerics import INT_BITS, round_array
 from ..timing import TimingResult
 
@@ -68,7 +70,7 @@ def chip_cost(arch, n_weights: int, workers: int) -> TimingResult:
     for i in range(cores):
         mine = base + (1 if i < extra else 0)
         if mine:
-            counters[(f"core{i}.wg", "mac_ops")] = workers * mine
+            counters[counter_key(engine_path(i, "wg"), "mac_ops")] = workers * mine
     return TimingResult(cycles, counters=counters, extra={"model": "federated-aggregator"})
 
 

@@ -24,7 +24,9 @@ from collections import Counter
 import simpy
 from simpy.events import Event
 
-from ..arch import SRAM_BUFFERS
+from ..arch import SRAM_BUFFERS, check_arch
+from ..counters import engine_path, sram_path
+from ..counters import key as counter_key
 from ..mapping.footprint import MODE_TENSORS
 from ..timing import WAIT_CLASSES, WAIT_HOW, TimingResult
 from . import engines as E
@@ -111,8 +113,8 @@ class ChipModel:
         self.momentum = momentum
         self.sched = arch.schedule
         check_placement(arch, network, placement, self.B)
+        check_arch(arch)   # every chunk fits its buffer's banks (else never granted), ...
         self.ep = E.EngineParams(arch)
-        self.ep.check(arch)
         self.env = simpy.Environment()
         self.memsys = make_memory_system(arch)
         self.coster = TileCoster(arch, network, trace, self.ep, self.R, momentum)
@@ -309,7 +311,7 @@ class ChipModel:
                 done.succeed(self.env.now)
 
         for name, buf, kind, addr, nbytes in loads:
-            self.counters[(f"core{core}.sram.{buf}", "write_bits")] += nbytes * 8
+            self.counters[counter_key(sram_path(core, buf), "write_bits")] += nbytes * 8
             tag = ("load", name) + tile.key
 
             def post(c, addr=addr, nbytes=nbytes, kind=kind, tag=tag):
@@ -393,8 +395,8 @@ class ChipModel:
 
             self._post(core, engine, post_local)
             return
-        self.counters[(f"core{core}.sram.{buf}", "read_bits")] += bits
-        self.counters[(f"core{dst}.sram.{buf}", "write_bits")] += bits
+        self.counters[counter_key(sram_path(core, buf), "read_bits")] += bits
+        self.counters[counter_key(sram_path(dst, buf), "write_bits")] += bits
 
         def post(c):
             h = self.memsys.send(c, (core, PORT_CORE), (dst, PORT_CORE), bits, kind, key)
@@ -408,9 +410,9 @@ class ChipModel:
         destination writes it; the memory system chains it."""
         remote = [d for d in dsts if d != core]
         if remote:
-            self.counters[(f"core{core}.sram.{buf}", "read_bits")] += bits
+            self.counters[counter_key(sram_path(core, buf), "read_bits")] += bits
         for d in remote:
-            self.counters[(f"core{d}.sram.{buf}", "write_bits")] += bits
+            self.counters[counter_key(sram_path(d, buf), "write_bits")] += bits
         for d, key in zip(dsts, keys):
             if d == core:
                 self.fire(key)
@@ -462,29 +464,29 @@ class ChipModel:
         self.tile_stalls[tile.key] = stalls.copy()
         self.last_event = max(self.last_event, now)
         eng = ENGINES[e]
-        comp = f"core{core}.{eng}"
-        self.counters[(comp, "tiles")] += 1
+        comp = engine_path(core, eng)
+        self.counters[counter_key(comp, "tiles")] += 1
         for i, action in enumerate(E.ENGINE_COUNTERS):
             if cnt[i]:
-                self.counters[(comp, action)] += int(cnt[i])
+                self.counters[counter_key(comp, action)] += int(cnt[i])
         for bi, buf in enumerate(SRAM_BUFFERS):
             for j, action in enumerate(("read_words", "write_words")):
                 v = int(cnt[E.CNT_SRAM + 2 * bi + j])
                 if v:
-                    self.counters[(f"core{core}.sram.{buf}", action)] += v
+                    self.counters[counter_key(sram_path(core, buf), action)] += v
             if stalls[bi]:  # stall cycles are event counters too (spec 8)
-                self.counters[(comp, f"bank_conflict.{buf}")] += int(stalls[bi])
+                self.counters[counter_key(comp, "bank_conflict", buf)] += int(stalls[bi])
         if pi is not None:
             self._stores_and_messages(core, e, tile, pi)
         self.fire(tile.key)
         cycles = self.counters
-        cycles[(comp, "cycles.busy")] += rec.end - rec.start - rec.bank_stalls
+        cycles[counter_key(comp, "cycles", "busy")] += rec.end - rec.start - rec.bank_stalls
         if rec.bank_stalls:
-            cycles[(comp, "cycles.bank_stall")] += rec.bank_stalls
+            cycles[counter_key(comp, "cycles", "bank_stall")] += rec.bank_stalls
         if rec.start > rec.ready:
-            cycles[(comp, "cycles.wait_dram")] += rec.start - rec.ready
+            cycles[counter_key(comp, "cycles", "wait_dram")] += rec.start - rec.ready
         if rec.ready > prev_end:
-            cycles[(comp, f"cycles.{rec.wait}")] += rec.ready - prev_end
+            cycles[counter_key(comp, "cycles", rec.wait)] += rec.ready - prev_end
         self._engine_end[(core, e)] = now
         if tile.kind in ("LOSS", "BP", "WG"):
             k = (core, tile.b)
@@ -501,7 +503,7 @@ class ChipModel:
     def _stores_and_messages(self, core: int, e: int, tile, pi) -> None:
         b, t = tile.b, tile.t
         for name, buf, kind, addr, nbytes in self.stores(tile, pi):
-            self.counters[(f"core{core}.sram.{buf}", "read_bits")] += nbytes * 8
+            self.counters[counter_key(sram_path(core, buf), "read_bits")] += nbytes * 8
             key = ("store", name, pi.name, pi.index, b, t)
 
             def post(c, addr=addr, nbytes=nbytes, kind=kind, key=key):
@@ -554,7 +556,7 @@ class ChipModel:
             for e, eng in enumerate(ENGINES):
                 idle = self.last_event - self._engine_end.get((core, e), 0)
                 if idle:
-                    self.counters[(f"core{core}.{eng}", "cycles.idle")] += idle
+                    self.counters[counter_key(engine_path(core, eng), "cycles", "idle")] += idle
         counters = Counter(self.counters)
         counters.update(self.memsys.counters)
         stall_names = {key: {SRAM_BUFFERS[i]: int(v) for i, v in enumerate(s) if v}

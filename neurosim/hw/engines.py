@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..arch import SRAM_BUFFERS, grad_bits, master_bits, value_bits
+from ..arch import (SRAM_BUFFERS, grad_bits, master_words_per_chunk, neuron_words_per_chunk,
+                    value_bits, words_per_chunk)
 
 # Buffers, by index (order of arch.SRAM_BUFFERS).
 BUF = {name: i for i, name in enumerate(SRAM_BUFFERS)}
@@ -384,24 +385,19 @@ class EngineParams:
         self.ports = np.array([sram[b].ports for b in SRAM_BUFFERS], np.int64)
         self.width = np.array([sram[b].width_bits for b in SRAM_BUFFERS], np.int64)
 
-        def k(lanes, buf, bits=None):
-            if bits is None:
-                bits = self.grad_bits if buf == "wgrad" else self.bits
-            return cdiv(lanes * bits, sram[buf].width_bits)
-
         self.fp_lanes, self.bp_lanes, self.wg_lanes = c.fp.lanes, c.bp.lanes, c.wg.lanes
         self.fp_sw, self.bp_sw, self.wg_sw = c.fp.scan_width, c.bp.scan_width, c.wg.scan_width
         self.fp_depth, self.bp_depth, self.wg_depth = (c.fp.pipeline_depth, c.bp.pipeline_depth,
                                                        c.wg.pipeline_depth)
         self.neuron_lanes = c.fp.neuron_lanes
-        self.k_fw = k(c.fp.lanes, "weights")
-        self.k_s = k(c.fp.neuron_lanes, "state")
-        self.k_bw = k(c.bp.lanes, "weights")
-        self.k_bg = k(c.bp.lanes, "gradients")
-        self.k_g = k(c.wg.lanes, "wgrad")
-        self.k_uw = k(c.wg.lanes, "weights")
-        mb = master_bits(cfg)
-        self.k_m = k(c.wg.lanes, "wgrad", mb) if mb else 0   # master weights per chunk
+        # SRAM words (consecutive banks) of one chunk, by engine and buffer (arch.py)
+        self.k_fw = words_per_chunk(cfg, "fp", "weights")
+        self.k_s = neuron_words_per_chunk(cfg)
+        self.k_bw = words_per_chunk(cfg, "bp", "weights")
+        self.k_bg = words_per_chunk(cfg, "bp", "gradients")
+        self.k_g = words_per_chunk(cfg, "wg", "wgrad")
+        self.k_uw = words_per_chunk(cfg, "wg", "weights")
+        self.k_m = master_words_per_chunk(cfg)   # master weights per chunk (0 without)
         # kind -> (buffer0, words0, buffer1, words1); buffer1 = -1 when one buffer.
         kb0 = np.full(N_OP_KINDS, -1, np.int64)
         kk0 = np.zeros(N_OP_KINDS, np.int64)
@@ -417,22 +413,6 @@ class EngineParams:
                 (OP_UPD_MASTER, B_WGRAD, self.k_m, B_WEIGHTS, self.k_uw)):
             kb0[kind], kk0[kind], kb1[kind], kk1[kind] = b0, w0, b1, w1
         self.kind_tables = (kb0, kk0, kb1, kk1)
-
-    def check(self, cfg) -> None:
-        """A chunk must fit its buffer's banks (else it could never be granted)."""
-        kb0, kk0, kb1, kk1 = self.kind_tables
-        eng = {OP_FP_ACC: "fp.lanes", OP_LIF: "fp.neuron_lanes", OP_BP_DELTA: "bp.lanes",
-               OP_BP_TRANS: "bp.lanes", OP_WG_ACC: "wg.lanes", OP_UPD: "wg.lanes",
-               OP_UPD_MASTER: "wg.lanes"}
-        for kind in range(1, N_OP_KINDS):
-            for b, w in ((kb0[kind], kk0[kind]), (kb1[kind], kk1[kind])):
-                if b >= 0 and w > self.banks[b]:
-                    raise cfg.error(f"core.{eng[kind]}",
-                                    f"a chunk that fits the {SRAM_BUFFERS[b]} buffer's "
-                                    f"{self.banks[b]} banks in one cycle", w)
-                if b >= 0 and self.banks[b] >= (1 << 24):
-                    raise cfg.error(f"core.sram.{SRAM_BUFFERS[b]}.banks", "fewer than 2^24 banks",
-                                    int(self.banks[b]))
 
 
 def conv_geometry(layer) -> list:

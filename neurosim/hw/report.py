@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..counters import DRAM, ENGINE, lookup
+from ..counters import DRAM, ENGINE, engine_path, groups, lookup
+from ..counters import key as counter_key
 from ..critical_path import bound_hints, critical_path, path_by_phase, path_totals
 from ..stats import StatGroup
 from ..timing import CYCLE_CLASSES, ENGINE_OF, TENSOR_KINDS
@@ -42,7 +43,8 @@ def dense_ops(network, batch: int, time_steps: int, replicas: int, momentum: boo
 
 def cycle_classes(counters, component: str) -> dict:
     """Cycles of one engine (``core<i>.<engine>``) by class, every class present."""
-    return {cls: int(counters.get((component, f"cycles.{cls}"), 0)) for cls in CYCLE_CLASSES}
+    return {cls: int(counters.get(counter_key(component, "cycles", cls), 0))
+            for cls in CYCLE_CLASSES}
 
 
 def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
@@ -113,11 +115,11 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
                      "end to ready)", dict(sorted(v["stall"].items())))
             g.formula("utilisation", "ratio", "busy cycles / total cycles",
                       lambda busy=busy: busy / total)
-            classes = cycle_classes(timing.counters, f"core{core}.{eng}")
+            classes = cycle_classes(timing.counters, engine_path(core, eng))
             for cls, n in classes.items():
                 class_totals[eng][cls] += n
-            g.vector("cycles_by_class", "cycle", lookup(f"core{core}.{eng}", "cycles.busy")
-                     .action.description + " (docs/microarchitecture.md 10.1)", classes)
+            g.vector("cycles_by_class", "cycle", ENGINE.actions["cycles"].description
+                     + " (docs/microarchitecture.md 10.1)", classes)
             g.vector("cycles_by_layer_class", "cycle", "cycles by 'layer/class' (the tiles' "
                      "busy, bank_stall and wait cycles; idle belongs to no layer)",
                      dict(sorted(v["class_layer"].items())))
@@ -130,7 +132,7 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
         by_comp[comp][action] = n
     for comp, actions in by_comp.items():
         g = chip
-        for part in comp.split("."):
+        for part in groups(comp):
             g = g.group(part)
         vectors = defaultdict(dict)
         for action, n in actions.items():

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..arch import address_mapping_fields
+from ..counters import NOC_PATH, dram_path
+from ..counters import key as counter_key
 from ..params import Config
 from ..timing import MessageRecord
 from .topology import PORT_CORE, PORT_DRAM, Mesh
@@ -197,10 +199,10 @@ class MemorySystem:
         """NoC counters of ``n`` messages of packets ``flits`` crossing ``hops`` links in all
         (spec 4.4: counted at post, whatever the timing model)."""
         c = self._traffic
-        c[("noc", "packets")] += len(flits) * n
-        c[("noc", "flits")] += sum(flits) * n
-        c[("noc", "router_flits")] += sum(flits) * (hops + n)
-        c[("noc", "link_flits")] += sum(flits) * hops
+        c[counter_key(NOC_PATH, "packets")] += len(flits) * n
+        c[counter_key(NOC_PATH, "flits")] += sum(flits) * n
+        c[counter_key(NOC_PATH, "router_flits")] += sum(flits) * (hops + n)
+        c[counter_key(NOC_PATH, "link_flits")] += sum(flits) * hops
 
     def _message(self, h: Handle, src: tuple, dst: tuple, payload_bits: int,
                  flits: list) -> None:
@@ -268,10 +270,10 @@ class MemorySystem:
             return self._available_at(h, cycle)
         channels = self.amap.channels(first, n)
         b = self.amap.burst
-        key = "write" if write else "read"
+        action = "write_bytes" if write else "read_bytes"
         for ch, k in zip(*np.unique(channels, return_counts=True)):
-            self._traffic[(f"dram.ch{ch}", f"{key}_bytes")] += int(k) * b
-            self._traffic[(f"dram.ch{ch}", f"{key}_bytes.{tensor}")] += int(k) * b
+            self._traffic[counter_key(dram_path(ch), action)] += int(k) * b
+            self._traffic[counter_key(dram_path(ch), action, tensor)] += int(k) * b
         hops = int(self.mesh.hops(node, self._ctrl_node[channels]).sum())
         legs = ("dram_write",) if write else ("dram_read_req", "dram_read_resp")
         for leg in legs:

@@ -7,16 +7,17 @@ and writes its full stats into ``out_dir``. This module stays light: workers imp
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import numbers
 import os
-import shutil
 import socket
 import time
 import traceback
-import uuid
 from pathlib import Path
+
+from ..fileio import directory_built_beside
 
 DEFAULT_RUNNER = "neurosim.api:run"
 
@@ -77,40 +78,36 @@ def summary_numbers(summary) -> dict:
 def run_point(runner: str, arch: str, workload: str, overrides: list[str],
               out_dir: str | None) -> dict:
     """Run one point; never raises for a failure of the point itself (that is a result:
-    status "error" with its text). Output goes to a temporary directory renamed into place
-    only when the point succeeds, so a killed point leaves no partial stats behind."""
+    status "error" with its text). Output goes to a directory built beside ``out_dir`` and
+    renamed into place only when the point succeeds (:func:`neurosim.fileio.
+    directory_built_beside`; an earlier output of the point is replaced), so a killed point
+    leaves no partial stats behind."""
     fn = resolve_runner(runner)  # outside the try: a worker without the runner is not a result
     t0 = time.perf_counter()
-    tmp = final = None
-    if out_dir is not None:
-        final = Path(out_dir)
-        tmp = final.with_name(f"{final.name}.tmp-{uuid.uuid4().hex[:8]}")
-        tmp.mkdir(parents=True)
+    final = Path(out_dir) if out_dir is not None else None
     result = {"runner": runner, "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
-        res = fn(arch, workload, overrides=list(overrides),
-                 out_dir=str(tmp) if tmp is not None else None, progress=False)
-        summary = res.summary if hasattr(res, "summary") else res
-        if summary is None and tmp is not None and (tmp / "summary.json").is_file():
-            import json
+        with (directory_built_beside(final) if final is not None
+              else contextlib.nullcontext()) as tmp:
+            res = fn(arch, workload, overrides=list(overrides),
+                     out_dir=str(tmp) if tmp is not None else None, progress=False)
+            summary = res.summary if hasattr(res, "summary") else res
+            if summary is None and tmp is not None and (tmp / "summary.json").is_file():
+                import json
 
-            summary = json.loads((tmp / "summary.json").read_text())
-        if summary is None:
-            raise TypeError(f"point runner {runner} returned neither a summary nor a "
-                            "summary.json")
-        result["summary"] = summary_numbers(summary)
+                summary = json.loads((tmp / "summary.json").read_text())
+            if summary is None:
+                raise TypeError(f"point runner {runner} returned neither a summary nor a "
+                                "summary.json")
+            result["summary"] = summary_numbers(summary)
         if final is not None:
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
             stats = final / "stats.json"
             result["stats_path"] = str(stats if stats.is_file() else final)
         result["status"] = "ok"
     except Exception as e:  # noqa: BLE001 - a failing point is recorded, the sweep goes on
+        result.pop("summary", None)
         result["status"] = "error"
         result["error"] = " ".join(f"{type(e).__name__}: {e}".split())
         result["traceback"] = traceback.format_exc()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
     result["wall_s"] = time.perf_counter() - t0
     return result

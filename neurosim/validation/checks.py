@@ -25,6 +25,8 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from ..arch import dram_timing_cycles, value_bits
+from ..counters import DRAM, engine_path, dram_path, lookup
+from ..counters import key as counter_key
 from ..memsys.noc import zero_load_latency
 from ..memsys.topology import Mesh
 from ..timing import WAIT_CLASSES
@@ -210,13 +212,13 @@ class Checker:
         wait class exactly when it became ready after its engine's previous tile ended."""
         sums = defaultdict(int)
         for (comp, action), n in res.counters.items():
-            if action.startswith("cycles."):
+            if lookup(comp, action).action.name == "cycles":
                 sums[comp] += n
         for core in range(self.cfg.chip.cores):
             for eng in ("fp", "bp", "wg"):
-                got = sums.get(f"core{core}.{eng}", 0)
+                got = sums.get(engine_path(core, eng), 0)
                 if got != res.total_cycles:
-                    out.append(f"core{core}.{eng}: cycle classes sum to {got}, not "
+                    out.append(f"{engine_path(core, eng)}: cycle classes sum to {got}, not "
                                f"total_cycles {res.total_cycles}")
         for rs in by_engine.values():
             prev = 0
@@ -249,8 +251,8 @@ class Checker:
         burst = cfg.dram.burst_bytes
         count = Counter()
         for d in res.dram:
-            count[(f"dram.ch{d.channel}", f"{'write' if d.write else 'read'}_bytes.{d.tensor}")] \
-                += burst
+            count[counter_key(dram_path(d.channel), "write_bytes" if d.write else "read_bytes",
+                              d.tensor)] += burst
             if cfg.dram.model == "ideal":
                 if d.complete != d.arrive + cfg.dram.ideal_latency or d.outcome != "ideal":
                     out.append(f"DRAM request @{d.address:#x}: ideal latency "
@@ -264,7 +266,7 @@ class Checker:
                     out.append(f"DRAM request @{d.address:#x} ({d.outcome}): latency "
                                f"{d.complete - d.arrive} below {lat}")
         got = Counter({k: v for k, v in res.counters.items()
-                       if k[0].startswith("dram.ch") and "_bytes." in k[1]})
+                       if lookup(*k).component is DRAM and lookup(*k).label is not None})
         if got != count:
             out.append(f"DRAM byte counters {dict(got)} differ from the requests {dict(count)}")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ..counters import ENGINE, lookup
 from ..timing import ENGINE_OF
 
 INF = float("inf")
@@ -135,7 +136,7 @@ def engine_stats(result) -> dict:
         s["stall.wait_deps"] += t.ready - last_end.get((t.core, t.engine), 0)
         last_end[(t.core, t.engine)] = t.end
     for (comp, action), n in result.counters.items():
-        if action.startswith("bank_conflict."):
+        if lookup(comp, action).action is ENGINE.actions["bank_conflict"]:
             stats[comp][f"stall.{action}"] += n
     return {k: dict(v) for k, v in stats.items()}
 
