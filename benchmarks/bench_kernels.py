@@ -5,7 +5,8 @@
 
 NoC: uniform traffic on the arch's mesh (4-flit packets, Bernoulli injection at 0.05, 0.1
 and 0.3 flits/node/cycle for ``--cycles`` cycles, :mod:`neurosim.memsys.characterize`'s
-generators), run to drain with ``dram.model=ideal``. DRAM: replay of ``--bursts`` one-burst
+generators), and DRAM-like traffic (every core to the DRAM controller's endpoint and back,
+0.5 and 0.9 flits/cycle each way), run to drain with ``dram.model=ideal``. DRAM: replay of ``--bursts`` one-burst
 reads (sequential, random) and a random mix with 1/3 writes, Poisson arrivals at a fraction
 of the peak bandwidth, with no NoC in front (``noc.model=ideal``, latency 0).
 
@@ -29,8 +30,10 @@ from neurosim.memsys.base import DramAddressMap
 from neurosim.memsys.characterize import (bernoulli_times, dram_replay, peak_bytes_per_cycle,
                                           traffic_destinations)
 from neurosim.memsys.cycle import INF, RUN_DRAIN, Engine
+from neurosim.memsys.topology import Mesh
 
 NOC_RATES = (0.05, 0.1, 0.3)
+NOC_DRAM_RATES = (0.5, 0.9)   # flits/cycle into (and out of) the DRAM controller's endpoint
 PACKET_FLITS = 4
 DRAM_ROWS = (("seq-read", 0.5, 0.0), ("random-read", 0.5, 0.0), ("random-read", 0.9, 0.0),
              ("random-mixed", 0.5, 1 / 3))
@@ -43,28 +46,47 @@ def _digest(*arrays) -> str:
     return h.hexdigest()[:12]
 
 
-def noc_row(arch: str, rate: float, cycles: int, repeat: int, seed: int = 1) -> dict:
+def noc_row(arch: str, rate: float, cycles: int, repeat: int, seed: int = 1,
+            dram: bool = False) -> dict:
+    """``dram``: DRAM-like traffic instead of uniform: every core sends to the first DRAM
+    controller's endpoint at ``rate / nodes`` flits/cycle and that endpoint to every core at
+    ``rate`` flits/cycle in all (a congested hotspot, as on DRAM-spilling workloads)."""
     cfg = load_arch(arch, ["noc.model=cycle", "dram.model=ideal"])
     cols, rows = cfg.chip.mesh.cols, cfg.chip.mesh.rows
+    nodes = cols * rows
     rng = np.random.default_rng(seed)
-    times, src = bernoulli_times(rng, cols * rows, rate / PACKET_FLITS, cycles)
-    dst = traffic_destinations("uniform", cols, rows, src, rng, 0, 0.0)
+    if dram:
+        ctrl = 2 * int(Mesh.of(cfg).dram_nodes[0]) + 1
+        t_up, s_up = bernoulli_times(rng, nodes, rate / nodes / PACKET_FLITS, cycles)
+        t_down, _ = bernoulli_times(rng, 1, rate / PACKET_FLITS, cycles)
+        d_down = rng.integers(0, nodes, t_down.size)
+        times = np.concatenate([t_up, t_down])
+        order = np.argsort(times, kind="stable")
+        times = times[order]
+        src_ep = np.concatenate([2 * s_up, np.full(t_down.size, ctrl)])[order]
+        dst_ep = np.concatenate([np.full(t_up.size, ctrl), 2 * d_down])[order]
+    else:
+        times, src = bernoulli_times(rng, nodes, rate / PACKET_FLITS, cycles)
+        src_ep = 2 * src
+        dst_ep = 2 * traffic_destinations("uniform", cols, rows, src, rng, 0, 0.0)
     best, digest, end = INF, None, 0
     for _ in range(repeat):
         eng = Engine(cfg, True, False)
-        ids = eng.add_packets(src.size, src_ep=2 * src, dst_ep=2 * dst, flits=PACKET_FLITS,
+        ids = eng.add_packets(times.size, src_ep=src_ep, dst_ep=dst_ep, flits=PACKET_FLITS,
                               time=times)
         eng.schedule_posts(ids, times)
         t0 = time.process_time()
         eng.run(INF, RUN_DRAIN)
         best = min(best, time.process_time() - t0)
         P, N = eng.P, eng.N
-        n = src.size
+        n = times.size
         end = int(P.eject[:n].max()) + 1
         digest = _digest(P.inject[:n], P.eject[:n], N.st_port, N.st_router, N.st_busy,
                          N.st_occ, N.st_inj, N.st_ej)
-    return {"row": f"noc uniform {rate:.2f} flits/node/cycle", "cycles": end,
-            "items": int(src.size), "cpu_s": best, "digest": digest}
+    name = (f"noc dram hotspot {rate:.2f} flits/cycle" if dram
+            else f"noc uniform {rate:.2f} flits/node/cycle")
+    return {"row": name, "cycles": end, "items": int(times.size), "cpu_s": best,
+            "digest": digest}
 
 
 def dram_row(arch: str, pattern: str, load: float, write_fraction: float, bursts: int,
@@ -105,6 +127,8 @@ def main(argv=None) -> None:
     out = []
     if args.only != "dram":
         out += [noc_row(args.arch, r, args.cycles, args.repeat) for r in NOC_RATES]
+        out += [noc_row(args.arch, r, args.cycles, args.repeat, dram=True)
+                for r in NOC_DRAM_RATES]
     if args.only != "noc":
         out += [dram_row(args.arch, p, x, w, args.bursts, args.repeat) for p, x, w in DRAM_ROWS]
     print(f"{'row':34} {'cycles':>9} {'packets/bursts':>14} {'cpu s':>7} {'us/cycle':>9} "
