@@ -96,6 +96,7 @@ NocState = namedtuple("NocState", [
     # network interfaces [E]: packet queue, flits sent of the head packet, its VC, last VC
     # taken; per injection VC [E, V]: owned by a packet, credits
     "ep_head", "ep_tail", "ep_sent", "ep_vc", "ep_last", "ep_own", "ep_cred",
+    "ep_wake",    # [E] earliest cycle the NI can do anything (as ``wake`` for routers)
     "ecr_time", "ecr_vc", "ecr_head", "ecr_cnt",           # credits to the NI [E, K]
     "ej_time", "ej_flit", "ej_vc", "ej_head", "ej_cnt",    # ejection channel [E, K]
     "ej_pkts",    # packets whose tail was received by their NI in the current cycle
@@ -181,7 +182,7 @@ def make_noc_state(cfg) -> NocState:
         va_gptr=z(R, QN), va_aptr=z(R, QN),
         nload=z(R), wake=z(R),
         ep_head=z(E, fill=-1), ep_tail=z(E, fill=-1), ep_sent=z(E), ep_vc=z(E),
-        ep_last=z(E, fill=-1), ep_own=z(E, V), ep_cred=z(E, V, fill=B),
+        ep_last=z(E, fill=-1), ep_own=z(E, V), ep_cred=z(E, V, fill=B), ep_wake=z(E),
         ecr_time=z(E, kr), ecr_vc=z(E, kr), ecr_head=z(E), ecr_cnt=z(E),
         ej_time=z(E, ke), ej_flit=z(E, ke), ej_vc=z(E, ke), ej_head=z(E), ej_cnt=z(E),
         ej_pkts=z(E),
@@ -347,6 +348,7 @@ def _head_arrives(P, N, r, i, v, f, pb):
 def noc_enqueue(P, N, e, p, pb):
     """Append packet p to the queue of NI endpoint e."""
     P.next[p - pb] = -1
+    N.ep_wake[e] = 0
     if N.ep_head[e] < 0:
         N.ep_head[e] = p
         N.ep_tail[e] = p
@@ -365,14 +367,14 @@ def noc_busy(N):
 @njit(cache=True, _nrt=False, inline="always")
 def _ni_cycle(P, N, c, pb):
     """Spec 6.5: the NIs' part of cycle c -- receive ejected flits and credits, inject."""
-    V = N.par[PAR_V]
     ED = N.par[PAR_EJ]
-    ID = N.par[PAR_INJ]
     CD = N.par[PAR_CREDIT]
     E = N.ep_head.shape[0]
     KE = N.ej_time.shape[1]
     KR = N.ecr_time.shape[1]
     for e in range(E):
+        if N.ep_wake[e] > c:
+            continue
         r = e >> 1
         port = 5 if (e & 1) else 0
         # ejection channel
@@ -398,43 +400,73 @@ def _ni_cycle(P, N, c, pb):
             N.ecr_head[e] = _ring(h + 1, KR)
             N.ecr_cnt[e] -= 1
         # injection: the next flit of the packet at the head of the queue
-        p = N.ep_head[e]
-        if p < 0:
-            continue
-        s = N.ep_sent[e]
-        if s == 0:
-            last = N.ep_last[e]
-            v = -1
-            for k in range(1, V + 1):
-                w = 0 if last < 0 else _ring(last + k, V)
-                if N.ep_own[e, w] == 0 and N.ep_cred[e, w] > 0:
-                    v = w
-                    break
-            if v < 0:
-                continue
-            N.ep_own[e, v] = 1
-            N.ep_last[e] = v
-            N.ep_vc[e] = v
-            P.inject[p - pb] = c
+        if N.ep_head[e] >= 0:
+            _ni_inject(P, N, e, r, port, c, pb)
+        N.ep_wake[e] = _ni_wake(N, e, c)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _ni_inject(P, N, e, r, port, c, pb):
+    """Spec 6.5: NI e injects the next flit of the packet at the head of its queue, if it
+    can (a free injection VC with a credit for a head flit, a credit on its VC otherwise)."""
+    V = N.par[PAR_V]
+    ID = N.par[PAR_INJ]
+    p = N.ep_head[e]
+    s = N.ep_sent[e]
+    if s == 0:
+        last = N.ep_last[e]
+        v = -1
+        for k in range(1, V + 1):
+            w = 0 if last < 0 else _ring(last + k, V)
+            if N.ep_own[e, w] == 0 and N.ep_cred[e, w] > 0:
+                v = w
+                break
+        if v < 0:
+            return
+        N.ep_own[e, v] = 1
+        N.ep_last[e] = v
+        N.ep_vc[e] = v
+        P.inject[p - pb] = c
+    else:
+        v = N.ep_vc[e]
+        if N.ep_cred[e, v] <= 0:
+            return
+    N.ep_cred[e, v] -= 1
+    _flit_to(N, r, port, c + 1 + ID, (p << 5) | s, v)
+    N.sc[2] += 1
+    N.st_inj[e] += 1
+    s += 1
+    if s == P.flits[p - pb]:
+        N.ep_own[e, v] = 0
+        s = 0
+        if p == N.ep_tail[e]:
+            N.ep_head[e] = -1
+            N.ep_tail[e] = -1
+            N.sc[1] -= 1
         else:
-            v = N.ep_vc[e]
-            if N.ep_cred[e, v] <= 0:
-                continue
-        N.ep_cred[e, v] -= 1
-        _flit_to(N, r, port, c + 1 + ID, (p << 5) | s, v)
-        N.sc[2] += 1
-        N.st_inj[e] += 1
-        s += 1
-        if s == P.flits[p - pb]:
-            N.ep_own[e, v] = 0
-            s = 0
-            if p == N.ep_tail[e]:
-                N.ep_head[e] = -1
-                N.ep_tail[e] = -1
-                N.sc[1] -= 1
-            else:
-                N.ep_head[e] = P.next[p - pb]
-        N.ep_sent[e] = s
+            N.ep_head[e] = P.next[p - pb]
+    N.ep_sent[e] = s
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _ni_wake(N, e, c):
+    """After NI e's cycle c: a cycle no later than the next one in which it does anything --
+    receives an ejected flit, or injects (the next cycle if it can, else when the next
+    credit arrives: a blocked injection changes nothing)."""
+    nxt = INF_CYCLE
+    if N.ej_cnt[e] > 0:
+        nxt = N.ej_time[e, N.ej_head[e]]
+    if N.ep_head[e] >= 0:
+        if N.ep_sent[e] > 0:
+            if N.ep_cred[e, N.ep_vc[e]] > 0:
+                return c + 1
+        else:
+            for w in range(N.par[PAR_V]):
+                if N.ep_own[e, w] == 0 and N.ep_cred[e, w] > 0:
+                    return c + 1
+        if N.ecr_cnt[e] > 0 and N.ecr_time[e, N.ecr_head[e]] < nxt:
+            nxt = N.ecr_time[e, N.ecr_head[e]]
+    return nxt if nxt > c else c + 1
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -478,7 +510,32 @@ def _router_cycle(P, N, r, c, pb):
         N.sq_done[r, STAGE_RT] = c + N.par[PAR_RT] - 1
     # VC allocation
     n_va = N.sq_cnt[r, STAGE_VA]
-    if N.sq_started[r, STAGE_VA] == 0 and n_va > 0:
+    single = False
+    if N.sq_started[r, STAGE_VA] == 0 and n_va == 1:
+        # one requester asking for at most one output VC: the request, if any, is granted
+        # and accepted with the pointer moves of iSLIP's first iteration (as islip does)
+        h0 = N.sq_head[r, STAGE_VA]
+        e = N.sq[r, STAGE_VA, h0]
+        o = N.vc_out[r, N.vc_port[e], N.vc_index[e]]
+        free = -1
+        nfree = 0
+        for w in range(V):
+            if N.owner[r, o, w] < 0:
+                nfree += 1
+                free = w
+        if nfree <= 1:
+            single = True
+            QV = NPORTS * V
+            if nfree == 1:
+                g = o * V + free
+                N.sq_res[r, STAGE_VA, h0] = g
+                N.va_gptr[r, g] = _ring(e + 1, QV)
+                N.va_aptr[r, e] = _ring(g + 1, QV)
+            else:
+                N.sq_res[r, STAGE_VA, h0] = -1
+            N.sq_started[r, STAGE_VA] = 1
+            N.sq_done[r, STAGE_VA] = c + N.par[PAR_VA] - 1
+    if not single and N.sq_started[r, STAGE_VA] == 0 and n_va > 0:
         QV = NPORTS * V
         for k in range(QV):
             N.a_nin[k] = 0
@@ -505,7 +562,23 @@ def _router_cycle(P, N, r, c, pb):
         N.sq_done[r, STAGE_VA] = c + N.par[PAR_VA] - 1
     # switch allocation
     n_sa = N.sq_cnt[r, STAGE_SA]
-    if N.sq_started[r, STAGE_SA] == 0 and n_sa > 0:
+    if N.sq_started[r, STAGE_SA] == 0 and n_sa == 1:
+        # one request at most: as in islip, granted and accepted with the pointer moves
+        h0 = N.sq_head[r, STAGE_SA]
+        e = N.sq[r, STAGE_SA, h0]
+        i = N.vc_port[e]
+        v = N.vc_index[e]
+        o = N.vc_out[r, i, v]
+        if N.credits[r, o, N.vc_outvc[r, i, v]] > 0:
+            N.sq_res[r, STAGE_SA, h0] = o
+            N.sw_ptr[r, i] = _ring(v + 1, V)
+            N.sa_gptr[r, o] = _ring(i + 1, NPORTS)
+            N.sa_aptr[r, i] = _ring(o + 1, NPORTS)
+        else:
+            N.sq_res[r, STAGE_SA, h0] = -1
+        N.sq_started[r, STAGE_SA] = 1
+        N.sq_done[r, STAGE_SA] = c + N.par[PAR_SA] - 1
+    elif N.sq_started[r, STAGE_SA] == 0 and n_sa > 0:
         for k in range(NPORTS):
             N.a_nin[k] = 0
             N.a_nout[k] = 0
@@ -616,6 +689,8 @@ def _router_cycle(P, N, r, c, pb):
                 N.ecr_time[ep, kk] = c + 1 + N.par[PAR_INJ]
                 N.ecr_vc[ep, kk] = v
                 N.ecr_cnt[ep] += 1
+                if N.ecr_time[ep, kk] < N.ep_wake[ep]:
+                    N.ep_wake[ep] = N.ecr_time[ep, kk]
             else:
                 _credit_to(N, N.neigh[r, i], OPPOSITE[i],
                            c + 1 + N.par[PAR_LINK] + N.par[PAR_CREDIT], v)
@@ -666,6 +741,8 @@ def _router_cycle(P, N, r, c, pb):
             N.ej_flit[ep, k] = f
             N.ej_vc[ep, k] = w
             N.ej_cnt[ep] += 1
+            if N.ej_time[ep, k] < N.ep_wake[ep]:
+                N.ep_wake[ep] = N.ej_time[ep, k]
         else:
             _flit_to(N, N.neigh[r, o], OPPOSITE[o], c + 1 + N.par[PAR_LINK], f, w)
 
