@@ -15,9 +15,14 @@ controller, router port 5).
 Implementation notes (they do not change the semantics of section 6):
 
 - A channel is a FIFO of (receive cycle, item) per receiving port; the receiver takes the
-  items due. A credit is stamped with the cycle its router may use it (receive + credit
-  delay); it is taken in the first cycle the router is evaluated at or after that stamp,
-  which is the same since credits are only looked at while the router holds flits.
+  items due. A credit is stamped with the cycle its router (or NI) may use it (receive +
+  credit delay); it is taken in the first cycle the router is evaluated at or after that
+  stamp, which is the same since credits are only looked at by a switch allocation (or an
+  injection) of an evaluated cycle, after the cycle's credits are taken.
+- Routers and NIs are evaluated only in the cycles in which they can do something
+  (``wake``, ``ep_wake``: the earliest flit or credit arrival that matters, stage start or
+  completion, flit to send or inject); any other cycle would only take credits early. So a
+  router whose flits all wait for credits (or a free output VC) sleeps until one arrives.
 - A stage queue holds input VCs (``input * V + vc``); its started entries form a prefix
   (they all complete in the same cycle), so "started" is one count per queue.
 - A flit is encoded as ``packet << 5 | index`` (at most 17 flits per packet).
