@@ -209,7 +209,7 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
                     if D.cf_time[ch, hd] > c:
                         break
                     r = D.cf_req[ch, hd]
-                    D.cf_head[ch] = (hd + 1) % cap
+                    D.cf_head[ch] = hd + 1 if hd + 1 < cap else 0
                     D.cf_cnt[ch] -= 1
                     if R.write[r - rb] != 0:
                         ev_min = _part_done(B, R.handle[r - rb], c, ev_min)

@@ -72,6 +72,14 @@ DramState = namedtuple("DramState", [
     "outc",                      # [CH, 3] hits, misses, conflicts
     "bank_outc",                 # [CH, NB, 3] the same by bank
     "occupancy",                 # [CH, 3] sums over cycles: read queue, write queue, draining
+    # constant tables
+    "bank_rank",                 # [NB] rank of each bank of a channel
+    "scope",                     # [NB, NB] S_* relation of a bank to the bank a command issued on
+    # scratch of one scheduling step (not state): banks marked with the step's stamp
+    "mark_seen",                 # [NB] a request of the queue before the current one targets it
+    "mark_hit",                  # [NB] a queued request targets its open row
+    "mark_write",                # [NB] a queued write targets it
+    "stamp",                     # [1] the current step's stamp
 ])
 
 DRAM_LIVE = ("q_req", "q_first", "q_cnt", "ovf_head", "ovf_tail", "drain", "open_row",
@@ -143,6 +151,13 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
     # cycle per controller (ideal model behind the cycle NoC); a completion waits at most
     # the longest data latency.
     cap = int(max(par[T_CL], par[T_CWL]) + par[T_BURST] + par[P_IDEAL_LAT] + extra_latency + 8)
+    nbk, gb = d.banks, d.banks // d.bank_groups
+    bank = np.arange(NB, dtype=np.int64)
+    rank, group = bank // nbk, (bank % nbk) // gb
+    scope = np.where(rank[None, :] != rank[:, None], S_OTHER_RANK,
+                     np.where(bank[None, :] == bank[:, None], S_BANK,
+                              np.where(group[None, :] == group[:, None], S_GROUP,
+                                       S_OTHER_GROUP))).astype(np.int64)
     rk_ref = np.full((CH, RK), INF, np.int64)
     if par[T_REF_STEP] > 0 and not par[P_IDEAL]:
         rk_ref[:, :] = (np.arange(RK, dtype=np.int64) + 1) * par[T_REF_STEP]
@@ -160,6 +175,9 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
         cmd=np.zeros((CH, 5), np.int64), outc=np.zeros((CH, 3), np.int64),
         bank_outc=np.zeros((CH, NB, 3), np.int64),
         occupancy=np.zeros((CH, 3), np.int64),
+        bank_rank=rank, scope=scope,
+        mark_seen=np.zeros(NB, np.int64), mark_hit=np.zeros(NB, np.int64),
+        mark_write=np.zeros(NB, np.int64), stamp=np.zeros(1, np.int64),
     )
 
 
@@ -177,7 +195,9 @@ def dram_push_completion(D, ch, r, t):
     n = D.cf_cnt[ch]
     if n >= cap:
         raise RuntimeError("DRAM completion FIFO overflow")
-    pos = (D.cf_head[ch] + n) % cap
+    pos = D.cf_head[ch] + n
+    if pos >= cap:
+        pos -= cap
     D.cf_req[ch, pos] = r
     D.cf_time[ch, pos] = t
     D.cf_cnt[ch] = n + 1
@@ -215,20 +235,9 @@ def dram_channel_idle(D, ch, c):
 def _issue(D, ch, b, x, c):
     """Command kind x issues at cycle c on bank b: every bank of the channel takes the
     delays of the timing table (7.4)."""
-    nbk = D.par[P_BANKS]
-    gb = D.par[P_GROUP_BANKS]
-    rk = b // nbk
-    grp = (b % nbk) // gb
     NB = D.open_row.shape[1]
     for b2 in range(NB):
-        if b2 // nbk != rk:
-            s = S_OTHER_RANK
-        elif b2 == b:
-            s = S_BANK
-        elif (b2 % nbk) // gb == grp:
-            s = S_GROUP
-        else:
-            s = S_OTHER_GROUP
+        s = D.scope[b, b2]
         for y in range(D.earliest.shape[2]):
             d = D.table[s, x, y]
             if d != NONE and c + d > D.earliest[ch, b2, y]:
@@ -247,7 +256,7 @@ def _faw_ok(D, ch, rk, c):
 
 @njit(cache=True, _nrt=False)
 def _activate(D, ch, b, row, c):
-    rk = b // D.par[P_BANKS]
+    rk = D.bank_rank[b]
     D.open_row[ch, b] = row
     D.row_hits[ch, b] = 0
     k0 = 0  # replace the oldest of the last four ACT times
@@ -301,22 +310,6 @@ def _refresh_step(D, ch, rk, c):
 
 
 @njit(cache=True, _nrt=False)
-def _precharge_allowed(R, D, ch, q, k, b, rb):
-    """7.3 step 3 (a) and (b): may request k of queue q close bank b's open row?"""
-    for j in range(k):
-        if R.bank[D.q_req[ch, q, j] - rb] == b:
-            return False
-    if D.row_hits[ch, b] >= D.par[P_HIT_CAP]:
-        return True
-    orow = D.open_row[ch, b]
-    for j in range(k + 1, D.q_cnt[ch, q]):
-        r = D.q_req[ch, q, j]
-        if R.bank[r - rb] == b and R.row[r - rb] == orow:
-            return False
-    return True
-
-
-@njit(cache=True, _nrt=False)
 def _join_queues(R, D, ch, rb):
     """7.2: the head of the arrival FIFO joins its queue while that has room."""
     p = D.par
@@ -337,42 +330,68 @@ def _join_queues(R, D, ch, rb):
 
 
 @njit(cache=True, _nrt=False)
-def _write_targets(R, D, ch, b, rb):
-    """Some request of the write queue targets bank b."""
-    for j in range(D.q_cnt[ch, WRITE_QUEUE]):
-        if R.bank[D.q_req[ch, WRITE_QUEUE, j] - rb] == b:
-            return True
-    return False
+def _mark_banks(R, D, ch, q, stamp, hits, rb):
+    """Stamp the banks queue q targets: all of them (``hits`` false, into ``mark_write``),
+    or those with a queued request for their open row (``hits``, into ``mark_hit``)."""
+    for j in range(D.q_cnt[ch, q]):
+        r = D.q_req[ch, q, j]
+        b = R.bank[r - rb]
+        if not hits:
+            D.mark_write[b] = stamp
+        elif R.row[r - rb] == D.open_row[ch, b]:
+            D.mark_hit[b] = stamp
 
 
 @njit(cache=True, _nrt=False)
 def _fr_fcfs(R, D, ch, q, c, rb, refreshing, fallback):
     """7.3 step 3 over queue q: (position of the oldest request whose column command is
     legal, position of the oldest whose ACT or PRE is legal), -1 where none. ``fallback``:
-    the read queue served while draining (no ACT or PRE on a bank a queued write targets)."""
+    the read queue served while draining (no ACT or PRE on a bank a queued write targets).
+
+    A PRE for request k is allowed (7.3 step 3 (a), (b)) when no older request of the queue
+    targets its bank and, below the row-hit cap, no queued request hits the bank's open row
+    (with no older one on the bank, any hit is younger). Both are read from banks stamped in
+    one pass each (``mark_*``: older requests as the scan goes, hits and the write queue's
+    banks the first time they are asked), not by rescanning the queue per request."""
     p = D.par
-    nbk = p[P_BANKS]
     n = D.q_cnt[ch, q]
+    stamp = D.stamp[0] + 1
+    D.stamp[0] = stamp
+    hits_marked = False
+    writes_marked = False
+    x = (C_WR if q == WRITE_QUEUE else C_RD) + (2 if p[P_CLOSED] else 0)
     col = -1
     other = -1
     for k in range(n):
         r = D.q_req[ch, q, k]
         b = R.bank[r - rb]
-        rk = b // nbk
+        rk = D.bank_rank[b]
         if rk == refreshing:
+            D.mark_seen[b] = stamp
             continue
         orow = D.open_row[ch, b]
         if orow == R.row[r - rb]:
-            x = (C_WR if q == WRITE_QUEUE else C_RD) + (2 if p[P_CLOSED] else 0)
             if c >= D.earliest[ch, b, x]:
                 col = k
                 break
-        elif other < 0 and not (fallback and _write_targets(R, D, ch, b, rb)):
-            if orow < 0:
-                if c >= D.earliest[ch, b, C_ACT] and _faw_ok(D, ch, rk, c):
-                    other = k
-            elif c >= D.earliest[ch, b, C_PRE] and _precharge_allowed(R, D, ch, q, k, b, rb):
-                other = k
+        elif other < 0:
+            if fallback and not writes_marked:
+                _mark_banks(R, D, ch, WRITE_QUEUE, stamp, False, rb)
+                writes_marked = True
+            if not (fallback and D.mark_write[b] == stamp):
+                if orow < 0:
+                    if c >= D.earliest[ch, b, C_ACT] and _faw_ok(D, ch, rk, c):
+                        other = k
+                elif c >= D.earliest[ch, b, C_PRE] and D.mark_seen[b] != stamp:
+                    if D.row_hits[ch, b] >= p[P_HIT_CAP]:
+                        other = k
+                    else:
+                        if not hits_marked:
+                            _mark_banks(R, D, ch, q, stamp, True, rb)
+                            hits_marked = True
+                        if D.mark_hit[b] != stamp:
+                            other = k
+        D.mark_seen[b] = stamp
     return col, other
 
 
@@ -380,7 +399,6 @@ def _fr_fcfs(R, D, ch, q, c, rb, refreshing, fallback):
 def _schedule(R, D, ch, c, rb):
     """Steps 1-4 of 7.3: refresh, write-drain mode, FR-FCFS, one command at most."""
     p = D.par
-    nbk = p[P_BANKS]
     nw = D.q_cnt[ch, WRITE_QUEUE]
     D.occupancy[ch, 0] += D.q_cnt[ch, READ_QUEUE]
     D.occupancy[ch, 1] += nw

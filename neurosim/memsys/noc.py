@@ -15,9 +15,14 @@ controller, router port 5).
 Implementation notes (they do not change the semantics of section 6):
 
 - A channel is a FIFO of (receive cycle, item) per receiving port; the receiver takes the
-  items due. A credit is stamped with the cycle its router may use it (receive + credit
-  delay); it is taken in the first cycle the router is evaluated at or after that stamp,
-  which is the same since credits are only looked at while the router holds flits.
+  items due. A credit is stamped with the cycle its router (or NI) may use it (receive +
+  credit delay); it is taken in the first cycle the router is evaluated at or after that
+  stamp, which is the same since credits are only looked at by a switch allocation (or an
+  injection) of an evaluated cycle, after the cycle's credits are taken.
+- Routers and NIs are evaluated only in the cycles in which they can do something
+  (``wake``, ``ep_wake``: the earliest flit or credit arrival that matters, stage start or
+  completion, flit to send or inject); any other cycle would only take credits early. So a
+  router whose flits all wait for credits (or a free output VC) sleeps until one arrives.
 - A stage queue holds input VCs (``input * V + vc``); its started entries form a prefix
   (they all complete in the same cycle), so "started" is one count per queue.
 - A flit is encoded as ``packet << 5 | index`` (at most 17 flits per packet).
@@ -35,6 +40,7 @@ from .topology import NPORTS, PORT_CORE, PORT_DRAM, Mesh
 OPPOSITE = np.array(topology.OPPOSITE, dtype=np.int64)  # input port a link enters by
 FLIT_SHIFT = 5
 FLIT_MASK = (1 << FLIT_SHIFT) - 1
+INF_CYCLE = 1 << 62
 
 # Input VC states (spec 6.3)
 VC_IDLE, VC_ROUTING, VC_VC_ALLOC, VC_ACTIVE = range(4)
@@ -70,6 +76,8 @@ Packets = namedtuple("Packets", [
 NocState = namedtuple("NocState", [
     "par",        # PAR_NAMES
     "neigh",      # [R, 6] router behind each port (-1: none)
+    "route",      # [R, E] output port at each router towards each endpoint (XY routing)
+    "vc_port", "vc_index",  # [6V] port and VC of a VC numbered ``port * V + vc``
     # input VCs [R, 6, V(, B)]: FIFO, state, routed output port and output VC
     "buf_flit", "buf_arr", "buf_head", "buf_cnt", "vc_state", "vc_out", "vc_outvc",
     # output VCs [R, 6, V]: owning input VC (input * V + vc, -1: free) and credits
@@ -88,9 +96,12 @@ NocState = namedtuple("NocState", [
     # pointers of the switch allocator [R, 6] and of the VC allocator [R, 6V]
     "sw_ptr", "sa_gptr", "sa_aptr", "va_gptr", "va_aptr",
     "nload",      # [R] flits in the router's input channels, buffers, traversal and output queues
+    "wake",       # [R] earliest cycle the router can do anything (a flit due from a channel,
+    #               a stage to start or complete, a flit to send); not before it is evaluated
     # network interfaces [E]: packet queue, flits sent of the head packet, its VC, last VC
     # taken; per injection VC [E, V]: owned by a packet, credits
     "ep_head", "ep_tail", "ep_sent", "ep_vc", "ep_last", "ep_own", "ep_cred",
+    "ep_wake",    # [E] earliest cycle the NI can do anything (as ``wake`` for routers)
     "ecr_time", "ecr_vc", "ecr_head", "ecr_cnt",           # credits to the NI [E, K]
     "ej_time", "ej_flit", "ej_vc", "ej_head", "ej_cnt",    # ejection channel [E, K]
     "ej_pkts",    # packets whose tail was received by their NI in the current cycle
@@ -156,6 +167,8 @@ def make_noc_state(cfg) -> NocState:
         return np.full(shape, fill, np.int64)
     return NocState(
         par=np.array([p[k] for k in PAR_NAMES], np.int64), neigh=neigh,
+        route=np.array([[noc_route(cols, r, e) for e in range(E)] for r in range(R)], np.int64),
+        vc_port=np.arange(QN, dtype=np.int64) // V, vc_index=np.arange(QN, dtype=np.int64) % V,
         buf_flit=z(R, NPORTS, V, B), buf_arr=z(R, NPORTS, V, B), buf_head=z(R, NPORTS, V),
         buf_cnt=z(R, NPORTS, V), vc_state=z(R, NPORTS, V), vc_out=z(R, NPORTS, V, fill=-1),
         vc_outvc=z(R, NPORTS, V, fill=-1),
@@ -172,9 +185,9 @@ def make_noc_state(cfg) -> NocState:
         oq_cnt=z(R, NPORTS),
         sw_ptr=z(R, NPORTS), sa_gptr=z(R, NPORTS), sa_aptr=z(R, NPORTS),
         va_gptr=z(R, QN), va_aptr=z(R, QN),
-        nload=z(R),
+        nload=z(R), wake=z(R),
         ep_head=z(E, fill=-1), ep_tail=z(E, fill=-1), ep_sent=z(E), ep_vc=z(E),
-        ep_last=z(E, fill=-1), ep_own=z(E, V), ep_cred=z(E, V, fill=B),
+        ep_last=z(E, fill=-1), ep_own=z(E, V), ep_cred=z(E, V, fill=B), ep_wake=z(E),
         ecr_time=z(E, kr), ecr_vc=z(E, kr), ecr_head=z(E), ecr_cnt=z(E),
         ej_time=z(E, ke), ej_flit=z(E, ke), ej_vc=z(E, ke), ej_head=z(E), ej_cnt=z(E),
         ej_pkts=z(E),
@@ -187,7 +200,8 @@ def make_noc_state(cfg) -> NocState:
 
 
 # The live (mutable) arrays: what a snapshot must copy to roll the network back.
-NOC_LIVE = tuple(f for f in NocState._fields if f not in ("par", "neigh"))
+NOC_LIVE = tuple(f for f in NocState._fields
+                 if f not in ("par", "neigh", "route", "vc_port", "vc_index"))
 
 
 def endpoint(node: int, port: int) -> int:
@@ -298,6 +312,8 @@ def _flit_to(N, d, i, t, f, w):
     N.ch_vc[d, i, k] = w
     N.ch_cnt[d, i] += 1
     N.nload[d] += 1
+    if t < N.wake[d]:
+        N.wake[d] = t
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -308,6 +324,8 @@ def _credit_to(N, u, o, t, w):
     N.cr_time[u, o, k] = t
     N.cr_vc[u, o, k] = w
     N.cr_cnt[u, o] += 1
+    if t < N.wake[u]:
+        N.wake[u] = t
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -326,7 +344,7 @@ def _head_arrives(P, N, r, i, v, f, pb):
         N.vc_state[r, i, v] = VC_ROUTING
         _sq_push(N, r, STAGE_RT, i * V + v)
     else:
-        N.vc_out[r, i, v] = noc_route(N.par[PAR_COLS], r, P.dst_ep[(f >> 5) - pb])
+        N.vc_out[r, i, v] = N.route[r, P.dst_ep[(f >> 5) - pb]]
         N.vc_state[r, i, v] = VC_VC_ALLOC
         _sq_push(N, r, STAGE_VA, i * V + v)
 
@@ -335,6 +353,7 @@ def _head_arrives(P, N, r, i, v, f, pb):
 def noc_enqueue(P, N, e, p, pb):
     """Append packet p to the queue of NI endpoint e."""
     P.next[p - pb] = -1
+    N.ep_wake[e] = 0
     if N.ep_head[e] < 0:
         N.ep_head[e] = p
         N.ep_tail[e] = p
@@ -353,14 +372,14 @@ def noc_busy(N):
 @njit(cache=True, _nrt=False, inline="always")
 def _ni_cycle(P, N, c, pb):
     """Spec 6.5: the NIs' part of cycle c -- receive ejected flits and credits, inject."""
-    V = N.par[PAR_V]
     ED = N.par[PAR_EJ]
-    ID = N.par[PAR_INJ]
     CD = N.par[PAR_CREDIT]
     E = N.ep_head.shape[0]
     KE = N.ej_time.shape[1]
     KR = N.ecr_time.shape[1]
     for e in range(E):
+        if N.ep_wake[e] > c:
+            continue
         r = e >> 1
         port = 5 if (e & 1) else 0
         # ejection channel
@@ -386,43 +405,73 @@ def _ni_cycle(P, N, c, pb):
             N.ecr_head[e] = _ring(h + 1, KR)
             N.ecr_cnt[e] -= 1
         # injection: the next flit of the packet at the head of the queue
-        p = N.ep_head[e]
-        if p < 0:
-            continue
-        s = N.ep_sent[e]
-        if s == 0:
-            last = N.ep_last[e]
-            v = -1
-            for k in range(1, V + 1):
-                w = 0 if last < 0 else (last + k) % V
-                if N.ep_own[e, w] == 0 and N.ep_cred[e, w] > 0:
-                    v = w
-                    break
-            if v < 0:
-                continue
-            N.ep_own[e, v] = 1
-            N.ep_last[e] = v
-            N.ep_vc[e] = v
-            P.inject[p - pb] = c
+        if N.ep_head[e] >= 0:
+            _ni_inject(P, N, e, r, port, c, pb)
+        N.ep_wake[e] = _ni_wake(N, e, c)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _ni_inject(P, N, e, r, port, c, pb):
+    """Spec 6.5: NI e injects the next flit of the packet at the head of its queue, if it
+    can (a free injection VC with a credit for a head flit, a credit on its VC otherwise)."""
+    V = N.par[PAR_V]
+    ID = N.par[PAR_INJ]
+    p = N.ep_head[e]
+    s = N.ep_sent[e]
+    if s == 0:
+        last = N.ep_last[e]
+        v = -1
+        for k in range(1, V + 1):
+            w = 0 if last < 0 else _ring(last + k, V)
+            if N.ep_own[e, w] == 0 and N.ep_cred[e, w] > 0:
+                v = w
+                break
+        if v < 0:
+            return
+        N.ep_own[e, v] = 1
+        N.ep_last[e] = v
+        N.ep_vc[e] = v
+        P.inject[p - pb] = c
+    else:
+        v = N.ep_vc[e]
+        if N.ep_cred[e, v] <= 0:
+            return
+    N.ep_cred[e, v] -= 1
+    _flit_to(N, r, port, c + 1 + ID, (p << 5) | s, v)
+    N.sc[2] += 1
+    N.st_inj[e] += 1
+    s += 1
+    if s == P.flits[p - pb]:
+        N.ep_own[e, v] = 0
+        s = 0
+        if p == N.ep_tail[e]:
+            N.ep_head[e] = -1
+            N.ep_tail[e] = -1
+            N.sc[1] -= 1
         else:
-            v = N.ep_vc[e]
-            if N.ep_cred[e, v] <= 0:
-                continue
-        N.ep_cred[e, v] -= 1
-        _flit_to(N, r, port, c + 1 + ID, (p << 5) | s, v)
-        N.sc[2] += 1
-        N.st_inj[e] += 1
-        s += 1
-        if s == P.flits[p - pb]:
-            N.ep_own[e, v] = 0
-            s = 0
-            if p == N.ep_tail[e]:
-                N.ep_head[e] = -1
-                N.ep_tail[e] = -1
-                N.sc[1] -= 1
-            else:
-                N.ep_head[e] = P.next[p - pb]
-        N.ep_sent[e] = s
+            N.ep_head[e] = P.next[p - pb]
+    N.ep_sent[e] = s
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _ni_wake(N, e, c):
+    """After NI e's cycle c: a cycle no later than the next one in which it does anything --
+    receives an ejected flit, or injects (the next cycle if it can, else when the next
+    credit arrives: a blocked injection changes nothing)."""
+    nxt = INF_CYCLE
+    if N.ej_cnt[e] > 0:
+        nxt = N.ej_time[e, N.ej_head[e]]
+    if N.ep_head[e] >= 0:
+        if N.ep_sent[e] > 0:
+            if N.ep_cred[e, N.ep_vc[e]] > 0:
+                return c + 1
+        else:
+            for w in range(N.par[PAR_V]):
+                if N.ep_own[e, w] == 0 and N.ep_cred[e, w] > 0:
+                    return c + 1
+        if N.ecr_cnt[e] > 0 and N.ecr_time[e, N.ecr_head[e]] < nxt:
+            nxt = N.ecr_time[e, N.ecr_head[e]]
+    return nxt if nxt > c else c + 1
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -430,7 +479,6 @@ def _router_cycle(P, N, r, c, pb):
     """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""
     V = N.par[PAR_V]
     B = N.par[PAR_B]
-    cols = N.par[PAR_COLS]
     QN = N.sq.shape[2]
     KC = N.ch_time.shape[2]
     KRR = N.cr_time.shape[2]
@@ -467,7 +515,32 @@ def _router_cycle(P, N, r, c, pb):
         N.sq_done[r, STAGE_RT] = c + N.par[PAR_RT] - 1
     # VC allocation
     n_va = N.sq_cnt[r, STAGE_VA]
-    if N.sq_started[r, STAGE_VA] == 0 and n_va > 0:
+    single = False
+    if N.sq_started[r, STAGE_VA] == 0 and n_va == 1:
+        # one requester asking for at most one output VC: the request, if any, is granted
+        # and accepted with the pointer moves of iSLIP's first iteration (as islip does)
+        h0 = N.sq_head[r, STAGE_VA]
+        e = N.sq[r, STAGE_VA, h0]
+        o = N.vc_out[r, N.vc_port[e], N.vc_index[e]]
+        free = -1
+        nfree = 0
+        for w in range(V):
+            if N.owner[r, o, w] < 0:
+                nfree += 1
+                free = w
+        if nfree <= 1:
+            single = True
+            QV = NPORTS * V
+            if nfree == 1:
+                g = o * V + free
+                N.sq_res[r, STAGE_VA, h0] = g
+                N.va_gptr[r, g] = _ring(e + 1, QV)
+                N.va_aptr[r, e] = _ring(g + 1, QV)
+            else:
+                N.sq_res[r, STAGE_VA, h0] = -1
+            N.sq_started[r, STAGE_VA] = 1
+            N.sq_done[r, STAGE_VA] = c + N.par[PAR_VA] - 1
+    if not single and N.sq_started[r, STAGE_VA] == 0 and n_va > 0:
         QV = NPORTS * V
         for k in range(QV):
             N.a_nin[k] = 0
@@ -475,7 +548,7 @@ def _router_cycle(P, N, r, c, pb):
         h0 = N.sq_head[r, STAGE_VA]
         for k in range(n_va):
             e = N.sq[r, STAGE_VA, _ring(h0 + k, QN)]
-            o = N.vc_out[r, e // V, e % V]
+            o = N.vc_out[r, N.vc_port[e], N.vc_index[e]]
             for w in range(V):
                 if N.owner[r, o, w] < 0:
                     N.a_req[e, o * V + w] = 1
@@ -487,22 +560,38 @@ def _router_cycle(P, N, r, c, pb):
             j = _ring(h0 + k, QN)
             e = N.sq[r, STAGE_VA, j]
             N.sq_res[r, STAGE_VA, j] = N.a_inm[e]
-            o = N.vc_out[r, e // V, e % V]
+            o = N.vc_out[r, N.vc_port[e], N.vc_index[e]]
             for w in range(V):
                 N.a_req[e, o * V + w] = -1
         N.sq_started[r, STAGE_VA] = n_va
         N.sq_done[r, STAGE_VA] = c + N.par[PAR_VA] - 1
     # switch allocation
     n_sa = N.sq_cnt[r, STAGE_SA]
-    if N.sq_started[r, STAGE_SA] == 0 and n_sa > 0:
+    if N.sq_started[r, STAGE_SA] == 0 and n_sa == 1:
+        # one request at most: as in islip, granted and accepted with the pointer moves
+        h0 = N.sq_head[r, STAGE_SA]
+        e = N.sq[r, STAGE_SA, h0]
+        i = N.vc_port[e]
+        v = N.vc_index[e]
+        o = N.vc_out[r, i, v]
+        if N.credits[r, o, N.vc_outvc[r, i, v]] > 0:
+            N.sq_res[r, STAGE_SA, h0] = o
+            N.sw_ptr[r, i] = _ring(v + 1, V)
+            N.sa_gptr[r, o] = _ring(i + 1, NPORTS)
+            N.sa_aptr[r, i] = _ring(o + 1, NPORTS)
+        else:
+            N.sq_res[r, STAGE_SA, h0] = -1
+        N.sq_started[r, STAGE_SA] = 1
+        N.sq_done[r, STAGE_SA] = c + N.par[PAR_SA] - 1
+    elif N.sq_started[r, STAGE_SA] == 0 and n_sa > 0:
         for k in range(NPORTS):
             N.a_nin[k] = 0
             N.a_nout[k] = 0
         h0 = N.sq_head[r, STAGE_SA]
         for k in range(n_sa):
             e = N.sq[r, STAGE_SA, _ring(h0 + k, QN)]
-            i = e // V
-            v = e % V
+            i = N.vc_port[e]
+            v = N.vc_index[e]
             o = N.vc_out[r, i, v]
             if N.credits[r, o, N.vc_outvc[r, i, v]] <= 0:
                 continue
@@ -513,24 +602,25 @@ def _router_cycle(P, N, r, c, pb):
                 N.a_nout[o] += 1
             else:
                 ptr = N.sw_ptr[r, i]
-                if (v - ptr + V) % V < (lab - ptr + V) % V:
+                if _ring(v - ptr + V, V) < _ring(lab - ptr + V, V):
                     N.a_req[i, o] = v
         islip(N.a_req, N.a_nin, N.a_nout, NPORTS, NPORTS, N.sa_gptr[r], N.sa_aptr[r],
               N.a_grant, N.a_inm, N.a_outm, N.par[PAR_ITERS])
         for k in range(n_sa):
             j = _ring(h0 + k, QN)
             e = N.sq[r, STAGE_SA, j]
-            i = e // V
-            v = e % V
+            i = N.vc_port[e]
+            v = N.vc_index[e]
             m = N.a_inm[i]
             if m >= 0 and N.a_req[i, m] == v:
                 N.sq_res[r, STAGE_SA, j] = m
-                N.sw_ptr[r, i] = (v + 1) % V
+                N.sw_ptr[r, i] = _ring(v + 1, V)
             else:
                 N.sq_res[r, STAGE_SA, j] = -1
         for k in range(n_sa):
             e = N.sq[r, STAGE_SA, _ring(h0 + k, QN)]
-            N.a_req[e // V, N.vc_out[r, e // V, e % V]] = -1
+            i = N.vc_port[e]
+            N.a_req[i, N.vc_out[r, i, N.vc_index[e]]] = -1
         N.sq_started[r, STAGE_SA] = n_sa
         N.sq_done[r, STAGE_SA] = c + N.par[PAR_SA] - 1
     # switch traversal
@@ -546,10 +636,10 @@ def _router_cycle(P, N, r, c, pb):
             e = N.sq[r, STAGE_RT, h]
             N.sq_head[r, STAGE_RT] = _ring(h + 1, QN)
             N.sq_cnt[r, STAGE_RT] -= 1
-            i = e // V
-            v = e % V
+            i = N.vc_port[e]
+            v = N.vc_index[e]
             f = N.buf_flit[r, i, v, N.buf_head[r, i, v]]
-            N.vc_out[r, i, v] = noc_route(cols, r, P.dst_ep[(f >> 5) - pb])
+            N.vc_out[r, i, v] = N.route[r, P.dst_ep[(f >> 5) - pb]]
             N.vc_state[r, i, v] = VC_VC_ALLOC
             _sq_push(N, r, STAGE_VA, e)
         N.sq_started[r, STAGE_RT] = 0
@@ -561,11 +651,11 @@ def _router_cycle(P, N, r, c, pb):
             res = N.sq_res[r, STAGE_VA, h]
             N.sq_head[r, STAGE_VA] = _ring(h + 1, QN)
             N.sq_cnt[r, STAGE_VA] -= 1
-            i = e // V
-            v = e % V
+            i = N.vc_port[e]
+            v = N.vc_index[e]
             if res >= 0:
-                N.owner[r, res // V, res % V] = e
-                N.vc_outvc[r, i, v] = res % V
+                N.owner[r, N.vc_port[res], N.vc_index[res]] = e
+                N.vc_outvc[r, i, v] = N.vc_index[res]
                 N.vc_state[r, i, v] = VC_ACTIVE
                 _sq_push(N, r, STAGE_SA, e)
             else:
@@ -584,8 +674,8 @@ def _router_cycle(P, N, r, c, pb):
                 _sq_push(N, r, STAGE_SA, e)
                 continue
             switched = True
-            i = e // V
-            v = e % V
+            i = N.vc_port[e]
+            v = N.vc_index[e]
             w = N.vc_outvc[r, i, v]
             bh = N.buf_head[r, i, v]
             f = N.buf_flit[r, i, v, bh]
@@ -600,10 +690,12 @@ def _router_cycle(P, N, r, c, pb):
             # the freed slot's credit goes upstream (to the NI for an injection port)
             if i == 0 or i == 5:
                 ep = 2 * r + (1 if i == 5 else 0)
-                kk = (N.ecr_head[ep] + N.ecr_cnt[ep]) % N.ecr_time.shape[1]
+                kk = _ring(N.ecr_head[ep] + N.ecr_cnt[ep], N.ecr_time.shape[1])
                 N.ecr_time[ep, kk] = c + 1 + N.par[PAR_INJ]
                 N.ecr_vc[ep, kk] = v
                 N.ecr_cnt[ep] += 1
+                if N.ecr_time[ep, kk] < N.ep_wake[ep]:
+                    N.ep_wake[ep] = N.ecr_time[ep, kk]
             else:
                 _credit_to(N, N.neigh[r, i], OPPOSITE[i],
                            c + 1 + N.par[PAR_LINK] + N.par[PAR_CREDIT], v)
@@ -654,8 +746,82 @@ def _router_cycle(P, N, r, c, pb):
             N.ej_flit[ep, k] = f
             N.ej_vc[ep, k] = w
             N.ej_cnt[ep] += 1
+            if N.ej_time[ep, k] < N.ep_wake[ep]:
+                N.ep_wake[ep] = N.ej_time[ep, k]
         else:
             _flit_to(N, N.neigh[r, o], OPPOSITE[o], c + 1 + N.par[PAR_LINK], f, w)
+
+    # ---- the next cycle the router has something to do
+    N.wake[r] = _router_wake(N, r, c)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _router_wake(N, r, c):
+    """After router r's cycle c: a cycle no later than the next one in which it does
+    anything -- receives a flit from a channel, starts or completes a stage, sends a flit.
+    (Evaluating it earlier only takes its due credits early, which changes nothing: see
+    the notes at the top.) A stage queue with unstarted entries makes it the next cycle,
+    except when the stage takes one cycle and none of its entries can win it: switch
+    allocation with no credit for any entry's output VC (then the next credit arrival at
+    one of their ports) and VC allocation with no free output VC on any entry's port (an
+    output VC is freed only by this router switching a tail: it is busy then)."""
+    V = N.par[PAR_V]
+    QN = N.sq.shape[2]
+    nxt = INF_CYCLE
+    if N.xq_cnt[r] > 0:
+        if N.xq_started[r] == 0:
+            return c + 1
+        nxt = N.xq_done[r]
+    for o in range(NPORTS):
+        if N.oq_cnt[r, o] > 0:
+            return c + 1
+    n = N.sq_cnt[r, STAGE_RT]
+    if n > 0:
+        if N.sq_started[r, STAGE_RT] == 0:
+            return c + 1
+        if N.sq_done[r, STAGE_RT] < nxt:
+            nxt = N.sq_done[r, STAGE_RT]
+    n = N.sq_cnt[r, STAGE_VA]
+    if n > 0:
+        if N.sq_started[r, STAGE_VA] > 0:
+            if N.sq_done[r, STAGE_VA] < nxt:
+                nxt = N.sq_done[r, STAGE_VA]
+        elif N.par[PAR_VA] != 1:
+            return c + 1
+        else:
+            h0 = N.sq_head[r, STAGE_VA]
+            for k in range(n):
+                e = N.sq[r, STAGE_VA, _ring(h0 + k, QN)]
+                o = N.vc_out[r, N.vc_port[e], N.vc_index[e]]
+                for w in range(V):
+                    if N.owner[r, o, w] < 0:
+                        return c + 1
+    n = N.sq_cnt[r, STAGE_SA]
+    if n > 0:
+        if N.sq_started[r, STAGE_SA] > 0:
+            if N.sq_done[r, STAGE_SA] < nxt:
+                nxt = N.sq_done[r, STAGE_SA]
+        elif N.par[PAR_SA] != 1:
+            return c + 1
+        else:
+            h0 = N.sq_head[r, STAGE_SA]
+            for k in range(n):
+                e = N.sq[r, STAGE_SA, _ring(h0 + k, QN)]
+                i = N.vc_port[e]
+                v = N.vc_index[e]
+                o = N.vc_out[r, i, v]
+                if N.credits[r, o, N.vc_outvc[r, i, v]] > 0:
+                    return c + 1
+                if N.cr_cnt[r, o] > 0:
+                    t = N.cr_time[r, o, N.cr_head[r, o]]
+                    if t < nxt:
+                        nxt = t
+    for i in range(NPORTS):
+        if N.ch_cnt[r, i] > 0:
+            t = N.ch_time[r, i, N.ch_head[r, i]]
+            if t < nxt:
+                nxt = t
+    return nxt if nxt > c else c + 1
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -666,5 +832,5 @@ def noc_cycle(P, N, c, pb):
     if N.sc[1] > 0 or N.sc[2] > 0:
         _ni_cycle(P, N, c, pb)
     for r in range(N.nload.shape[0]):
-        if N.nload[r] > 0:
+        if N.nload[r] > 0 and N.wake[r] <= c:
             _router_cycle(P, N, r, c, pb)
