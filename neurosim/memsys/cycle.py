@@ -87,6 +87,8 @@ LOG_HREM, LOG_HAVAIL, LOG_PKREM, LOG_EJECT, LOG_ARRIVE, LOG_COMPLETE = range(6)
 CK_N, CK_EVERY, CK_NEXT = range(3)          # Spec.par: checkpoints held, spacing, next one
 CK_MAX = 32                                 # checkpoints held at most (then thinned out)
 CK_FIRST_EVERY = 256                        # initial spacing (cycles)
+ACTIVITY_SAMPLES = 2048                     # activity samples held at most (timeline)
+ACTIVITY_FIRST_EVERY = 64                   # their initial spacing (cycles)
 
 Book = namedtuple("Book", [
     "h_rem", "h_avail",          # per handle: parts outstanding, availability so far
@@ -379,6 +381,12 @@ class Engine:
                       mode=np.array([noc_cycle, dram_cycle, self.ln, self.ld, 0, 0],
                                     np.int64))
         self._make_live()
+        # link and DRAM-bus activity over time (for the timeline): committed values of the
+        # cumulative counters N.st_port and D.cmd at cycles at least ``_activity_every``
+        # apart, at most ACTIVITY_SAMPLES of them (then every other one is dropped and the
+        # spacing doubles)
+        self._activity: list = []    # (cycle, flits by router output port, RD + WR by channel)
+        self._activity_every = ACTIVITY_FIRST_EVERY
         self.packets_done = PacketTally()     # retired packets, summarised
         self.requests_done = RequestTally()   # retired requests, summarised
         self._arch_r: list = []      # retired requests' records: column chunks (see retire),
@@ -422,12 +430,14 @@ class Engine:
                  + [(self.B, "sc")])
         live = np.empty(sum(getattr(o, k).size for o, k in parts), np.int64)
         views: dict = {0: {}, 1: {}, 2: {}}
+        self._live_at = {}                   # name -> (offset, shape) in the buffer
         at = 0
         for o, k in parts:
             a = getattr(o, k)
             v = live[at:at + a.size].reshape(a.shape)
             v[...] = a
             views[0 if o is self.N else 1 if o is self.D else 2][k] = v
+            self._live_at[k] = (at, a.shape)   # (NocState, DramState, Book: distinct names)
             at += a.size
         self.N = self.N._replace(**views[0])
         self.D = self.D._replace(**views[1])
@@ -651,6 +661,43 @@ class Engine:
                  "outcome": a["outcome"], "resp_last": a["resp_last"]} for a in self._arch_r]
         return {k: np.concatenate([p[k].astype(bool if k == "write" else np.int64)
                                    for p in arch + [live]]) for k in live}
+
+    def _activity_at(self, state: np.ndarray) -> tuple:
+        """(flits by router output port, RD + WR commands by channel) of a live state."""
+        at, shape = self._live_at["st_port"]
+        ports = state[at:at + int(np.prod(shape))].reshape(shape).copy()
+        at, shape = self._live_at["cmd"]
+        cmd = state[at:at + int(np.prod(shape))].reshape(shape)
+        names = dm.CMD_NAMES
+        return ports, cmd[:, names.index("rd")] + cmd[:, names.index("wr")]
+
+    def sample_activity(self, committed: int, force: bool = False) -> None:
+        """Note the committed counters of link and DRAM-bus activity: of the checkpoints at
+        or before ``committed`` (no rollback can change them), or of the live state when it
+        is at ``committed`` and not speculating; at most one every ``_activity_every``
+        cycles unless ``force``."""
+        last = self._activity[-1][0] if self._activity else 0
+        if committed < last + (1 if force else self._activity_every):
+            return
+        if self.speculating:
+            S = self.S
+            states = [(int(S.ck_g[j]), S.ck[j]) for j in range(int(S.par[CK_N]))
+                      if S.ck_g[j] <= committed]
+        else:
+            states = [(self.G, self.S.live)] if self.G == committed else []
+        for cycle, state in states:
+            last = self._activity[-1][0] if self._activity else 0
+            if cycle <= last or (cycle < last + self._activity_every and not force):
+                continue
+            self._activity.append((cycle, *self._activity_at(state)))
+            if len(self._activity) > ACTIVITY_SAMPLES:
+                self._activity = self._activity[1::2]
+                self._activity_every *= 2
+
+    def activity(self) -> list:
+        """The samples of :meth:`sample_activity`: (cycle, flits sent by each router output
+        port [node, port] up to that cycle, RD + WR commands by channel up to it)."""
+        return list(self._activity)
 
     def add_handle(self, parts: int) -> int:
         h = self.n_h
@@ -929,6 +976,7 @@ class CycleMemorySystem(MemorySystem):
                 eng.commit()
                 eng.run(cycle)
             self._now = cycle
+            eng.sample_activity(cycle)
             eng.trim(cycle)
             eng.retire(cycle)
         out = []
@@ -1087,6 +1135,29 @@ class CycleMemorySystem(MemorySystem):
                     if v:
                         c[(f"dram.ch{ch}", name)] += v
         return c
+
+    def activity(self) -> dict:
+        """Link and DRAM-bus activity over the step, for the timeline (``timeline.py``):
+        ``cycles`` (ascending sample cycles, the committed one last), ``links`` (each
+        directed router-to-router link's flits sent up to each sample cycle, by link
+        ``(x,y)->(x,y)``), ``dram`` (each channel's data-bus busy cycles up to each sample
+        cycle: RD and WR bursts x tBURST; with ``dram.model: cycle`` only)."""
+        from ..arch import dram_timing_cycles
+
+        self._sync()
+        self.eng.sample_activity(self._C, force=True)
+        samples = self.eng.activity()
+        mesh = self.mesh
+        out = {"cycles": [c for c, _, _ in samples], "links": {}, "dram": {}}
+        if self.noc_cycle:
+            for r, o, d in mesh.links():
+                (x, y), (xd, yd) = mesh.xy(r), mesh.xy(d)
+                out["links"][f"({x},{y})->({xd},{yd})"] = [int(p[r, o]) for _, p, _ in samples]
+        if self.dram_cycle:
+            burst = dram_timing_cycles(self.cfg)["tBURST"]
+            for ch in range(self.cfg.dram.channels):
+                out["dram"][f"ch{ch}"] = [int(b[ch]) * burst for _, _, b in samples]
+        return out
 
     @property
     def extra(self) -> dict:
