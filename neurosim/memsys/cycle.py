@@ -19,9 +19,18 @@ uninterrupted ``next_event``/``advance`` loop simulates each cycle once. ``advan
 the checkpoints (and undo log) no rollback can reach any more.
 
 **Lean tables.** Packet and request ids only grow; the tables hold the rows from the first
-one still in flight (:meth:`Engine.retire`): delivered rows move into a compact archive of
-what records and statistics read (packet kind, flits, latency; request channel, completion,
-wait, outcome, response delivery). ``messages`` and ``dram`` are built from it on iteration.
+one still in flight (:meth:`Engine.retire`): delivered rows go into running summaries of
+what the statistics read (``PacketTally``, ``RequestTally``: counts and latency occurrences,
+bounded however long the run) and, for the first ``Engine.RECORD_ROWS`` requests, into a
+compact archive of what the records read (request channel, completion, wait, outcome,
+response delivery). ``messages`` and ``dram`` are built from it on iteration; beyond, only
+the records of the last ``Engine.RECORD_WINDOW`` cycles can be listed
+(``RecordLog.ending_at``).
+
+**Activity samples.** For the timeline's per-link and per-channel tracks the engine notes
+the cumulative link-flit and DRAM-command counters at committed cycles
+(:meth:`Engine.sample_activity`; at most ``ACTIVITY_SAMPLES``), read from its checkpoints
+or its state after an ``advance``: no kernel keeps anything more.
 
 **Cycle order** (one engine cycle ``c``): (a) DRAM completions due at ``c`` (write done;
 read response enqueued at the controller's NI, channel order); (b) requests delivered by an
