@@ -7,7 +7,8 @@ kind, layer, part, sample and time step, holding a ``busy`` child (its busy cycl
 they fell is not recorded); the cycles before a tile are ``wait_noc`` / ``wait_dram`` /
 ``wait_dep`` slices (``docs/microarchitecture.md`` 10.1). With the cycle-level NoC, a ``NoC
 links`` process has a counter track per directed router-to-router link (its utilisation:
-flits sent / cycles, per time bin), and with the cycle-level DRAM a ``DRAM buses`` process a
+flits sent / cycles, per time bin) and a ``NoC ports`` process one per network interface's
+injection and ejection, and with the cycle-level DRAM a ``DRAM buses`` process a
 counter track per channel (data-bus busy cycles / cycles, per bin): both from the memory
 system's activity samples (``CycleMemorySystem.activity``), so bounded however long the run.
 Where the records allow, a ``NoC messages`` process has a track per source core (messages as
@@ -38,6 +39,8 @@ NOC_PID = 1_000_000
 DRAM_PID = 1_000_001
 LINKS_PID = 1_000_002
 BUSES_PID = 1_000_003
+PORTS_PID = 1_000_004
+CATEGORY = {LINKS_PID: "noc_link", PORTS_PID: "noc_port", BUSES_PID: "dram_bus"}
 DEFAULT_MAX_EVENTS = 400_000
 # Beyond this many times the event budget, NoC and DRAM records are not read at all (a
 # compact record log would have to be expanded, e.g. 31 M packets for single-core VGG-11):
@@ -126,6 +129,7 @@ def _activity_events(timing, budget: int) -> list:
     if not act or not act["cycles"]:
         return []
     tracks = [(LINKS_PID, name, "flits", v) for name, v in act["links"].items()]
+    tracks += [(PORTS_PID, name, "flits", v) for name, v in act["ports"].items()]
     tracks += [(BUSES_PID, name, "busy_cycles", v) for name, v in act["dram"].items()]
     if not tracks:
         return []
@@ -144,13 +148,13 @@ def _activity_events(timing, budget: int) -> list:
                 count = total - before
                 if count or last:
                     out.append({"ph": "C", "pid": pid, "name": name, "ts": begin,
-                                "cat": "noc_link" if pid == LINKS_PID else "dram_bus",
+                                "cat": CATEGORY[pid],
                                 "args": {"utilisation": count / (end - begin), what: count}})
                 last = count
                 begin, before = end, total
         if last:
             out.append({"ph": "C", "pid": pid, "name": name, "ts": begin,
-                        "cat": "noc_link" if pid == LINKS_PID else "dram_bus",
+                        "cat": CATEGORY[pid],
                         "args": {"utilisation": 0.0, what: 0}})
     return out
 
@@ -204,6 +208,8 @@ def _metadata(timing) -> list:
                 "args": {"name": "DRAM requests (by channel)"}})
     out.append({"ph": "M", "pid": LINKS_PID, "name": "process_name",
                 "args": {"name": "NoC links (utilisation by directed link)"}})
+    out.append({"ph": "M", "pid": PORTS_PID, "name": "process_name",
+                "args": {"name": "NoC ports (injection / ejection utilisation by endpoint)"}})
     out.append({"ph": "M", "pid": BUSES_PID, "name": "process_name",
                 "args": {"name": "DRAM buses (data-bus utilisation by channel)"}})
     return out
@@ -279,4 +285,4 @@ def gantt_png(timing, title: str, max_rows: int = 96) -> bytes:
 
 
 __all__ = ["gantt_png", "trace_events", "timeline_json", "DEFAULT_MAX_EVENTS", "NOC_PID", "DRAM_PID",
-           "LINKS_PID", "BUSES_PID", "ENGINE_TID"]
+           "LINKS_PID", "PORTS_PID", "BUSES_PID", "ENGINE_TID"]

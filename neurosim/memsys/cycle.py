@@ -672,13 +672,15 @@ class Engine:
                                    for p in arch + [live]]) for k in live}
 
     def _activity_at(self, state: np.ndarray) -> tuple:
-        """(flits by router output port, RD + WR commands by channel) of a live state."""
-        at, shape = self._live_at["st_port"]
-        ports = state[at:at + int(np.prod(shape))].reshape(shape).copy()
-        at, shape = self._live_at["cmd"]
-        cmd = state[at:at + int(np.prod(shape))].reshape(shape)
-        names = dm.CMD_NAMES
-        return ports, cmd[:, names.index("rd")] + cmd[:, names.index("wr")]
+        """(flits by router output port, flits injected by endpoint, RD + WR commands by
+        channel) of a live state."""
+        def view(name):
+            at, shape = self._live_at[name]
+            return state[at:at + int(np.prod(shape))].reshape(shape)
+
+        cmd, names = view("cmd"), dm.CMD_NAMES
+        return (view("st_port").copy(), view("st_inj").copy(),
+                cmd[:, names.index("rd")] + cmd[:, names.index("wr")])
 
     def sample_activity(self, committed: int, force: bool = False) -> None:
         """Note the committed counters of link and DRAM-bus activity: of the checkpoints at
@@ -705,7 +707,8 @@ class Engine:
 
     def activity(self) -> list:
         """The samples of :meth:`sample_activity`: (cycle, flits sent by each router output
-        port [node, port] up to that cycle, RD + WR commands by channel up to it)."""
+        port [node, port] up to that cycle, flits injected by each endpoint up to it, RD + WR
+        commands by channel up to it)."""
         return list(self._activity)
 
     def add_handle(self, parts: int) -> int:
@@ -1149,23 +1152,37 @@ class CycleMemorySystem(MemorySystem):
         """Link and DRAM-bus activity over the step, for the timeline (``timeline.py``):
         ``cycles`` (ascending sample cycles, the committed one last), ``links`` (each
         directed router-to-router link's flits sent up to each sample cycle, by link
-        ``(x,y)->(x,y)``), ``dram`` (each channel's data-bus busy cycles up to each sample
-        cycle: RD and WR bursts x tBURST; with ``dram.model: cycle`` only)."""
+        ``(x,y)->(x,y)``), ``ports`` (each network interface's flits injected and ejected
+        up to each sample cycle, by ``core (x,y) injection`` etc.; ``links`` and ``ports``
+        with ``noc.model: cycle`` only), ``dram`` (each channel's data-bus busy cycles up to
+        each sample cycle: RD and WR bursts x tBURST; with ``dram.model: cycle`` only)."""
         from ..arch import dram_timing_cycles
 
         self._sync()
         self.eng.sample_activity(self._C, force=True)
         samples = self.eng.activity()
         mesh = self.mesh
-        out = {"cycles": [c for c, _, _ in samples], "links": {}, "dram": {}}
+        out = {"cycles": [c for c, _, _, _ in samples], "links": {}, "ports": {}, "dram": {}}
         if self.noc_cycle:
             for r, o, d in mesh.links():
                 (x, y), (xd, yd) = mesh.xy(r), mesh.xy(d)
-                out["links"][f"({x},{y})->({xd},{yd})"] = [int(p[r, o]) for _, p, _ in samples]
+                out["links"][f"({x},{y})->({xd},{yd})"] = [int(p[r, o])
+                                                           for _, p, _, _ in samples]
+            for node in range(mesh.nodes):
+                x, y = mesh.xy(node)
+                ends = [("core", PORT_CORE)]
+                if node in mesh.dram_nodes:
+                    ends.append(("dram", PORT_DRAM))
+                for name, port in ends:
+                    e = nm.endpoint(node, port)
+                    out["ports"][f"{name} ({x},{y}) injection"] = [int(i[e])
+                                                                   for _, _, i, _ in samples]
+                    out["ports"][f"{name} ({x},{y}) ejection"] = [int(p[node, port])
+                                                                  for _, p, _, _ in samples]
         if self.dram_cycle:
             burst = dram_timing_cycles(self.cfg)["tBURST"]
             for ch in range(self.cfg.dram.channels):
-                out["dram"][f"ch{ch}"] = [int(b[ch]) * burst for _, _, b in samples]
+                out["dram"][f"ch{ch}"] = [int(b[ch]) * burst for _, _, _, b in samples]
         return out
 
     @property
