@@ -368,9 +368,11 @@ class Engine:
     # summaries are (statistics unchanged; iterating the records raises RecordsNotKept).
     RECORD_ROWS = 1 << 20
     # Beyond it, requests are retired only once all their events are this many cycles old,
-    # so that the records ending in the last RECORD_WINDOW cycles can still be listed (the
-    # critical path's, docs/microarchitecture.md 10.2: see ``records_ending_at``).
-    RECORD_WINDOW = 1 << 16
+    # so that the records ending in the last RECORD_WINDOW cycles can still be listed
+    # (``RecordLog.ending_at``: the critical path's, docs/microarchitecture.md 10.2, which
+    # asks for the requests arriving with the step's last DRAM write: it raises
+    # RecordsNotKept should that write have waited longer than this in its controller).
+    RECORD_WINDOW = 1 << 20
 
     def __init__(self, cfg, noc_cycle: bool, dram_cycle: bool):
         self.cfg = cfg
