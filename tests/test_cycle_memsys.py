@@ -417,7 +417,8 @@ def test_retired_rows_keep_records_and_statistics(noc, dram, monkeypatch):
 @pytest.mark.parametrize("noc, dram", COMBOS)
 def test_records_beyond_the_kept_rows_are_summarised(noc, dram, monkeypatch):
     # issue 15: past Engine.RECORD_ROWS retired requests the per-request records are
-    # dropped (bounded memory); the statistics stay those of a run that kept every row,
+    # dropped (bounded memory), and so are the log entries of old delivered messages; the
+    # statistics (payloads included) stay those of a run that kept every row,
     # the records cannot be listed any more, except those ending in the last
     # RECORD_WINDOW cycles (what the critical path asks for)
     from neurosim.memsys.base import RecordsNotKept
@@ -429,6 +430,7 @@ def test_records_beyond_the_kept_rows_are_summarised(noc, dram, monkeypatch):
     monkeypatch.setattr(Engine, "RETIRE_MIN", 1)
     monkeypatch.setattr(Engine, "RECORD_ROWS", 8)
     monkeypatch.setattr(Engine, "RECORD_WINDOW", 300)
+    monkeypatch.setattr(CycleMemorySystem, "LOG_MIN", 1)
     ms = make(*sets)
     ops = sorted(posts, key=lambda op: op[1])
     k, t = 0, 0
@@ -443,6 +445,7 @@ def test_records_beyond_the_kept_rows_are_summarised(noc, dram, monkeypatch):
     keep.advance(t)
     assert not ms.eng.records_kept and ms.eng.rb > 8
     assert 0 < ms.eng.retired_upto <= t - 300
+    assert len(ms._log) < len(keep._log)     # old delivered messages dropped from the log
     assert ms.extra == keep.extra and ms.counters == keep.counters
     assert len(ms.messages) == len(keep.messages) and len(ms.dram) == len(keep.dram)
     assert ms.messages.summary_by_kind() == keep.messages.summary_by_kind()

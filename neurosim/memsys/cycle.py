@@ -822,6 +822,8 @@ class CycleMemorySystem(MemorySystem):
       are built from the engine's tables only when iterated.
     """
 
+    LOG_MIN = 1 << 16      # log entries below which dropping old messages is not worth a pass
+
     def __init__(self, cfg):
         super().__init__(cfg)
         noc_cycle, dram_cycle = cfg.noc.model == "cycle", cfg.dram.model == "cycle"
@@ -833,7 +835,11 @@ class CycleMemorySystem(MemorySystem):
         self._dirty = INF            # earliest post since the last consistency point that
         #                              landed before the engine's cycle (INF: none)
         self._E = None               # cached next_event: (value, horizon it holds for)
-        self._handles: list = []     # kernel handle id -> Handle
+        self._handles: list = []     # kernel handle id -> Handle (None once delivered and
+        #                              passed by ``_ev_lo``)
+        self._payload_dropped: dict = {}  # payload bits of delivered messages dropped from
+        #                              the log (see _drop_old_messages), by kind
+        self._drop_at = self.LOG_MIN
         self._known: list = []       # heap of handles whose availability was known at post
         self._ev_lo = 0
         self._reqs: list = []        # per DRAM transfer: (first request, bursts, tensor,
@@ -993,6 +999,8 @@ class CycleMemorySystem(MemorySystem):
             eng.sample_activity(cycle)
             eng.trim(cycle)
             eng.retire(cycle)
+            if not eng.records_kept and len(self._log) >= self._drop_at:
+                self._drop_old_messages()
         out = []
         while self._known and self._known[0][0] <= cycle:
             t, _, h = heapq.heappop(self._known)
@@ -1007,6 +1015,7 @@ class CycleMemorySystem(MemorySystem):
                 out.append(h)
             if lo_moving and h.available is not None:
                 self._ev_lo += 1
+                self._handles[kh] = None     # never looked up again
             else:
                 lo_moving = False
         if self._E is not None and self._E[0] is not None and self._E[0] <= cycle:
@@ -1112,6 +1121,23 @@ class CycleMemorySystem(MemorySystem):
             yield MessageRecord("dram_read_resp", ctrl, core, c if v >= 0 else -1, v, bits,
                                 len(resp), sum(resp), tag)
 
+    def _drop_old_messages(self) -> None:
+        """Once the records are no longer all kept (``Engine.RECORD_ROWS``), drop from the
+        log the messages delivered before ``Engine.retired_upto`` (no record query reaches
+        them), keeping their payload for the statistics: the log then grows with what is
+        recent, not with the run."""
+        lim = self.eng.retired_upto
+        keep = []
+        for entry in self._log:
+            what, m = entry
+            if what == "msg" and m[-1].available is not None and m[-1].available < lim:
+                if m[5]:   # packets: it used the NoC
+                    self._payload_dropped[m[0]] = self._payload_dropped.get(m[0], 0) + m[4]
+                continue
+            keep.append(entry)
+        self._log = keep
+        self._drop_at = max(self.LOG_MIN, 2 * len(keep))
+
     def tensor_names(self) -> list:
         """The tensor kind of each code of the requests' ``tensor`` column."""
         return list(self._tensors)
@@ -1119,7 +1145,7 @@ class CycleMemorySystem(MemorySystem):
     def _payload_delivered(self) -> dict:
         """Payload bits of the messages available by the committed cycle that used the NoC
         (every leg of a multicast counts), by kind."""
-        out: dict = {}
+        out: dict = dict(self._payload_dropped)
         for what, m in self._log:
             if what == "dram":
                 continue
