@@ -96,19 +96,29 @@ def critical_path(timing) -> list:
 def _last_transfer(timing, total: int, issuer, links: list):
     """The message or DRAM write that is the step's last event: its links (appended), and
     the tile that issued it with the cycle its part of the path ends."""
-    msgs = [m for m in timing.messages if m.available == total]
+    msgs = ending_at(timing.messages, total)
     if msgs:
         m = min(msgs, key=lambda m: (m.send, m.src))
         links.append(Link("noc", f"{m.kind} message core{m.src[0]}->core{m.dst[0]}", m.send,
                           m.available))
         return issuer(m.src[0], m.send), m.send
-    writes = [d for d in timing.dram if d.write and d.complete == total]
+    writes = [d for d in ending_at(timing.dram, total) if d.write]
     d = min(writes, key=lambda d: (d.arrive, d.channel, d.address))
     links.append(Link("dram", f"{d.tensor} store on dram.ch{d.channel}", d.arrive, d.complete))
-    reqs = [m for m in timing.messages if m.kind == "dram_write" and m.available == d.arrive]
+    reqs = [m for m in ending_at(timing.messages, d.arrive) if m.kind == "dram_write"]
     m = max(reqs, key=lambda m: (m.send, -m.src[0]))
     links.append(Link("noc", f"store request core{m.src[0]}->dram", m.send, m.available))
     return issuer(m.src[0], m.send), m.send
+
+
+def ending_at(records, cycle: int) -> list:
+    """The records (messages or DRAM records) that end at ``cycle``, in their order: asked
+    of a memory system's record log (which may no longer hold every record of a long run),
+    or filtered from a plain list."""
+    if hasattr(records, "ending_at"):
+        return records.ending_at(cycle)
+    end = "complete" if records and hasattr(records[0], "complete") else "available"
+    return [r for r in records if getattr(r, end) == cycle]
 
 
 def bound_hints(arch, timing) -> dict:

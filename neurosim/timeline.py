@@ -5,18 +5,26 @@ One process per core with a thread (track) per engine: every tile is a slice nam
 kind, layer, part, sample and time step, holding a ``busy`` child (its busy cycles) and a
 ``bank_stall`` child (its bank-stall cycles, drawn at the tile's end: where inside the tile
 they fell is not recorded); the cycles before a tile are ``wait_noc`` / ``wait_dram`` /
-``wait_dep`` slices (``docs/microarchitecture.md`` 10.1). A ``NoC`` process has a track per
-source core (messages as async slices from send to available) and a ``DRAM`` process a track
-per channel (requests from arrival to end of data). Time stamps are chip cycles (shown as
+``wait_dep`` slices (``docs/microarchitecture.md`` 10.1). With the cycle-level NoC, a ``NoC
+links`` process has a counter track per directed router-to-router link (its utilisation:
+flits sent / cycles, per time bin) and a ``NoC ports`` process one per network interface's
+injection and ejection, and with the cycle-level DRAM a ``DRAM buses`` process a
+counter track per channel (data-bus busy cycles / cycles, per bin): both from the memory
+system's activity samples (``CycleMemorySystem.activity``), so bounded however long the run.
+Where the records allow, a ``NoC messages`` process has a track per source core (messages as
+async slices from send to available) and a ``DRAM requests`` process a track per channel
+(requests from arrival to end of data). Time stamps are chip cycles (shown as
 microseconds).
 
 ``gantt_png`` draws the same classes as a PNG Gantt overview (``neurosim run --out``).
 
-Bounded size: beyond ``max_events`` the NoC and DRAM tracks are reduced to their busy
-intervals (overlapping transfers merged; beyond ``OMIT_FACTOR`` times it they are left
-empty, as reading the records would cost more than the run), and if the tiles alone exceed it, consecutive tiles
-of one engine with the same kind, layer and sample are merged into one slice whose children
-carry the summed busy and bank-stall cycles (their waits in the slice's arguments).
+Bounded size (``max_events``): if the tiles alone exceed it, consecutive tiles of one engine
+with the same kind, layer and sample are merged into one slice whose children carry the
+summed busy and bank-stall cycles (their waits in the slice's arguments); the link and bus
+counters get wider bins (at most what is left of the bound, over the tracks); the message
+and request tracks are reduced to their busy intervals, and are left empty beyond
+``OMIT_FACTOR`` times the bound (reading the records would cost more than the run) or when
+a long run's records were summarised rather than kept (``RecordsNotKept``).
 """
 from __future__ import annotations
 
@@ -24,10 +32,15 @@ import json
 from collections import defaultdict
 
 from .critical_path import tile_name
+from .memsys.base import RecordsNotKept
 
 ENGINE_TID = {"fp": 0, "bp": 1, "wg": 2}
 NOC_PID = 1_000_000
 DRAM_PID = 1_000_001
+LINKS_PID = 1_000_002
+BUSES_PID = 1_000_003
+PORTS_PID = 1_000_004
+CATEGORY = {LINKS_PID: "noc_link", PORTS_PID: "noc_port", BUSES_PID: "dram_bus"}
 DEFAULT_MAX_EVENTS = 400_000
 # Beyond this many times the event budget, NoC and DRAM records are not read at all (a
 # compact record log would have to be expanded, e.g. 31 M packets for single-core VGG-11):
@@ -107,12 +120,54 @@ def _merged(intervals: list) -> list:
     return out
 
 
+def _activity_events(timing, budget: int) -> list:
+    """Counter events of each NoC link's and DRAM bus's utilisation per time bin (the
+    memory system's activity samples, merged into at most ``budget`` events): a value at
+    the start of each bin (``utilisation``, and the ``flits`` or ``busy_cycles`` of the
+    bin), 0 at the step's end."""
+    act = timing.extra.get("memsys_activity")
+    if not act or not act["cycles"]:
+        return []
+    tracks = [(LINKS_PID, name, "flits", v) for name, v in act["links"].items()]
+    tracks += [(PORTS_PID, name, "flits", v) for name, v in act["ports"].items()]
+    tracks += [(BUSES_PID, name, "busy_cycles", v) for name, v in act["dram"].items()]
+    if not tracks:
+        return []
+    cycles = act["cycles"]
+    bins = min(len(cycles), max(0, budget // len(tracks) - 1))
+    if bins <= 0:
+        return []
+    ends = sorted({int(round(x)) for x in
+                   [(len(cycles) - 1) * (k + 1) / bins for k in range(bins)]})
+    out = []
+    for pid, name, what, values in tracks:
+        begin, before, last = 0, 0, None
+        for i in ends:
+            end, total = cycles[i], values[i]
+            if end > begin:
+                count = total - before
+                if count or last:
+                    out.append({"ph": "C", "pid": pid, "name": name, "ts": begin,
+                                "cat": CATEGORY[pid],
+                                "args": {"utilisation": count / (end - begin), what: count}})
+                last = count
+                begin, before = end, total
+        if last:
+            out.append({"ph": "C", "pid": pid, "name": name, "ts": begin,
+                        "cat": CATEGORY[pid],
+                        "args": {"utilisation": 0.0, what: 0}})
+    return out
+
+
 def _transfer_events(timing, budget: int) -> tuple[list, bool]:
     if len(timing.messages) + len(timing.dram) > OMIT_FACTOR * max(1, budget):
         return [], True   # reading that many records would cost more than the run
-    noc = [(m.src[0], m.kind, m.dst[0], m.send, m.available) for m in timing.messages
-           if m.flits]
-    dram = [(d.channel, d.tensor, d.write, d.arrive, d.complete) for d in timing.dram]
+    try:
+        noc = [(m.src[0], m.kind, m.dst[0], m.send, m.available) for m in timing.messages
+               if m.flits]
+        dram = [(d.channel, d.tensor, d.write, d.arrive, d.complete) for d in timing.dram]
+    except RecordsNotKept:
+        return [], True
     if 2 * (len(noc) + len(dram)) <= budget:
         out = []
         for i, (src, kind, dst, b, e) in enumerate(noc):
@@ -148,9 +203,15 @@ def _metadata(timing) -> list:
             out.append({"ph": "M", "pid": c, "tid": tid, "name": "thread_name",
                         "args": {"name": f"{eng.upper()} engine"}})
     out.append({"ph": "M", "pid": NOC_PID, "name": "process_name",
-                "args": {"name": "NoC (by source core)"}})
+                "args": {"name": "NoC messages (by source core)"}})
     out.append({"ph": "M", "pid": DRAM_PID, "name": "process_name",
-                "args": {"name": "DRAM (by channel)"}})
+                "args": {"name": "DRAM requests (by channel)"}})
+    out.append({"ph": "M", "pid": LINKS_PID, "name": "process_name",
+                "args": {"name": "NoC links (utilisation by directed link)"}})
+    out.append({"ph": "M", "pid": PORTS_PID, "name": "process_name",
+                "args": {"name": "NoC ports (injection / ejection utilisation by endpoint)"}})
+    out.append({"ph": "M", "pid": BUSES_PID, "name": "process_name",
+                "args": {"name": "DRAM buses (data-bus utilisation by channel)"}})
     return out
 
 
@@ -158,8 +219,9 @@ def trace_events(timing, max_events: int = DEFAULT_MAX_EVENTS) -> dict:
     """The Chrome trace-event JSON object of a step (see the module text)."""
     merge = 3 * len(timing.tiles) > max_events
     engines = _engine_events(timing, merge)
-    transfers, truncated = _transfer_events(timing, max_events - len(engines))
-    return {"traceEvents": _metadata(timing) + engines + transfers,
+    activity = _activity_events(timing, max_events - len(engines))
+    transfers, truncated = _transfer_events(timing, max_events - len(engines) - len(activity))
+    return {"traceEvents": _metadata(timing) + engines + activity + transfers,
             "displayTimeUnit": "ms",
             "otherData": {"time_unit": "chip cycle (shown as microseconds)",
                           "total_cycles": int(timing.total_cycles),
@@ -223,4 +285,4 @@ def gantt_png(timing, title: str, max_rows: int = 96) -> bytes:
 
 
 __all__ = ["gantt_png", "trace_events", "timeline_json", "DEFAULT_MAX_EVENTS", "NOC_PID", "DRAM_PID",
-           "ENGINE_TID"]
+           "LINKS_PID", "PORTS_PID", "BUSES_PID", "ENGINE_TID"]

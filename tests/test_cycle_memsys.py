@@ -414,6 +414,73 @@ def test_retired_rows_keep_records_and_statistics(noc, dram, monkeypatch):
     assert ms.extra == keep.extra
 
 
+@pytest.mark.parametrize("noc, dram", COMBOS)
+def test_records_beyond_the_kept_rows_are_summarised(noc, dram, monkeypatch):
+    # issue 15: past Engine.RECORD_ROWS retired requests the per-request records are
+    # dropped (bounded memory), and so are the log entries of old delivered messages; the
+    # statistics (payloads included) stay those of a run that kept every row,
+    # the records cannot be listed any more, except those ending in the last
+    # RECORD_WINDOW cycles (what the critical path asks for)
+    from neurosim.memsys.base import RecordsNotKept
+    from neurosim.memsys.cycle import Engine
+
+    sets = (noc, dram, "dram.timing_ns.tREFI=400")
+    posts = reactive_run(make(*sets), np.random.default_rng(7), 160)
+    keep, _ = uninterrupted(sets, posts)
+    monkeypatch.setattr(Engine, "RETIRE_MIN", 1)
+    monkeypatch.setattr(Engine, "RECORD_ROWS", 8)
+    monkeypatch.setattr(Engine, "RECORD_WINDOW", 300)
+    monkeypatch.setattr(CycleMemorySystem, "LOG_MIN", 1)
+    ms = make(*sets)
+    ops = sorted(posts, key=lambda op: op[1])
+    k, t = 0, 0
+    while k < len(ops) or ms.next_event() is not None:
+        while k < len(ops) and ops[k][1] <= t:
+            post(ms, ops[k])
+            k += 1
+        ms.next_event()
+        ms.advance(t)
+        t += 37
+    ms.advance(t)
+    keep.advance(t)
+    assert not ms.eng.records_kept and ms.eng.rb > 8
+    assert 0 < ms.eng.retired_upto <= t - 300
+    assert len(ms._log) < len(keep._log)     # old delivered messages dropped from the log
+    assert ms.extra == keep.extra and ms.counters == keep.counters
+    assert len(ms.messages) == len(keep.messages) and len(ms.dram) == len(keep.dram)
+    assert ms.messages.summary_by_kind() == keep.messages.summary_by_kind()
+    with pytest.raises(RecordsNotKept, match="first 8 DRAM requests"):
+        list(ms.messages)
+    with pytest.raises(RecordsNotKept):
+        ms.dram.ending_at(ms.eng.retired_upto - 1)
+    late = sorted({m.available for m in keep.messages if m.available >= ms.eng.retired_upto}
+                  | {d.complete for d in keep.dram if d.complete >= ms.eng.retired_upto})
+    assert late
+    for c in late:
+        assert ms.messages.ending_at(c) == [m for m in keep.messages if m.available == c]
+        assert ms.dram.ending_at(c) == [d for d in keep.dram if d.complete == c]
+        assert keep.dram.ending_at(c) == [d for d in keep.dram if d.complete == c]
+
+
+def test_latency_summary_of_counts_is_numpys():
+    # the summaries kept instead of every latency give numpy's mean, percentiles
+    # (linear interpolation) and histogram bit for bit
+    from neurosim.memsys.stats import LATENCY_EDGES, latency_summary_of_counts
+
+    rng = np.random.default_rng(5)
+    for i in range(400):
+        n = int(rng.integers(1, 2000))
+        scale = (2, 9, 300, 40000)[i % 4]
+        lat = rng.integers(0, scale, n) if i % 3 else rng.geometric(1 / scale, n)
+        hist, _ = np.histogram(lat, bins=np.array(LATENCY_EDGES, dtype=np.float64))
+        want = {"count": n, "mean": float(lat.mean()), "p50": float(np.percentile(lat, 50)),
+                "p99": float(np.percentile(lat, 99)), "max": int(lat.max()),
+                "hist_edges": list(LATENCY_EDGES[:-1]), "hist_counts": hist.tolist()}
+        got = latency_summary_of_counts(np.bincount(lat))
+        assert repr(got) == repr(want)
+    assert latency_summary_of_counts(np.zeros(0, np.int64))["count"] == 0
+
+
 def test_late_post_rolls_back_to_a_checkpoint_not_the_start():
     # a long read makes next_event speculate thousands of cycles (many checkpoints); a post
     # late in that span rolls back only to the checkpoint before it

@@ -126,7 +126,7 @@ def test_timeline_busy_slices_add_up_to_the_busy_stat(tmp_path, max_events):
     events = doc["traceEvents"]
     assert isinstance(events, list) and events
     for ev in events:
-        assert ev["ph"] in ("X", "M", "b", "e")
+        assert ev["ph"] in ("X", "M", "b", "e", "C")
         assert isinstance(ev["pid"], int)
         if ev["ph"] != "M":
             assert isinstance(ev["ts"], int) and 0 <= ev["ts"] <= res.timing.total_cycles
@@ -142,6 +142,58 @@ def test_timeline_busy_slices_add_up_to_the_busy_stat(tmp_path, max_events):
     if max_events > 40:   # every message crossing the NoC is an async slice pair
         noc = [ev for ev in events if ev.get("cat") == "noc"]
         assert len(noc) == 2 * sum(1 for m in res.timing.messages if m.flits)
+
+
+@pytest.mark.parametrize("max_events", [400_000, 400])
+def test_timeline_link_and_bus_counters_add_up_to_the_stats(tmp_path, max_events):
+    """A counter track per directed NoC link, network-interface port and DRAM channel
+    (issue 16): the flits of a link's bins add up to its link_flits stat, the ports' to the
+    flits injected and ejected, a channel's busy cycles to its RD + WR bursts x tBURST,
+    each bin's utilisation is its count over its cycles -- also when the bound (400
+    events) merges the bins."""
+    from neurosim.arch import dram_timing_cycles
+    from neurosim.timeline import BUSES_PID, LINKS_PID, PORTS_PID
+
+    wl = tmp_path / "tiny.yaml"
+    wl.write_text(yaml.safe_dump(TINY))
+    res = api.run("paper-20core", str(wl), ["chip.cores=3"])
+    doc = json.loads(json.dumps(trace_events(res.timing, max_events)))
+    events = doc["traceEvents"]
+    assert len(events) <= max_events + 200   # (+ metadata)
+    total = res.timing.total_cycles
+    tracks, ports = defaultdict(list), defaultdict(int)
+    for ev in events:
+        if ev["ph"] == "C":
+            assert ev["pid"] in (LINKS_PID, PORTS_PID, BUSES_PID) and 0 <= ev["ts"] <= total
+            tracks[(ev["pid"], ev["name"])].append(ev)
+    link_flits = {f"({a[0]},{a[1]})->({b[0]},{b[1]})": link["flits"] for link in
+                  res.timing.extra["memsys"]["noc"]["links"]
+                  for a, b in [(link["from"], link["to"])]}
+    assert {name for pid, name in tracks if pid == LINKS_PID} == \
+        {k for k, v in link_flits.items() if v}
+    for (pid, name), evs in tracks.items():
+        ts = [ev["ts"] for ev in evs]
+        assert ts == sorted(set(ts))
+        ends = ts[1:] + [total]
+        for ev, end in zip(evs, ends):
+            count = ev["args"]["busy_cycles" if pid == BUSES_PID else "flits"]
+            if end == ev["ts"]:      # the step's end: back to 0
+                assert count == 0 == ev["args"]["utilisation"]
+                continue
+            assert ev["args"]["utilisation"] == pytest.approx(count / (end - ev["ts"]))
+        got = sum(ev["args"]["busy_cycles" if pid == BUSES_PID else "flits"] for ev in evs)
+        if pid == LINKS_PID:
+            assert got == link_flits[name]
+        elif pid == PORTS_PID:
+            ports[name.rsplit(" ", 1)[1]] += got
+        else:
+            c = res.timing.counters
+            want = (c[(f"dram.{name}", "rd")] + c[(f"dram.{name}", "wr")]) \
+                * dram_timing_cycles(api.load_arch("paper-20core", ["chip.cores=3"]))["tBURST"]
+            assert got == want > 0
+    assert any(pid == BUSES_PID for pid, _ in tracks)
+    noc = res.timing.extra["memsys"]["noc"]
+    assert ports == {"injection": noc["injected_flits"], "ejection": noc["ejected_flits"]}
 
 
 def test_stats_summary_and_printout(tmp_path, cli):

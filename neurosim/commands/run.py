@@ -21,11 +21,14 @@ def register(sub) -> None:
                    "cycle-level NoC")
     p.add_argument("--timeline", metavar="FILE", type=OutputFile, help="write the step's "
                    "timeline here in the Chrome trace-event format (Perfetto UI, "
-                   "chrome://tracing): a track per engine of each core, NoC and DRAM tracks")
+                   "chrome://tracing): a track per engine of each core, a utilisation "
+                   "counter per NoC link, network-interface port and DRAM channel, and the "
+                   "messages and DRAM requests where they are few enough")
     p.add_argument("--timeline-max-events", metavar="N", type=int, default=DEFAULT_MAX_EVENTS,
-                   help="bound the timeline's size: beyond N events transfers are merged "
-                   "into busy intervals and then tiles of one layer and sample into one "
-                   f"slice (default {DEFAULT_MAX_EVENTS})")
+                   help="bound the timeline's size: beyond N events tiles of one layer and "
+                   "sample merge into one slice, the utilisation counters get wider bins and "
+                   "messages and requests merge into busy intervals or are left out "
+                   f"(default {DEFAULT_MAX_EVENTS})")
     p.add_argument("--trace", metavar="FILE", help="use this .npz trace instead of the "
                    "workload's trace source")
     p.set_defaults(fn=cmd_run)

@@ -571,6 +571,8 @@ class ChipModel:
         memsys_extra = getattr(self.memsys, "extra", None)
         if memsys_extra is not None:  # the cycle-level memory system (docs/dram.md)
             extra["memsys"] = memsys_extra
+            # link and DRAM-bus activity over time, for the timeline (not a statistic)
+            extra["memsys_activity"] = self.memsys.activity()
         # The memory system's record sequences are passed on as they are: the ideal model
         # keeps DRAM transfers compactly and expands them only when iterated.
         return TimingResult(self.last_event, self.records, self.memsys.messages,

@@ -291,11 +291,17 @@ class MemorySystem:
     def _message_summary(self) -> dict:
         return self._by_kind
 
-    def _expand(self, which: str):
+    def _records_ending_at(self, which: str, cycle: int) -> list:
+        """See :meth:`RecordLog.ending_at`."""
+        end = "complete" if which == "dram" else "available"
+        return [r for r in self._expand(which, since=cycle) if getattr(r, end) == cycle]
+
+    def _expand(self, which: str, since: int | None = None):
         """Records in posting order (a generator; see :class:`RecordLog`); a transfer yields,
         burst by burst in ascending address, its request (and response) messages or its
-        DRAM records (``_expand_transfer``)."""
-        context = self._expand_context(which)
+        DRAM records (``_expand_transfer``). With ``since``, a model may leave out records
+        that end before that cycle."""
+        context = self._expand_context(which, since)
         for what, item in self._log:
             if what == "msg":
                 if which == "messages":
@@ -320,7 +326,7 @@ class MemorySystem:
     def _post_transfer(self, h, node, first, n, channels, tensor, write) -> Handle:
         raise NotImplementedError
 
-    def _expand_context(self, which: str):
+    def _expand_context(self, which: str, since: int | None = None):
         """What ``_expand_transfer`` needs, computed once per expansion (none here)."""
 
     def _expand_transfer(self, transfer, which: str, context):
@@ -335,6 +341,16 @@ class MemorySystem:
     @property
     def counters(self) -> Counter:
         return Counter(self._traffic)
+
+
+class RecordsNotKept(RuntimeError):
+    """The per-transfer records of a long run were summarised, not kept (bounded memory)."""
+
+    def __init__(self, rows: int):
+        super().__init__(
+            f"the memory system kept the records of its first {rows:,} DRAM requests only "
+            "(beyond, their statistics are summarised to bound the memory of long runs): "
+            "the per-message and per-request records of this run cannot be listed")
 
 
 class RecordLog:
@@ -372,5 +388,13 @@ class RecordLog:
         """{message kind: (messages, flits, payload bits)} without expanding the log."""
         return dict(self._owner._message_summary())
 
+    def ending_at(self, cycle: int) -> list:
+        """The records that end at ``cycle`` (messages available, DRAM records complete
+        then), in posting order. Works for the last cycles of a long run whose records are
+        no longer all kept (the critical path's queries; ``Engine.RECORD_WINDOW`` of the
+        cycle-level model)."""
+        return self._owner._records_ending_at(self._which, cycle)
 
-__all__ = ["MemorySystem", "RecordLog", "Handle", "packetize", "DramAddressMap"]
+
+__all__ = ["MemorySystem", "RecordLog", "RecordsNotKept", "Handle", "packetize",
+           "DramAddressMap"]

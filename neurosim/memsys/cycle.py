@@ -19,9 +19,18 @@ uninterrupted ``next_event``/``advance`` loop simulates each cycle once. ``advan
 the checkpoints (and undo log) no rollback can reach any more.
 
 **Lean tables.** Packet and request ids only grow; the tables hold the rows from the first
-one still in flight (:meth:`Engine.retire`): delivered rows move into a compact archive of
-what records and statistics read (packet kind, flits, latency; request channel, completion,
-wait, outcome, response delivery). ``messages`` and ``dram`` are built from it on iteration.
+one still in flight (:meth:`Engine.retire`): delivered rows go into running summaries of
+what the statistics read (``PacketTally``, ``RequestTally``: counts and latency occurrences,
+bounded however long the run) and, for the first ``Engine.RECORD_ROWS`` requests, into a
+compact archive of what the records read (request channel, completion, wait, outcome,
+response delivery). ``messages`` and ``dram`` are built from it on iteration; beyond, only
+the records of the last ``Engine.RECORD_WINDOW`` cycles can be listed
+(``RecordLog.ending_at``).
+
+**Activity samples.** For the timeline's per-link and per-channel tracks the engine notes
+the cumulative link-flit and DRAM-command counters at committed cycles
+(:meth:`Engine.sample_activity`; at most ``ACTIVITY_SAMPLES``), read from its checkpoints
+or its state after an ``advance``: no kernel keeps anything more.
 
 **Cycle order** (one engine cycle ``c``): (a) DRAM completions due at ``c`` (write done;
 read response enqueued at the controller's NI, channel order); (b) requests delivered by an
@@ -42,8 +51,9 @@ from ..jitcall import CompiledCall
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
 from . import noc as nm
-from .base import Handle, MemorySystem
+from .base import Handle, MemorySystem, RecordsNotKept
 from .ideal import IdealMemorySystem
+from .stats import PacketTally, RequestTally
 from .topology import PORT_CORE, PORT_DRAM, Mesh
 
 
@@ -86,6 +96,8 @@ LOG_HREM, LOG_HAVAIL, LOG_PKREM, LOG_EJECT, LOG_ARRIVE, LOG_COMPLETE = range(6)
 CK_N, CK_EVERY, CK_NEXT = range(3)          # Spec.par: checkpoints held, spacing, next one
 CK_MAX = 32                                 # checkpoints held at most (then thinned out)
 CK_FIRST_EVERY = 256                        # initial spacing (cycles)
+ACTIVITY_SAMPLES = 2048                     # activity samples held at most (timeline)
+ACTIVITY_FIRST_EVERY = 64                   # their initial spacing (cycles)
 
 Book = namedtuple("Book", [
     "h_rem", "h_avail",          # per handle: parts outstanding, availability so far
@@ -352,6 +364,17 @@ class Engine:
                 "outcome": -1, "next": -1}
 
     RETIRE_MIN = 1 << 16   # table rows below which retiring is not worth a pass
+    # Retired requests whose per-request records are kept (24 bytes each): beyond, only the
+    # summaries are (statistics unchanged; iterating the records raises RecordsNotKept).
+    RECORD_ROWS = 1 << 20
+    # Beyond it, requests are retired only once all their events are this many cycles old,
+    # so that the records ending in the last RECORD_WINDOW cycles can still be listed
+    # (``RecordLog.ending_at``: the critical path's, docs/microarchitecture.md 10.2, which
+    # asks for the requests arriving with the step's last DRAM write: it raises
+    # RecordsNotKept should that write have waited longer than this in its controller).
+    # A window of 2^20 cycles cost 200 MiB more at T = 16 of the converted VGG-16 (the
+    # tables, sized for what is live, hold all rows of the window).
+    RECORD_WINDOW = 1 << 16
 
     def __init__(self, cfg, noc_cycle: bool, dram_cycle: bool):
         self.cfg = cfg
@@ -371,8 +394,18 @@ class Engine:
                       mode=np.array([noc_cycle, dram_cycle, self.ln, self.ld, 0, 0],
                                     np.int64))
         self._make_live()
-        self._arch_p: list = []      # retired packets: (kind, flits, latency) chunks
-        self._arch_r: list = []      # retired requests: column chunks (see retire)
+        # link and DRAM-bus activity over time (for the timeline): committed values of the
+        # cumulative counters N.st_port and D.cmd at cycles at least ``_activity_every``
+        # apart, at most ACTIVITY_SAMPLES of them (then every other one is dropped and the
+        # spacing doubles)
+        self._activity: list = []    # (cycle, flits by router output port, RD + WR by channel)
+        self._activity_every = ACTIVITY_FIRST_EVERY
+        self.packets_done = PacketTally()     # retired packets, summarised
+        self.requests_done = RequestTally()   # retired requests, summarised
+        self._arch_r: list = []      # retired requests' records: column chunks (see retire),
+        #                              while no more than RECORD_ROWS rows (then None)
+        self._tensor = np.zeros(64, np.int64)  # tensor code of each request table row
+        self.retired_upto = 0        # every retired request's events are before this cycle
         self._retire_at = self.RETIRE_MIN  # live rows that trigger the next retire
         self._keys = [np.zeros(64, np.int64), np.zeros(64, np.int64)]  # order keys (Python)
         # the kernels, called without the dispatcher's per-call typing (see jitcall)
@@ -410,12 +443,14 @@ class Engine:
                  + [(self.B, "sc")])
         live = np.empty(sum(getattr(o, k).size for o, k in parts), np.int64)
         views: dict = {0: {}, 1: {}, 2: {}}
+        self._live_at = {}                   # name -> (offset, shape) in the buffer
         at = 0
         for o, k in parts:
             a = getattr(o, k)
             v = live[at:at + a.size].reshape(a.shape)
             v[...] = a
             views[0 if o is self.N else 1 if o is self.D else 2][k] = v
+            self._live_at[k] = (at, a.shape)   # (NocState, DramState, Book: distinct names)
             at += a.size
         self.N = self.N._replace(**views[0])
         self.D = self.D._replace(**views[1])
@@ -445,12 +480,15 @@ class Engine:
         self._fit_log()
         return np.arange(i0, self.n_pk)
 
-    def add_requests(self, n: int, **cols) -> np.ndarray:
+    def add_requests(self, n: int, tensor: int = 0, **cols) -> np.ndarray:
+        """``n`` requests of the tensor kind coded ``tensor`` (statistics only)."""
         i0, rb = self.n_rq, self.rb
         self.n_rq += n
         if self.n_rq - rb > self.R.channel.shape[0]:
             self.R = dm.Requests(**{k: _grow(getattr(self.R, k), self.n_rq - rb, v)
                                     for k, v in self.R_FIELDS.items()})
+        self._tensor = _grow(self._tensor, self.n_rq - rb, 0)
+        self._tensor[i0 - rb:self.n_rq - rb] = tensor
         for k, v in cols.items():
             getattr(self.R, k)[i0 - rb:self.n_rq - rb] = v
         self._fit_log()
@@ -520,18 +558,29 @@ class Engine:
         pb, rb = self.pb, self.rb
         lr = self.n_rq - rb
         comp = R.complete[:lr]
-        fin = (comp >= 0) & (comp < committed)
+        lim = committed if self._arch_r is not None else committed - self.RECORD_WINDOW
+        fin = (comp >= 0) & (comp < lim)
         last = self._resp_last(0, lr)
         if self.noc_cycle:  # and the response delivered
-            fin &= (R.resp_n[:lr] == 0) | ((last >= 0) & (last <= committed))
+            fin &= (R.resp_n[:lr] == 0) | ((last >= 0) & (last <= lim))
+        else:               # (a read's data is back noc.ideal_latency after its burst)
+            fin &= (R.write[:lr] != 0) | (comp + self.ln <= lim)
         kr = lr if fin.all() else int(np.argmin(fin))
         if kr:
-            wait = comp[:kr] - R.arrive[:kr]
-            self._arch_r.append({
-                "channel": R.channel[:kr].astype(np.int16), "write": R.write[:kr] != 0,
-                "complete": comp[:kr].copy(), "wait": _narrow(wait),
-                "outcome": R.outcome[:kr].astype(np.int8), "resp_last": last[:kr].copy()})
+            self.retired_upto = max(self.retired_upto, lim)
+            write = R.write[:kr] != 0
+            self.requests_done.add(R.channel[:kr], write, self._tensor[:kr], R.arrive[:kr],
+                                   comp[:kr])
+            if self._arch_r is not None and rb + kr > self.RECORD_ROWS:
+                self._arch_r = None            # records no longer kept (see RECORD_ROWS)
+            if self._arch_r is not None:
+                wait = comp[:kr] - R.arrive[:kr]
+                self._arch_r.append({
+                    "channel": R.channel[:kr].astype(np.int16), "write": write,
+                    "complete": comp[:kr].copy(), "wait": _narrow(wait),
+                    "outcome": R.outcome[:kr].astype(np.int8), "resp_last": last[:kr].copy()})
             self.R = self._shift(R, self.R_FIELDS, kr, lr)
+            self._tensor[:lr - kr] = self._tensor[kr:lr]
             B.mode[5] = rb + kr
         # packets: delivered ones, and none that a live read still has to send back
         lp = self.n_pk - pb
@@ -544,9 +593,7 @@ class Engine:
             if reads.size:
                 kp = min(kp, int(R.resp_first[reads[0]]) - pb)
         if kp > 0:
-            lat = ej[:kp] + 1 - P.time[:kp]
-            self._arch_p.append({"kind": P.kind[:kp].astype(np.int16),
-                                 "flits": P.flits[:kp].astype(np.int8), "lat": _narrow(lat)})
+            self.packets_done.add(P.kind[:kp], P.flits[:kp], ej[:kp] + 1 - P.time[:kp])
             self.P = self._shift(P, self.P_FIELDS, kp, lp)
             B.mode[4] = pb + kp
         for k, (ids, times) in enumerate((("post_pkt", "post_time"), ("dreq", "dreq_time"))):
@@ -583,34 +630,90 @@ class Engine:
                 cols[name] = b
         return type(T)(**cols)
 
-    def packet_columns(self, cycles: int) -> dict:
-        """Every packet (retired and live, in id order): kind, flits, and the latency (NI
-        enqueue to tail ejection + 1) of those ejected before ``cycles`` (``done``)."""
+    def packet_tally(self, cycles: int) -> PacketTally:
+        """Every packet ejected before ``cycles`` (retired and live), summarised by kind."""
         n = self.n_pk - self.pb
         P = self.P
         ej = P.eject[:n]
-        parts = self._arch_p + [{"kind": P.kind[:n], "flits": P.flits[:n],
-                                 "lat": ej + 1 - P.time[:n],
-                                 "done": (ej >= 0) & (ej < cycles)}]
-        out = {k: np.concatenate([p[k].astype(np.int64) for p in parts])
-               for k in ("kind", "flits", "lat")}
-        out["done"] = np.concatenate([p.get("done", np.ones(p["kind"].size, bool))
-                                      for p in parts])
+        done = (ej >= 0) & (ej < cycles)
+        out = self.packets_done.copy()
+        out.add(P.kind[:n][done], P.flits[:n][done], (ej + 1 - P.time[:n])[done])
         return out
 
-    def request_columns(self) -> dict:
-        """Every DRAM request (retired and live, in id order): channel, write, arrive,
-        complete, outcome and (reads over the cycle NoC) the response's ``resp_last``."""
+    def request_tally(self, cycles: int) -> RequestTally:
+        """Every DRAM request completed by ``cycles`` (retired and live), summarised."""
+        n = self.n_rq - self.rb
+        R = self.R
+        comp = R.complete[:n]
+        done = (comp >= 0) & (comp <= cycles)
+        out = self.requests_done.copy()
+        out.add(R.channel[:n][done], R.write[:n][done] != 0, self._tensor[:n][done],
+                R.arrive[:n][done], comp[done])
+        return out
+
+    @property
+    def records_kept(self) -> bool:
+        """Whether the records of every request are still there (see RECORD_ROWS)."""
+        return self._arch_r is not None
+
+    def request_columns(self, retired: bool = True) -> dict:
+        """DRAM requests in id order (the retired ones too unless ``retired`` is false):
+        channel, write, arrive, complete, outcome and (reads over the cycle NoC) the
+        response's ``resp_last``."""
         n = self.n_rq - self.rb
         R = self.R
         live = {"channel": R.channel[:n], "write": R.write[:n] != 0, "arrive": R.arrive[:n],
                 "complete": R.complete[:n], "outcome": R.outcome[:n],
                 "resp_last": self._resp_last(0, n)}
+        if not retired:
+            return live
+        if self._arch_r is None:
+            raise RecordsNotKept(self.RECORD_ROWS)
         arch = [{"channel": a["channel"], "write": a["write"],
                  "arrive": a["complete"] - a["wait"], "complete": a["complete"],
                  "outcome": a["outcome"], "resp_last": a["resp_last"]} for a in self._arch_r]
         return {k: np.concatenate([p[k].astype(bool if k == "write" else np.int64)
                                    for p in arch + [live]]) for k in live}
+
+    def _activity_at(self, state: np.ndarray) -> tuple:
+        """(flits by router output port, flits injected by endpoint, RD + WR commands by
+        channel) of a live state."""
+        def view(name):
+            at, shape = self._live_at[name]
+            return state[at:at + int(np.prod(shape))].reshape(shape)
+
+        cmd, names = view("cmd"), dm.CMD_NAMES
+        return (view("st_port").copy(), view("st_inj").copy(),
+                cmd[:, names.index("rd")] + cmd[:, names.index("wr")])
+
+    def sample_activity(self, committed: int, force: bool = False) -> None:
+        """Note the committed counters of link and DRAM-bus activity: of the checkpoints at
+        or before ``committed`` (no rollback can change them), or of the live state when it
+        is at ``committed`` and not speculating; at most one every ``_activity_every``
+        cycles unless ``force``."""
+        last = self._activity[-1][0] if self._activity else 0
+        if committed < last + (1 if force else self._activity_every):
+            return
+        if self.speculating:
+            S = self.S
+            states = [(int(S.ck_g[j]), S.ck[j]) for j in range(int(S.par[CK_N]))
+                      if S.ck_g[j] <= committed]
+        else:
+            states = [(self.G, self.S.live)] if self.G == committed else []
+        for cycle, state in states:
+            last = self._activity[-1][0] if self._activity else 0
+            if cycle <= last or (cycle < last + self._activity_every and not force):
+                continue
+            self._activity.append((cycle, *self._activity_at(state)))
+            if len(self._activity) > ACTIVITY_SAMPLES:
+                self._activity = self._activity[1::2]
+                self._activity_every *= 2
+
+    def activity(self) -> list:
+        """The samples of :meth:`sample_activity`: (cycle, flits sent by each router output
+        port [node, port] up to that cycle, flits injected by each endpoint up to it, RD + WR
+        commands by channel up to it)."""
+        return list(self._activity)
 
     def add_handle(self, parts: int) -> int:
         h = self.n_h
@@ -721,6 +824,8 @@ class CycleMemorySystem(MemorySystem):
       are built from the engine's tables only when iterated.
     """
 
+    LOG_MIN = 1 << 16      # log entries below which dropping old messages is not worth a pass
+
     def __init__(self, cfg):
         super().__init__(cfg)
         noc_cycle, dram_cycle = cfg.noc.model == "cycle", cfg.dram.model == "cycle"
@@ -732,12 +837,17 @@ class CycleMemorySystem(MemorySystem):
         self._dirty = INF            # earliest post since the last consistency point that
         #                              landed before the engine's cycle (INF: none)
         self._E = None               # cached next_event: (value, horizon it holds for)
-        self._handles: list = []     # kernel handle id -> Handle
+        self._handles: list = []     # kernel handle id -> Handle (None once delivered and
+        #                              passed by ``_ev_lo``)
+        self._payload_dropped: dict = {}  # payload bits of delivered messages dropped from
+        #                              the log (see _drop_old_messages), by kind
+        self._drop_at = self.LOG_MIN
         self._known: list = []       # heap of handles whose availability was known at post
         self._ev_lo = 0
         self._reqs: list = []        # per DRAM transfer: (first request, bursts, tensor,
         #                              first address, write, node, cycle, tag)
         self._kinds = {k: i for i, k in enumerate(MESSAGE_KINDS)}
+        self._tensors: dict = {}     # tensor kind -> code (the requests' ``tensor`` column)
         self._order = 0              # key of the posts that follow (see post_order)
 
     @property
@@ -812,7 +922,8 @@ class CycleMemorySystem(MemorySystem):
         eng = self.eng
         r = eng.add_requests(n, channel=channels, bank=f["rank"] * self._nbanks + f["bank"],
                              row=f["row"], write=int(write),
-                             handle=-1 if read_over_noc else kh, pk_rem=npk_req)
+                             handle=-1 if read_over_noc else kh, pk_rem=npk_req,
+                             tensor=self._tensors.setdefault(tensor, len(self._tensors)))
         ctrl = self._ctrl_node[channels]
         self._reqs.append((int(r[0]), n, tensor, int(bursts[0]), bool(write), node, cycle,
                            h.tag))
@@ -887,8 +998,11 @@ class CycleMemorySystem(MemorySystem):
                 eng.commit()
                 eng.run(cycle)
             self._now = cycle
+            eng.sample_activity(cycle)
             eng.trim(cycle)
             eng.retire(cycle)
+            if not eng.records_kept and len(self._log) >= self._drop_at:
+                self._drop_old_messages()
         out = []
         while self._known and self._known[0][0] <= cycle:
             t, _, h = heapq.heappop(self._known)
@@ -903,6 +1017,7 @@ class CycleMemorySystem(MemorySystem):
                 out.append(h)
             if lo_moving and h.available is not None:
                 self._ev_lo += 1
+                self._handles[kh] = None     # never looked up again
             else:
                 lo_moving = False
         if self._E is not None and self._E[0] is not None and self._E[0] <= cycle:
@@ -936,12 +1051,13 @@ class CycleMemorySystem(MemorySystem):
     def _record_stamp(self):
         return (self._n_records["messages"], self._n_records["dram"], self._C)
 
-    def _request_state(self) -> dict:
-        """Committed state of every DRAM request (numpy arrays over request ids): arrival and
-        completion (-1 if not committed yet), outcome code (-1: pending; 3: ideal), and for
-        reads the cycle the response is available at the core (-1: not yet, or a write)."""
+    def _request_state(self, retired: bool = True) -> dict:
+        """Committed state of every DRAM request (numpy arrays over request ids; only the
+        rows not retired yet unless ``retired``): arrival and completion (-1 if not
+        committed yet), outcome code (-1: pending; 3: ideal), and for reads the cycle the
+        response is available at the core (-1: not yet, or a write)."""
         C = self._C
-        T = self.eng.request_columns()
+        T = self.eng.request_columns(retired)
         arr, comp, write = T["arrive"], T["complete"], T["write"]
         done = (comp >= 0) & (comp <= C)
         # a read's response leaves the controller when its burst ends; it is available at
@@ -958,15 +1074,28 @@ class CycleMemorySystem(MemorySystem):
                 "complete": np.where(done, comp, -1), "outcome": np.where(done, T["outcome"], -1),
                 "resp": resp}
 
-    def _expand_context(self, which: str) -> dict:
+    def _expand_context(self, which: str, since: int | None = None) -> dict:
+        """The committed request state the records are built from: of every request, or,
+        once the records are no longer kept (``Engine.RECORD_ROWS``), of the requests not
+        retired yet -- enough for the records that end at ``since`` or later if it is not
+        before ``Engine.retired_upto`` (else RecordsNotKept). ``first``: request id of
+        row 0."""
         self._sync()
-        return self._request_state()
+        if self.eng.records_kept:
+            return dict(self._request_state(), first=0)
+        if since is None or since < self.eng.retired_upto:
+            raise RecordsNotKept(self.eng.RECORD_ROWS)
+        return dict(self._request_state(retired=False), first=self.eng.rb)
 
     def _expand_transfer(self, i, which, st):
-        """The records of transfer ``i`` (of ``_reqs``), burst by burst; ``st``: the
-        committed request state (:meth:`_request_state`)."""
+        """The records of transfer ``i`` (of ``_reqs``), burst by burst (those of its
+        requests in ``st``); ``st``: the committed request state (:meth:`_expand_context`)."""
         r0, n, tensor, a0, write, node, cycle, tag = self._reqs[i]
-        sl = slice(r0, r0 + n)
+        skip = max(0, st["first"] - r0)             # bursts of retired requests
+        if skip >= n:
+            return
+        a0 += skip * self.amap.burst
+        sl = slice(r0 + skip - st["first"], r0 + n - st["first"])
         chans, arrive = st["channel"][sl].tolist(), st["arrive"][sl].tolist()
         comp = st["complete"][sl].tolist()
         if which == "dram":
@@ -994,18 +1123,31 @@ class CycleMemorySystem(MemorySystem):
             yield MessageRecord("dram_read_resp", ctrl, core, c if v >= 0 else -1, v, bits,
                                 len(resp), sum(resp), tag)
 
-    def _request_tensors(self) -> tuple[np.ndarray, list]:
-        """Tensor kind of every DRAM request, as codes into the returned list of names."""
-        names: dict = {}
-        codes = np.empty(self.eng.n_rq, np.int64)
-        for r0, n, tensor, *_ in self._reqs:
-            codes[r0:r0 + n] = names.setdefault(tensor, len(names))
-        return codes, list(names)
+    def _drop_old_messages(self) -> None:
+        """Once the records are no longer all kept (``Engine.RECORD_ROWS``), drop from the
+        log the messages delivered before ``Engine.retired_upto`` (no record query reaches
+        them), keeping their payload for the statistics: the log then grows with what is
+        recent, not with the run."""
+        lim = self.eng.retired_upto
+        keep = []
+        for entry in self._log:
+            what, m = entry
+            if what == "msg" and m[-1].available is not None and m[-1].available < lim:
+                if m[5]:   # packets: it used the NoC
+                    self._payload_dropped[m[0]] = self._payload_dropped.get(m[0], 0) + m[4]
+                continue
+            keep.append(entry)
+        self._log = keep
+        self._drop_at = max(self.LOG_MIN, 2 * len(keep))
+
+    def tensor_names(self) -> list:
+        """The tensor kind of each code of the requests' ``tensor`` column."""
+        return list(self._tensors)
 
     def _payload_delivered(self) -> dict:
         """Payload bits of the messages available by the committed cycle that used the NoC
         (every leg of a multicast counts), by kind."""
-        out: dict = {}
+        out: dict = dict(self._payload_dropped)
         for what, m in self._log:
             if what == "dram":
                 continue
@@ -1013,12 +1155,15 @@ class CycleMemorySystem(MemorySystem):
             if packets and h.available is not None:
                 out[kind] = out.get(kind, 0) + payload_bits
         bits = self.amap.burst * 8
-        st = self._request_state()
+        st = self._request_state(retired=False)   # retired rows: arrived, data delivered
+        done = self.eng.requests_done
         write = st["write"]
-        if write.any():
-            out["dram_write"] = bits * int((write & (st["arrive"] >= 0)).sum())
-        if (~write).any():
-            out["dram_read_resp"] = bits * int((st["resp"] >= 0).sum())
+        if write.any() or done.count(write=True):
+            out["dram_write"] = bits * (done.count(write=True)
+                                        + int((write & (st["arrive"] >= 0)).sum()))
+        if (~write).any() or done.count(write=False):
+            out["dram_read_resp"] = bits * (done.count(write=False)
+                                            + int((st["resp"] >= 0).sum()))
         return out
 
     @property
@@ -1032,6 +1177,43 @@ class CycleMemorySystem(MemorySystem):
                     if v:
                         c[(f"dram.ch{ch}", name)] += v
         return c
+
+    def activity(self) -> dict:
+        """Link and DRAM-bus activity over the step, for the timeline (``timeline.py``):
+        ``cycles`` (ascending sample cycles, the committed one last), ``links`` (each
+        directed router-to-router link's flits sent up to each sample cycle, by link
+        ``(x,y)->(x,y)``), ``ports`` (each network interface's flits injected and ejected
+        up to each sample cycle, by ``core (x,y) injection`` etc.; ``links`` and ``ports``
+        with ``noc.model: cycle`` only), ``dram`` (each channel's data-bus busy cycles up to
+        each sample cycle: RD and WR bursts x tBURST; with ``dram.model: cycle`` only)."""
+        from ..arch import dram_timing_cycles
+
+        self._sync()
+        self.eng.sample_activity(self._C, force=True)
+        samples = self.eng.activity()
+        mesh = self.mesh
+        out = {"cycles": [c for c, _, _, _ in samples], "links": {}, "ports": {}, "dram": {}}
+        if self.noc_cycle:
+            for r, o, d in mesh.links():
+                (x, y), (xd, yd) = mesh.xy(r), mesh.xy(d)
+                out["links"][f"({x},{y})->({xd},{yd})"] = [int(p[r, o])
+                                                           for _, p, _, _ in samples]
+            for node in range(mesh.nodes):
+                x, y = mesh.xy(node)
+                ends = [("core", PORT_CORE)]
+                if node in mesh.dram_nodes:
+                    ends.append(("dram", PORT_DRAM))
+                for name, port in ends:
+                    e = nm.endpoint(node, port)
+                    out["ports"][f"{name} ({x},{y}) injection"] = [int(i[e])
+                                                                   for _, _, i, _ in samples]
+                    out["ports"][f"{name} ({x},{y}) ejection"] = [int(p[node, port])
+                                                                  for _, p, _, _ in samples]
+        if self.dram_cycle:
+            burst = dram_timing_cycles(self.cfg)["tBURST"]
+            for ch in range(self.cfg.dram.channels):
+                out["dram"][f"ch{ch}"] = [int(b[ch]) * burst for _, _, _, b in samples]
+        return out
 
     @property
     def extra(self) -> dict:

@@ -18,15 +18,148 @@ LATENCY_EDGES = (0, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
 def latency_summary(lat: np.ndarray) -> dict:
     """Mean, percentiles and a histogram (bins ``[edge_k, edge_k+1)`` cycles)."""
     lat = np.asarray(lat, dtype=np.int64)
-    if lat.size == 0:
+    return latency_summary_of_counts(np.bincount(lat) if lat.size else np.zeros(0, np.int64))
+
+
+def percentile_of_counts(counts: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (method ``linear``) of the non-negative integers whose
+    occurrences ``counts[v]`` gives, without expanding them: the two order statistics
+    around the virtual index ``(n - 1) q / 100`` and numpy's interpolation arithmetic (the
+    same float operations, so the same result bit for bit; a test compares the two)."""
+    cum = np.cumsum(counts)
+    n = int(cum[-1])
+    virtual = (n - 1) * (q / 100)
+    if virtual >= n - 1:
+        below = above = n - 1
+    else:
+        below = int(np.floor(virtual))
+        above = below + 1
+    gamma = virtual - float(below)
+    a = int(np.searchsorted(cum, below, side="right"))   # the value of rank ``below``
+    b = int(np.searchsorted(cum, above, side="right"))
+    diff = b - a
+    if gamma >= 0.5:
+        return float(b - diff * (1 - gamma))
+    return float(a + diff * gamma)
+
+
+def latency_summary_of_counts(counts: np.ndarray) -> dict:
+    """:func:`latency_summary` of latencies given as occurrences by value (``counts[v]``:
+    how many latencies are ``v`` cycles): what the memory system keeps instead of every
+    packet's and request's latency (bounded memory for long runs)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n = int(counts.sum())
+    if n == 0:
         return {"count": 0, "mean": None, "p50": None, "p99": None, "max": None,
                 "hist_edges": list(LATENCY_EDGES[:-1]),
                 "hist_counts": [0] * (len(LATENCY_EDGES) - 1)}
-    counts, _ = np.histogram(lat, bins=np.array(LATENCY_EDGES, dtype=np.float64))
-    return {"count": int(lat.size), "mean": float(lat.mean()),
-            "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
-            "max": int(lat.max()), "hist_edges": list(LATENCY_EDGES[:-1]),
-            "hist_counts": counts.astype(int).tolist()}
+    values = np.arange(counts.size, dtype=np.int64)
+    total = int((values * counts).sum())
+    below = np.concatenate(([0], np.cumsum(counts)))   # below[v]: latencies under v
+    at = np.minimum(np.array(LATENCY_EDGES, dtype=np.float64), counts.size).astype(np.int64)
+    hist = np.diff(below[at]).astype(int).tolist()
+    return {"count": n, "mean": total / n,
+            "p50": percentile_of_counts(counts, 50), "p99": percentile_of_counts(counts, 99),
+            "max": int(np.nonzero(counts)[0][-1]), "hist_edges": list(LATENCY_EDGES[:-1]),
+            "hist_counts": hist}
+
+
+def add_counts(into: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``into`` (occurrences by value) plus the occurrences of the non-negative integers
+    ``values``, as a new array as long as needed."""
+    if values.size == 0:
+        return into
+    return add_occurrences(into, np.bincount(values))
+
+
+def add_occurrences(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The sum of two arrays of occurrences by value, as a new array (the longer length)."""
+    if a.size < b.size:
+        a, b = b, a
+    out = a.astype(np.int64)
+    out[:b.size] += b
+    return out
+
+
+class PacketTally:
+    """Delivered NoC packets summarised by kind code: packets, flits and the occurrences of
+    each latency (NI enqueue to tail ejection + 1). What the statistics read of the packets
+    the cycle-level memory system retires, in memory bounded by the largest latency, not by
+    the number of packets (issue 15)."""
+
+    def __init__(self):
+        self.kinds: dict = {}     # kind code -> [packets, flits, latency occurrences]
+
+    def add(self, kind: np.ndarray, flits: np.ndarray, latency: np.ndarray) -> None:
+        for k in np.unique(kind).tolist():
+            sel = kind == k
+            got = self.kinds.setdefault(int(k), [0, 0, np.zeros(0, np.int64)])
+            got[0] += int(sel.sum())
+            got[1] += int(flits[sel].astype(np.int64).sum())
+            got[2] = add_counts(got[2], latency[sel].astype(np.int64))
+
+    def copy(self) -> "PacketTally":
+        out = PacketTally()
+        out.kinds = {k: [n, f, c.copy()] for k, (n, f, c) in self.kinds.items()}
+        return out
+
+
+class RequestTally:
+    """Completed DRAM requests summarised by channel: requests by (write, tensor code), the
+    occurrences of each latency (arrival at the controller to end of data) by direction,
+    the first arrival and the last completion. Bounded like :class:`PacketTally`."""
+
+    def __init__(self):
+        self.requests: dict = {}  # (channel, write, tensor code) -> requests
+        self.latency: dict = {}   # (channel, write) -> latency occurrences
+        self.first: dict = {}     # channel -> earliest arrival
+        self.last: dict = {}      # channel -> latest completion
+
+    def add(self, channel, write, tensor, arrive, complete) -> None:
+        channel = np.asarray(channel, np.int64)
+        write = np.asarray(write, bool)
+        tensor = np.asarray(tensor, np.int64)
+        arrive = np.asarray(arrive, np.int64)
+        complete = np.asarray(complete, np.int64)
+        if channel.size == 0:
+            return
+        span = int(tensor.max()) + 1
+        key = (channel * 2 + write) * span + tensor
+        keys, counts = np.unique(key, return_counts=True)
+        for k, n in zip(keys.tolist(), counts.tolist()):
+            cw, t = divmod(k, span)
+            at = (cw // 2, bool(cw % 2), t)
+            self.requests[at] = self.requests.get(at, 0) + n
+        for cw in np.unique(channel * 2 + write).tolist():
+            sel = channel * 2 + write == cw
+            at = (cw // 2, bool(cw % 2))
+            self.latency[at] = add_counts(self.latency.get(at, np.zeros(0, np.int64)),
+                                          complete[sel] - arrive[sel])
+        for ch in np.unique(channel).tolist():
+            sel = channel == ch
+            a, c = int(arrive[sel].min()), int(complete[sel].max())
+            self.first[ch] = min(self.first.get(ch, a), a)
+            self.last[ch] = max(self.last.get(ch, c), c)
+
+    def count(self, channel: int | None = None, write: bool | None = None) -> int:
+        return sum(n for (ch, w, _), n in self.requests.items()
+                   if (channel is None or ch == channel) and (write is None or w == write))
+
+    def latency_counts(self, channel: int, write: bool | None = None) -> np.ndarray:
+        """Latency occurrences of a channel's requests (reads, writes, or both: None)."""
+        out = np.zeros(0, np.int64)
+        for w in (False, True):
+            got = self.latency.get((channel, w))
+            if got is not None and write in (None, w):
+                out = add_occurrences(out, got)
+        return out
+
+    def copy(self) -> "RequestTally":
+        out = RequestTally()
+        out.requests = dict(self.requests)
+        out.latency = {k: v.copy() for k, v in self.latency.items()}
+        out.first, out.last = dict(self.first), dict(self.last)
+        return out
 
 
 def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
@@ -47,47 +180,38 @@ def noc_extra(eng, cycles: int, kind_names: list[str]) -> dict:
             "avg_buffer_flits": {PORT_NAMES[i]: float(N.st_occ[r, i]) / span
                                  for i in range(NPORTS) if N.st_occ[r, i] > 0},
         })
-    T = eng.packet_columns(cycles)
-    done, lat = T["done"], T["lat"]
+    tally = eng.packet_tally(cycles)
     kinds = {}
-    for k in np.unique(T["kind"][done]).tolist():
-        sel = done & (T["kind"] == k)
-        flits = T["flits"][sel]
-        kinds[kind_names[k]] = {"packets": int(sel.sum()), "flits": int(flits.sum()),
-                                "latency": latency_summary(lat[sel])}
+    for k in sorted(tally.kinds):
+        packets, flits, latency = tally.kinds[k]
+        kinds[kind_names[k]] = {"packets": packets, "flits": flits,
+                                "latency": latency_summary_of_counts(latency)}
     return {"cycles": int(cycles), "links": links, "routers": routers,
             "injected_flits": int(N.st_inj.sum()), "ejected_flits": int(N.st_ej.sum()),
             "packet_kinds": kinds}
 
 
-def dram_extra(eng, cycles: int, tensors: tuple, cfg) -> dict:
-    """Per-channel DRAM statistics over the committed requests. ``tensors``: (code of every
-    request, names of the codes)."""
+def dram_extra(eng, cycles: int, tensor_names: list, cfg) -> dict:
+    """Per-channel DRAM statistics over the committed requests. ``tensor_names``: the
+    tensor kind of each code of the requests' ``tensor`` column."""
     D = eng.D
     d = cfg.dram
     burst_bytes, clock_mhz = d.burst_bytes, cfg.chip.clock_mhz
-    T = eng.request_columns()
-    done = (T["complete"] >= 0) & (T["complete"] <= cycles)
-    lat = T["complete"] - T["arrive"]
-    tens, tnames = tensors
+    tally = eng.request_tally(cycles)
     span = max(1, cycles)
     trfc = dram_timing_cycles(cfg)["tRFC"]
     out = {}
     for ch in range(D.q_cnt.shape[0]):
-        sel = done & (T["channel"] == ch)
-        rd = sel & ~T["write"]
-        wr = sel & T["write"]
-        nbytes = int(sel.sum()) * burst_bytes
-        if sel.any():
-            first, last = int(T["arrive"][sel].min()), int(T["complete"][sel].max())
-        else:
-            first = last = 0
+        requests = tally.count(ch)
+        nbytes = requests * burst_bytes
+        first, last = tally.first.get(ch, 0), tally.last.get(ch, 0)
         active = max(1, last - first)
         by_kind = {}
-        for code in sorted(np.unique(tens[sel]).tolist(), key=lambda k: tnames[k]):
-            m = sel & (tens == code)
-            by_kind[tnames[code]] = {"read_bytes": int((m & rd).sum()) * burst_bytes,
-                                     "write_bytes": int((m & wr).sum()) * burst_bytes}
+        for code in sorted({t for (c, _, t) in tally.requests if c == ch},
+                           key=lambda k: tensor_names[k]):
+            by_kind[tensor_names[code]] = {
+                "read_bytes": tally.requests.get((ch, False, code), 0) * burst_bytes,
+                "write_bytes": tally.requests.get((ch, True, code), 0) * burst_bytes}
         by_bank = {}
         for b in range(D.bank_outc.shape[1]):
             h, m, c = (int(x) for x in D.bank_outc[ch, b])
@@ -96,7 +220,8 @@ def dram_extra(eng, cycles: int, tensors: tuple, cfg) -> dict:
                     "row_hits": h, "row_misses": m, "row_conflicts": c}
         served = int(D.outc[ch].sum())
         out[f"ch{ch}"] = {
-            "requests": int(sel.sum()), "reads": int(rd.sum()), "writes": int(wr.sum()),
+            "requests": requests, "reads": tally.count(ch, False),
+            "writes": tally.count(ch, True),
             "row_hits": int(D.outc[ch, 0]), "row_misses": int(D.outc[ch, 1]),
             "row_conflicts": int(D.outc[ch, 2]),
             "row_hit_rate": int(D.outc[ch, 0]) / served if served else None,
@@ -109,9 +234,9 @@ def dram_extra(eng, cycles: int, tensors: tuple, cfg) -> dict:
             "bytes_by_kind": by_kind,
             "bytes_per_cycle": nbytes / active,
             "bandwidth_gbs": nbytes / active * clock_mhz * 1e6 / 1e9,
-            "latency": latency_summary(lat[sel]),
-            "read_latency": latency_summary(lat[rd]),
-            "write_latency": latency_summary(lat[wr]),
+            "latency": latency_summary_of_counts(tally.latency_counts(ch)),
+            "read_latency": latency_summary_of_counts(tally.latency_counts(ch, False)),
+            "write_latency": latency_summary_of_counts(tally.latency_counts(ch, True)),
         }
     return out
 
@@ -128,7 +253,7 @@ def memsys_extra(ms) -> dict:
         payload = ms._payload_delivered()  # every leg of a multicast counts
         for kind, d in out["noc"]["packet_kinds"].items():
             d["payload_bytes"] = payload.get(kind, 0) / 8
-    out["dram"] = dram_extra(ms.eng, ms._C, ms._request_tensors(), cfg)
+    out["dram"] = dram_extra(ms.eng, ms._C, ms.tensor_names(), cfg)
     return out
 
 
