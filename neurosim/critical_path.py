@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .arch import dram_timing_cycles
+from .counters import DRAM, SRAM, lookup
 
 PATH_KINDS = ("compute", "noc", "dram", "dependency")
 
@@ -136,17 +137,19 @@ def bound_hints(arch, timing) -> dict:
     reads, writes, bursts = 0, 0, defaultdict(int)
     ports = defaultdict(int)
     for (comp, action), n in timing.counters.items():
-        if comp.startswith("dram.ch") and action in ("read_bytes", "write_bytes"):
+        c = lookup(comp, action)
+        if c.label is not None:   # per-kind copies: the totals are counted once
+            continue
+        if c.component is DRAM and c.action.name in ("read_bytes", "write_bytes"):
             k = n // burst
-            bursts[int(comp[7:])] += k
-            if action == "read_bytes":
+            bursts[int(c.match.group(1))] += k
+            if c.action.name == "read_bytes":
                 reads += k
             else:
                 writes += k
-        elif comp.startswith("core") and ".sram." in comp and action in ("read_bits",
-                                                                       "write_bits"):
-            core = comp.split(".", 1)[0]
-            ports[f"{core} {'injection' if action == 'read_bits' else 'ejection'}"] += n
+        elif c.component is SRAM and c.action.name in ("read_bits", "write_bits"):
+            side = "injection" if c.action.name == "read_bits" else "ejection"
+            ports[f"core{c.match.group(1)} {side}"] += n
     memsys = timing.extra.get("memsys", {})
     noc = dram = None
     if "noc" in memsys:

@@ -47,6 +47,8 @@ from collections import Counter, namedtuple
 import numpy as np
 from numba import njit
 
+from ..counters import dram_path
+from ..counters import key as counter_key
 from ..jitcall import CompiledCall
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
@@ -1175,7 +1177,7 @@ class CycleMemorySystem(MemorySystem):
                 for i, name in enumerate(dm.CMD_NAMES):
                     v = int(self.eng.D.cmd[ch, i])
                     if v:
-                        c[(f"dram.ch{ch}", name)] += v
+                        c[counter_key(dram_path(ch), name)] += v
         return c
 
     def activity(self) -> dict:
