@@ -382,6 +382,22 @@ def test_chip_run_does_not_expand_the_records(monkeypatch):
     assert sum(flits.values()) == res.summary["noc_flits"]
 
 
+def run_in_steps(ms, posts, step: int = 37) -> int:
+    """Post ``posts`` into ``ms`` and advance it ``step`` cycles at a time until it drains
+    (so that table rows retire as the run goes); the last cycle advanced to."""
+    ops = sorted(posts, key=lambda op: op[1])
+    k, t = 0, 0
+    while k < len(ops) or ms.next_event() is not None:
+        while k < len(ops) and ops[k][1] <= t:
+            post(ms, ops[k])
+            k += 1
+        ms.next_event()
+        ms.advance(t)
+        t += step
+    ms.advance(t)
+    return t
+
+
 @pytest.mark.parametrize("noc, dram", COMBOS)
 def test_retired_rows_keep_records_and_statistics(noc, dram, monkeypatch):
     from neurosim.memsys.cycle import Engine
@@ -393,16 +409,7 @@ def test_retired_rows_keep_records_and_statistics(noc, dram, monkeypatch):
 
     # the same posts, advanced in steps so that rows retire as the run goes
     ms = make(*sets)
-    ops = sorted(posts, key=lambda op: op[1])
-    k, t = 0, 0
-    while k < len(ops) or ms.next_event() is not None:
-        while k < len(ops) and ops[k][1] <= t:
-            post(ms, ops[k])
-            k += 1
-        ms.next_event()
-        ms.advance(t)
-        t += 37
-    ms.advance(t)
+    t = run_in_steps(ms, posts)
     keep.advance(t)
     assert keep.eng.pb == keep.eng.rb == 0
     # rows did retire: at least a third (a write waiting to be drained, spec 7.2, holds
@@ -432,16 +439,7 @@ def test_records_beyond_the_kept_rows_are_summarised(noc, dram, monkeypatch):
     monkeypatch.setattr(Engine, "RECORD_WINDOW", 300)
     monkeypatch.setattr(CycleMemorySystem, "LOG_MIN", 1)
     ms = make(*sets)
-    ops = sorted(posts, key=lambda op: op[1])
-    k, t = 0, 0
-    while k < len(ops) or ms.next_event() is not None:
-        while k < len(ops) and ops[k][1] <= t:
-            post(ms, ops[k])
-            k += 1
-        ms.next_event()
-        ms.advance(t)
-        t += 37
-    ms.advance(t)
+    t = run_in_steps(ms, posts)
     keep.advance(t)
     assert not ms.eng.records_kept and ms.eng.rb > 8
     assert 0 < ms.eng.retired_upto <= t - 300
