@@ -26,7 +26,12 @@ def test_scaling_rows_are_the_runs_with_their_cycle_classes(cli, tmp_path):
         assert abs(sum(float(got[f"cycles_{e}_{c}"]) for c in CYCLE_CLASSES) - 1) < 1e-4
         assert float(got[f"cycles_{e}_busy"]) == float(f"{direct[f'cycles_{e}_busy']:.6g}")
     assert abs(sum(float(got[k]) for k in got if k.startswith("critical_path_")) - 1) < 1e-4
+    for k in ("busiest_port_utilization", "busiest_dram_bus_utilization",
+              "dram_request_noc_fraction"):   # the DRAM path's bound, as the run reports it
+        assert float(got[k]) == float(f"{direct[k]:.6g}"), k
     md = (tmp_path / "scaling.md").read_text()
     assert "Where the cycles went" in md
     # one line per row and engine in the cycles table: 4 rows x 3 engines
-    assert sum(1 for line in md.splitlines() if line.startswith("| 2 | on | ")) == 1 + 3
+    # and one in the bounds table
+    assert sum(1 for line in md.splitlines() if line.startswith("| 2 | on | ")) == 1 + 3 + 1
+    assert "What bounds the DRAM path" in md

@@ -201,3 +201,43 @@ def test_cli_import_torch(cli, tmp_path):
                      f"{tmp_path / 'entry.py'}:nope", "--out", tmp_path / "x.npz")
     assert rc == 2 and se.startswith("neurosim: error: --entry") and "nope" in se
     assert not (tmp_path / "x.npz").exists()
+
+
+def with_mode(wl, mode):
+    return load_workload(dict(wl.to_dict(), mode=mode))
+
+
+def test_inference_records_the_forward_only():
+    """mode inference (spec 3.6): the twin run under no_grad gives the trainer's forward bits;
+    the surrogate and g(U) masks are all zero."""
+    wl = with_mode(workload(), "inference")
+    net = build_network(wl)
+    model, _, xt, yt = reference(wl)
+    images, labels = load_digits_images()
+    x = np.broadcast_to(images[:4, :, :, None], (3, 4, 8, 8, 1)).copy()
+    ref = tr.record_inference(model, x, labels[:4])
+    twin = build_torch_model(wl, net, model.weights, torch.float64)
+    trace = import_torch(wl, net, twin, xt, yt)
+    assert trace.meta["mode"] == "inference" and trace.meta["loss"] is None
+    for a, b in zip(trace.layers, ref.layers):
+        for kind in ("in_mask", "out_spikes"):
+            assert np.array_equal(a.mask(kind), b.mask(kind)), (a.name, kind)
+        assert not a.mask("sg_mask").any() and not a.mask("gu_mask").any(), a.name
+    assert trace.meta["spike_mismatch_bits"] == 0
+    assert all(p.requires_grad for p in twin.parameters())
+
+
+def test_input_gradient_records_the_backward_to_the_input_with_frozen_weights():
+    """mode input_gradient: the same forward and g(U) bits as a training step (the weights
+    are not updated inside a step either), no g(W) left on the parameters, g(input) density
+    reported, and the parameters trainable again afterwards."""
+    wl = with_mode(workload(), "input_gradient")
+    net = build_network(wl)
+    model, ref, xt, yt = reference(wl)
+    twin = build_torch_model(wl, net, model.weights, torch.float64)
+    trace = import_torch(wl, net, twin, xt, yt)
+    assert_same(trace, ref)
+    assert trace.meta["mode"] == "input_gradient"
+    assert 0 < trace.meta["input_grad_density"] <= 1
+    assert all(p.grad is None for p in twin.parameters())
+    assert all(p.requires_grad for p in twin.parameters())

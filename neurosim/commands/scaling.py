@@ -28,8 +28,8 @@ def cmd_scaling(args) -> int:
     import sys
 
     from .. import api
-    from ..experiments.scaling import (as_sweep_rows, cycles_markdown, parse_cores,
-                                       scaling_study, to_csv, to_markdown)
+    from ..experiments.scaling import (as_sweep_rows, bounds_markdown, cycles_markdown,
+                                       parse_cores, scaling_study, to_csv, to_markdown)
     from ..plots import figure, scaling_figure
     from ..timing import CYCLE_CLASSES
 
@@ -45,7 +45,10 @@ def cmd_scaling(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     wl = api.load_workload(args.workload, api.split_overrides(args.overrides)[1])
     md = (to_markdown(rows, cores[0]) + "\nWhere the cycles went (% of cores x step cycles; "
-          "critical path: % of the step):\n\n" + cycles_markdown(rows))
+          "critical path: % of the step):\n\n" + cycles_markdown(rows)
+          + "\nWhat bounds the DRAM path (port and bus: % of the step's cycles busy; request "
+          "cycles in NoC: the DRAM packets' NoC latency over that plus the controller's "
+          "arrival-to-data time):\n\n" + bounds_markdown(rows))
     for name, text in (("scaling.csv", to_csv(rows)), ("scaling.md", md)):
         api.write_text(out / name, text)
     title = f"{wl.name} on {arch.name}: one training step"

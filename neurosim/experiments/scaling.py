@@ -26,6 +26,11 @@ COLUMNS = ("cores", "engine_parallelism", "total_cycles", "seconds", "speedup",
 CYCLE_COLUMNS = (tuple(f"cycles_{e}_{c}" for e in ENGINES for c in CYCLE_CLASSES)
                  + tuple(f"cycles_{c}" for c in CYCLE_CLASSES))
 PATH_COLUMNS = tuple(f"critical_path_{k}" for k in PATH_KINDS)
+# What bounds the DRAM path (docs/microarchitecture.md 10, "what if" hints): the busiest
+# core NoC port's payload flits per cycle, the busiest DRAM channel's data-bus occupancy, and
+# the share of the DRAM requests' cycles spent in the NoC rather than in the controller.
+BOUND_COLUMNS = ("busiest_port_utilization", "busiest_dram_bus_utilization",
+                 "dram_request_noc_fraction")
 
 
 def parse_cores(text: str) -> list[int]:
@@ -60,7 +65,7 @@ def scaling_study(arch, workload, cores: list[int], overrides=(), progress=None)
                 "dram_write_bytes": s["dram_write_bytes"], "noc_flits": s["noc_flits"],
                 "parts": sum(len(p) for r in res.placement.replicas for p in r.layers.values()),
                 "wall_s": time.perf_counter() - t0,
-                **{k: s[k] for k in CYCLE_COLUMNS + PATH_COLUMNS}})
+                **{k: s[k] for k in CYCLE_COLUMNS + PATH_COLUMNS + BOUND_COLUMNS}})
             if progress:
                 progress(f"{n} cores, engine parallelism {mode}: {s['total_cycles']:,} cycles")
         for r in rows[-2:]:
@@ -73,7 +78,7 @@ def scaling_study(arch, workload, cores: list[int], overrides=(), progress=None)
 
 def to_csv(rows) -> str:
     buf = io.StringIO()
-    columns = COLUMNS + CYCLE_COLUMNS + PATH_COLUMNS
+    columns = COLUMNS + CYCLE_COLUMNS + PATH_COLUMNS + BOUND_COLUMNS
     w = csv.DictWriter(buf, columns, lineterminator="\n")
     w.writeheader()
     for r in rows:
@@ -113,6 +118,24 @@ def cycles_markdown(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bounds_markdown(rows) -> str:
+    """What bounds the DRAM path per core count: DRAM bytes per cycle, the busiest core NoC
+    port and DRAM data bus (% of the step's cycles busy), and where the DRAM requests spent
+    their cycles (% in the NoC, the rest in the controller)."""
+    lines = ["| cores | engine parallelism | path DRAM | DRAM bytes / cycle | busiest port "
+             "| busiest DRAM bus | request cycles in NoC |",
+             "|---:|:---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        per_cycle = (r["dram_read_bytes"] + r["dram_write_bytes"]) / r["total_cycles"]
+        lines.append(
+            f"| {r['cores']} | {r['engine_parallelism']} | "
+            f"{100 * r['critical_path_dram']:.1f} % | {per_cycle:.2f} | "
+            f"{100 * r['busiest_port_utilization']:.1f} % | "
+            f"{100 * r['busiest_dram_bus_utilization']:.1f} % | "
+            f"{100 * r['dram_request_noc_fraction']:.1f} % |")
+    return "\n".join(lines) + "\n"
+
+
 def as_sweep_rows(rows) -> list[dict]:
     """The study's rows in the sweep store's shape (keys apart from stats), for the sweep's
     figures (:func:`neurosim.plots.figure`)."""
@@ -122,5 +145,6 @@ def as_sweep_rows(rows) -> list[dict]:
             for r in rows]
 
 
-__all__ = ["MODES", "COLUMNS", "CYCLE_COLUMNS", "PATH_COLUMNS", "parse_cores", "scaling_study",
-           "to_csv", "to_markdown", "cycles_markdown", "as_sweep_rows"]
+__all__ = ["MODES", "COLUMNS", "CYCLE_COLUMNS", "PATH_COLUMNS", "BOUND_COLUMNS", "parse_cores",
+           "scaling_study", "to_csv", "to_markdown", "cycles_markdown", "bounds_markdown",
+           "as_sweep_rows"]

@@ -319,7 +319,11 @@ def import_torch(wl: Config, network: Network, model, inputs, labels, run=None, 
             if mode == "input_gradient":     # an attack: g(input), weights frozen
                 for p in trainable:
                     p.requires_grad_(False)
-                inputs = inputs.detach().float().requires_grad_(True)
+                # a leaf of the model's precision (a float64 model given float32 or integer
+                # frames would fail in its first conv)
+                dtype = (inputs.dtype if inputs.is_floating_point()
+                         else next((p.dtype for p in trainable), torch.float32))
+                inputs = inputs.detach().to(dtype).requires_grad_(True)
             outputs = (run or default_run)(model, inputs)
             if loss is not None:
                 value = loss(outputs, labels)
