@@ -41,6 +41,7 @@ def test_reproduce_report_carries_the_simulated_numbers(monkeypatch, tmp_path):
     rows = rep.sensitivity
     assert [(r["dimension"], r["value"], r["default"]) for r in rows] == [
         ("sram", 136, False), ("sram", 4352, True)]
+    # it fits, so the placement is the same with either memory model
     small = api.run("paper-20core", "mlp-digits",
                     ["core.sram.weights.size_kib=32", "core.sram.state.size_kib=8",
                      "core.sram.spikes.size_kib=16", "core.sram.gradients.size_kib=16",

@@ -29,7 +29,8 @@ def test_study_points_scale_paper_20core_buffers_together():
     assert sram[0].overrides == ("core.sram.weights.size_kib=32", "core.sram.state.size_kib=8",
                                  "core.sram.spikes.size_kib=16",
                                  "core.sram.gradients.size_kib=16",
-                                 "core.sram.wgrad.size_kib=64") + S.MEMORY
+                                 "core.sram.wgrad.size_kib=64")
+    assert {p.memory for p in points} == {"ideal"}
     weights = [p for p in points if p.dimension == "weights"]
     assert [p.value for p in weights] == [128, 256, 512, 1024, 2048, 4096]
     # mlp-digits has batch 16: half and twice
@@ -42,7 +43,7 @@ def test_study_points_scale_paper_20core_buffers_together():
 
 def test_a_point_the_mapper_cannot_place_does_not_fit():
     # fc2 (the output layer) needs 0.289 KiB of gradients in one part; 8 banks x 32 B = 0.25
-    point = S.Point("mlp-digits", "sram", 1, ("core.sram.gradients.size_kib=0.25",) + S.MEMORY)
+    point = S.Point("mlp-digits", "sram", 1, ("core.sram.gradients.size_kib=0.25",))
     got = S.run_point("paper-20core", point, MLP)
     assert "core.sram.gradients.size_kib" in got["does_not_fit"]
     assert "output layer fc2" in got["does_not_fit"]
@@ -77,3 +78,20 @@ def test_claim_regions_on_hand_made_rows():
     assert "weights" not in by_dim
     assert S.Claim("eff", "x", 1.05, None, "TFLOPS/W").holds(2.0)
     assert S.Claim("eff", "x", 1.05, None, "TFLOPS/W").holds(None) is None
+
+
+def test_ideal_memory_keeps_the_placement_and_so_the_dram_bytes():
+    """The mapper prices the cycle-level DRAM's bandwidth, so with ideal memory it would place
+    differently; the study maps for the config and simulates that placement with ideal
+    memory: the DRAM bytes are the plain run's. A spilling case: mlp-digits on 2 cores with 4
+    KiB of weights and 8 KiB of weight gradients per core."""
+    spill = ("chip.cores=2", "core.sram.weights.size_kib=4", "core.sram.wgrad.size_kib=8")
+    run = api.run("paper-20core", "mlp-digits", list(spill)).summary
+    got = S.run_point("paper-20core", S.Point("mlp-digits", "sram", 12, spill), MLP)
+    assert run["dram_read_bytes"] > 1e6   # it spills (4,737,536 B measured)
+    assert (got["dram_read_bytes"], got["dram_write_bytes"]) == (run["dram_read_bytes"],
+                                                                 run["dram_write_bytes"])
+    assert got["total_cycles"] < run["total_cycles"]   # no bandwidth limit
+    exact = S.run_point("paper-20core", S.Point("mlp-digits", "sram", 12, spill,
+                                                memory="config"), MLP)
+    assert exact["total_cycles"] == run["total_cycles"]

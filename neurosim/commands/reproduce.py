@@ -22,6 +22,11 @@ def register(sub) -> None:
                    "training steps and the sensitivity study")
     p.add_argument("--no-sensitivity", action="store_true",
                    help="leave out the sensitivity study (where the claims hold)")
+    p.add_argument("--sensitivity-memory", choices=("ideal", "config"), default="ideal",
+                   help="the study's memory system: ideal (default: each point placed for "
+                   "its config, simulated with the ideal NoC and DRAM; DRAM bytes exact, step "
+                   "time a lower bound) or config (the config's own models; minutes per "
+                   "spilling point)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes for the independent simulations (default: one per "
                    "CPU this process may use; 1 runs them all in this process)")
@@ -49,12 +54,15 @@ def cmd_reproduce(args) -> int:
                              "names", args.workloads)
     rep = reproduce(args.arch, args.gpu, quick=args.quick, federated=not args.quick,
                     progress=progress, jobs=args.jobs or default_jobs(),
-                    sensitivity=not args.no_sensitivity, workloads=workloads)
+                    sensitivity=not args.no_sensitivity, workloads=workloads,
+                    sensitivity_memory=args.sensitivity_memory)
     command = "neurosim reproduce " + " ".join(
         [args.arch, "--out", args.out] + (["--gpu", args.gpu] if args.gpu != "a100-40gb" else [])
         + (["--quick"] if args.quick else [])
         + (["--workloads", ",".join(workloads)] if workloads else [])
-        + (["--no-sensitivity"] if args.no_sensitivity else []))
+        + (["--no-sensitivity"] if args.no_sensitivity else [])
+        + (["--sensitivity-memory", args.sensitivity_memory]
+           if args.sensitivity_memory != "ideal" else []))
     paths = write_outputs(rep, args.out, command)
     print(report_markdown(rep, command))
     print("wrote " + ", ".join(str(p) for p in paths))

@@ -26,7 +26,7 @@ from .. import __version__, api
 from ..errors import InputError
 from ..fileio import atomic_write_text
 from ..paths import WORKLOAD_DIR
-from .sensitivity import (CLAIMS, DIMENSIONS, MEMORY, Point, claim_regions, is_default,
+from .sensitivity import (CLAIMS, DIMENSIONS, IDEAL_MEMORY, Point, claim_regions, is_default,
                           point_row, run_point, sram_kib_per_core, study_points, value_ranges)
 
 FLAGSHIP = "vgg11-cifar10"
@@ -46,6 +46,7 @@ class Reproduction:
     sensitivity: list = field(default_factory=list)    # one row per point of the study
     claim_regions: list = field(default_factory=list)
     sensitivity_quick: bool = False
+    sensitivity_memory: str = "ideal"
     notes: list = field(default_factory=list)
     wall_seconds: float = 0.0
 
@@ -79,7 +80,7 @@ class StepJob:
 
 
 def step_jobs(arch, quick: bool, federated: bool, sensitivity: bool = False,
-              workloads=None) -> list[StepJob]:
+              workloads=None, sensitivity_memory: str = "ideal") -> list[StepJob]:
     """Every simulation the reproduction needs, the most dense FLOPs per core first (and of
     equal FLOPs, the least SRAM first: it spills most), so that parallel workers finish
     together rather than one starting a big run last."""
@@ -94,7 +95,7 @@ def step_jobs(arch, quick: bool, federated: bool, sensitivity: bool = False,
                  StepJob("one_core", flagship, ("chip.cores=1",))]
     if sensitivity:
         jobs += [StepJob(p.key, WORKLOAD_DIR / f"{p.workload}.yaml", p.overrides, point=p)
-                 for p in study_points(arch, files, quick)]
+                 for p in study_points(arch, files, quick, sensitivity_memory)]
 
     def cost(job):
         arch_cfg, wl = api.load_configs((job.point and job.point.arch) or arch,
@@ -156,23 +157,25 @@ def run_jobs(arch, jobs, workers: int, progress) -> dict:
 
 def reproduce(arch="arch_configs/paper-20core.yaml", gpu="a100-40gb", quick=False,
               federated=True, progress=print, jobs: int = 1, sensitivity: bool = True,
-              workloads=None) -> Reproduction:
+              workloads=None, sensitivity_memory: str = "ideal") -> Reproduction:
     """The reproduction's numbers. ``jobs``: worker processes for its independent
     simulations (1: all in this process). ``sensitivity``: run the sensitivity study too
-    (with ``quick``, its quick variant). ``workloads``: shipped workload names to run
-    (default: all, or the quick ones)."""
+    (with ``quick``, its quick variant; ``sensitivity_memory``: its memory system, see
+    :mod:`.sensitivity`). ``workloads``: shipped workload names to run (default: all, or
+    the quick ones)."""
     from ..baselines.chip import chip_dram_energy_j, dram_by_kind
     from ..baselines.compare import Comparison
     from ..baselines.gpu import gpu_dram_traffic
 
     t0 = time.perf_counter()
     rep = Reproduction(str(arch), gpu)
-    step = step_jobs(arch, quick, federated, sensitivity, workloads)
+    step = step_jobs(arch, quick, federated, sensitivity, workloads, sensitivity_memory)
     results = run_jobs(arch, step, jobs, progress)
     if sensitivity:
         rep.sensitivity = sensitivity_rows(arch, gpu, step, results)
         rep.claim_regions = claim_regions(rep.sensitivity)
         rep.sensitivity_quick = quick
+        rep.sensitivity_memory = sensitivity_memory
     for f in shipped_workloads(quick, workloads):
         summary, batch = results[f.stem]
         s = dict(summary)
@@ -363,11 +366,19 @@ def sensitivity_markdown(rep: Reproduction) -> list[str]:
     """The report's section on the sensitivity study: claim regions, every point, plots."""
     rows = rep.sensitivity
     marked = sorted({r["arch"] for r in rows if r["arch"]})
+    if rep.sensitivity_memory == "ideal":
+        memory = ("The mapper places each point for its config exactly as `neurosim run` "
+                  "would (its cost model prices the cycle-level DRAM's bandwidth), so every "
+                  "DRAM byte below is that run's; the step is then simulated on that "
+                  f"placement with `{' '.join(IDEAL_MEMORY)}` (no bandwidth limit), so step "
+                  "time is a lower bound and TFLOPS/W an upper bound where the step spills "
+                  "(docs/results-sensitivity.md measures both against the cycle-level "
+                  "models). ")
+    else:
+        memory = "Every point is simulated with the config's own NoC and DRAM models. "
     lines = ["", "## Where the claims hold: sensitivity study", "",
-             "Each point is one training step simulated as `neurosim run` would, with "
-             f"`--set {' --set '.join(MEMORY)}` for every point of the study (the mapper "
-             "decides what spills to DRAM, not the memory system: docs/results-sensitivity.md "
-             "measures both), on the reproduction's arch changed in one dimension at a time: "
+             "Each point is one training step of a workload on the reproduction's arch "
+             "changed in one dimension at a time. " + memory + "Dimensions: "
              + "; ".join(f"**{d}**: {DIMENSION_LABELS[d]}" for d in DIMENSIONS)
              + ". Buffer sizes are rounded down to whole rows across their banks. The "
              "config's own point is marked *default*"

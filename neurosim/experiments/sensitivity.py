@@ -12,8 +12,14 @@ The dimensions (docs/results-sensitivity.md):
 
 Each point is one :class:`~neurosim.experiments.reproduce.StepJob` run by the reproduction's
 ``run_jobs`` (one code path, ``--jobs`` workers). A point whose working set the mapper cannot
-place is a row with status ``does not fit`` and the mapper's message, not an error. The
-study's memory system is the same for all its points (``MEMORY``); the claim regions are
+place is a row with status ``does not fit`` and the mapper's message, not an error.
+
+Memory (``memory="ideal"``, the default): the mapper places the point for its config as
+``neurosim run`` would (its cost model prices the cycle-level DRAM's bandwidth, so the
+placement, and with it every DRAM byte, is that run's), then the step is simulated on that
+placement with the ideal NoC and DRAM (``IDEAL_MEMORY``): DRAM bytes exactly the run's, step
+time a lower bound and TFLOPS/W an upper bound. ``memory="config"`` simulates with the
+config's own memory system (exact, minutes per spilling VGG-11 point). The claim regions are
 read off the rows by :func:`claim_regions`.
 """
 from __future__ import annotations
@@ -31,11 +37,11 @@ BATCH_FACTORS = (0.5, 2)
 QUICK_SRAM_SCALES = (1 / 32, 1)
 QUICK_WEIGHTS_KIB = ()
 QUICK_BATCH_FACTORS = ()
-# ideal NoC and DRAM for every point of the study: the mapper, not the memory system,
-# decides what spills, so DRAM bytes are the cycle-level model's (measured in
-# docs/results-sensitivity.md); a spilling VGG-11 step costs minutes of CPU with the
-# cycle-level models and tens of seconds with these
-MEMORY = ("noc.model=ideal", "dram.model=ideal")
+# the study's memory systems: "ideal" simulates each point on the placement of its own config
+# with these overrides (docs/results-sensitivity.md measures what that changes and costs);
+# "config" with the config's own
+IDEAL_MEMORY = ("noc.model=ideal", "dram.model=ideal")
+MEMORIES = ("ideal", "config")
 # the configs marked in the study besides the reproduction's own (same memory, no sweep)
 MARKED_ARCHS = ("edge-20core",)
 JOB_PREFIX = "sensitivity"
@@ -86,6 +92,7 @@ class Point:
     value: float
     overrides: tuple
     arch: str | None = None
+    memory: str = "ideal"
 
     @property
     def key(self) -> str:
@@ -117,8 +124,10 @@ def sram_kib_per_core(arch_cfg) -> float:
     return sum(arch_cfg.core.sram[b].size_kib for b in SRAM_BUFFERS)
 
 
-def study_points(arch, workloads, quick: bool = False) -> list[Point]:
+def study_points(arch, workloads, quick: bool = False, memory: str = "ideal") -> list[Point]:
     """Every point of the study for the workloads (paths), in dimension order."""
+    if memory not in MEMORIES:
+        raise InputError("--sensitivity-memory", "memory", " or ".join(MEMORIES), memory)
     from .. import api
 
     arch_cfg = api.load_arch(arch)
@@ -131,38 +140,46 @@ def study_points(arch, workloads, quick: bool = False) -> list[Point]:
         total = sram_kib_per_core(arch_cfg)
         for s in scales:
             sizes = {b: arch_cfg.core.sram[b].size_kib * s for b in SRAM_BUFFERS}
-            points.append(Point(name, "sram", total * s,
-                                buffer_overrides(arch_cfg, sizes) + MEMORY))
+            points.append(Point(name, "sram", total * s, buffer_overrides(arch_cfg, sizes),
+                                memory=memory))
         for kib in weights:
             points.append(Point(name, "weights", kib,
-                                buffer_overrides(arch_cfg, {"weights": kib}) + MEMORY))
+                                buffer_overrides(arch_cfg, {"weights": kib}), memory=memory))
         batch = api.load_configs(arch, str(wl))[1].batch
         for f in factors:
             b = max(1, round(batch * f))
             if b != batch:
-                points.append(Point(name, "batch", b, (f"workload.batch={b}",) + MEMORY))
+                points.append(Point(name, "batch", b, (f"workload.batch={b}",),
+                                    memory=memory))
         if not quick:
             for marked in MARKED_ARCHS:
                 m = api.load_arch(marked)
-                points.append(Point(name, "sram", sram_kib_per_core(m), MEMORY, arch=marked))
+                points.append(Point(name, "sram", sram_kib_per_core(m), (), arch=marked,
+                                    memory=memory))
     return points
 
 
 def run_point(arch, point: Point, workload_path) -> dict:
-    """The summary of the point's run, or ``{"does_not_fit": message, "area_mm2": ...}``
-    when the mapper cannot place the workload (a config error is still an error)."""
+    """The summary of the point's step, or ``{"does_not_fit": message, "area_mm2": ...}``
+    when the mapper cannot place the workload (a config error is still an error). The
+    placement is the mapper's for the point's config; the simulation's memory system is
+    the point's ``memory``."""
     from .. import api
     from ..area import compute_area
 
-    arch_cfg, _ = api.load_configs(point.arch or arch, str(workload_path),
-                                   list(point.overrides))
+    arch_cfg, wl = api.load_configs(point.arch or arch, str(workload_path),
+                                    list(point.overrides))
+    network = api.build_network(wl)
+    trace = api.get_traces(wl, network)
     try:
-        return dict(api.run(arch_cfg, str(workload_path),
-                            [o for o in point.overrides if o.startswith("workload.")]).summary)
+        placement = api.map_step(arch_cfg, network, wl, trace)
     except InputError as e:
         if not e.key.startswith("core.sram."):
             raise
         return {"does_not_fit": str(e), "area_mm2": compute_area(arch_cfg).total_mm2}
+    simulated = (api.load_arch(arch_cfg.to_dict(), list(IDEAL_MEMORY))
+                 if point.memory == "ideal" else arch_cfg)
+    return dict(api.run(simulated, wl, trace=trace, placement=placement).summary)
 
 
 def point_row(point: Point, summary: dict, gpu_bytes: dict, default: bool) -> dict:
