@@ -7,7 +7,8 @@ the standard set: speed-up and parallel efficiency vs cores, DRAM traffic, energ
 engine utilisation, where the engines' cycles went (cycle classes). Only rows with status "ok" are plotted. Studies:
 :func:`scaling_figure` (``neurosim scaling``), :func:`federated_figure` (``neurosim
 federated``), :func:`characterization_figure` (``neurosim characterize``),
-:func:`gpu_traffic_figure` (``neurosim compare-gpu``). The NoC link heat map of ``neurosim run
+:func:`gpu_traffic_figure` (``neurosim compare-gpu``), :func:`sensitivity_figure` (the
+sensitivity study of ``neurosim reproduce``). The NoC link heat map of ``neurosim run
 --out`` is :mod:`neurosim.memsys.heatmap` (``api`` writes it, and this module imports the sweep
 package, which imports ``api``).
 """
