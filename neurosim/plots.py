@@ -466,9 +466,13 @@ def sensitivity_figure(rows, dimension: str, xlabel: str, path, bands: dict) -> 
                     ax.plot(r["value"], y(r), "x", ms=9, mew=2, color=colour)
         if stat in bands:
             low, high = bands[stat]
-            top = high if high is not None else ax.get_ylim()[1]
+            top = high if high is not None else max(ax.get_ylim()[1], 1.5 * low)
             ax.axhspan(low, top, color="green", alpha=0.12, lw=0, label="claim")
         ax.set_xscale("log", base=2)
+        xs = sorted({r["value"] for r in ok})
+        if xs:
+            ax.set_xticks(xs, [f"{v:g}" for v in xs], fontsize=7)
+            ax.minorticks_off()
         ax.set_yscale(yscale)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(label)
