@@ -163,10 +163,6 @@ def reproduce(arch="arch_configs/paper-20core.yaml", gpu="a100-40gb", quick=Fals
     (with ``quick``, its quick variant; ``sensitivity_memory``: its memory system, see
     :mod:`.sensitivity`). ``workloads``: shipped workload names to run (default: all, or
     the quick ones)."""
-    from ..baselines.chip import chip_dram_energy_j, dram_by_kind
-    from ..baselines.compare import Comparison
-    from ..baselines.gpu import gpu_dram_traffic
-
     t0 = time.perf_counter()
     rep = Reproduction(str(arch), gpu)
     step = step_jobs(arch, quick, federated, sensitivity, workloads, sensitivity_memory)
@@ -182,14 +178,7 @@ def reproduce(arch="arch_configs/paper-20core.yaml", gpu="a100-40gb", quick=Fals
         s["tflops_per_w_on_chip"] = on_chip_tflops_per_w(s)
         s["samples_per_s"] = batch / s["seconds"]
         rep.workloads[f.stem] = s
-        for fw in FRAMEWORKS:
-            g = gpu_dram_traffic(str(f), gpu, fw)
-            c = Comparison(g.workload, g, dram_by_kind(s), chip_dram_energy_j(s))
-            tot = {r["kind"]: r for r in c.kind_rows()}["total"]
-            rep.gpu_rows.append({"workload": f.stem, "framework": fw,
-                                 "gpu_bytes": tot["gpu_total"], "chip_bytes": tot["chip_total"],
-                                 "reduction_pct": tot["reduction_pct"],
-                                 "by_kind": {r["kind"]: r for r in c.kind_rows()}})
+        rep.gpu_rows += gpu_rows(f, s, gpu)
     if FLAGSHIP in rep.workloads:
         off = results["no_engine_parallelism"][0]
         one = results["one_core"][0]
@@ -206,6 +195,24 @@ def reproduce(arch="arch_configs/paper-20core.yaml", gpu="a100-40gb", quick=Fals
         rep.federated = results["federated"][0]
     rep.wall_seconds = time.perf_counter() - t0
     return rep
+
+
+def gpu_rows(workload: Path, summary: dict, gpu: str) -> list[dict]:
+    """The DRAM comparison of one workload's chip run with the GPU model, per framework."""
+    from ..baselines.chip import chip_dram_energy_j, dram_by_kind
+    from ..baselines.compare import Comparison
+    from ..baselines.gpu import gpu_dram_traffic
+
+    rows = []
+    for fw in FRAMEWORKS:
+        g = gpu_dram_traffic(str(workload), gpu, fw)
+        c = Comparison(g.workload, g, dram_by_kind(summary), chip_dram_energy_j(summary))
+        tot = {r["kind"]: r for r in c.kind_rows()}["total"]
+        rows.append({"workload": workload.stem, "framework": fw,
+                     "gpu_bytes": tot["gpu_total"], "chip_bytes": tot["chip_total"],
+                     "reduction_pct": tot["reduction_pct"],
+                     "by_kind": {r["kind"]: r for r in c.kind_rows()}})
+    return rows
 
 
 def sensitivity_rows(arch, gpu: str, jobs, results) -> list[dict]:
