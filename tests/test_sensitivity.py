@@ -32,7 +32,8 @@ def test_study_points_scale_paper_20core_buffers_together():
                                  "core.sram.wgrad.size_kib=64")
     assert {p.memory for p in points} == {"ideal"}
     weights = [p for p in points if p.dimension == "weights"]
-    assert [p.value for p in weights] == [128, 256, 512, 1024, 2048, 4096]
+    # 1024 KiB is paper-20core's own weights buffer: the sram x 1 point, not run twice
+    assert [p.value for p in weights] == [128, 256, 512, 2048, 4096]
     # mlp-digits has batch 16: half and twice
     assert [p.value for p in points if p.dimension == "batch"] == [8, 32]
     edge = [p for p in points if p.arch == "edge-20core"]
@@ -95,3 +96,15 @@ def test_ideal_memory_keeps_the_placement_and_so_the_dram_bytes():
     exact = S.run_point("paper-20core", S.Point("mlp-digits", "sram", 12, spill,
                                                 memory="config"), MLP)
     assert exact["total_cycles"] == run["total_cycles"]
+
+
+def test_the_default_point_is_run_once_and_shown_in_every_dimension():
+    rows = [_row(136, 90.0), _row(4352, 99.0, default=True), _row(512, 70.0, dimension="weights"),
+            _row(8, 80.0, dimension="batch")]
+    got = S.with_default_copies(rows, 1024, {"w": 4})
+    assert got[:4] == rows
+    assert [(r["dimension"], r["value"], r["default"], r["reduction_pct_spikingjelly"])
+            for r in got[4:]] == [("weights", 1024, True, 99.0), ("batch", 4, True, 99.0)]
+    # a dimension with its own default point, or no points, gets no copy
+    rows[2]["default"] = True
+    assert [r["dimension"] for r in S.with_default_copies(rows[:3], 1024, {"w": 4})[3:]] == []

@@ -27,7 +27,8 @@ from ..errors import InputError
 from ..fileio import atomic_write_text
 from ..paths import WORKLOAD_DIR
 from .sensitivity import (CLAIMS, DIMENSIONS, IDEAL_MEMORY, Point, claim_regions, is_default,
-                          point_row, run_point, sram_kib_per_core, study_points, value_ranges)
+                          point_row, run_point, sram_kib_per_core, study_points, value_ranges,
+                          with_default_copies)
 
 FLAGSHIP = "vgg11-cifar10"
 QUICK_WORKLOADS = ("mlp-digits", FLAGSHIP)
@@ -221,11 +222,12 @@ def sensitivity_rows(arch, gpu: str, jobs, results) -> list[dict]:
     from ..baselines.gpu import gpu_dram_traffic
 
     arch_cfg = api.load_arch(arch)
-    gpu_bytes, rows = {}, []
+    gpu_bytes, rows, batches = {}, [], {}
     for job in (j for j in jobs if j.point is not None):
         summary = results[job.key][0]
         wl = api.load_configs(arch, str(job.workload), list(job.overrides))[1]
-        default_batch = api.load_configs(arch, str(job.workload))[1].batch
+        default_batch = batches.setdefault(job.point.workload,
+                                           api.load_configs(arch, str(job.workload))[1].batch)
         if (job.workload, wl.batch) not in gpu_bytes:
             gpu_bytes[job.workload, wl.batch] = {
                 fw: gpu_dram_traffic(str(job.workload), gpu, fw,
@@ -233,6 +235,7 @@ def sensitivity_rows(arch, gpu: str, jobs, results) -> list[dict]:
                 for fw in FRAMEWORKS}
         rows.append(point_row(job.point, summary, gpu_bytes[job.workload, wl.batch],
                               is_default(job.point, arch_cfg, default_batch)))
+    rows = with_default_copies(rows, arch_cfg.core.sram.weights.size_kib, batches)
     order = {d: i for i, d in enumerate(DIMENSIONS)}
     rows.sort(key=lambda r: (r["workload"], order[r["dimension"]], r["arch"] is not None,
                              r["value"]))

@@ -143,8 +143,10 @@ def study_points(arch, workloads, quick: bool = False, memory: str = "ideal") ->
             points.append(Point(name, "sram", total * s, buffer_overrides(arch_cfg, sizes),
                                 memory=memory))
         for kib in weights:
-            points.append(Point(name, "weights", kib,
-                                buffer_overrides(arch_cfg, {"weights": kib}), memory=memory))
+            if kib != arch_cfg.core.sram.weights.size_kib:   # that one is the sram x 1 point
+                points.append(Point(name, "weights", kib,
+                                    buffer_overrides(arch_cfg, {"weights": kib}),
+                                    memory=memory))
         batch = api.load_configs(arch, str(wl))[1].batch
         for f in factors:
             b = max(1, round(batch * f))
@@ -200,6 +202,22 @@ def point_row(point: Point, summary: dict, gpu_bytes: dict, default: bool) -> di
         # a step whose tensors all stay in the GPU's L2 has no reduction to speak of
         row[f"reduction_pct_{fw}"] = 100 * (1 - chip / g) if g else None
     return row
+
+
+def with_default_copies(rows, weights_kib: float, batches: dict) -> list[dict]:
+    """``rows`` with each workload's default point (the sram dimension's x 1, run once) also
+    placed in the weights and batch dimensions, at the config's weights size and the
+    workload's batch (``batches``: workload -> batch), where those dimensions have points
+    and no default of their own."""
+    out = list(rows)
+    for r in rows:
+        if r["dimension"] != "sram" or not r["default"]:
+            continue
+        for dim, value in (("weights", weights_kib), ("batch", batches[r["workload"]])):
+            same = [q for q in rows if q["workload"] == r["workload"] and q["dimension"] == dim]
+            if same and not any(q["default"] for q in same):
+                out.append(dict(r, dimension=dim, value=value))
+    return out
 
 
 def is_default(point: Point, arch_cfg, batch: int) -> bool:
