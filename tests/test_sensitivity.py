@@ -42,6 +42,16 @@ def test_study_points_scale_paper_20core_buffers_together():
     assert len({p.key for p in points}) == len(points)
 
 
+def test_study_points_on_edge_20core_keep_its_proportions_and_mark_nothing_twice():
+    points = S.study_points("edge-20core", [MLP])
+    # 128 + 32 + 64 + 320 + 256 = 800 KiB per core, x 1/32 .. 1
+    assert [p.value for p in points if p.dimension == "sram"] == [25, 50, 100, 200, 400, 800]
+    assert all(p.arch is None for p in points)   # edge-20core is the reproduction's own arch
+    # its weights buffer is 128 KiB: that point is the sram x 1 one
+    assert [p.value for p in points if p.dimension == "weights"] == [256, 512, 1024, 2048,
+                                                                      4096]
+
+
 def test_a_point_the_mapper_cannot_place_does_not_fit():
     # fc2 (the output layer) needs 0.289 KiB of gradients in one part; 8 banks x 32 B = 0.25
     point = S.Point("mlp-digits", "sram", 1, ("core.sram.gradients.size_kib=0.25",))

@@ -111,13 +111,16 @@ def bank_aligned_kib(size_kib: float, banks: int, width_bits: int) -> float:
     return rows * row_bytes / 1024
 
 
-def buffer_overrides(arch_cfg, sizes_kib: dict) -> tuple:
-    """``--set`` overrides giving each named buffer the bank-aligned size nearest below."""
-    out = []
-    for buf, kib in sizes_kib.items():
-        b = arch_cfg.core.sram[buf]
-        out.append(f"core.sram.{buf}.size_kib={bank_aligned_kib(kib, b.banks, b.width_bits):g}")
-    return tuple(out)
+def aligned_sizes(arch_cfg, sizes_kib: dict) -> dict:
+    """Each named buffer's size rounded down to whole rows across its banks."""
+    return {buf: bank_aligned_kib(kib, arch_cfg.core.sram[buf].banks,
+                                  arch_cfg.core.sram[buf].width_bits)
+            for buf, kib in sizes_kib.items()}
+
+
+def buffer_overrides(sizes_kib: dict) -> tuple:
+    """``--set`` overrides giving each named buffer its size."""
+    return tuple(f"core.sram.{buf}.size_kib={kib:g}" for buf, kib in sizes_kib.items())
 
 
 def sram_kib_per_core(arch_cfg) -> float:
@@ -137,16 +140,16 @@ def study_points(arch, workloads, quick: bool = False, memory: str = "ideal") ->
     points = []
     for wl in workloads:
         name = Path(wl).stem
-        total = sram_kib_per_core(arch_cfg)
         for s in scales:
-            sizes = {b: arch_cfg.core.sram[b].size_kib * s for b in SRAM_BUFFERS}
-            points.append(Point(name, "sram", total * s, buffer_overrides(arch_cfg, sizes),
+            sizes = aligned_sizes(arch_cfg, {b: arch_cfg.core.sram[b].size_kib * s
+                                             for b in SRAM_BUFFERS})
+            points.append(Point(name, "sram", sum(sizes.values()), buffer_overrides(sizes),
                                 memory=memory))
         for kib in weights:
-            if kib != arch_cfg.core.sram.weights.size_kib:   # that one is the sram x 1 point
-                points.append(Point(name, "weights", kib,
-                                    buffer_overrides(arch_cfg, {"weights": kib}),
-                                    memory=memory))
+            sizes = aligned_sizes(arch_cfg, {"weights": kib})
+            if sizes["weights"] != arch_cfg.core.sram.weights.size_kib:   # the sram x 1 one
+                points.append(Point(name, "weights", sizes["weights"],
+                                    buffer_overrides(sizes), memory=memory))
         batch = api.load_configs(arch, str(wl))[1].batch
         for f in factors:
             b = max(1, round(batch * f))
@@ -156,6 +159,8 @@ def study_points(arch, workloads, quick: bool = False, memory: str = "ideal") ->
         if not quick:
             for marked in MARKED_ARCHS:
                 m = api.load_arch(marked)
+                if m.name == arch_cfg.name:   # the reproduction's own arch: its default
+                    continue
                 points.append(Point(name, "sram", sram_kib_per_core(m), (), arch=marked,
                                     memory=memory))
     return points
