@@ -7,7 +7,8 @@ the standard set: speed-up and parallel efficiency vs cores, DRAM traffic, energ
 engine utilisation, where the engines' cycles went (cycle classes). Only rows with status "ok" are plotted. Studies:
 :func:`scaling_figure` (``neurosim scaling``), :func:`federated_figure` (``neurosim
 federated``), :func:`characterization_figure` (``neurosim characterize``),
-:func:`gpu_traffic_figure` (``neurosim compare-gpu``). The NoC link heat map of ``neurosim run
+:func:`gpu_traffic_figure` (``neurosim compare-gpu``), :func:`sensitivity_figure` (the
+sensitivity study of ``neurosim reproduce``). The NoC link heat map of ``neurosim run
 --out`` is :mod:`neurosim.memsys.heatmap` (``api`` writes it, and this module imports the sweep
 package, which imports ``api``).
 """
@@ -429,3 +430,54 @@ def gpu_traffic_figure(c, path) -> Path:
     ax.legend(fontsize=7)
     return save_figure(fig, path, dpi=110)
 
+
+
+SENSITIVITY_PANELS = (("reduction_pct_spikingjelly", "DRAM reduction vs GPU model (%)", 1.0,
+                       "linear"),
+                      ("tflops_per_w_dense", "TFLOPS/W dense-equivalent", 1.0, "log"),
+                      ("seconds", "training step (ms)", 1e-3, "log"))
+
+
+def sensitivity_figure(rows, dimension: str, xlabel: str, path, bands: dict) -> Path:
+    """``neurosim reproduce``'s sensitivity study along one dimension: DRAM reduction,
+    dense TFLOPS/W and step time vs the dimension's value, one line per workload (points that
+    do not fit are left out), the claim bands shaded (``bands``: stat -> (low, high)), the
+    default config's point ringed and marked configs (edge-20core) as crosses."""
+    fig, axes = _new_figure(4.3, 3.8, len(SENSITIVITY_PANELS))
+    ok = [r for r in rows if r["dimension"] == dimension and r["status"] == "ok"]
+    workloads = list(dict.fromkeys(r["workload"] for r in ok))
+    marked = sorted({r["arch"] for r in ok if r["arch"]})
+    for ax, (stat, label, scale, yscale) in zip(axes, SENSITIVITY_PANELS):
+        def y(r):
+            v = r.get(stat)
+            return v / scale if is_number(v) else float("nan")
+
+        for i, wl in enumerate(workloads):
+            line = sorted((r for r in ok if r["workload"] == wl and r["arch"] is None),
+                          key=lambda r: r["value"])
+            colour = f"C{i % 10}"
+            ax.plot([r["value"] for r in line], [y(r) for r in line], "o-", color=colour,
+                    ms=4, label=wl)
+            for r in line:
+                if r["default"]:
+                    ax.plot(r["value"], y(r), "o", ms=11, mfc="none", color=colour)
+            for r in ok:
+                if r["workload"] == wl and r["arch"] is not None:
+                    ax.plot(r["value"], y(r), "x", ms=9, mew=2, color=colour)
+        if stat in bands:
+            low, high = bands[stat]
+            top = high if high is not None else max(ax.get_ylim()[1], 1.5 * low)
+            ax.axhspan(low, top, color="green", alpha=0.12, lw=0, label="claim")
+        ax.set_xscale("log", base=2)
+        xs = sorted({r["value"] for r in ok})
+        if xs:
+            ax.set_xticks(xs, [f"{v:g}" for v in xs], fontsize=7)
+            ax.minorticks_off()
+        ax.set_yscale(yscale)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{xlabel}: ringed = the config's own point"
+                 + "".join(f", x = {m}" for m in marked), fontsize=10)
+    return save_figure(fig, path, dpi=110)

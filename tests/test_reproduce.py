@@ -5,12 +5,14 @@ import pytest
 
 from neurosim import api
 from neurosim.experiments import reproduce as reproduce_module
+from neurosim.experiments import sensitivity
 
 
 def test_reproduce_report_carries_the_simulated_numbers(monkeypatch, tmp_path):
     """The fast variant of the test below: the same job on mlp-digits alone (as the flagship,
-    so the parallelism runs happen too), without the federated part, its three simulations
-    in two worker processes: each gives what the same run gives in this process."""
+    so the parallelism runs happen too), without the federated part, with the sensitivity
+    study's quick variant, its five simulations in two worker processes: each gives what the
+    same run gives in this process."""
     monkeypatch.setattr(reproduce_module, "FLAGSHIP", "mlp-digits")
     monkeypatch.setattr(reproduce_module, "QUICK_WORKLOADS", ("mlp-digits",))
     rep = reproduce_module.reproduce("paper-20core", quick=True, federated=False,
@@ -34,7 +36,34 @@ def test_reproduce_report_carries_the_simulated_numbers(monkeypatch, tmp_path):
     area = report[report.index("## The chip's area"):report.index("## Training steps")]
     assert "`neurosim area paper-20core`" in area and "of which SRAM" in area
     assert f"{direct['area_mm2']:.3g} mm2" in area   # 122 mm2 for paper-20core
-    assert {p.name for p in written} >= {"report.md", "results.json"}
+    assert {p.name for p in written} >= {"report.md", "results.json", "sensitivity-sram.png"}
+    # the study: 1/32 of paper-20core's buffers (136 KiB per core) and the config's own
+    rows = rep.sensitivity
+    assert [(r["dimension"], r["value"], r["default"]) for r in rows] == [
+        ("sram", 136, False), ("sram", 4352, True)]
+    # it fits, so the placement is the same with either memory model
+    small = api.run("paper-20core", "mlp-digits",
+                    ["core.sram.weights.size_kib=32", "core.sram.state.size_kib=8",
+                     "core.sram.spikes.size_kib=16", "core.sram.gradients.size_kib=16",
+                     "core.sram.wgrad.size_kib=64", "noc.model=ideal",
+                     "dram.model=ideal"]).summary
+    assert rows[0]["dram_bytes"] == small["dram_read_bytes"] + small["dram_write_bytes"]
+    assert (rows[0]["total_cycles"], rows[0]["tflops_per_w_dense"], rows[0]["area_mm2"]) == (
+        small["total_cycles"], small["tflops_per_w_dense"], small["area_mm2"])
+    # the mapper, not the memory model, decides what spills: the default point's DRAM bytes
+    # with the ideal memory are the cycle-level run's
+    assert rows[1]["dram_bytes"] == direct["dram_read_bytes"] + direct["dram_write_bytes"]
+    assert rows[1]["area_mm2"] == direct["area_mm2"]
+    # mlp-digits stays in the A100's L2 in the GPU model: no reduction to compare
+    assert rows[0]["gpu_bytes_spikingjelly"] == 0 and rows[0]["reduction_pct_spikingjelly"] is None
+    assert {c["claim"] for c in rep.claim_regions} == {c.name for c in sensitivity.CLAIMS}
+    study = report[report.index("## Where the claims hold"):report.index("## FLOP-counting")]
+    assert "| 1.05 TFLOPS/W at FP16 (dense-equivalent) | >= 1.05 TFLOPS/W | mlp-digits | sram |" \
+        in study
+    assert f"| mlp-digits | sram | 136 |  | {small['dram_read_bytes'] / 1e6:.3g} |" in study
+    assert "![sram](sensitivity-sram.png)" in study
+    flops = report[report.index("## FLOP-counting"):report.index("## Where ours differ")]
+    assert "`dense_flops`" in flops and "`executed_flops`" in flops
 
 
 @pytest.mark.slow
@@ -72,4 +101,10 @@ def test_reproduce_bad_arch_is_one_line(cli, tmp_path):
 def test_reproduce_jobs_below_one_is_one_line(cli, tmp_path):
     rc, out, err = cli("reproduce", "--jobs", "0", "--out", tmp_path / "o")
     assert rc == 2 and err.count("\n") == 1 and "--jobs" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_reproduce_unknown_workload_is_one_line(cli, tmp_path):
+    rc, out, err = cli("reproduce", "--workloads", "mlp-digits,nope", "--out", tmp_path / "o")
+    assert rc == 2 and err.count("\n") == 1 and "--workloads" in err and "nope" in err
     assert not (tmp_path / "o").exists()
