@@ -240,13 +240,13 @@ def noc_route(cols, r, dst_ep):
     return 0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _ring(j, k):
     """``j mod k`` for ``0 <= j < 2k`` (ring-buffer positions), without a division."""
     return j - k if j >= k else j
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
     """Spec 6.4: iSLIP on the requests ``req[0:n, 0:m] >= 0`` (``nin``/``nout``: request
     counts per requester / resource); leaves the match in ``inm[0:n]`` / ``outm[0:m]``."""
@@ -302,7 +302,7 @@ def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
                     break
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, d, i, t, f, w):
     """Send flit f in VC w on the channel into input port i of router d, received at t."""
     KC = ch_time.shape[2]
@@ -316,7 +316,7 @@ def _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, d, i, t, f, 
         wake[d] = t
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _credit_to(cr_time, cr_vc, cr_head, cr_cnt, wake, u, o, t, w):
     """Send a credit for VC w to output port o of router u, usable from cycle t."""
     KRR = cr_time.shape[2]
@@ -328,7 +328,7 @@ def _credit_to(cr_time, cr_vc, cr_head, cr_cnt, wake, u, o, t, w):
         wake[u] = t
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _sq_push(sq, sq_head, sq_cnt, r, s, e):
     """Append input VC e to stage queue s of router r."""
     QN = sq.shape[2]
@@ -336,7 +336,7 @@ def _sq_push(sq, sq_head, sq_cnt, r, s, e):
     sq_cnt[r, s] += 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt, r, i, v, f, pb):
     """A head flit is at the front of idle input VC (r, i, v): it enters routing, or (with
     lookahead routing, routing_delay 0) VC allocation with its route (spec 6.3)."""
@@ -350,14 +350,10 @@ def _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt, r, 
         _sq_push(sq, sq_head, sq_cnt, r, STAGE_VA, i * V + v)
 
 
-@njit(cache=True, _nrt=False, inline="always")
-def noc_enqueue(P, N, e, p, pb):
-    """Append packet p to the queue of NI endpoint e."""
-    next_packet = P.next
-    ep_wake = N.ep_wake
-    ep_head = N.ep_head
-    ep_tail = N.ep_tail
-    sc = N.sc
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def noc_enqueue(next_packet, ep_head, ep_tail, ep_wake, sc, e, p, pb):
+    """Append packet p to the queue of NI endpoint e (``next_packet`` is ``Packets.next``,
+    the others the ``NocState`` arrays of the same names)."""
     next_packet[p - pb] = -1
     ep_wake[e] = 0
     if ep_head[e] < 0:
@@ -369,10 +365,9 @@ def noc_enqueue(P, N, e, p, pb):
         ep_tail[e] = p
 
 
-@njit(cache=True, _nrt=False, inline="always")
-def noc_busy(N):
-    """Anything queued at an NI or in the network."""
-    sc = N.sc
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def noc_busy(sc):
+    """Anything queued at an NI or in the network (``sc`` is ``NocState.sc``)."""
     return sc[1] > 0 or sc[2] > 0
 
 
@@ -487,7 +482,8 @@ def _ni_inject(P, N, e, r, port, c, pb):
         if ep_cred[e, v] <= 0:
             return
     ep_cred[e, v] -= 1
-    _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, r, port, c + 1 + ID, (p << 5) | s, v)
+    _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, r, port, c + 1 + ID,
+             (p << 5) | s, v)
     sc[2] += 1
     st_inj[e] += 1
     s += 1
@@ -629,7 +625,8 @@ def _router_cycle(P, N, r, c, pb):
             buf_cnt[r, i, v] += 1
             st = vc_state[r, i, v]
             if st == VC_IDLE:
-                _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt, r, i, v, f, pb)
+                _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt,
+                              r, i, v, f, pb)
             elif st == VC_ACTIVE and buf_cnt[r, i, v] == 1:
                 _sq_push(sq, sq_head, sq_cnt, r, STAGE_SA, i * V + v)
     for o in range(NPORTS):
@@ -839,7 +836,8 @@ def _router_cycle(P, N, r, c, pb):
                 if tail:
                     vc_state[r, i, v] = VC_IDLE
             elif tail:
-                _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt, r, i, v, buf_flit[r, i, v, buf_head[r, i, v]], pb)
+                _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt,
+                              r, i, v, buf_flit[r, i, v, buf_head[r, i, v]], pb)
             else:
                 _sq_push(sq, sq_head, sq_cnt, r, STAGE_SA, e)
         sq_started[r, STAGE_SA] = 0
@@ -880,7 +878,8 @@ def _router_cycle(P, N, r, c, pb):
             if ej_time[ep, k] < ep_wake[ep]:
                 ep_wake[ep] = ej_time[ep, k]
         else:
-            _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, neigh[r, o], OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)
+            _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, neigh[r, o],
+                     OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)
 
     # ---- the next cycle the router has something to do
     wake[r] = _router_wake(N, r, c)
