@@ -125,7 +125,8 @@ Spec = namedtuple("Spec", [
 
 # --------------------------------------------------------------------------- kernels
 
-# (compiled without reference counting, as those of noc.py and dram.py: see there)
+# (compiled without reference counting and written for a short compilation, as those of
+# noc.py and dram.py: see there)
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)

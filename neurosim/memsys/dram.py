@@ -188,6 +188,10 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
 # arrays into the hot loops (wherever a short-circuit ``and``/``or`` or a helper call touches
 # them), which cost about 10x the simulation itself.
 
+# They are written as those of noc.py for a short compilation: state arrays bound to locals
+# once, no CPython wrapper for helpers called only from kernels, constant arguments typed
+# (``np.int64(C_ACT)``, ``np.bool_(True)``: a literal compiles the helper once per value).
+
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def dram_push_completion(D, ch, r, t):
@@ -285,7 +289,7 @@ def _activate(D, ch, b, row, c):
         if rk_faw[ch, rk, k] < rk_faw[ch, rk, k0]:
             k0 = k
     rk_faw[ch, rk, k0] = c
-    _issue(D, ch, b, C_ACT, c)
+    _issue(D, ch, b, np.int64(C_ACT), c)
     cmd[ch, 0] += 1
 
 
@@ -296,7 +300,7 @@ def _precharge(D, ch, b, c):
     cmd = D.cmd
     open_row[ch, b] = -1
     row_hits[ch, b] = 0
-    _issue(D, ch, b, C_PRE, c)
+    _issue(D, ch, b, np.int64(C_PRE), c)
     cmd[ch, 1] += 1
 
 
@@ -333,7 +337,7 @@ def _refresh_step(D, ch, rk, c):
     for b in range(rk * nbk, (rk + 1) * nbk):
         if c < earliest[ch, b, C_REF]:
             return False
-    _issue(D, ch, rk * nbk, C_REF, c)
+    _issue(D, ch, rk * nbk, np.int64(C_REF), c)
     rk_ref[ch, rk] += par[T_REF_PERIOD]
     cmd[ch, 2] += 1
     return True
@@ -432,7 +436,7 @@ def _fr_fcfs(R, D, ch, q, c, rb, refreshing, fallback):
                 break
         elif other < 0:
             if fallback and not writes_marked:
-                _mark_banks(R, D, ch, WRITE_QUEUE, stamp, False, rb)
+                _mark_banks(R, D, ch, np.int64(WRITE_QUEUE), stamp, np.bool_(False), rb)
                 writes_marked = True
             if not (fallback and mark_write[b] == stamp):
                 if orow < 0:
@@ -443,7 +447,7 @@ def _fr_fcfs(R, D, ch, q, c, rb, refreshing, fallback):
                         other = k
                     else:
                         if not hits_marked:
-                            _mark_banks(R, D, ch, q, stamp, True, rb)
+                            _mark_banks(R, D, ch, q, stamp, np.bool_(True), rb)
                             hits_marked = True
                         if mark_hit[b] != stamp:
                             other = k
@@ -483,10 +487,10 @@ def _schedule(R, D, ch, c, rb):
         drain[ch] = nw
     q = WRITE_QUEUE if drain[ch] > 0 else READ_QUEUE
     # 3. FR-FCFS
-    col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, False)
+    col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, np.bool_(False))
     if col < 0 and other < 0 and q == WRITE_QUEUE:
-        q = READ_QUEUE
-        col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, True)
+        q = np.int64(READ_QUEUE)
+        col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, np.bool_(True))
     n = q_cnt[ch, q]
     if col >= 0:
         # 4. column command

@@ -218,6 +218,15 @@ def endpoint(node: int, port: int) -> int:
 # arrays into the hot loops (wherever a short-circuit ``and``/``or`` or a helper call touches
 # them), which cost about 10x the simulation itself.
 
+# What they are written like keeps their compilation short (docs/performance.md, "Compile
+# time"): a kernel binds the state arrays it reads to locals once (``x = N.x``: every
+# ``N.x`` on a namedtuple of ~80 arrays lowers to a load of the whole tuple); small helpers
+# take the few arrays they use and are plain calls, which LLVM inlines (``inline="always"``
+# makes numba copy the callee's IR, with all its variables, per call site); helpers only
+# called from kernels have no CPython wrapper (``no_cpython_wrapper``: unboxing a tuple of
+# arrays costs compilation per function); constants passed to a helper are typed
+# (``np.int64(NPORTS)``): a literal argument compiles the helper once more per value.
+
 
 @njit(cache=True, _nrt=False)
 def noc_route(cols, r, dst_ep):
@@ -732,7 +741,7 @@ def _router_cycle(P, N, r, c, pb):
                 ptr = sw_ptr[r, i]
                 if _ring(v - ptr + V, V) < _ring(lab - ptr + V, V):
                     a_req[i, o] = v
-        islip(a_req, a_nin, a_nout, NPORTS, NPORTS, sa_gptr[r], sa_aptr[r],
+        islip(a_req, a_nin, a_nout, np.int64(NPORTS), np.int64(NPORTS), sa_gptr[r], sa_aptr[r],
               a_grant, a_inm, a_outm, par[PAR_ITERS])
         for k in range(n_sa):
             j = _ring(h0 + k, QN)
