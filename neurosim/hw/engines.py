@@ -298,7 +298,9 @@ def _scan(words, n, sw, mode, prm, aux, emit, codes, k, cnt):
 def fp_tile(in_words, n_in, sw, depth, prm, nl, n_part, k_s, base_U, sbanks, emit, codes, cnt):
     """FP tile: fill, accumulate over the nonzero inputs, LIF. Returns its length."""
     k = _emit_free(emit, codes, 0, depth)
-    k = _scan(in_words, n_in, sw, MODE_FP, prm, prm, emit, codes, k, cnt)
+    # (the mode typed np.int64, not a literal: one compilation of _scan and _chunks serves
+    # the three tiles instead of one per mode, ~4 s each on a cold cache)
+    k = _scan(in_words, n_in, sw, np.int64(MODE_FP), prm, prm, emit, codes, k, cnt)
     n_lif = (n_part + nl - 1) // nl
     if emit:
         for m in range(n_lif):
@@ -327,7 +329,7 @@ def bp_tile(gu_words, n_part, sw, depth, passes, transposed, prm, base_GU, emit,
     cnt[CNT_SRAM + 2 * B_GRADIENTS + 1] += passes * n_delta * k1
     delta_len = k
     if transposed:
-        k = _scan(gu_words, n_part, sw, MODE_BP, prm, prm, emit, codes, k, cnt)
+        k = _scan(gu_words, n_part, sw, np.int64(MODE_BP), prm, prm, emit, codes, k, cnt)
     return k, delta_len
 
 
@@ -338,7 +340,7 @@ def wg_tile(gu_words, n_part, n_in, sw, depth, prm, nnzc, emit, codes, cnt):
     n_index = (n_in + sw - 1) // sw
     k = _emit_free(emit, codes, 0, depth + n_index)
     cnt[CNT_SCAN] += n_index
-    return _scan(gu_words, n_part, sw, MODE_WG, prm, nnzc, emit, codes, k, cnt)
+    return _scan(gu_words, n_part, sw, np.int64(MODE_WG), prm, nnzc, emit, codes, k, cnt)
 
 
 @njit(cache=True)

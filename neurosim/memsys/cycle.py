@@ -125,53 +125,68 @@ Spec = namedtuple("Spec", [
 
 # --------------------------------------------------------------------------- kernels
 
-# (compiled without reference counting, as those of noc.py and dram.py: see there)
+# (compiled without reference counting and written for a short compilation, as those of
+# noc.py and dram.py: see there)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _log(B, code, idx, old):
-    n = B.sc[SC_LOGN]
-    B.log_code[n] = code
-    B.log_idx[n] = idx
-    B.log_old[n] = old
-    B.sc[SC_LOGN] = n + 1
+    sc = B.sc
+    log_code = B.log_code
+    log_idx = B.log_idx
+    log_old = B.log_old
+    n = sc[SC_LOGN]
+    log_code[n] = code
+    log_idx[n] = idx
+    log_old[n] = old
+    sc[SC_LOGN] = n + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _part_done(B, h, t, ev_min):
     """One part of handle h is available at t; returns the updated earliest new event."""
+    sc = B.sc
+    h_rem = B.h_rem
+    h_avail = B.h_avail
+    ev_h = B.ev_h
+    ev_t = B.ev_t
     if h < 0:
         return ev_min
-    if B.sc[SC_LOGGING]:
-        _log(B, LOG_HREM, h, B.h_rem[h])
-        _log(B, LOG_HAVAIL, h, B.h_avail[h])
-    B.h_rem[h] -= 1
-    if t > B.h_avail[h]:
-        B.h_avail[h] = t
-    if B.h_rem[h] == 0:
-        n = B.sc[SC_EVN]
-        B.ev_h[n] = h
-        B.ev_t[n] = B.h_avail[h]
-        B.sc[SC_EVN] = n + 1
-        if B.h_avail[h] < ev_min:
-            return B.h_avail[h]
+    if sc[SC_LOGGING]:
+        _log(B, LOG_HREM, h, h_rem[h])
+        _log(B, LOG_HAVAIL, h, h_avail[h])
+    h_rem[h] -= 1
+    if t > h_avail[h]:
+        h_avail[h] = t
+    if h_rem[h] == 0:
+        n = sc[SC_EVN]
+        ev_h[n] = h
+        ev_t[n] = h_avail[h]
+        sc[SC_EVN] = n + 1
+        if h_avail[h] < ev_min:
+            return h_avail[h]
     return ev_min
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _request_arrived(R, D, B, r, t, dram_cycle, ld, rb):
     """Request r reaches its controller at t (the engine is in cycle t or t - 1)."""
-    if B.sc[SC_LOGGING]:
-        _log(B, LOG_ARRIVE, r, R.arrive[r - rb])
-    R.arrive[r - rb] = t
-    ch = R.channel[r - rb]
+    sc = B.sc
+    arrive = R.arrive
+    channel = R.channel
+    complete = R.complete
+    outcome = R.outcome
+    if sc[SC_LOGGING]:
+        _log(B, LOG_ARRIVE, r, arrive[r - rb])
+    arrive[r - rb] = t
+    ch = channel[r - rb]
     if dram_cycle:
         dm.dram_arrive(R, D, ch, r, rb)
     else:
-        if B.sc[SC_LOGGING]:
-            _log(B, LOG_COMPLETE, r, R.complete[r - rb])
-        R.complete[r - rb] = t + ld
-        R.outcome[r - rb] = 3
+        if sc[SC_LOGGING]:
+            _log(B, LOG_COMPLETE, r, complete[r - rb])
+        complete[r - rb] = t + ld
+        outcome[r - rb] = 3
         dm.dram_push_completion(D, ch, r, t + ld)
 
 
@@ -179,20 +194,24 @@ def _request_arrived(R, D, B, r, t, dram_cycle, ld, rb):
 def _checkpoint(S, c):
     """Checkpoint the live state at the top of cycle c; when CK_MAX are held, every other
     one is dropped (the first is kept) and the spacing doubles."""
-    n = S.par[CK_N]
-    size = S.live.shape[0]
+    par = S.par
+    live = S.live
+    ck = S.ck
+    ck_g = S.ck_g
+    n = par[CK_N]
+    size = live.shape[0]
     if n == CK_MAX:
         for j in range(1, CK_MAX // 2):
             for i in range(size):  # (loops: a slice copy would need NRT)
-                S.ck[j, i] = S.ck[2 * j, i]
-            S.ck_g[j] = S.ck_g[2 * j]
+                ck[j, i] = ck[2 * j, i]
+            ck_g[j] = ck_g[2 * j]
         n = CK_MAX // 2
-        S.par[CK_EVERY] *= 2
+        par[CK_EVERY] *= 2
     for i in range(size):
-        S.ck[n, i] = S.live[i]
-    S.ck_g[n] = c
-    S.par[CK_N] = n + 1
-    S.par[CK_NEXT] = c + S.par[CK_EVERY]
+        ck[n, i] = live[i]
+    ck_g[n] = c
+    par[CK_N] = n + 1
+    par[CK_NEXT] = c + par[CK_EVERY]
 
 
 @njit(cache=True, _nrt=False)
@@ -202,48 +221,79 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
     is available at or before the current cycle (RUN_STOP_EVENT; ``ev_min`` is the earliest
     such completion the caller already knows of), or when nothing is left that could
     complete (RUN_DRAIN, and RUN_STOP_EVENT). Returns (status, earliest completion)."""
-    noc_cycle = B.mode[0] != 0
-    dram_cycle = B.mode[1] != 0
-    ln = B.mode[2]
-    ld = B.mode[3]
-    pb = B.mode[4]
-    rb = B.mode[5]
-    CH = D.q_cnt.shape[0]
-    c = B.sc[SC_G]
+    mode = B.mode
+    q_cnt = D.q_cnt
+    sc = B.sc
+    spec_par = S.par
+    cf_req = D.cf_req
+    cf_cnt = D.cf_cnt
+    cf_head = D.cf_head
+    cf_time = D.cf_time
+    write = R.write
+    request_handle = R.handle
+    resp_first = R.resp_first
+    resp_n = R.resp_n
+    enqueue_time = P.time
+    src_ep = P.src_ep
+    cnt = B.cnt
+    post_time = B.post_time
+    dreq_time = B.dreq_time
+    dreq = B.dreq
+    arrive = R.arrive
+    post_pkt = B.post_pkt
+    noc_sc = N.sc
+    ej_pkts = N.ej_pkts
+    next_packet = P.next
+    ep_head = N.ep_head
+    ep_tail = N.ep_tail
+    ep_wake = N.ep_wake
+    packet_handle = P.handle
+    req = P.req
+    pk_rem = R.pk_rem
+    fwd = P.fwd
+    noc_cycle = mode[0] != 0
+    dram_cycle = mode[1] != 0
+    ln = mode[2]
+    ld = mode[3]
+    pb = mode[4]
+    rb = mode[5]
+    CH = q_cnt.shape[0]
+    c = sc[SC_G]
     while True:
-        if B.sc[SC_LOGGING] != 0 and c >= S.par[CK_NEXT]:
-            B.sc[SC_G] = c
+        if sc[SC_LOGGING] != 0 and c >= spec_par[CK_NEXT]:
+            sc[SC_G] = c
             _checkpoint(S, c)
-        if B.sc[SC_ADONE] == 0:
+        if sc[SC_ADONE] == 0:
             # (a) completions due at c, in channel order
-            cap = D.cf_req.shape[1]
+            cap = cf_req.shape[1]
             for ch in range(CH):
-                while D.cf_cnt[ch] > 0:
-                    hd = D.cf_head[ch]
-                    if D.cf_time[ch, hd] > c:
+                while cf_cnt[ch] > 0:
+                    hd = cf_head[ch]
+                    if cf_time[ch, hd] > c:
                         break
-                    r = D.cf_req[ch, hd]
-                    D.cf_head[ch] = hd + 1 if hd + 1 < cap else 0
-                    D.cf_cnt[ch] -= 1
-                    if R.write[r - rb] != 0:
-                        ev_min = _part_done(B, R.handle[r - rb], c, ev_min)
+                    r = cf_req[ch, hd]
+                    cf_head[ch] = hd + 1 if hd + 1 < cap else 0
+                    cf_cnt[ch] -= 1
+                    if write[r - rb] != 0:
+                        ev_min = _part_done(B, request_handle[r - rb], c, ev_min)
                     elif noc_cycle:
-                        q0 = R.resp_first[r - rb]
-                        for q in range(q0, q0 + R.resp_n[r - rb]):
-                            P.time[q - pb] = c
-                            nm.noc_enqueue(P, N, P.src_ep[q - pb], q, pb)
+                        q0 = resp_first[r - rb]
+                        for q in range(q0, q0 + resp_n[r - rb]):
+                            enqueue_time[q - pb] = c
+                            nm.noc_enqueue(next_packet, ep_head, ep_tail, ep_wake, noc_sc,
+                                           src_ep[q - pb], q, pb)
                     else:
-                        ev_min = _part_done(B, R.handle[r - rb], c + ln, ev_min)
-            B.sc[SC_ADONE] = 1
+                        ev_min = _part_done(B, request_handle[r - rb], c + ln, ev_min)
+            sc[SC_ADONE] = 1
         if how == RUN_STOP_EVENT and ev_min <= c:
-            B.sc[SC_G] = c
+            sc[SC_G] = c
             return S_EVENT, ev_min
         if c >= until:
-            B.sc[SC_G] = c
+            sc[SC_G] = c
             return S_UNTIL, ev_min
 
         # skip cycles in which nothing can happen
-        busy = noc_cycle and nm.noc_busy(N)
+        busy = noc_cycle and nm.noc_busy(noc_sc)
         if not busy and dram_cycle:
             for ch in range(CH):
                 if not dm.dram_channel_idle(D, ch, c):
@@ -251,15 +301,15 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
                     break
         if not busy:
             nxt = INF
-            if B.sc[SC_POST] < B.cnt[0]:
-                nxt = B.post_time[B.sc[SC_POST]]
-            if B.sc[SC_DREQ] < B.cnt[1]:
-                nxt = min(nxt, B.dreq_time[B.sc[SC_DREQ]])
+            if sc[SC_POST] < cnt[0]:
+                nxt = post_time[sc[SC_POST]]
+            if sc[SC_DREQ] < cnt[1]:
+                nxt = min(nxt, dreq_time[sc[SC_DREQ]])
             for ch in range(CH):
-                if D.cf_cnt[ch] > 0:
-                    nxt = min(nxt, D.cf_time[ch, D.cf_head[ch]])
+                if cf_cnt[ch] > 0:
+                    nxt = min(nxt, cf_time[ch, cf_head[ch]])
             if nxt == INF and how != RUN_UNTIL:
-                B.sc[SC_G] = c
+                sc[SC_G] = c
                 return S_IDLE, ev_min
             if dram_cycle:
                 for ch in range(CH):
@@ -267,73 +317,90 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
             nxt = min(nxt, until)
             if nxt > c:
                 c = nxt
-                B.sc[SC_ADONE] = 0
+                sc[SC_ADONE] = 0
                 continue
 
         # (b) DRAM
-        while B.sc[SC_DREQ] < B.cnt[1] and B.dreq_time[B.sc[SC_DREQ]] <= c:
-            r = B.dreq[B.sc[SC_DREQ]]
-            B.sc[SC_DREQ] += 1
-            _request_arrived(R, D, B, r, R.arrive[r - rb], dram_cycle, ld, rb)
+        while sc[SC_DREQ] < cnt[1] and dreq_time[sc[SC_DREQ]] <= c:
+            r = dreq[sc[SC_DREQ]]
+            sc[SC_DREQ] += 1
+            _request_arrived(R, D, B, r, arrive[r - rb], dram_cycle, ld, rb)
         if dram_cycle:
             for ch in range(CH):
                 if not dm.dram_channel_idle(D, ch, c):
-                    n0 = D.cf_cnt[ch]
+                    n0 = cf_cnt[ch]
                     dm.dram_channel_cycle(R, D, ch, c, rb)
-                    if D.cf_cnt[ch] > n0 and B.sc[SC_LOGGING]:  # a column command
-                        r = D.cf_req[ch, (D.cf_head[ch] + n0) % D.cf_req.shape[1]]
+                    if cf_cnt[ch] > n0 and sc[SC_LOGGING]:  # a column command
+                        r = cf_req[ch, (cf_head[ch] + n0) % cf_req.shape[1]]
                         _log(B, LOG_COMPLETE, r, -1)
 
         # (c) NoC
         if noc_cycle:
-            while B.sc[SC_POST] < B.cnt[0] and B.post_time[B.sc[SC_POST]] <= c:
-                q = B.post_pkt[B.sc[SC_POST]]
-                B.sc[SC_POST] += 1
-                nm.noc_enqueue(P, N, P.src_ep[q - pb], q, pb)
+            while sc[SC_POST] < cnt[0] and post_time[sc[SC_POST]] <= c:
+                q = post_pkt[sc[SC_POST]]
+                sc[SC_POST] += 1
+                nm.noc_enqueue(next_packet, ep_head, ep_tail, ep_wake, noc_sc,
+                               src_ep[q - pb], q, pb)
             nm.noc_cycle(P, N, c, pb)
-            for k in range(N.sc[0]):
-                p = N.ej_pkts[k]
-                if B.sc[SC_LOGGING]:
+            for k in range(noc_sc[0]):
+                p = ej_pkts[k]
+                if sc[SC_LOGGING]:
                     _log(B, LOG_EJECT, p, -1)
-                ev_min = _part_done(B, P.handle[p - pb], c + 1, ev_min)
-                r = P.req[p - pb]
+                ev_min = _part_done(B, packet_handle[p - pb], c + 1, ev_min)
+                r = req[p - pb]
                 if r >= 0:
-                    if B.sc[SC_LOGGING]:
-                        _log(B, LOG_PKREM, r, R.pk_rem[r - rb])
-                    R.pk_rem[r - rb] -= 1
-                    if R.pk_rem[r - rb] == 0:
+                    if sc[SC_LOGGING]:
+                        _log(B, LOG_PKREM, r, pk_rem[r - rb])
+                    pk_rem[r - rb] -= 1
+                    if pk_rem[r - rb] == 0:
                         _request_arrived(R, D, B, r, c + 1, dram_cycle, ld, rb)
-                q = P.fwd[p - pb]
+                q = fwd[p - pb]
                 if q >= 0:
-                    P.time[q - pb] = c + 1
-                    nm.noc_enqueue(P, N, P.src_ep[q - pb], q, pb)
+                    enqueue_time[q - pb] = c + 1
+                    nm.noc_enqueue(next_packet, ep_head, ep_tail, ep_wake, noc_sc,
+                                   src_ep[q - pb], q, pb)
         c += 1
-        B.sc[SC_ADONE] = 0
+        sc[SC_ADONE] = 0
 
 
 @njit(cache=True, _nrt=False)
 def _restore(P, R, B, S, j, logn_at):
     """Back to checkpoint j: undo the logged table updates made since (down to its log
     length ``logn_at``), then copy its live state back."""
-    for k in range(B.sc[SC_LOGN] - 1, logn_at - 1, -1):
-        code = B.log_code[k]
-        i = B.log_idx[k]
+    sc = B.sc
+    log_code = B.log_code
+    log_idx = B.log_idx
+    h_rem = B.h_rem
+    log_old = B.log_old
+    h_avail = B.h_avail
+    pk_rem = R.pk_rem
+    mode = B.mode
+    eject = P.eject
+    arrive = R.arrive
+    complete = R.complete
+    live = S.live
+    ck = S.ck
+    par = S.par
+    ck_g = S.ck_g
+    for k in range(sc[SC_LOGN] - 1, logn_at - 1, -1):
+        code = log_code[k]
+        i = log_idx[k]
         if code == LOG_HREM:
-            B.h_rem[i] = B.log_old[k]
+            h_rem[i] = log_old[k]
         elif code == LOG_HAVAIL:
-            B.h_avail[i] = B.log_old[k]
+            h_avail[i] = log_old[k]
         elif code == LOG_PKREM:
-            R.pk_rem[i - B.mode[5]] = B.log_old[k]
+            pk_rem[i - mode[5]] = log_old[k]
         elif code == LOG_EJECT:
-            P.eject[i - B.mode[4]] = B.log_old[k]
+            eject[i - mode[4]] = log_old[k]
         elif code == LOG_ARRIVE:
-            R.arrive[i - B.mode[5]] = B.log_old[k]
+            arrive[i - mode[5]] = log_old[k]
         else:
-            R.complete[i - B.mode[5]] = B.log_old[k]
-    for i in range(S.live.shape[0]):
-        S.live[i] = S.ck[j, i]
-    S.par[CK_N] = j + 1
-    S.par[CK_NEXT] = S.ck_g[j] + S.par[CK_EVERY]
+            complete[i - mode[5]] = log_old[k]
+    for i in range(live.shape[0]):
+        live[i] = ck[j, i]
+    par[CK_N] = j + 1
+    par[CK_NEXT] = ck_g[j] + par[CK_EVERY]
 
 
 # --------------------------------------------------------------------------- engine

@@ -188,161 +188,209 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
 # arrays into the hot loops (wherever a short-circuit ``and``/``or`` or a helper call touches
 # them), which cost about 10x the simulation itself.
 
+# They are written as those of noc.py for a short compilation: state arrays bound to locals
+# once, no CPython wrapper for helpers called only from kernels, constant arguments typed
+# (``np.int64(C_ACT)``, ``np.bool_(True)``: a literal compiles the helper once per value).
 
-@njit(cache=True, _nrt=False)
+
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def dram_push_completion(D, ch, r, t):
-    cap = D.cf_req.shape[1]
-    n = D.cf_cnt[ch]
+    cf_req = D.cf_req
+    cf_cnt = D.cf_cnt
+    cf_head = D.cf_head
+    cf_time = D.cf_time
+    cap = cf_req.shape[1]
+    n = cf_cnt[ch]
     if n >= cap:
         raise RuntimeError("DRAM completion FIFO overflow")
-    pos = D.cf_head[ch] + n
+    pos = cf_head[ch] + n
     if pos >= cap:
         pos -= cap
-    D.cf_req[ch, pos] = r
-    D.cf_time[ch, pos] = t
-    D.cf_cnt[ch] = n + 1
+    cf_req[ch, pos] = r
+    cf_time[ch, pos] = t
+    cf_cnt[ch] = n + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def dram_arrive(R, D, ch, r, rb):
     """Request r has reached its controller (R.arrive set): it enters the arrival FIFO."""
-    R.next[r - rb] = -1
-    if D.ovf_head[ch] < 0:
-        D.ovf_head[ch] = r
+    next_request = R.next
+    ovf_head = D.ovf_head
+    ovf_tail = D.ovf_tail
+    next_request[r - rb] = -1
+    if ovf_head[ch] < 0:
+        ovf_head[ch] = r
     else:
-        R.next[D.ovf_tail[ch] - rb] = r
-    D.ovf_tail[ch] = r
+        next_request[ovf_tail[ch] - rb] = r
+    ovf_tail[ch] = r
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def dram_next_refresh(D, ch):
     """Earliest due refresh of the channel (INF: none)."""
+    rk_ref = D.rk_ref
     t = INF
-    for rk in range(D.rk_ref.shape[1]):
-        if D.rk_ref[ch, rk] < t:
-            t = D.rk_ref[ch, rk]
+    for rk in range(rk_ref.shape[1]):
+        if rk_ref[ch, rk] < t:
+            t = rk_ref[ch, rk]
     return t
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def dram_channel_idle(D, ch, c):
     """No request at the channel and no refresh due."""
-    return (D.q_cnt[ch, 0] == 0 and D.q_cnt[ch, 1] == 0 and D.ovf_head[ch] < 0
+    q_cnt = D.q_cnt
+    ovf_head = D.ovf_head
+    return (q_cnt[ch, 0] == 0 and q_cnt[ch, 1] == 0 and ovf_head[ch] < 0
             and c < dram_next_refresh(D, ch))
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _issue(D, ch, b, x, c):
     """Command kind x issues at cycle c on bank b: every bank of the channel takes the
     delays of the timing table (7.4)."""
-    NB = D.open_row.shape[1]
+    open_row = D.open_row
+    scope = D.scope
+    earliest = D.earliest
+    table = D.table
+    NB = open_row.shape[1]
     for b2 in range(NB):
-        s = D.scope[b, b2]
-        for y in range(D.earliest.shape[2]):
-            d = D.table[s, x, y]
-            if d != NONE and c + d > D.earliest[ch, b2, y]:
-                D.earliest[ch, b2, y] = c + d
+        s = scope[b, b2]
+        for y in range(earliest.shape[2]):
+            d = table[s, x, y]
+            if d != NONE and c + d > earliest[ch, b2, y]:
+                earliest[ch, b2, y] = c + d
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _faw_ok(D, ch, rk, c):
     """Fewer than 4 ACTs of the rank in (c - tFAW, c]: the oldest of the last four is out."""
-    oldest = D.rk_faw[ch, rk, 0]
+    rk_faw = D.rk_faw
+    par = D.par
+    oldest = rk_faw[ch, rk, 0]
     for k in range(1, 4):
-        if D.rk_faw[ch, rk, k] < oldest:
-            oldest = D.rk_faw[ch, rk, k]
-    return oldest <= c - D.par[T_FAW]
+        if rk_faw[ch, rk, k] < oldest:
+            oldest = rk_faw[ch, rk, k]
+    return oldest <= c - par[T_FAW]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _activate(D, ch, b, row, c):
-    rk = D.bank_rank[b]
-    D.open_row[ch, b] = row
-    D.row_hits[ch, b] = 0
+    bank_rank = D.bank_rank
+    open_row = D.open_row
+    row_hits = D.row_hits
+    rk_faw = D.rk_faw
+    cmd = D.cmd
+    rk = bank_rank[b]
+    open_row[ch, b] = row
+    row_hits[ch, b] = 0
     k0 = 0  # replace the oldest of the last four ACT times
     for k in range(1, 4):
-        if D.rk_faw[ch, rk, k] < D.rk_faw[ch, rk, k0]:
+        if rk_faw[ch, rk, k] < rk_faw[ch, rk, k0]:
             k0 = k
-    D.rk_faw[ch, rk, k0] = c
-    _issue(D, ch, b, C_ACT, c)
-    D.cmd[ch, 0] += 1
+    rk_faw[ch, rk, k0] = c
+    _issue(D, ch, b, np.int64(C_ACT), c)
+    cmd[ch, 0] += 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _precharge(D, ch, b, c):
-    D.open_row[ch, b] = -1
-    D.row_hits[ch, b] = 0
-    _issue(D, ch, b, C_PRE, c)
-    D.cmd[ch, 1] += 1
+    open_row = D.open_row
+    row_hits = D.row_hits
+    cmd = D.cmd
+    open_row[ch, b] = -1
+    row_hits[ch, b] = 0
+    _issue(D, ch, b, np.int64(C_PRE), c)
+    cmd[ch, 1] += 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _refreshing_rank(D, ch, c):
     """The rank with the earliest due refresh (ties: lowest), or -1."""
+    rk_ref = D.rk_ref
     best = -1
-    for rk in range(D.rk_ref.shape[1]):
-        if D.rk_ref[ch, rk] <= c and (best < 0 or D.rk_ref[ch, rk] < D.rk_ref[ch, best]):
+    for rk in range(rk_ref.shape[1]):
+        if rk_ref[ch, rk] <= c and (best < 0 or rk_ref[ch, rk] < rk_ref[ch, best]):
             best = rk
     return best
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _refresh_step(D, ch, rk, c):
     """Step 1 of 7.3 for the refreshing rank: PRE its lowest legal open bank, else REF once
     every bank is closed and REF-ready. Returns whether a command issued."""
-    nbk = D.par[P_BANKS]
+    par = D.par
+    open_row = D.open_row
+    earliest = D.earliest
+    rk_ref = D.rk_ref
+    cmd = D.cmd
+    nbk = par[P_BANKS]
     any_open = False
     for b in range(rk * nbk, (rk + 1) * nbk):
-        if D.open_row[ch, b] >= 0:
+        if open_row[ch, b] >= 0:
             any_open = True
-            if c >= D.earliest[ch, b, C_PRE]:
+            if c >= earliest[ch, b, C_PRE]:
                 _precharge(D, ch, b, c)
                 return True
     if any_open:
         return False
     for b in range(rk * nbk, (rk + 1) * nbk):
-        if c < D.earliest[ch, b, C_REF]:
+        if c < earliest[ch, b, C_REF]:
             return False
-    _issue(D, ch, rk * nbk, C_REF, c)
-    D.rk_ref[ch, rk] += D.par[T_REF_PERIOD]
-    D.cmd[ch, 2] += 1
+    _issue(D, ch, rk * nbk, np.int64(C_REF), c)
+    rk_ref[ch, rk] += par[T_REF_PERIOD]
+    cmd[ch, 2] += 1
     return True
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _join_queues(R, D, ch, rb):
     """7.2: the head of the arrival FIFO joins its queue while that has room."""
     p = D.par
-    while D.ovf_head[ch] >= 0:
-        r = D.ovf_head[ch]
-        q = WRITE_QUEUE if R.write[r - rb] != 0 else READ_QUEUE
-        n = D.q_cnt[ch, q]
+    ovf_head = D.ovf_head
+    write = R.write
+    q_cnt = D.q_cnt
+    q_req = D.q_req
+    q_first = D.q_first
+    ovf_tail = D.ovf_tail
+    next_request = R.next
+    while ovf_head[ch] >= 0:
+        r = ovf_head[ch]
+        q = WRITE_QUEUE if write[r - rb] != 0 else READ_QUEUE
+        n = q_cnt[ch, q]
         if n >= (p[P_WRITE_DEPTH] if q == WRITE_QUEUE else p[P_READ_DEPTH]):
             return
-        D.q_req[ch, q, n] = r
-        D.q_first[ch, q, n] = -1
-        D.q_cnt[ch, q] = n + 1
-        if r == D.ovf_tail[ch]:
-            D.ovf_head[ch] = -1
-            D.ovf_tail[ch] = -1
+        q_req[ch, q, n] = r
+        q_first[ch, q, n] = -1
+        q_cnt[ch, q] = n + 1
+        if r == ovf_tail[ch]:
+            ovf_head[ch] = -1
+            ovf_tail[ch] = -1
         else:
-            D.ovf_head[ch] = R.next[r - rb]
+            ovf_head[ch] = next_request[r - rb]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _mark_banks(R, D, ch, q, stamp, hits, rb):
     """Stamp the banks queue q targets: all of them (``hits`` false, into ``mark_write``),
     or those with a queued request for their open row (``hits``, into ``mark_hit``)."""
-    for j in range(D.q_cnt[ch, q]):
-        r = D.q_req[ch, q, j]
-        b = R.bank[r - rb]
+    q_cnt = D.q_cnt
+    q_req = D.q_req
+    bank = R.bank
+    mark_write = D.mark_write
+    row = R.row
+    open_row = D.open_row
+    mark_hit = D.mark_hit
+    for j in range(q_cnt[ch, q]):
+        r = q_req[ch, q, j]
+        b = bank[r - rb]
         if not hits:
-            D.mark_write[b] = stamp
-        elif R.row[r - rb] == D.open_row[ch, b]:
-            D.mark_hit[b] = stamp
+            mark_write[b] = stamp
+        elif row[r - rb] == open_row[ch, b]:
+            mark_hit[b] = stamp
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _fr_fcfs(R, D, ch, q, c, rb, refreshing, fallback):
     """7.3 step 3 over queue q: (position of the oldest request whose column command is
     legal, position of the oldest whose ACT or PRE is legal), -1 where none. ``fallback``:
@@ -354,118 +402,145 @@ def _fr_fcfs(R, D, ch, q, c, rb, refreshing, fallback):
     one pass each (``mark_*``: older requests as the scan goes, hits and the write queue's
     banks the first time they are asked), not by rescanning the queue per request."""
     p = D.par
-    n = D.q_cnt[ch, q]
-    stamp = D.stamp[0] + 1
-    D.stamp[0] = stamp
+    q_cnt = D.q_cnt
+    step_stamp = D.stamp
+    q_req = D.q_req
+    bank = R.bank
+    bank_rank = D.bank_rank
+    mark_seen = D.mark_seen
+    open_row = D.open_row
+    row = R.row
+    earliest = D.earliest
+    mark_write = D.mark_write
+    row_hits = D.row_hits
+    mark_hit = D.mark_hit
+    n = q_cnt[ch, q]
+    stamp = step_stamp[0] + 1
+    step_stamp[0] = stamp
     hits_marked = False
     writes_marked = False
     x = (C_WR if q == WRITE_QUEUE else C_RD) + (2 if p[P_CLOSED] else 0)
     col = -1
     other = -1
     for k in range(n):
-        r = D.q_req[ch, q, k]
-        b = R.bank[r - rb]
-        rk = D.bank_rank[b]
+        r = q_req[ch, q, k]
+        b = bank[r - rb]
+        rk = bank_rank[b]
         if rk == refreshing:
-            D.mark_seen[b] = stamp
+            mark_seen[b] = stamp
             continue
-        orow = D.open_row[ch, b]
-        if orow == R.row[r - rb]:
-            if c >= D.earliest[ch, b, x]:
+        orow = open_row[ch, b]
+        if orow == row[r - rb]:
+            if c >= earliest[ch, b, x]:
                 col = k
                 break
         elif other < 0:
             if fallback and not writes_marked:
-                _mark_banks(R, D, ch, WRITE_QUEUE, stamp, False, rb)
+                _mark_banks(R, D, ch, np.int64(WRITE_QUEUE), stamp, np.bool_(False), rb)
                 writes_marked = True
-            if not (fallback and D.mark_write[b] == stamp):
+            if not (fallback and mark_write[b] == stamp):
                 if orow < 0:
-                    if c >= D.earliest[ch, b, C_ACT] and _faw_ok(D, ch, rk, c):
+                    if c >= earliest[ch, b, C_ACT] and _faw_ok(D, ch, rk, c):
                         other = k
-                elif c >= D.earliest[ch, b, C_PRE] and D.mark_seen[b] != stamp:
-                    if D.row_hits[ch, b] >= p[P_HIT_CAP]:
+                elif c >= earliest[ch, b, C_PRE] and mark_seen[b] != stamp:
+                    if row_hits[ch, b] >= p[P_HIT_CAP]:
                         other = k
                     else:
                         if not hits_marked:
-                            _mark_banks(R, D, ch, q, stamp, True, rb)
+                            _mark_banks(R, D, ch, q, stamp, np.bool_(True), rb)
                             hits_marked = True
-                        if D.mark_hit[b] != stamp:
+                        if mark_hit[b] != stamp:
                             other = k
-        D.mark_seen[b] = stamp
+        mark_seen[b] = stamp
     return col, other
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _schedule(R, D, ch, c, rb):
     """Steps 1-4 of 7.3: refresh, write-drain mode, FR-FCFS, one command at most."""
     p = D.par
-    nw = D.q_cnt[ch, WRITE_QUEUE]
-    D.occupancy[ch, 0] += D.q_cnt[ch, READ_QUEUE]
-    D.occupancy[ch, 1] += nw
-    if D.drain[ch] > 0:
-        D.occupancy[ch, 2] += 1
+    q_cnt = D.q_cnt
+    occupancy = D.occupancy
+    drain = D.drain
+    q_req = D.q_req
+    bank = R.bank
+    q_first = D.q_first
+    outc = D.outc
+    bank_outc = D.bank_outc
+    request_outcome = R.outcome
+    issue = R.issue
+    cmd = D.cmd
+    open_row = D.open_row
+    row_hits = D.row_hits
+    complete = R.complete
+    row = R.row
+    nw = q_cnt[ch, WRITE_QUEUE]
+    occupancy[ch, 0] += q_cnt[ch, READ_QUEUE]
+    occupancy[ch, 1] += nw
+    if drain[ch] > 0:
+        occupancy[ch, 2] += 1
     refreshing = _refreshing_rank(D, ch, c)
     if refreshing >= 0 and _refresh_step(D, ch, refreshing, c):
         return
     # 2. write draining
-    if D.drain[ch] == 0 and nw > 0 and (nw >= p[P_WRITE_DEPTH] or D.q_cnt[ch, READ_QUEUE] == 0):
-        D.drain[ch] = nw
-    q = WRITE_QUEUE if D.drain[ch] > 0 else READ_QUEUE
+    if drain[ch] == 0 and nw > 0 and (nw >= p[P_WRITE_DEPTH] or q_cnt[ch, READ_QUEUE] == 0):
+        drain[ch] = nw
+    q = WRITE_QUEUE if drain[ch] > 0 else READ_QUEUE
     # 3. FR-FCFS
-    col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, False)
+    col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, np.bool_(False))
     if col < 0 and other < 0 and q == WRITE_QUEUE:
-        q = READ_QUEUE
-        col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, True)
-    n = D.q_cnt[ch, q]
+        q = np.int64(READ_QUEUE)
+        col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, np.bool_(True))
+    n = q_cnt[ch, q]
     if col >= 0:
         # 4. column command
-        r = D.q_req[ch, q, col]
-        b = R.bank[r - rb]
-        outcome = D.q_first[ch, q, col]
+        r = q_req[ch, q, col]
+        b = bank[r - rb]
+        outcome = q_first[ch, q, col]
         if outcome < 0:
             outcome = O_HIT
-        D.outc[ch, outcome] += 1
-        D.bank_outc[ch, b, outcome] += 1
-        R.outcome[r - rb] = outcome
-        R.issue[r - rb] = c
+        outc[ch, outcome] += 1
+        bank_outc[ch, b, outcome] += 1
+        request_outcome[r - rb] = outcome
+        issue[r - rb] = c
         if q == WRITE_QUEUE:
             done = c + p[T_CWL] + p[T_BURST]
-            D.cmd[ch, 4] += 1
-            D.drain[ch] -= 1
+            cmd[ch, 4] += 1
+            drain[ch] -= 1
             x = C_WR
         else:
             done = c + p[T_CL] + p[T_BURST]
-            D.cmd[ch, 3] += 1
+            cmd[ch, 3] += 1
             x = C_RD
         if p[P_CLOSED]:  # RDA / WRA: auto-precharge
             _issue(D, ch, b, x + 2, c)
-            D.open_row[ch, b] = -1
-            D.row_hits[ch, b] = 0
-            D.cmd[ch, 1] += 1
+            open_row[ch, b] = -1
+            row_hits[ch, b] = 0
+            cmd[ch, 1] += 1
         else:
             _issue(D, ch, b, x, c)
-            D.row_hits[ch, b] += 1
-        R.complete[r - rb] = done
+            row_hits[ch, b] += 1
+        complete[r - rb] = done
         dram_push_completion(D, ch, r, done)
         for k in range(col, n - 1):
-            D.q_req[ch, q, k] = D.q_req[ch, q, k + 1]
-            D.q_first[ch, q, k] = D.q_first[ch, q, k + 1]
-        D.q_cnt[ch, q] = n - 1
+            q_req[ch, q, k] = q_req[ch, q, k + 1]
+            q_first[ch, q, k] = q_first[ch, q, k + 1]
+        q_cnt[ch, q] = n - 1
         return
     if other >= 0:
-        r = D.q_req[ch, q, other]
-        b = R.bank[r - rb]
-        if D.open_row[ch, b] < 0:
-            _activate(D, ch, b, R.row[r - rb], c)
-            if D.q_first[ch, q, other] < 0:
-                D.q_first[ch, q, other] = O_MISS
+        r = q_req[ch, q, other]
+        b = bank[r - rb]
+        if open_row[ch, b] < 0:
+            _activate(D, ch, b, row[r - rb], c)
+            if q_first[ch, q, other] < 0:
+                q_first[ch, q, other] = O_MISS
         else:
             _precharge(D, ch, b, c)
-            if D.q_first[ch, q, other] < 0:
-                D.q_first[ch, q, other] = O_CONFLICT
+            if q_first[ch, q, other] < 0:
+                q_first[ch, q, other] = O_CONFLICT
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def dram_channel_cycle(R, D, ch, c, rb):
     """One cycle of a channel (7.3): steps 1-4, then the arrivals join the queues (step 5).
     A column command pushes the request's completion (end of its data burst)."""

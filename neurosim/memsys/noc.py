@@ -218,6 +218,17 @@ def endpoint(node: int, port: int) -> int:
 # arrays into the hot loops (wherever a short-circuit ``and``/``or`` or a helper call touches
 # them), which cost about 10x the simulation itself.
 
+# What they are written like keeps their compilation short (docs/performance.md, "Compile
+# time"): a kernel binds the state arrays it reads to locals once (``x = N.x``: every
+# ``N.x`` on a namedtuple of ~80 arrays lowers to a load of the whole tuple); small helpers
+# take the few arrays they use and are plain calls, which LLVM inlines (``inline="always"``
+# makes numba copy the callee's IR, with all its variables, per call site); helpers only
+# called from kernels have no CPython wrapper (``no_cpython_wrapper``: unboxing a tuple of
+# arrays costs compilation per function). A literal argument compiles a helper once more
+# per value (``islip`` is compiled for the VC allocator's ``QV`` and for the switch
+# allocator's literal ``NPORTS``: kept, its loops over 6 ports then unroll: 7.2 us/cycle on
+# bench_kernels' uniform 0.30 row, 7.5 with ``np.int64(NPORTS)``).
+
 
 @njit(cache=True, _nrt=False)
 def noc_route(cols, r, dst_ep):
@@ -240,13 +251,13 @@ def noc_route(cols, r, dst_ep):
     return 0
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _ring(j, k):
     """``j mod k`` for ``0 <= j < 2k`` (ring-buffer positions), without a division."""
     return j - k if j >= k else j
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
     """Spec 6.4: iSLIP on the requests ``req[0:n, 0:m] >= 0`` (``nin``/``nout``: request
     counts per requester / resource); leaves the match in ``inm[0:n]`` / ``outm[0:m]``."""
@@ -302,155 +313,201 @@ def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
                     break
 
 
-@njit(cache=True, _nrt=False, inline="always")
-def _flit_to(N, d, i, t, f, w):
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, d, i, t, f, w):
     """Send flit f in VC w on the channel into input port i of router d, received at t."""
-    KC = N.ch_time.shape[2]
-    k = _ring(N.ch_head[d, i] + N.ch_cnt[d, i], KC)
-    N.ch_time[d, i, k] = t
-    N.ch_flit[d, i, k] = f
-    N.ch_vc[d, i, k] = w
-    N.ch_cnt[d, i] += 1
-    N.nload[d] += 1
-    if t < N.wake[d]:
-        N.wake[d] = t
+    KC = ch_time.shape[2]
+    k = _ring(ch_head[d, i] + ch_cnt[d, i], KC)
+    ch_time[d, i, k] = t
+    ch_flit[d, i, k] = f
+    ch_vc[d, i, k] = w
+    ch_cnt[d, i] += 1
+    nload[d] += 1
+    if t < wake[d]:
+        wake[d] = t
 
 
-@njit(cache=True, _nrt=False, inline="always")
-def _credit_to(N, u, o, t, w):
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def _credit_to(cr_time, cr_vc, cr_head, cr_cnt, wake, u, o, t, w):
     """Send a credit for VC w to output port o of router u, usable from cycle t."""
-    KRR = N.cr_time.shape[2]
-    k = _ring(N.cr_head[u, o] + N.cr_cnt[u, o], KRR)
-    N.cr_time[u, o, k] = t
-    N.cr_vc[u, o, k] = w
-    N.cr_cnt[u, o] += 1
-    if t < N.wake[u]:
-        N.wake[u] = t
+    KRR = cr_time.shape[2]
+    k = _ring(cr_head[u, o] + cr_cnt[u, o], KRR)
+    cr_time[u, o, k] = t
+    cr_vc[u, o, k] = w
+    cr_cnt[u, o] += 1
+    if t < wake[u]:
+        wake[u] = t
 
 
-@njit(cache=True, _nrt=False, inline="always")
-def _sq_push(N, r, s, e):
-    QN = N.sq.shape[2]
-    N.sq[r, s, _ring(N.sq_head[r, s] + N.sq_cnt[r, s], QN)] = e
-    N.sq_cnt[r, s] += 1
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def _sq_push(sq, sq_head, sq_cnt, r, s, e):
+    """Append input VC e to stage queue s of router r."""
+    QN = sq.shape[2]
+    sq[r, s, _ring(sq_head[r, s] + sq_cnt[r, s], QN)] = e
+    sq_cnt[r, s] += 1
 
 
-@njit(cache=True, _nrt=False, inline="always")
-def _head_arrives(P, N, r, i, v, f, pb):
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt, r, i, v, f, pb):
     """A head flit is at the front of idle input VC (r, i, v): it enters routing, or (with
     lookahead routing, routing_delay 0) VC allocation with its route (spec 6.3)."""
-    V = N.par[PAR_V]
-    if N.par[PAR_RT] > 0:
-        N.vc_state[r, i, v] = VC_ROUTING
-        _sq_push(N, r, STAGE_RT, i * V + v)
+    V = par[PAR_V]
+    if par[PAR_RT] > 0:
+        vc_state[r, i, v] = VC_ROUTING
+        _sq_push(sq, sq_head, sq_cnt, r, STAGE_RT, i * V + v)
     else:
-        N.vc_out[r, i, v] = N.route[r, P.dst_ep[(f >> 5) - pb]]
-        N.vc_state[r, i, v] = VC_VC_ALLOC
-        _sq_push(N, r, STAGE_VA, i * V + v)
+        vc_out[r, i, v] = route[r, dst_ep[(f >> 5) - pb]]
+        vc_state[r, i, v] = VC_VC_ALLOC
+        _sq_push(sq, sq_head, sq_cnt, r, STAGE_VA, i * V + v)
 
 
-@njit(cache=True, _nrt=False, inline="always")
-def noc_enqueue(P, N, e, p, pb):
-    """Append packet p to the queue of NI endpoint e."""
-    P.next[p - pb] = -1
-    N.ep_wake[e] = 0
-    if N.ep_head[e] < 0:
-        N.ep_head[e] = p
-        N.ep_tail[e] = p
-        N.sc[1] += 1
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def noc_enqueue(next_packet, ep_head, ep_tail, ep_wake, sc, e, p, pb):
+    """Append packet p to the queue of NI endpoint e (``next_packet`` is ``Packets.next``,
+    the others the ``NocState`` arrays of the same names)."""
+    next_packet[p - pb] = -1
+    ep_wake[e] = 0
+    if ep_head[e] < 0:
+        ep_head[e] = p
+        ep_tail[e] = p
+        sc[1] += 1
     else:
-        P.next[N.ep_tail[e] - pb] = p
-        N.ep_tail[e] = p
+        next_packet[ep_tail[e] - pb] = p
+        ep_tail[e] = p
 
 
-@njit(cache=True, _nrt=False, inline="always")
-def noc_busy(N):
-    """Anything queued at an NI or in the network."""
-    return N.sc[1] > 0 or N.sc[2] > 0
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def noc_busy(sc):
+    """Anything queued at an NI or in the network (``sc`` is ``NocState.sc``)."""
+    return sc[1] > 0 or sc[2] > 0
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def _ni_cycle(P, N, c, pb):
     """Spec 6.5: the NIs' part of cycle c -- receive ejected flits and credits, inject."""
-    ED = N.par[PAR_EJ]
-    CD = N.par[PAR_CREDIT]
-    E = N.ep_head.shape[0]
-    KE = N.ej_time.shape[1]
-    KR = N.ecr_time.shape[1]
+    par = N.par
+    ep_head = N.ep_head
+    ej_time = N.ej_time
+    ecr_time = N.ecr_time
+    ep_wake = N.ep_wake
+    cr_time = N.cr_time
+    cr_vc = N.cr_vc
+    cr_head = N.cr_head
+    cr_cnt = N.cr_cnt
+    wake = N.wake
+    ej_cnt = N.ej_cnt
+    ej_head = N.ej_head
+    ej_flit = N.ej_flit
+    ej_vc = N.ej_vc
+    sc = N.sc
+    st_ej = N.st_ej
+    flits = P.flits
+    eject = P.eject
+    ej_pkts = N.ej_pkts
+    ecr_cnt = N.ecr_cnt
+    ecr_head = N.ecr_head
+    ep_cred = N.ep_cred
+    ecr_vc = N.ecr_vc
+    ED = par[PAR_EJ]
+    CD = par[PAR_CREDIT]
+    E = ep_head.shape[0]
+    KE = ej_time.shape[1]
+    KR = ecr_time.shape[1]
     for e in range(E):
-        if N.ep_wake[e] > c:
+        if ep_wake[e] > c:
             continue
         r = e >> 1
         port = 5 if (e & 1) else 0
         # ejection channel
-        while N.ej_cnt[e] > 0 and N.ej_time[e, N.ej_head[e]] <= c:
-            h = N.ej_head[e]
-            f = N.ej_flit[e, h]
-            w = N.ej_vc[e, h]
-            N.ej_head[e] = _ring(h + 1, KE)
-            N.ej_cnt[e] -= 1
-            N.sc[2] -= 1
-            N.st_ej[e] += 1
+        while ej_cnt[e] > 0 and ej_time[e, ej_head[e]] <= c:
+            h = ej_head[e]
+            f = ej_flit[e, h]
+            w = ej_vc[e, h]
+            ej_head[e] = _ring(h + 1, KE)
+            ej_cnt[e] -= 1
+            sc[2] -= 1
+            st_ej[e] += 1
             p = f >> 5
-            if (f & 31) == P.flits[p - pb] - 1:
-                P.eject[p - pb] = c
-                N.ej_pkts[N.sc[0]] = p
-                N.sc[0] += 1
+            if (f & 31) == flits[p - pb] - 1:
+                eject[p - pb] = c
+                ej_pkts[sc[0]] = p
+                sc[0] += 1
             # its credit goes back to the router's ejection port
-            _credit_to(N, r, port, c + 1 + ED + CD, w)
+            _credit_to(cr_time, cr_vc, cr_head, cr_cnt, wake, r, port, c + 1 + ED + CD, w)
         # credits from the router's injection port
-        while N.ecr_cnt[e] > 0 and N.ecr_time[e, N.ecr_head[e]] <= c:
-            h = N.ecr_head[e]
-            N.ep_cred[e, N.ecr_vc[e, h]] += 1
-            N.ecr_head[e] = _ring(h + 1, KR)
-            N.ecr_cnt[e] -= 1
+        while ecr_cnt[e] > 0 and ecr_time[e, ecr_head[e]] <= c:
+            h = ecr_head[e]
+            ep_cred[e, ecr_vc[e, h]] += 1
+            ecr_head[e] = _ring(h + 1, KR)
+            ecr_cnt[e] -= 1
         # injection: the next flit of the packet at the head of the queue
-        if N.ep_head[e] >= 0:
+        if ep_head[e] >= 0:
             _ni_inject(P, N, e, r, port, c, pb)
-        N.ep_wake[e] = _ni_wake(N, e, c)
+        ep_wake[e] = _ni_wake(N, e, c)
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def _ni_inject(P, N, e, r, port, c, pb):
     """Spec 6.5: NI e injects the next flit of the packet at the head of its queue, if it
     can (a free injection VC with a credit for a head flit, a credit on its VC otherwise)."""
-    V = N.par[PAR_V]
-    ID = N.par[PAR_INJ]
-    p = N.ep_head[e]
-    s = N.ep_sent[e]
+    par = N.par
+    ep_head = N.ep_head
+    ep_sent = N.ep_sent
+    ep_last = N.ep_last
+    ep_own = N.ep_own
+    ep_cred = N.ep_cred
+    ep_vc = N.ep_vc
+    inject = P.inject
+    sc = N.sc
+    st_inj = N.st_inj
+    flits = P.flits
+    ep_tail = N.ep_tail
+    next_packet = P.next
+    ch_time = N.ch_time
+    ch_flit = N.ch_flit
+    ch_vc = N.ch_vc
+    ch_head = N.ch_head
+    ch_cnt = N.ch_cnt
+    nload = N.nload
+    wake = N.wake
+    V = par[PAR_V]
+    ID = par[PAR_INJ]
+    p = ep_head[e]
+    s = ep_sent[e]
     if s == 0:
-        last = N.ep_last[e]
+        last = ep_last[e]
         v = -1
         for k in range(1, V + 1):
             w = 0 if last < 0 else _ring(last + k, V)
-            if N.ep_own[e, w] == 0 and N.ep_cred[e, w] > 0:
+            if ep_own[e, w] == 0 and ep_cred[e, w] > 0:
                 v = w
                 break
         if v < 0:
             return
-        N.ep_own[e, v] = 1
-        N.ep_last[e] = v
-        N.ep_vc[e] = v
-        P.inject[p - pb] = c
+        ep_own[e, v] = 1
+        ep_last[e] = v
+        ep_vc[e] = v
+        inject[p - pb] = c
     else:
-        v = N.ep_vc[e]
-        if N.ep_cred[e, v] <= 0:
+        v = ep_vc[e]
+        if ep_cred[e, v] <= 0:
             return
-    N.ep_cred[e, v] -= 1
-    _flit_to(N, r, port, c + 1 + ID, (p << 5) | s, v)
-    N.sc[2] += 1
-    N.st_inj[e] += 1
+    ep_cred[e, v] -= 1
+    _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, r, port, c + 1 + ID,
+             (p << 5) | s, v)
+    sc[2] += 1
+    st_inj[e] += 1
     s += 1
-    if s == P.flits[p - pb]:
-        N.ep_own[e, v] = 0
+    if s == flits[p - pb]:
+        ep_own[e, v] = 0
         s = 0
-        if p == N.ep_tail[e]:
-            N.ep_head[e] = -1
-            N.ep_tail[e] = -1
-            N.sc[1] -= 1
+        if p == ep_tail[e]:
+            ep_head[e] = -1
+            ep_tail[e] = -1
+            sc[1] -= 1
         else:
-            N.ep_head[e] = P.next[p - pb]
-    N.ep_sent[e] = s
+            ep_head[e] = next_packet[p - pb]
+    ep_sent[e] = s
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -458,74 +515,156 @@ def _ni_wake(N, e, c):
     """After NI e's cycle c: a cycle no later than the next one in which it does anything --
     receives an ejected flit, or injects (the next cycle if it can, else when the next
     credit arrives: a blocked injection changes nothing)."""
+    ej_cnt = N.ej_cnt
+    ej_time = N.ej_time
+    ej_head = N.ej_head
+    ep_head = N.ep_head
+    ep_sent = N.ep_sent
+    ep_cred = N.ep_cred
+    ep_vc = N.ep_vc
+    par = N.par
+    ep_own = N.ep_own
+    ecr_cnt = N.ecr_cnt
+    ecr_time = N.ecr_time
+    ecr_head = N.ecr_head
     nxt = INF_CYCLE
-    if N.ej_cnt[e] > 0:
-        nxt = N.ej_time[e, N.ej_head[e]]
-    if N.ep_head[e] >= 0:
-        if N.ep_sent[e] > 0:
-            if N.ep_cred[e, N.ep_vc[e]] > 0:
+    if ej_cnt[e] > 0:
+        nxt = ej_time[e, ej_head[e]]
+    if ep_head[e] >= 0:
+        if ep_sent[e] > 0:
+            if ep_cred[e, ep_vc[e]] > 0:
                 return c + 1
         else:
-            for w in range(N.par[PAR_V]):
-                if N.ep_own[e, w] == 0 and N.ep_cred[e, w] > 0:
+            for w in range(par[PAR_V]):
+                if ep_own[e, w] == 0 and ep_cred[e, w] > 0:
                     return c + 1
-        if N.ecr_cnt[e] > 0 and N.ecr_time[e, N.ecr_head[e]] < nxt:
-            nxt = N.ecr_time[e, N.ecr_head[e]]
+        if ecr_cnt[e] > 0 and ecr_time[e, ecr_head[e]] < nxt:
+            nxt = ecr_time[e, ecr_head[e]]
     return nxt if nxt > c else c + 1
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def _router_cycle(P, N, r, c, pb):
     """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""
-    V = N.par[PAR_V]
-    B = N.par[PAR_B]
-    QN = N.sq.shape[2]
-    KC = N.ch_time.shape[2]
-    KRR = N.cr_time.shape[2]
-    KX = N.xq_flit.shape[1]
-    KO = N.oq_flit.shape[2]
+    par = N.par
+    sq = N.sq
+    ch_time = N.ch_time
+    cr_time = N.cr_time
+    xq_flit = N.xq_flit
+    oq_flit = N.oq_flit
+    ch_cnt = N.ch_cnt
+    ch_head = N.ch_head
+    ch_flit = N.ch_flit
+    ch_vc = N.ch_vc
+    buf_head = N.buf_head
+    buf_cnt = N.buf_cnt
+    buf_flit = N.buf_flit
+    buf_arr = N.buf_arr
+    vc_state = N.vc_state
+    cr_cnt = N.cr_cnt
+    cr_head = N.cr_head
+    credits = N.credits
+    cr_vc = N.cr_vc
+    sq_started = N.sq_started
+    sq_cnt = N.sq_cnt
+    sq_done = N.sq_done
+    sq_head = N.sq_head
+    vc_out = N.vc_out
+    vc_port = N.vc_port
+    vc_index = N.vc_index
+    owner = N.owner
+    sq_res = N.sq_res
+    va_gptr = N.va_gptr
+    va_aptr = N.va_aptr
+    a_nin = N.a_nin
+    a_nout = N.a_nout
+    a_req = N.a_req
+    a_grant = N.a_grant
+    a_inm = N.a_inm
+    a_outm = N.a_outm
+    vc_outvc = N.vc_outvc
+    sw_ptr = N.sw_ptr
+    sa_gptr = N.sa_gptr
+    sa_aptr = N.sa_aptr
+    xq_started = N.xq_started
+    xq_cnt = N.xq_cnt
+    xq_done = N.xq_done
+    route = N.route
+    dst_ep = P.dst_ep
+    st_occ = N.st_occ
+    st_router = N.st_router
+    flits = P.flits
+    ecr_head = N.ecr_head
+    ecr_cnt = N.ecr_cnt
+    ecr_time = N.ecr_time
+    ecr_vc = N.ecr_vc
+    ep_wake = N.ep_wake
+    neigh = N.neigh
+    xq_head = N.xq_head
+    xq_out = N.xq_out
+    xq_vc = N.xq_vc
+    st_busy = N.st_busy
+    oq_head = N.oq_head
+    oq_cnt = N.oq_cnt
+    oq_vc = N.oq_vc
+    st_port = N.st_port
+    nload = N.nload
+    ej_time = N.ej_time
+    ej_head = N.ej_head
+    ej_cnt = N.ej_cnt
+    ej_flit = N.ej_flit
+    ej_vc = N.ej_vc
+    wake = N.wake
+    V = par[PAR_V]
+    B = par[PAR_B]
+    QN = sq.shape[2]
+    KC = ch_time.shape[2]
+    KRR = cr_time.shape[2]
+    KX = xq_flit.shape[1]
+    KO = oq_flit.shape[2]
     # ---- 1. receive flits (by input port) and credits
     for i in range(NPORTS):
-        while N.ch_cnt[r, i] > 0 and N.ch_time[r, i, N.ch_head[r, i]] <= c:
-            h = N.ch_head[r, i]
-            f = N.ch_flit[r, i, h]
-            v = N.ch_vc[r, i, h]
-            N.ch_head[r, i] = _ring(h + 1, KC)
-            N.ch_cnt[r, i] -= 1
-            pos = _ring(N.buf_head[r, i, v] + N.buf_cnt[r, i, v], B)
-            N.buf_flit[r, i, v, pos] = f
-            N.buf_arr[r, i, v, pos] = c
-            N.buf_cnt[r, i, v] += 1
-            st = N.vc_state[r, i, v]
+        while ch_cnt[r, i] > 0 and ch_time[r, i, ch_head[r, i]] <= c:
+            h = ch_head[r, i]
+            f = ch_flit[r, i, h]
+            v = ch_vc[r, i, h]
+            ch_head[r, i] = _ring(h + 1, KC)
+            ch_cnt[r, i] -= 1
+            pos = _ring(buf_head[r, i, v] + buf_cnt[r, i, v], B)
+            buf_flit[r, i, v, pos] = f
+            buf_arr[r, i, v, pos] = c
+            buf_cnt[r, i, v] += 1
+            st = vc_state[r, i, v]
             if st == VC_IDLE:
-                _head_arrives(P, N, r, i, v, f, pb)
-            elif st == VC_ACTIVE and N.buf_cnt[r, i, v] == 1:
-                _sq_push(N, r, STAGE_SA, i * V + v)
+                _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt,
+                              r, i, v, f, pb)
+            elif st == VC_ACTIVE and buf_cnt[r, i, v] == 1:
+                _sq_push(sq, sq_head, sq_cnt, r, STAGE_SA, i * V + v)
     for o in range(NPORTS):
-        while N.cr_cnt[r, o] > 0 and N.cr_time[r, o, N.cr_head[r, o]] <= c:
-            h = N.cr_head[r, o]
-            N.credits[r, o, N.cr_vc[r, o, h]] += 1
-            N.cr_head[r, o] = _ring(h + 1, KRR)
-            N.cr_cnt[r, o] -= 1
+        while cr_cnt[r, o] > 0 and cr_time[r, o, cr_head[r, o]] <= c:
+            h = cr_head[r, o]
+            credits[r, o, cr_vc[r, o, h]] += 1
+            cr_head[r, o] = _ring(h + 1, KRR)
+            cr_cnt[r, o] -= 1
 
     # ---- 2. start the stages whose queue has no started entry
     # routing
-    if N.sq_started[r, STAGE_RT] == 0 and N.sq_cnt[r, STAGE_RT] > 0:
-        N.sq_started[r, STAGE_RT] = N.sq_cnt[r, STAGE_RT]
-        N.sq_done[r, STAGE_RT] = c + N.par[PAR_RT] - 1
+    if sq_started[r, STAGE_RT] == 0 and sq_cnt[r, STAGE_RT] > 0:
+        sq_started[r, STAGE_RT] = sq_cnt[r, STAGE_RT]
+        sq_done[r, STAGE_RT] = c + par[PAR_RT] - 1
     # VC allocation
-    n_va = N.sq_cnt[r, STAGE_VA]
+    n_va = sq_cnt[r, STAGE_VA]
     single = False
-    if N.sq_started[r, STAGE_VA] == 0 and n_va == 1:
+    if sq_started[r, STAGE_VA] == 0 and n_va == 1:
         # one requester asking for at most one output VC: the request, if any, is granted
         # and accepted with the pointer moves of iSLIP's first iteration (as islip does)
-        h0 = N.sq_head[r, STAGE_VA]
-        e = N.sq[r, STAGE_VA, h0]
-        o = N.vc_out[r, N.vc_port[e], N.vc_index[e]]
+        h0 = sq_head[r, STAGE_VA]
+        e = sq[r, STAGE_VA, h0]
+        o = vc_out[r, vc_port[e], vc_index[e]]
         free = -1
         nfree = 0
         for w in range(V):
-            if N.owner[r, o, w] < 0:
+            if owner[r, o, w] < 0:
                 nfree += 1
                 free = w
         if nfree <= 1:
@@ -533,226 +672,228 @@ def _router_cycle(P, N, r, c, pb):
             QV = NPORTS * V
             if nfree == 1:
                 g = o * V + free
-                N.sq_res[r, STAGE_VA, h0] = g
-                N.va_gptr[r, g] = _ring(e + 1, QV)
-                N.va_aptr[r, e] = _ring(g + 1, QV)
+                sq_res[r, STAGE_VA, h0] = g
+                va_gptr[r, g] = _ring(e + 1, QV)
+                va_aptr[r, e] = _ring(g + 1, QV)
             else:
-                N.sq_res[r, STAGE_VA, h0] = -1
-            N.sq_started[r, STAGE_VA] = 1
-            N.sq_done[r, STAGE_VA] = c + N.par[PAR_VA] - 1
-    if not single and N.sq_started[r, STAGE_VA] == 0 and n_va > 0:
+                sq_res[r, STAGE_VA, h0] = -1
+            sq_started[r, STAGE_VA] = 1
+            sq_done[r, STAGE_VA] = c + par[PAR_VA] - 1
+    if not single and sq_started[r, STAGE_VA] == 0 and n_va > 0:
         QV = NPORTS * V
         for k in range(QV):
-            N.a_nin[k] = 0
-            N.a_nout[k] = 0
-        h0 = N.sq_head[r, STAGE_VA]
+            a_nin[k] = 0
+            a_nout[k] = 0
+        h0 = sq_head[r, STAGE_VA]
         for k in range(n_va):
-            e = N.sq[r, STAGE_VA, _ring(h0 + k, QN)]
-            o = N.vc_out[r, N.vc_port[e], N.vc_index[e]]
+            e = sq[r, STAGE_VA, _ring(h0 + k, QN)]
+            o = vc_out[r, vc_port[e], vc_index[e]]
             for w in range(V):
-                if N.owner[r, o, w] < 0:
-                    N.a_req[e, o * V + w] = 1
-                    N.a_nin[e] += 1
-                    N.a_nout[o * V + w] += 1
-        islip(N.a_req, N.a_nin, N.a_nout, QV, QV, N.va_gptr[r], N.va_aptr[r], N.a_grant,
-              N.a_inm, N.a_outm, N.par[PAR_ITERS])
+                if owner[r, o, w] < 0:
+                    a_req[e, o * V + w] = 1
+                    a_nin[e] += 1
+                    a_nout[o * V + w] += 1
+        islip(a_req, a_nin, a_nout, QV, QV, va_gptr[r], va_aptr[r], a_grant,
+              a_inm, a_outm, par[PAR_ITERS])
         for k in range(n_va):
             j = _ring(h0 + k, QN)
-            e = N.sq[r, STAGE_VA, j]
-            N.sq_res[r, STAGE_VA, j] = N.a_inm[e]
-            o = N.vc_out[r, N.vc_port[e], N.vc_index[e]]
+            e = sq[r, STAGE_VA, j]
+            sq_res[r, STAGE_VA, j] = a_inm[e]
+            o = vc_out[r, vc_port[e], vc_index[e]]
             for w in range(V):
-                N.a_req[e, o * V + w] = -1
-        N.sq_started[r, STAGE_VA] = n_va
-        N.sq_done[r, STAGE_VA] = c + N.par[PAR_VA] - 1
+                a_req[e, o * V + w] = -1
+        sq_started[r, STAGE_VA] = n_va
+        sq_done[r, STAGE_VA] = c + par[PAR_VA] - 1
     # switch allocation
-    n_sa = N.sq_cnt[r, STAGE_SA]
-    if N.sq_started[r, STAGE_SA] == 0 and n_sa == 1:
+    n_sa = sq_cnt[r, STAGE_SA]
+    if sq_started[r, STAGE_SA] == 0 and n_sa == 1:
         # one request at most: as in islip, granted and accepted with the pointer moves
-        h0 = N.sq_head[r, STAGE_SA]
-        e = N.sq[r, STAGE_SA, h0]
-        i = N.vc_port[e]
-        v = N.vc_index[e]
-        o = N.vc_out[r, i, v]
-        if N.credits[r, o, N.vc_outvc[r, i, v]] > 0:
-            N.sq_res[r, STAGE_SA, h0] = o
-            N.sw_ptr[r, i] = _ring(v + 1, V)
-            N.sa_gptr[r, o] = _ring(i + 1, NPORTS)
-            N.sa_aptr[r, i] = _ring(o + 1, NPORTS)
+        h0 = sq_head[r, STAGE_SA]
+        e = sq[r, STAGE_SA, h0]
+        i = vc_port[e]
+        v = vc_index[e]
+        o = vc_out[r, i, v]
+        if credits[r, o, vc_outvc[r, i, v]] > 0:
+            sq_res[r, STAGE_SA, h0] = o
+            sw_ptr[r, i] = _ring(v + 1, V)
+            sa_gptr[r, o] = _ring(i + 1, NPORTS)
+            sa_aptr[r, i] = _ring(o + 1, NPORTS)
         else:
-            N.sq_res[r, STAGE_SA, h0] = -1
-        N.sq_started[r, STAGE_SA] = 1
-        N.sq_done[r, STAGE_SA] = c + N.par[PAR_SA] - 1
-    elif N.sq_started[r, STAGE_SA] == 0 and n_sa > 0:
+            sq_res[r, STAGE_SA, h0] = -1
+        sq_started[r, STAGE_SA] = 1
+        sq_done[r, STAGE_SA] = c + par[PAR_SA] - 1
+    elif sq_started[r, STAGE_SA] == 0 and n_sa > 0:
         for k in range(NPORTS):
-            N.a_nin[k] = 0
-            N.a_nout[k] = 0
-        h0 = N.sq_head[r, STAGE_SA]
+            a_nin[k] = 0
+            a_nout[k] = 0
+        h0 = sq_head[r, STAGE_SA]
         for k in range(n_sa):
-            e = N.sq[r, STAGE_SA, _ring(h0 + k, QN)]
-            i = N.vc_port[e]
-            v = N.vc_index[e]
-            o = N.vc_out[r, i, v]
-            if N.credits[r, o, N.vc_outvc[r, i, v]] <= 0:
+            e = sq[r, STAGE_SA, _ring(h0 + k, QN)]
+            i = vc_port[e]
+            v = vc_index[e]
+            o = vc_out[r, i, v]
+            if credits[r, o, vc_outvc[r, i, v]] <= 0:
                 continue
-            lab = N.a_req[i, o]
+            lab = a_req[i, o]
             if lab < 0:
-                N.a_req[i, o] = v
-                N.a_nin[i] += 1
-                N.a_nout[o] += 1
+                a_req[i, o] = v
+                a_nin[i] += 1
+                a_nout[o] += 1
             else:
-                ptr = N.sw_ptr[r, i]
+                ptr = sw_ptr[r, i]
                 if _ring(v - ptr + V, V) < _ring(lab - ptr + V, V):
-                    N.a_req[i, o] = v
-        islip(N.a_req, N.a_nin, N.a_nout, NPORTS, NPORTS, N.sa_gptr[r], N.sa_aptr[r],
-              N.a_grant, N.a_inm, N.a_outm, N.par[PAR_ITERS])
+                    a_req[i, o] = v
+        islip(a_req, a_nin, a_nout, NPORTS, NPORTS, sa_gptr[r], sa_aptr[r],
+              a_grant, a_inm, a_outm, par[PAR_ITERS])
         for k in range(n_sa):
             j = _ring(h0 + k, QN)
-            e = N.sq[r, STAGE_SA, j]
-            i = N.vc_port[e]
-            v = N.vc_index[e]
-            m = N.a_inm[i]
-            if m >= 0 and N.a_req[i, m] == v:
-                N.sq_res[r, STAGE_SA, j] = m
-                N.sw_ptr[r, i] = _ring(v + 1, V)
+            e = sq[r, STAGE_SA, j]
+            i = vc_port[e]
+            v = vc_index[e]
+            m = a_inm[i]
+            if m >= 0 and a_req[i, m] == v:
+                sq_res[r, STAGE_SA, j] = m
+                sw_ptr[r, i] = _ring(v + 1, V)
             else:
-                N.sq_res[r, STAGE_SA, j] = -1
+                sq_res[r, STAGE_SA, j] = -1
         for k in range(n_sa):
-            e = N.sq[r, STAGE_SA, _ring(h0 + k, QN)]
-            i = N.vc_port[e]
-            N.a_req[i, N.vc_out[r, i, N.vc_index[e]]] = -1
-        N.sq_started[r, STAGE_SA] = n_sa
-        N.sq_done[r, STAGE_SA] = c + N.par[PAR_SA] - 1
+            e = sq[r, STAGE_SA, _ring(h0 + k, QN)]
+            i = vc_port[e]
+            a_req[i, vc_out[r, i, vc_index[e]]] = -1
+        sq_started[r, STAGE_SA] = n_sa
+        sq_done[r, STAGE_SA] = c + par[PAR_SA] - 1
     # switch traversal
-    if N.xq_started[r] == 0 and N.xq_cnt[r] > 0:
-        N.xq_started[r] = N.xq_cnt[r]
-        N.xq_done[r] = c + N.par[PAR_ST] - 1
+    if xq_started[r] == 0 and xq_cnt[r] > 0:
+        xq_started[r] = xq_cnt[r]
+        xq_done[r] = c + par[PAR_ST] - 1
 
     # ---- 3. complete the stages whose started entries are done now
-    n = N.sq_started[r, STAGE_RT]
-    if n > 0 and N.sq_done[r, STAGE_RT] == c:
+    n = sq_started[r, STAGE_RT]
+    if n > 0 and sq_done[r, STAGE_RT] == c:
         for k in range(n):
-            h = N.sq_head[r, STAGE_RT]
-            e = N.sq[r, STAGE_RT, h]
-            N.sq_head[r, STAGE_RT] = _ring(h + 1, QN)
-            N.sq_cnt[r, STAGE_RT] -= 1
-            i = N.vc_port[e]
-            v = N.vc_index[e]
-            f = N.buf_flit[r, i, v, N.buf_head[r, i, v]]
-            N.vc_out[r, i, v] = N.route[r, P.dst_ep[(f >> 5) - pb]]
-            N.vc_state[r, i, v] = VC_VC_ALLOC
-            _sq_push(N, r, STAGE_VA, e)
-        N.sq_started[r, STAGE_RT] = 0
-    n = N.sq_started[r, STAGE_VA]
-    if n > 0 and N.sq_done[r, STAGE_VA] == c:
+            h = sq_head[r, STAGE_RT]
+            e = sq[r, STAGE_RT, h]
+            sq_head[r, STAGE_RT] = _ring(h + 1, QN)
+            sq_cnt[r, STAGE_RT] -= 1
+            i = vc_port[e]
+            v = vc_index[e]
+            f = buf_flit[r, i, v, buf_head[r, i, v]]
+            vc_out[r, i, v] = route[r, dst_ep[(f >> 5) - pb]]
+            vc_state[r, i, v] = VC_VC_ALLOC
+            _sq_push(sq, sq_head, sq_cnt, r, STAGE_VA, e)
+        sq_started[r, STAGE_RT] = 0
+    n = sq_started[r, STAGE_VA]
+    if n > 0 and sq_done[r, STAGE_VA] == c:
         for k in range(n):
-            h = N.sq_head[r, STAGE_VA]
-            e = N.sq[r, STAGE_VA, h]
-            res = N.sq_res[r, STAGE_VA, h]
-            N.sq_head[r, STAGE_VA] = _ring(h + 1, QN)
-            N.sq_cnt[r, STAGE_VA] -= 1
-            i = N.vc_port[e]
-            v = N.vc_index[e]
+            h = sq_head[r, STAGE_VA]
+            e = sq[r, STAGE_VA, h]
+            res = sq_res[r, STAGE_VA, h]
+            sq_head[r, STAGE_VA] = _ring(h + 1, QN)
+            sq_cnt[r, STAGE_VA] -= 1
+            i = vc_port[e]
+            v = vc_index[e]
             if res >= 0:
-                N.owner[r, N.vc_port[res], N.vc_index[res]] = e
-                N.vc_outvc[r, i, v] = N.vc_index[res]
-                N.vc_state[r, i, v] = VC_ACTIVE
-                _sq_push(N, r, STAGE_SA, e)
+                owner[r, vc_port[res], vc_index[res]] = e
+                vc_outvc[r, i, v] = vc_index[res]
+                vc_state[r, i, v] = VC_ACTIVE
+                _sq_push(sq, sq_head, sq_cnt, r, STAGE_SA, e)
             else:
-                _sq_push(N, r, STAGE_VA, e)
-        N.sq_started[r, STAGE_VA] = 0
-    n = N.sq_started[r, STAGE_SA]
-    if n > 0 and N.sq_done[r, STAGE_SA] == c:
+                _sq_push(sq, sq_head, sq_cnt, r, STAGE_VA, e)
+        sq_started[r, STAGE_VA] = 0
+    n = sq_started[r, STAGE_SA]
+    if n > 0 and sq_done[r, STAGE_SA] == c:
         switched = False
         for k in range(n):
-            h = N.sq_head[r, STAGE_SA]
-            e = N.sq[r, STAGE_SA, h]
-            o = N.sq_res[r, STAGE_SA, h]
-            N.sq_head[r, STAGE_SA] = _ring(h + 1, QN)
-            N.sq_cnt[r, STAGE_SA] -= 1
+            h = sq_head[r, STAGE_SA]
+            e = sq[r, STAGE_SA, h]
+            o = sq_res[r, STAGE_SA, h]
+            sq_head[r, STAGE_SA] = _ring(h + 1, QN)
+            sq_cnt[r, STAGE_SA] -= 1
             if o < 0:
-                _sq_push(N, r, STAGE_SA, e)
+                _sq_push(sq, sq_head, sq_cnt, r, STAGE_SA, e)
                 continue
             switched = True
-            i = N.vc_port[e]
-            v = N.vc_index[e]
-            w = N.vc_outvc[r, i, v]
-            bh = N.buf_head[r, i, v]
-            f = N.buf_flit[r, i, v, bh]
-            N.st_occ[r, i] += c - N.buf_arr[r, i, v, bh]
-            N.buf_head[r, i, v] = _ring(bh + 1, B)
-            N.buf_cnt[r, i, v] -= 1
-            N.st_router[r] += 1
-            tail = (f & 31) == P.flits[(f >> 5) - pb] - 1
-            N.credits[r, o, w] -= 1
+            i = vc_port[e]
+            v = vc_index[e]
+            w = vc_outvc[r, i, v]
+            bh = buf_head[r, i, v]
+            f = buf_flit[r, i, v, bh]
+            st_occ[r, i] += c - buf_arr[r, i, v, bh]
+            buf_head[r, i, v] = _ring(bh + 1, B)
+            buf_cnt[r, i, v] -= 1
+            st_router[r] += 1
+            tail = (f & 31) == flits[(f >> 5) - pb] - 1
+            credits[r, o, w] -= 1
             if tail:
-                N.owner[r, o, w] = -1
+                owner[r, o, w] = -1
             # the freed slot's credit goes upstream (to the NI for an injection port)
             if i == 0 or i == 5:
                 ep = 2 * r + (1 if i == 5 else 0)
-                kk = _ring(N.ecr_head[ep] + N.ecr_cnt[ep], N.ecr_time.shape[1])
-                N.ecr_time[ep, kk] = c + 1 + N.par[PAR_INJ]
-                N.ecr_vc[ep, kk] = v
-                N.ecr_cnt[ep] += 1
-                if N.ecr_time[ep, kk] < N.ep_wake[ep]:
-                    N.ep_wake[ep] = N.ecr_time[ep, kk]
+                kk = _ring(ecr_head[ep] + ecr_cnt[ep], ecr_time.shape[1])
+                ecr_time[ep, kk] = c + 1 + par[PAR_INJ]
+                ecr_vc[ep, kk] = v
+                ecr_cnt[ep] += 1
+                if ecr_time[ep, kk] < ep_wake[ep]:
+                    ep_wake[ep] = ecr_time[ep, kk]
             else:
-                _credit_to(N, N.neigh[r, i], OPPOSITE[i],
-                           c + 1 + N.par[PAR_LINK] + N.par[PAR_CREDIT], v)
-            kx = _ring(N.xq_head[r] + N.xq_cnt[r], KX)
-            N.xq_flit[r, kx] = f
-            N.xq_out[r, kx] = o
-            N.xq_vc[r, kx] = w
-            N.xq_cnt[r] += 1
-            if N.buf_cnt[r, i, v] == 0:
+                _credit_to(cr_time, cr_vc, cr_head, cr_cnt, wake, neigh[r, i], OPPOSITE[i],
+                           c + 1 + par[PAR_LINK] + par[PAR_CREDIT], v)
+            kx = _ring(xq_head[r] + xq_cnt[r], KX)
+            xq_flit[r, kx] = f
+            xq_out[r, kx] = o
+            xq_vc[r, kx] = w
+            xq_cnt[r] += 1
+            if buf_cnt[r, i, v] == 0:
                 if tail:
-                    N.vc_state[r, i, v] = VC_IDLE
+                    vc_state[r, i, v] = VC_IDLE
             elif tail:
-                _head_arrives(P, N, r, i, v, N.buf_flit[r, i, v, N.buf_head[r, i, v]], pb)
+                _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt,
+                              r, i, v, buf_flit[r, i, v, buf_head[r, i, v]], pb)
             else:
-                _sq_push(N, r, STAGE_SA, e)
-        N.sq_started[r, STAGE_SA] = 0
+                _sq_push(sq, sq_head, sq_cnt, r, STAGE_SA, e)
+        sq_started[r, STAGE_SA] = 0
         if switched:
-            N.st_busy[r] += 1
-    n = N.xq_started[r]
-    if n > 0 and N.xq_done[r] == c:
+            st_busy[r] += 1
+    n = xq_started[r]
+    if n > 0 and xq_done[r] == c:
         for k in range(n):
-            h = N.xq_head[r]
-            o = N.xq_out[r, h]
-            ko = _ring(N.oq_head[r, o] + N.oq_cnt[r, o], KO)
-            N.oq_flit[r, o, ko] = N.xq_flit[r, h]
-            N.oq_vc[r, o, ko] = N.xq_vc[r, h]
-            N.oq_cnt[r, o] += 1
-            N.xq_head[r] = _ring(h + 1, KX)
-            N.xq_cnt[r] -= 1
-        N.xq_started[r] = 0
+            h = xq_head[r]
+            o = xq_out[r, h]
+            ko = _ring(oq_head[r, o] + oq_cnt[r, o], KO)
+            oq_flit[r, o, ko] = xq_flit[r, h]
+            oq_vc[r, o, ko] = xq_vc[r, h]
+            oq_cnt[r, o] += 1
+            xq_head[r] = _ring(h + 1, KX)
+            xq_cnt[r] -= 1
+        xq_started[r] = 0
 
     # ---- 4. send: one flit per output port
     for o in range(NPORTS):
-        if N.oq_cnt[r, o] == 0:
+        if oq_cnt[r, o] == 0:
             continue
-        h = N.oq_head[r, o]
-        f = N.oq_flit[r, o, h]
-        w = N.oq_vc[r, o, h]
-        N.oq_head[r, o] = _ring(h + 1, KO)
-        N.oq_cnt[r, o] -= 1
-        N.st_port[r, o] += 1
-        N.nload[r] -= 1
+        h = oq_head[r, o]
+        f = oq_flit[r, o, h]
+        w = oq_vc[r, o, h]
+        oq_head[r, o] = _ring(h + 1, KO)
+        oq_cnt[r, o] -= 1
+        st_port[r, o] += 1
+        nload[r] -= 1
         if o == 0 or o == 5:
             ep = 2 * r + (1 if o == 5 else 0)
-            KE = N.ej_time.shape[1]
-            k = _ring(N.ej_head[ep] + N.ej_cnt[ep], KE)
-            N.ej_time[ep, k] = c + 1 + N.par[PAR_EJ]
-            N.ej_flit[ep, k] = f
-            N.ej_vc[ep, k] = w
-            N.ej_cnt[ep] += 1
-            if N.ej_time[ep, k] < N.ep_wake[ep]:
-                N.ep_wake[ep] = N.ej_time[ep, k]
+            KE = ej_time.shape[1]
+            k = _ring(ej_head[ep] + ej_cnt[ep], KE)
+            ej_time[ep, k] = c + 1 + par[PAR_EJ]
+            ej_flit[ep, k] = f
+            ej_vc[ep, k] = w
+            ej_cnt[ep] += 1
+            if ej_time[ep, k] < ep_wake[ep]:
+                ep_wake[ep] = ej_time[ep, k]
         else:
-            _flit_to(N, N.neigh[r, o], OPPOSITE[o], c + 1 + N.par[PAR_LINK], f, w)
+            _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, neigh[r, o],
+                     OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)
 
     # ---- the next cycle the router has something to do
-    N.wake[r] = _router_wake(N, r, c)
+    wake[r] = _router_wake(N, r, c)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -765,60 +906,82 @@ def _router_wake(N, r, c):
     allocation with no credit for any entry's output VC (then the next credit arrival at
     one of their ports) and VC allocation with no free output VC on any entry's port (an
     output VC is freed only by this router switching a tail: it is busy then)."""
-    V = N.par[PAR_V]
-    QN = N.sq.shape[2]
+    par = N.par
+    sq = N.sq
+    xq_cnt = N.xq_cnt
+    xq_started = N.xq_started
+    xq_done = N.xq_done
+    oq_cnt = N.oq_cnt
+    sq_cnt = N.sq_cnt
+    sq_started = N.sq_started
+    sq_done = N.sq_done
+    sq_head = N.sq_head
+    vc_out = N.vc_out
+    vc_port = N.vc_port
+    vc_index = N.vc_index
+    owner = N.owner
+    credits = N.credits
+    vc_outvc = N.vc_outvc
+    cr_cnt = N.cr_cnt
+    cr_time = N.cr_time
+    cr_head = N.cr_head
+    ch_cnt = N.ch_cnt
+    ch_time = N.ch_time
+    ch_head = N.ch_head
+    V = par[PAR_V]
+    QN = sq.shape[2]
     nxt = INF_CYCLE
-    if N.xq_cnt[r] > 0:
-        if N.xq_started[r] == 0:
+    if xq_cnt[r] > 0:
+        if xq_started[r] == 0:
             return c + 1
-        nxt = N.xq_done[r]
+        nxt = xq_done[r]
     for o in range(NPORTS):
-        if N.oq_cnt[r, o] > 0:
+        if oq_cnt[r, o] > 0:
             return c + 1
-    n = N.sq_cnt[r, STAGE_RT]
+    n = sq_cnt[r, STAGE_RT]
     if n > 0:
-        if N.sq_started[r, STAGE_RT] == 0:
+        if sq_started[r, STAGE_RT] == 0:
             return c + 1
-        if N.sq_done[r, STAGE_RT] < nxt:
-            nxt = N.sq_done[r, STAGE_RT]
-    n = N.sq_cnt[r, STAGE_VA]
+        if sq_done[r, STAGE_RT] < nxt:
+            nxt = sq_done[r, STAGE_RT]
+    n = sq_cnt[r, STAGE_VA]
     if n > 0:
-        if N.sq_started[r, STAGE_VA] > 0:
-            if N.sq_done[r, STAGE_VA] < nxt:
-                nxt = N.sq_done[r, STAGE_VA]
-        elif N.par[PAR_VA] != 1:
+        if sq_started[r, STAGE_VA] > 0:
+            if sq_done[r, STAGE_VA] < nxt:
+                nxt = sq_done[r, STAGE_VA]
+        elif par[PAR_VA] != 1:
             return c + 1
         else:
-            h0 = N.sq_head[r, STAGE_VA]
+            h0 = sq_head[r, STAGE_VA]
             for k in range(n):
-                e = N.sq[r, STAGE_VA, _ring(h0 + k, QN)]
-                o = N.vc_out[r, N.vc_port[e], N.vc_index[e]]
+                e = sq[r, STAGE_VA, _ring(h0 + k, QN)]
+                o = vc_out[r, vc_port[e], vc_index[e]]
                 for w in range(V):
-                    if N.owner[r, o, w] < 0:
+                    if owner[r, o, w] < 0:
                         return c + 1
-    n = N.sq_cnt[r, STAGE_SA]
+    n = sq_cnt[r, STAGE_SA]
     if n > 0:
-        if N.sq_started[r, STAGE_SA] > 0:
-            if N.sq_done[r, STAGE_SA] < nxt:
-                nxt = N.sq_done[r, STAGE_SA]
-        elif N.par[PAR_SA] != 1:
+        if sq_started[r, STAGE_SA] > 0:
+            if sq_done[r, STAGE_SA] < nxt:
+                nxt = sq_done[r, STAGE_SA]
+        elif par[PAR_SA] != 1:
             return c + 1
         else:
-            h0 = N.sq_head[r, STAGE_SA]
+            h0 = sq_head[r, STAGE_SA]
             for k in range(n):
-                e = N.sq[r, STAGE_SA, _ring(h0 + k, QN)]
-                i = N.vc_port[e]
-                v = N.vc_index[e]
-                o = N.vc_out[r, i, v]
-                if N.credits[r, o, N.vc_outvc[r, i, v]] > 0:
+                e = sq[r, STAGE_SA, _ring(h0 + k, QN)]
+                i = vc_port[e]
+                v = vc_index[e]
+                o = vc_out[r, i, v]
+                if credits[r, o, vc_outvc[r, i, v]] > 0:
                     return c + 1
-                if N.cr_cnt[r, o] > 0:
-                    t = N.cr_time[r, o, N.cr_head[r, o]]
+                if cr_cnt[r, o] > 0:
+                    t = cr_time[r, o, cr_head[r, o]]
                     if t < nxt:
                         nxt = t
     for i in range(NPORTS):
-        if N.ch_cnt[r, i] > 0:
-            t = N.ch_time[r, i, N.ch_head[r, i]]
+        if ch_cnt[r, i] > 0:
+            t = ch_time[r, i, ch_head[r, i]]
             if t < nxt:
                 nxt = t
     return nxt if nxt > c else c + 1
@@ -828,9 +991,12 @@ def _router_wake(N, r, c):
 def noc_cycle(P, N, c, pb):
     """Cycle c of the network (spec 6.2): the NIs, then every router holding flits. The
     packets whose tail reached their NI are left in ``N.ej_pkts[:N.sc[0]]``."""
-    N.sc[0] = 0
-    if N.sc[1] > 0 or N.sc[2] > 0:
+    sc = N.sc
+    nload = N.nload
+    wake = N.wake
+    sc[0] = 0
+    if sc[1] > 0 or sc[2] > 0:
         _ni_cycle(P, N, c, pb)
-    for r in range(N.nload.shape[0]):
-        if N.nload[r] > 0 and N.wake[r] <= c:
+    for r in range(nload.shape[0]):
+        if nload[r] > 0 and wake[r] <= c:
             _router_cycle(P, N, r, c, pb)
