@@ -319,8 +319,9 @@ def import_torch(wl: Config, network: Network, model, inputs, labels, run=None, 
             if mode == "input_gradient":     # an attack: g(input), weights frozen
                 for p in trainable:
                     p.requires_grad_(False)
-                # a leaf of the model's precision (a float64 model given float32 or integer
-                # frames would fail in its first conv)
+                # the leaf keeps the frames' float precision, as the train and inference
+                # paths do (a cast to float32 broke float64 models); integer frames (events)
+                # take the parameters' precision
                 dtype = (inputs.dtype if inputs.is_floating_point()
                          else next((p.dtype for p in trainable), torch.float32))
                 inputs = inputs.detach().to(dtype).requires_grad_(True)
