@@ -526,6 +526,11 @@ def neuron_words_per_chunk(cfg: Config) -> int:
     return math.ceil(cfg.core.fp.neuron_lanes * value_bits(cfg) / cfg.core.sram.state.width_bits)
 
 
+def sram_kib_per_core(cfg: Config) -> float:
+    """KiB of SRAM of one core (every buffer)."""
+    return sum(cfg.core.sram[b].size_kib for b in SRAM_BUFFERS)
+
+
 def buffer_bytes(cfg: Config, buffer: str) -> int:
     return int(cfg.core.sram[buffer].size_kib * 1024)
 

@@ -431,7 +431,6 @@ def gpu_traffic_figure(c, path) -> Path:
     return save_figure(fig, path, dpi=110)
 
 
-
 SENSITIVITY_PANELS = (("reduction_pct_spikingjelly", "DRAM reduction vs GPU model (%)", 1.0,
                        "linear"),
                       ("tflops_per_w_dense", "TFLOPS/W dense-equivalent", 1.0, "log"),

@@ -8,7 +8,7 @@ from importlib import resources
 
 import yaml
 
-from ..arch import SRAM_BUFFERS
+from ..arch import sram_kib_per_core
 from ..params import Config
 
 
@@ -30,7 +30,7 @@ def part_memory_kib(part: str) -> dict:
 
 def sram_kib(arch: Config) -> float:
     """KiB of SRAM of the whole chip (every buffer of every core)."""
-    return arch.chip.cores * sum(arch.core.sram[b].size_kib for b in SRAM_BUFFERS)
+    return arch.chip.cores * sram_kib_per_core(arch)
 
 
 def check_budgets(arch: Config) -> None:

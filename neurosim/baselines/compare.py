@@ -14,6 +14,14 @@ from .measured import load_measured
 MB = 1e6
 
 
+def reduction_pct(chip_bytes, gpu_bytes):
+    """How much less DRAM traffic the chip moves than the GPU, in % of the GPU's; None when
+    the chip side is unknown or the GPU moves nothing (a step that stays in its L2)."""
+    if chip_bytes is None or not gpu_bytes:
+        return None
+    return 100.0 * (1 - chip_bytes / gpu_bytes)
+
+
 @dataclass
 class Comparison:
     workload: str
@@ -40,8 +48,7 @@ class Comparison:
             row = {"kind": k, "gpu_read": gr, "gpu_write": gw, "gpu_total": gr + gw,
                    "chip_read": cr, "chip_write": cw,
                    "chip_total": None if cr is None else cr + cw}
-            row["reduction_pct"] = (None if cr is None or gr + gw == 0
-                                    else 100.0 * (1 - (cr + cw) / (gr + gw)))
+            row["reduction_pct"] = reduction_pct(row["chip_total"], gr + gw)
             rows.append(row)
         return rows
 

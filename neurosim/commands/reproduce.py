@@ -48,10 +48,10 @@ def cmd_reproduce(args) -> int:
     workloads = None
     if args.workloads is not None:
         workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
-        shipped_workloads(names=workloads)   # an unknown name fails here
         if not workloads:
             raise InputError("--workloads", "workloads", "comma-separated shipped workload "
                              "names", args.workloads)
+        shipped_workloads(names=workloads)   # an unknown name fails here
     rep = reproduce(args.arch, args.gpu, quick=args.quick, federated=not args.quick,
                     progress=progress, jobs=args.jobs or default_jobs(),
                     sensitivity=not args.no_sensitivity, workloads=workloads,

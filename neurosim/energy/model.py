@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..arch import PRECISION_BITS, SRAM_BUFFERS, grad_precision, update_precision
+from ..arch import (PRECISION_BITS, SRAM_BUFFERS, grad_precision, sram_kib_per_core,
+                    update_precision)
 from ..counters import DRAM, ENGINE, NOC, SRAM, UnknownCounter, lookup
 from ..params import Config
 from .table import EnergyTable, dram_type, load_table
@@ -182,7 +183,7 @@ def executed_flops(counters) -> int:
 
 def leakage_energy(arch: Config, table: EnergyTable, seconds: float) -> tuple[dict, float]:
     """Per-core leakage (J) and DRAM standby energy (J) over ``seconds``."""
-    kib = sum(arch.core.sram[b].size_kib for b in SRAM_BUFFERS)
+    kib = sram_kib_per_core(arch)
     per_core_w = (kib * table["leak.sram_mw_per_kib"] + table["leak.core_mw"]) * 1e-3
     cores = {c: per_core_w * seconds for c in range(arch.chip.cores)}
     dt = dram_type(arch)

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__, api
+from ..arch import sram_kib_per_core
 from ..errors import InputError
 from ..fileio import atomic_write_text
 from ..paths import WORKLOAD_DIR
 from .sensitivity import (CLAIMS, DIMENSIONS, IDEAL_MEMORY, Point, claim_regions, is_default,
-                          point_row, run_point, sram_kib_per_core, study_points, value_ranges,
-                          with_default_copies)
+                          point_row, run_point, study_points, value_ranges, with_default_copies)
 
 FLAGSHIP = "vgg11-cifar10"
 QUICK_WORKLOADS = ("mlp-digits", FLAGSHIP)
@@ -208,11 +208,11 @@ def gpu_rows(workload: Path, summary: dict, gpu: str) -> list[dict]:
     for fw in FRAMEWORKS:
         g = gpu_dram_traffic(str(workload), gpu, fw)
         c = Comparison(g.workload, g, dram_by_kind(summary), chip_dram_energy_j(summary))
-        tot = {r["kind"]: r for r in c.kind_rows()}["total"]
+        by_kind = {r["kind"]: r for r in c.kind_rows()}
+        tot = by_kind["total"]
         rows.append({"workload": workload.stem, "framework": fw,
                      "gpu_bytes": tot["gpu_total"], "chip_bytes": tot["chip_total"],
-                     "reduction_pct": tot["reduction_pct"],
-                     "by_kind": {r["kind"]: r for r in c.kind_rows()}})
+                     "reduction_pct": tot["reduction_pct"], "by_kind": by_kind})
     return rows
 
 
@@ -226,8 +226,9 @@ def sensitivity_rows(arch, gpu: str, jobs, results) -> list[dict]:
     for job in (j for j in jobs if j.point is not None):
         summary = results[job.key][0]
         wl = api.load_configs(arch, str(job.workload), list(job.overrides))[1]
-        default_batch = batches.setdefault(job.point.workload,
-                                           api.load_configs(arch, str(job.workload))[1].batch)
+        if job.point.workload not in batches:
+            batches[job.point.workload] = api.load_configs(arch, str(job.workload))[1].batch
+        default_batch = batches[job.point.workload]
         if (job.workload, wl.batch) not in gpu_bytes:
             gpu_bytes[job.workload, wl.batch] = {
                 fw: gpu_dram_traffic(str(job.workload), gpu, fw,

@@ -27,7 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..arch import SRAM_BUFFERS
+from ..arch import SRAM_BUFFERS, sram_kib_per_core
+from ..baselines.compare import reduction_pct
 from ..errors import InputError
 
 DIMENSIONS = ("sram", "weights", "batch")
@@ -123,10 +124,6 @@ def buffer_overrides(sizes_kib: dict) -> tuple:
     return tuple(f"core.sram.{buf}.size_kib={kib:g}" for buf, kib in sizes_kib.items())
 
 
-def sram_kib_per_core(arch_cfg) -> float:
-    return sum(arch_cfg.core.sram[b].size_kib for b in SRAM_BUFFERS)
-
-
 def study_points(arch, workloads, quick: bool = False, memory: str = "ideal") -> list[Point]:
     """Every point of the study for the workloads (paths), in dimension order."""
     if memory not in MEMORIES:
@@ -204,8 +201,8 @@ def point_row(point: Point, summary: dict, gpu_bytes: dict, default: bool) -> di
                tflops_per_w_executed=summary["tflops_per_w_executed"])
     for fw, g in gpu_bytes.items():
         row[f"gpu_bytes_{fw}"] = g
-        # a step whose tensors all stay in the GPU's L2 has no reduction to speak of
-        row[f"reduction_pct_{fw}"] = 100 * (1 - chip / g) if g else None
+        # (a step whose tensors all stay in the GPU's L2 has no reduction to speak of: None)
+        row[f"reduction_pct_{fw}"] = reduction_pct(chip, g)
     return row
 
 
