@@ -145,11 +145,16 @@ def _first_existing(path: Path) -> Path:
     return p
 
 
+_PROBE = "neurosim-probe"
+
+
 def _can_create_in(directory: Path) -> bool:
     """Try it: permission bits say nothing to root, nor about read-only or virtual file
-    systems (/proc)."""
+    systems (/proc). The probe is a temporary like the others (a killed prober's is removed
+    by the next)."""
+    clean_stale_temporaries(directory, _PROBE)
     try:
-        os.rmdir(tempfile.mkdtemp(dir=directory, prefix=".neurosim-probe-"))
+        os.rmdir(tempfile.mkdtemp(dir=directory, prefix=_tmp_prefix(_PROBE)))
     except OSError:
         return False
     return True
@@ -175,7 +180,9 @@ def check_output_dir(path, source: str = "--out", replaceable=None) -> Path:
         if not path.is_dir():
             kind = "a file" if path.is_file() else "not a directory"
             raise InputError(source, str(path), "a directory or a new path", kind)
-        if not (_can_create_in(path) and _can_create_in(path.absolute().parent)):
+        # the directory is replaced by renames in its parent, which is probed; it is not
+        # probed itself: a probe killed there would be left inside the output
+        if not (os.access(path, os.W_OK | os.X_OK) and _can_create_in(path.absolute().parent)):
             raise InputError(source, str(path), "a writable directory", "not writable")
         if replaceable is not None:
             ours = tuple(f".{n}." for n in replaceable)   # temporaries of older versions

@@ -441,7 +441,7 @@ def sensitivity_figure(rows, dimension: str, xlabel: str, path, bands: dict) -> 
     """``neurosim reproduce``'s sensitivity study along one dimension: DRAM reduction,
     dense TFLOPS/W and step time vs the dimension's value, one line per workload (points that
     do not fit are left out), the claim bands shaded (``bands``: stat -> (low, high)), the
-    default config's point ringed and marked configs (edge-20core) as crosses."""
+    default config's point ringed and marked configs (paper-20core-85mib) as crosses."""
     fig, axes = _new_figure(4.3, 3.8, len(SENSITIVITY_PANELS))
     ok = [r for r in rows if r["dimension"] == dimension and r["status"] == "ok"]
     workloads = list(dict.fromkeys(r["workload"] for r in ok))

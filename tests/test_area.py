@@ -124,19 +124,19 @@ def test_timing_models_never_import_the_area_model():
 
 def test_area_budget_exceeded_is_one_line_input_error(cli, tmp_path):
     f = tmp_path / "over.yaml"
-    f.write_text("extends: paper-20core\nchip: {area_budget_mm2: 50}\n")
+    f.write_text("extends: paper-20core\nchip: {area_budget_mm2: 20}\n")
     rc, _, se = cli("config", "show", f)
     assert_one_line_error(rc, se, "over.yaml", "chip.area_budget_mm2")
-    total = compute_area(load_arch("paper-20core")).total_mm2
-    assert "50 mm2" in se and f"{total:.2f} mm2" in se
+    total = compute_area(load_arch("paper-20core")).total_mm2   # 27.68 mm2
+    assert "20 mm2" in se and f"{total:.2f} mm2" in se
     rc, _, se = cli("run", "paper-20core", "workloads/mlp-digits.yaml",
-                    "--set", "chip.area_budget_mm2=50")
+                    "--set", "chip.area_budget_mm2=20")
     assert_one_line_error(rc, se, "--set", "chip.area_budget_mm2")
 
 
 def test_fpga_part_memory_exceeded_is_one_line_input_error(cli, tmp_path):
     f = tmp_path / "fpga.yaml"
-    f.write_text("extends: fpga-20core\nfpga: {part: xcvu13p}\n")
+    f.write_text("extends: paper-20core-85mib\nfpga: {part: xcvu13p}\n")
     rc, _, se = cli("config", "show", f)
     assert_one_line_error(rc, se, "fpga.yaml", "fpga.part")
     # 20 cores x 4352 KiB x 8 = 680 Mib > 2688 x 36 + 1280 x 288 Kib = 454.5 Mib
@@ -146,10 +146,24 @@ def test_fpga_part_memory_exceeded_is_one_line_input_error(cli, tmp_path):
 
 
 def test_configs_within_their_budgets_load():
-    edge = load_arch("edge-20core")
-    assert compute_area(edge).total_mm2 <= edge.chip.area_budget_mm2
+    paper = load_arch("paper-20core")
+    assert paper.chip.area_budget_mm2 == 40
+    assert compute_area(paper).total_mm2 <= paper.chip.area_budget_mm2
     # 20 x 800 KiB x 8 = 125 Mib <= 2160 x 36 + 960 x 288 Kib = 345.9 Mib of an xcvu9p
-    assert load_arch("fpga-edge-20core").fpga.part == "xcvu9p"
+    assert load_arch("fpga-20core").fpga.part == "xcvu9p"
+    # the first versions' chip keeps no budget: 122 mm2
+    assert load_arch("paper-20core-85mib").chip.area_budget_mm2 is None
+
+
+def test_paper_20core_sram_within_the_comparable_chips_range():
+    # docs/area.md section 5: the multi-core chips hold 3.4 MB (Tianjic) to 51 MiB
+    # (TrueNorth) of SRAM; paper-20core 20 x 800 KiB = 15.6 MiB
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "area.md").read_text()
+    assert "3.4 MB to 51 MiB" in doc
+    total = 20 * sum(load_arch("paper-20core").core.sram[b].size_kib
+                     for b in ("weights", "state", "spikes", "gradients", "wgrad")) * 1024
+    assert 3.4e6 <= total <= 51 * 2 ** 20
+    assert total == 800 * 1024 * 20
 
 
 def test_run_outputs_carry_the_area(cli, tmp_path):
@@ -169,9 +183,9 @@ def test_run_outputs_carry_the_area(cli, tmp_path):
 
 
 def test_area_command_prints_components_and_sources(cli):
-    rc, so, se = cli("area", "edge-20core", "--sources")
+    rc, so, se = cli("area", "paper-20core", "--sources")
     assert rc == 0, se
-    total = compute_area(load_arch("edge-20core")).total_mm2
+    total = compute_area(load_arch("paper-20core")).total_mm2
     assert f"{total:.2f} mm2" in so
     for part in ("sram.weights", "fp.lanes", "fp.neuron_units", "bp.scan", "wg.pipeline"):
         assert part in so

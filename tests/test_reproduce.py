@@ -35,16 +35,16 @@ def test_reproduce_report_carries_the_simulated_numbers(monkeypatch, tmp_path):
     assert f"{direct['total_cycles']:,} cycles" in report
     area = report[report.index("## The chip's area"):report.index("## Training steps")]
     assert "`neurosim area paper-20core`" in area and "of which SRAM" in area
-    assert f"{direct['area_mm2']:.3g} mm2" in area   # 122 mm2 for paper-20core
+    assert f"{direct['area_mm2']:.3g} mm2" in area   # 27.7 mm2 for paper-20core
     assert {p.name for p in written} >= {"report.md", "results.json", "sensitivity-sram.png"}
-    # the study: 1/32 of paper-20core's buffers (136 KiB per core) and the config's own
+    # the study: 1/4 of paper-20core's buffers (200 KiB per core) and the config's own
     rows = rep.sensitivity
     assert [(r["dimension"], r["value"], r["default"]) for r in rows] == [
-        ("sram", 136, False), ("sram", 4352, True)]
+        ("sram", 200, False), ("sram", 800, True)]
     # it fits, so the placement is the same with either memory model
     small = api.run("paper-20core", "mlp-digits",
                     ["core.sram.weights.size_kib=32", "core.sram.state.size_kib=8",
-                     "core.sram.spikes.size_kib=16", "core.sram.gradients.size_kib=16",
+                     "core.sram.spikes.size_kib=16", "core.sram.gradients.size_kib=80",
                      "core.sram.wgrad.size_kib=64", "noc.model=ideal",
                      "dram.model=ideal"]).summary
     assert rows[0]["dram_bytes"] == small["dram_read_bytes"] + small["dram_write_bytes"]
@@ -60,19 +60,39 @@ def test_reproduce_report_carries_the_simulated_numbers(monkeypatch, tmp_path):
     study = report[report.index("## Where the claims hold"):report.index("## FLOP-counting")]
     assert "| 1.05 TFLOPS/W at FP16 (dense-equivalent) | >= 1.05 TFLOPS/W | mlp-digits | sram |" \
         in study
-    assert f"| mlp-digits | sram | 136 |  | {small['dram_read_bytes'] / 1e6:.3g} |" in study
+    assert f"| mlp-digits | sram | 200 |  | {small['dram_read_bytes'] / 1e6:.3g} |" in study
     assert "![sram](sensitivity-sram.png)" in study
     flops = report[report.index("## FLOP-counting"):report.index("## Where ours differ")]
     assert "`dense_flops`" in flops and "`executed_flops`" in flops
 
 
+def test_a_workload_the_chip_cannot_hold_is_a_row_not_an_error(monkeypatch, tmp_path):
+    # mlp-digits' output layer fc2 needs 0.289 KiB of gradients in one part; 8 banks x 32 B
+    # = 0.25 KiB cannot hold it (as resnet18-imagenet's spikes on paper-20core)
+    arch = tmp_path / "tiny.yaml"
+    arch.write_text("extends: paper-20core\ncore: {sram: {gradients: {size_kib: 0.25}}}\n")
+    monkeypatch.setattr(reproduce_module, "QUICK_WORKLOADS", ("mlp-digits",))
+    rep = reproduce_module.reproduce(str(arch), quick=True, federated=False,
+                                     sensitivity=False, progress=lambda m: None)
+    assert rep.workloads == {} and rep.gpu_rows == []
+    assert "core.sram.gradients.size_kib" in rep.does_not_fit["mlp-digits"]
+    reproduce_module.write_outputs(rep, tmp_path / "o", "neurosim reproduce")
+    report = (tmp_path / "o" / "report.md").read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| mlp-digits |"))
+    assert "does not fit" in row and row.count("|") == 12   # the table's 11 columns
+    res = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert res["does_not_fit"] == rep.does_not_fit
+
+
 @pytest.mark.slow
 def test_reproduce_quick_matches_direct_runs(cli, tmp_path):
-    rc, out, err = cli("reproduce", "--quick", "--out", tmp_path)
+    # on paper-20core-85mib, where VGG-11 fits (minutes, not the edge chip's half hour)
+    rc, out, err = cli("reproduce", "paper-20core-85mib", "--quick", "--workloads",
+                       "vgg11-cifar10", "--out", tmp_path)
     assert rc == 0, err
     res = json.loads((tmp_path / "results.json").read_text())
     report = (tmp_path / "report.md").read_text()
-    direct = api.run("arch_configs/paper-20core.yaml", "workloads/vgg11-cifar10.yaml").summary
+    direct = api.run("paper-20core-85mib", "workloads/vgg11-cifar10.yaml").summary
     got = res["workloads"]["vgg11-cifar10"]
     assert got["total_cycles"] == direct["total_cycles"]
     assert got["energy_j"] == direct["energy_j"]

@@ -23,32 +23,33 @@ def test_bank_aligned_sizes():
 def test_study_points_scale_paper_20core_buffers_together():
     points = S.study_points("paper-20core", [MLP])
     sram = [p for p in points if p.dimension == "sram" and p.arch is None]
-    # paper-20core: 1024 + 256 + 512 + 512 + 2048 = 4352 KiB per core; x 1/32 .. 1
-    assert [p.value for p in sram] == [136, 272, 544, 1088, 2176, 4352]
-    # 1/32: weights 32, state 8, spikes 16, gradients 16, wgrad 64 KiB
+    # paper-20core: 128 + 32 + 64 + 320 + 256 = 800 KiB per core; x 1/4 .. 8
+    assert [p.value for p in sram] == [200, 400, 800, 1600, 3200, 6400]
+    # 1/4: weights 32, state 8, spikes 16, gradients 80, wgrad 64 KiB
     assert sram[0].overrides == ("core.sram.weights.size_kib=32", "core.sram.state.size_kib=8",
                                  "core.sram.spikes.size_kib=16",
-                                 "core.sram.gradients.size_kib=16",
+                                 "core.sram.gradients.size_kib=80",
                                  "core.sram.wgrad.size_kib=64")
     assert {p.memory for p in points} == {"ideal"}
     weights = [p for p in points if p.dimension == "weights"]
-    # 1024 KiB is paper-20core's own weights buffer: the sram x 1 point, not run twice
-    assert [p.value for p in weights] == [128, 256, 512, 2048, 4096]
+    # 128 KiB is paper-20core's own weights buffer: the sram x 1 point, not run twice
+    assert [p.value for p in weights] == [256, 512, 1024, 2048, 4096]
     # mlp-digits has batch 16: half and twice
     assert [p.value for p in points if p.dimension == "batch"] == [8, 32]
-    edge = [p for p in points if p.arch == "edge-20core"]
-    # edge-20core: 128 + 32 + 64 + 320 + 256 = 800 KiB per core
-    assert [(p.dimension, p.value) for p in edge] == [("sram", 800)]
+    marked = [p for p in points if p.arch == "paper-20core-85mib"]
+    # paper-20core-85mib: 1024 + 256 + 512 + 512 + 2048 = 4352 KiB per core
+    assert [(p.dimension, p.value) for p in marked] == [("sram", 4352)]
     assert len({p.key for p in points}) == len(points)
 
 
-def test_study_points_on_edge_20core_keep_its_proportions_and_mark_nothing_twice():
-    points = S.study_points("edge-20core", [MLP])
-    # 128 + 32 + 64 + 320 + 256 = 800 KiB per core, x 1/32 .. 1
-    assert [p.value for p in points if p.dimension == "sram"] == [25, 50, 100, 200, 400, 800]
-    assert all(p.arch is None for p in points)   # edge-20core is the reproduction's own arch
-    # its weights buffer is 128 KiB: that point is the sram x 1 one
-    assert [p.value for p in points if p.dimension == "weights"] == [256, 512, 1024, 2048,
+def test_study_points_on_the_85mib_chip_keep_its_proportions_and_mark_nothing_twice():
+    points = S.study_points("paper-20core-85mib", [MLP])
+    # 1024 + 256 + 512 + 512 + 2048 = 4352 KiB per core, x 1/4 .. 8
+    assert [p.value for p in points if p.dimension == "sram"] == [1088, 2176, 4352, 8704,
+                                                                   17408, 34816]
+    assert all(p.arch is None for p in points)   # it is the reproduction's own arch
+    # its weights buffer is 1024 KiB: that point is the sram x 1 one
+    assert [p.value for p in points if p.dimension == "weights"] == [128, 256, 512, 2048,
                                                                       4096]
 
 
@@ -76,7 +77,7 @@ def test_claim_regions_on_hand_made_rows():
     claim = S.Claim("DRAM", "reduction_pct_spikingjelly", 55.0, 85.0, "%")
     rows = [_row(128, None, status="does not fit"), _row(256, 80.0), _row(512, 60.0),
             _row(1024, 40.0), _row(2048, 70.0), _row(4096, 99.9, default=True),
-            _row(800, 50.0, arch="edge-20core"),
+            _row(800, 50.0, arch="paper-20core-85mib"),
             _row(2, 56.0, dimension="batch"), _row(8, 57.0, dimension="batch", default=True)]
     by_dim = {r["dimension"]: r for r in S.claim_regions(rows, [claim])}
     sram = by_dim["sram"]
@@ -84,7 +85,7 @@ def test_claim_regions_on_hand_made_rows():
     assert sram["holds_at"] == [(256, 512), (2048, 2048)]
     assert S.value_ranges(sram["holds_at"]) == "256-512, 2048"
     assert (sram["points"], sram["fit"]) == (6, 5)
-    assert sram["marked"] == [("default", 4096, 99.9, False), ("edge-20core", 800, 50.0, False)]
+    assert sram["marked"] == [("default", 4096, 99.9, False), ("paper-20core-85mib", 800, 50.0, False)]
     assert by_dim["batch"]["holds_at"] == [(2, 8)]
     assert "weights" not in by_dim
     assert S.Claim("eff", "x", 1.05, None, "TFLOPS/W").holds(2.0)

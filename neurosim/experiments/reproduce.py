@@ -27,11 +27,12 @@ from ..arch import sram_kib_per_core
 from ..errors import InputError
 from ..fileio import atomic_write_text
 from ..paths import WORKLOAD_DIR
-from .sensitivity import (CLAIMS, DIMENSIONS, IDEAL_MEMORY, Point, claim_regions, is_default,
-                          point_row, run_point, study_points, value_ranges, with_default_copies)
+from .sensitivity import (CLAIMS, DIMENSIONS, IDEAL_MEMORY, Point, claim_regions,
+                          does_not_fit_summary, is_default, is_placement_error, point_row,
+                          run_point, study_points, value_ranges, with_default_copies)
 
 FLAGSHIP = "vgg11-cifar10"
-QUICK_WORKLOADS = ("mlp-digits", FLAGSHIP)
+QUICK_WORKLOADS = ("mlp-digits", "convnet-digits")
 FRAMEWORKS = ("spikingjelly", "snntorch")
 NO_ENGINE_PARALLELISM = ["schedule.bp_wg_overlap=false", "schedule.fp_bp_overlap=false"]
 
@@ -41,6 +42,7 @@ class Reproduction:
     arch: str
     gpu: str
     workloads: dict = field(default_factory=dict)     # name -> summary of its chip run
+    does_not_fit: dict = field(default_factory=dict)  # name -> the mapper's message
     gpu_rows: list = field(default_factory=list)      # per workload x framework
     parallelism: dict = field(default_factory=dict)
     federated: dict | None = None
@@ -118,7 +120,13 @@ def run_job(arch, job: StepJob) -> tuple:
         return job.key, run_federated(arch, str(job.workload)).summary, None
     if job.point is not None:
         return job.key, run_point(arch, job.point, job.workload), None
-    res = api.run(arch, str(job.workload), list(job.overrides))
+    try:
+        res = api.run(arch, str(job.workload), list(job.overrides))
+    except InputError as e:
+        if not is_placement_error(e):
+            raise
+        arch_cfg = api.load_configs(arch, str(job.workload), list(job.overrides))[0]
+        return job.key, does_not_fit_summary(e, arch_cfg), None
     return job.key, dict(res.summary), res.trace.batch
 
 
@@ -175,12 +183,16 @@ def reproduce(arch="arch_configs/paper-20core.yaml", gpu="a100-40gb", quick=Fals
         rep.sensitivity_memory = sensitivity_memory
     for f in shipped_workloads(quick, workloads):
         summary, batch = results[f.stem]
+        if "does_not_fit" in summary:
+            rep.does_not_fit[f.stem] = summary["does_not_fit"]
+            continue
         s = dict(summary)
         s["tflops_per_w_on_chip"] = on_chip_tflops_per_w(s)
         s["samples_per_s"] = batch / s["seconds"]
         rep.workloads[f.stem] = s
         rep.gpu_rows += gpu_rows(f, s, gpu)
-    if FLAGSHIP in rep.workloads:
+    variants = ("no_engine_parallelism", "one_core")
+    if FLAGSHIP in rep.workloads and not any("does_not_fit" in results[k][0] for k in variants):
         off = results["no_engine_parallelism"][0]
         one = results["one_core"][0]
         on = rep.workloads[FLAGSHIP]
@@ -327,8 +339,7 @@ def report_markdown(rep: Reproduction, command: str) -> str:
                   f"{_fmt(flag['area_logic_mm2'])} mm2, NoC routers "
                   f"{_fmt(flag['area_noc_mm2'])} mm2, DRAM I/O {_fmt(flag['area_dram_io_mm2'])} "
                   "mm2. The SRAM sizes decide how much spills to DRAM and so the DRAM "
-                  "comparison below; docs/area.md compares them with published chips and "
-                  "gives the same workloads on the edge-sized `edge-20core`."]
+                  "comparison below; docs/area.md compares them with published chips."]
     lines += ["", "## Training steps on the chip", "",
               "| workload | cycles | ms/step | samples/s | energy mJ | W | TFLOPS/W dense | "
               "TFLOPS/W w/o DRAM | TFLOPS/W executed | DRAM MB | util FP/BP/WG % |",
@@ -341,6 +352,8 @@ def report_markdown(rep: Reproduction, command: str) -> str:
             f"{_fmt(s['tflops_per_w_on_chip'])} | {_fmt(s['tflops_per_w_executed'])} | "
             f"{_fmt((s['dram_read_bytes'] + s['dram_write_bytes']) / 1e6)} | "
             f"{100 * s['util_fp']:.0f}/{100 * s['util_bp']:.0f}/{100 * s['util_wg']:.0f} |")
+    for name, message in rep.does_not_fit.items():
+        lines.append(f"| {name} | does not fit: {message} |" + " |" * 9)
     lines += ["", f"## DRAM traffic per step: chip vs {rep.gpu} model", "",
               "| workload | framework | GPU MB | chip MB | reduction % | chip's largest kinds |",
               "|---|---|---|---|---|---|"]
@@ -494,6 +507,7 @@ def write_outputs(rep: Reproduction, out_dir, command: str) -> list[Path]:
             "arch": rep.arch, "gpu": rep.gpu, "workloads": rep.workloads,
             "gpu_comparison": [{k: v for k, v in r.items() if k != "by_kind"}
                                for r in rep.gpu_rows],
+            "does_not_fit": rep.does_not_fit,
             "parallelism": rep.parallelism, "federated": rep.federated,
             "sensitivity": rep.sensitivity, "claim_regions": rep.claim_regions,
             "notes": rep.notes}, indent=1, sort_keys=True, default=float),

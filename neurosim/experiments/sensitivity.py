@@ -5,8 +5,9 @@ time and records, per point, what the claims are about: DRAM bytes per step and 
 reduction against the GPU model, dense-equivalent and executed TFLOPS/W, step time and area.
 The dimensions (docs/results-sensitivity.md):
 
-- ``sram``: every SRAM buffer of the arch scaled by the same power of two (1/32 .. 1), so the
-  buffers keep the arch's proportions; per-core totals of 136 KiB .. 4.25 MiB on paper-20core;
+- ``sram``: every SRAM buffer of the arch scaled by the same power of two (1/4 .. 8), so the
+  buffers keep the arch's proportions; per-core totals of 200 KiB .. 6.25 MiB on paper-20core
+  (800 KiB), with paper-20core-85mib's 4352 KiB marked;
 - ``weights``: the weights buffer alone, 128 KiB .. 4 MiB per core, the others unchanged;
 - ``batch``: samples per step, half and twice the workload's own.
 
@@ -32,10 +33,10 @@ from ..baselines.compare import reduction_pct
 from ..errors import InputError
 
 DIMENSIONS = ("sram", "weights", "batch")
-SRAM_SCALES = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1)
+SRAM_SCALES = (1 / 4, 1 / 2, 1, 2, 4, 8)
 WEIGHTS_KIB = (128, 256, 512, 1024, 2048, 4096)
 BATCH_FACTORS = (0.5, 2)
-QUICK_SRAM_SCALES = (1 / 32, 1)
+QUICK_SRAM_SCALES = (1 / 4, 1)
 QUICK_WEIGHTS_KIB = ()
 QUICK_BATCH_FACTORS = ()
 # the study's memory systems: "ideal" simulates each point on the placement of its own config
@@ -44,7 +45,7 @@ QUICK_BATCH_FACTORS = ()
 IDEAL_MEMORY = ("noc.model=ideal", "dram.model=ideal")
 MEMORIES = ("ideal", "config")
 # the configs marked in the study besides the reproduction's own (same memory, no sweep)
-MARKED_ARCHS = ("edge-20core",)
+MARKED_ARCHS = ("paper-20core-85mib",)
 JOB_PREFIX = "sensitivity"
 
 
@@ -163,13 +164,26 @@ def study_points(arch, workloads, quick: bool = False, memory: str = "ideal") ->
     return points
 
 
+def is_placement_error(error: InputError) -> bool:
+    """The mapper's error for a working set that no SRAM buffer of the config can hold (it
+    names the buffer's ``core.sram.*`` key), as opposed to a bad config."""
+    return error.key.startswith("core.sram.")
+
+
+def does_not_fit_summary(error: InputError, arch_cfg) -> dict:
+    """What a run that the mapper cannot place reports instead of a summary: the mapper's
+    message and the config's area."""
+    from ..area import compute_area
+
+    return {"does_not_fit": str(error), "area_mm2": compute_area(arch_cfg).total_mm2}
+
+
 def run_point(arch, point: Point, workload_path) -> dict:
     """The summary of the point's step, or ``{"does_not_fit": message, "area_mm2": ...}``
     when the mapper cannot place the workload (a config error is still an error). The
     placement is the mapper's for the point's config; the simulation's memory system is
     the point's ``memory``."""
     from .. import api
-    from ..area import compute_area
 
     arch_cfg, wl = api.load_configs(point.arch or arch, str(workload_path),
                                     list(point.overrides))
@@ -178,9 +192,9 @@ def run_point(arch, point: Point, workload_path) -> dict:
     try:
         placement = api.map_step(arch_cfg, network, wl, trace)
     except InputError as e:
-        if not e.key.startswith("core.sram."):
+        if not is_placement_error(e):
             raise
-        return {"does_not_fit": str(e), "area_mm2": compute_area(arch_cfg).total_mm2}
+        return does_not_fit_summary(e, arch_cfg)
     simulated = (api.load_arch(arch_cfg.to_dict(), list(IDEAL_MEMORY))
                  if point.memory == "ideal" else arch_cfg)
     return dict(api.run(simulated, wl, trace=trace, placement=placement).summary)
