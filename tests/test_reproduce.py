@@ -43,7 +43,7 @@ def test_reproduce_report_carries_the_simulated_numbers(monkeypatch, tmp_path):
         ("sram", 200, False), ("sram", 800, True)]
     # it fits, so the placement is the same with either memory model
     small = api.run("paper-20core", "mlp-digits",
-                    ["core.sram.weights.size_kib=32", "core.sram.state.size_kib=8",
+                    ["chip.area_budget_mm2=null", "core.sram.weights.size_kib=32", "core.sram.state.size_kib=8",
                      "core.sram.spikes.size_kib=16", "core.sram.gradients.size_kib=80",
                      "core.sram.wgrad.size_kib=64", "noc.model=ideal",
                      "dram.model=ideal"]).summary

@@ -25,8 +25,10 @@ def test_study_points_scale_paper_20core_buffers_together():
     sram = [p for p in points if p.dimension == "sram" and p.arch is None]
     # paper-20core: 128 + 32 + 64 + 320 + 256 = 800 KiB per core; x 1/4 .. 8
     assert [p.value for p in sram] == [200, 400, 800, 1600, 3200, 6400]
-    # 1/4: weights 32, state 8, spikes 16, gradients 80, wgrad 64 KiB
-    assert sram[0].overrides == ("core.sram.weights.size_kib=32", "core.sram.state.size_kib=8",
+    # 1/4: weights 32, state 8, spikes 16, gradients 80, wgrad 64 KiB; x 2 and more exceed
+    # the 40 mm2 budget, which the study's buffer points lift (their area is in the row)
+    assert sram[0].overrides == ("chip.area_budget_mm2=null",
+                                 "core.sram.weights.size_kib=32", "core.sram.state.size_kib=8",
                                  "core.sram.spikes.size_kib=16",
                                  "core.sram.gradients.size_kib=80",
                                  "core.sram.wgrad.size_kib=64")
@@ -40,6 +42,8 @@ def test_study_points_scale_paper_20core_buffers_together():
     # paper-20core-85mib: 1024 + 256 + 512 + 512 + 2048 = 4352 KiB per core
     assert [(p.dimension, p.value) for p in marked] == [("sram", 4352)]
     assert len({p.key for p in points}) == len(points)
+    over = api.load_arch("paper-20core", list(sram[-1].overrides))   # 6400 KiB per core
+    assert over.chip.area_budget_mm2 is None
 
 
 def test_study_points_on_the_85mib_chip_keep_its_proportions_and_mark_nothing_twice():
