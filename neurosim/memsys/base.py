@@ -307,7 +307,8 @@ class MemorySystem:
                 if which == "messages":
                     kind, src, dst, send, bits, npk, nfl, tag, h = item
                     avail = h.available if h.available is not None else -1
-                    yield MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag)
+                    if since is None or avail >= since:
+                        yield MessageRecord(kind, src, dst, send, avail, bits, npk, nfl, tag)
                 continue
             yield from self._expand_transfer(item, which, context)
 

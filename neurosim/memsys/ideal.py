@@ -45,9 +45,18 @@ class IdealMemorySystem(MemorySystem):
     def _record_stamp(self):
         return (self._n_records["messages"], self._n_records["dram"])
 
+    def _expand_context(self, which, since=None):
+        return since
+
     def _expand_transfer(self, transfer, which, context):
-        """A transfer's records, burst by burst in ascending address."""
+        """A transfer's records, burst by burst in ascending address; none when all of
+        them end before ``context`` (the expansion's ``since``: the critical path asks
+        only for the last cycles, and a spilling step has millions of bursts)."""
         write, node, first, n, cycle, arrive, complete, tensor, tag = transfer
+        if context is not None:
+            last_end = complete if which == "dram" else arrive if write else complete + self.ln
+            if last_end < context:
+                return
         b = self.amap.burst
         core = (node, PORT_CORE)
         flits = self._dram_flits
