@@ -243,7 +243,7 @@ def booksim_rates(out, stats, cols, rows):
     return corner_rates(stats, cols, rows)
 
 
-def compare(binary, cols, rows, vcs, flits, measure):
+def compare(binary, cols, rows, vcs, flits, measure, sample_period=None):
     print(f"\n### {cols}x{rows} mesh, {vcs} VC, {flits}-flit packets\n")
     cfg, _ = ours(cols, rows, vcs, flits, 0.01, 200)
     zl = booksim_zero_load(binary, cols, rows, vcs, flits)
@@ -251,7 +251,8 @@ def compare(binary, cols, rows, vcs, flits, measure):
     print("|---|---|---|")
     for h, b in zl.items():
         print(f"| {h} | {zero_load_latency(cfg, h, flits)} | {b:.2f} |")
-    stats_out = "stats_out = stats.m;"
+    stats_out = "stats_out = stats.m;" + (f" sample_period = {sample_period};"
+                                          if sample_period else "")
     out, stats = run_booksim(binary, booksim_config(cols, rows, vcs, flits, 1.0, "throughput",
                                                     stats_out))
     sat_b = booksim_rates(out, stats, cols, rows)[1]
@@ -288,6 +289,9 @@ def main(argv=None):
                    help="only count the pairs BookSim2's anynet routes other than XY")
     p.add_argument("--measure", type=int, default=20000,
                    help="our measurement window in cycles (default 20000)")
+    p.add_argument("--booksim-sample-period", type=int, metavar="CYCLES",
+                   help="BookSim2's sample_period for the load and saturation runs (default "
+                        "its own, 1000: it warms up and measures for 3 of them or more)")
     args = p.parse_args(argv)
     if args.anynet:
         return anynet_report(args.anynet)
@@ -316,7 +320,7 @@ def main(argv=None):
         for vcs in (1, 2):
             for flits in (1, 4):
                 lat, sat = compare(binary if cols == rows else onoff, cols, rows, vcs, flits,
-                                   args.measure)
+                                   args.measure, args.booksim_sample_period)
                 summary.append((cols, rows, vcs, flits, lat, sat))
     print("\n| mesh | VCs | flits | worst avg-latency diff (20-80 %) | saturation diff |")
     print("|---|---|---|---|---|")
