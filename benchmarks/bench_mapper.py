@@ -3,7 +3,7 @@
     taskset -c 0 python benchmarks/bench_mapper.py [--cores 1,2,4,8,20] [--repeat 3]
 
 Traces are generated (or read from the cache) before timing. Workloads one of whose layers
-does not fit paper-20core's buffers even one output channel at a time are mapped with bigger
+does not fit paper-20core-85mib's buffers even one output channel at a time are mapped with bigger
 gradients, spikes and wgrad buffers (the same as tests/test_mapping.py), marked ``*``.
 Prints a Markdown table: the median wall time per (workload, cores, objective) in ms, and the
 DRAM bytes per step of the chosen placement (exact, spec 5.2).
@@ -42,13 +42,13 @@ def main() -> None:
         trace = api.get_traces(wl, net)
         extra = []
         try:
-            map_network(api.load_arch("paper-20core", ["mapping.objective=time"]), net, wl, trace)
+            map_network(api.load_arch("paper-20core-85mib", ["mapping.objective=time"]), net, wl, trace)
         except InputError:
             extra = BIGGER
         for n in cores:
             ms, mb = [], []
             for objective in OBJECTIVES:
-                arch = api.load_arch("paper-20core", [f"chip.cores={n}",
+                arch = api.load_arch("paper-20core-85mib", [f"chip.cores={n}",
                                                       f"mapping.objective={objective}"] + extra)
                 times = []
                 for _ in range(args.repeat):

@@ -47,7 +47,7 @@ def raw_speedup(work: int, tasks: int = 4) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spec", default=None, help="sweep spec (default: 8 core counts x 2 "
-                    "time-step counts on paper-20core x vgg11-cifar10, 16 points)")
+                    "time-step counts on paper-20core-85mib x vgg11-cifar10, 16 points)")
     ap.add_argument("--runner", default="fake_runner:run")
     ap.add_argument("--work", type=int, default=8_000_000,
                     help="fake runner: loop iterations per point")
@@ -66,7 +66,7 @@ def main() -> int:
     spec = args.spec
     if spec is None:
         spec = tmp / "bench.yaml"
-        spec.write_text(f"arch: {ROOT / 'arch_configs/paper-20core.yaml'}\n"
+        spec.write_text(f"arch: {ROOT / 'arch_configs/paper-20core-85mib.yaml'}\n"
                         f"workload: {ROOT / 'workloads/vgg11-cifar10.yaml'}\n"
                         "grid: {chip.cores: [1, 2, 3, 4, 5, 6, 8, 9], "
                         "workload.time_steps: [2, 4]}\n")

@@ -1,6 +1,6 @@
 """Wall time of one VGG-11 CIFAR-10 training step in the event-driven model.
 
-    taskset -c 0 python benchmarks/bench_vgg11.py [--arch paper-20core single-core] [--repeat 3]
+    taskset -c 0 python benchmarks/bench_vgg11.py [--arch paper-20core-85mib single-core] [--repeat 3]
         [--set noc.model=cycle dram.model=cycle]
 
 Pin to one CPU core with ``taskset``. The numba kernels are compiled (or loaded from the
@@ -53,7 +53,7 @@ def bench(arch_name: str, workload: str, repeat: int, overrides=()) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arch", nargs="+", default=["paper-20core", "single-core"])
+    ap.add_argument("--arch", nargs="+", default=["paper-20core-85mib", "single-core"])
     ap.add_argument("--workload", default="vgg11-cifar10")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",

@@ -1,7 +1,7 @@
 """Cold-cache numba compilation time of one run, per compiled function
 (docs/performance.md, "Compile time").
 
-    python benchmarks/compile_times.py [--arch paper-20core] [--workload mlp-digits] [--top 30]
+    python benchmarks/compile_times.py [--arch paper-20core-85mib] [--workload mlp-digits] [--top 30]
 
 Runs ``neurosim.api.run(arch, workload)`` in this process with numba's cache pointed at a new
 empty directory (so every kernel is compiled, as on the first run after an install) and
@@ -20,7 +20,7 @@ import time
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--arch", default="paper-20core")
+    ap.add_argument("--arch", default="paper-20core-85mib")
     ap.add_argument("--workload", default="mlp-digits")
     ap.add_argument("--top", type=int, default=30, help="compilations listed")
     args = ap.parse_args(argv)

@@ -1,6 +1,6 @@
 """How good is the estimate of the local steps that federated learning does not simulate?
 
-Runs `neurosim federated` on mlp-digits / paper-20core (5 workers, iid) for a few rounds
+Runs `neurosim federated` on mlp-digits / paper-20core-85mib (5 workers, iid) for a few rounds
 twice: every local step simulated (simulate_every=1) and the default (simulate_every=20,
 so round 1 simulates each worker's first step and round 2 reuses it). Training does not
 depend on the timing model, so both runs train identically and the difference is the
@@ -11,7 +11,7 @@ import time
 
 from neurosim.federated import run_federated
 
-ARCH, WL = "arch_configs/paper-20core.yaml", "workloads/mlp-digits.yaml"
+ARCH, WL = "arch_configs/paper-20core-85mib.yaml", "workloads/mlp-digits.yaml"
 
 
 def main(rounds: int = 2) -> None:

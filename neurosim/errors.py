@@ -27,6 +27,18 @@ class InputError(Exception):
         return msg.translate(_ESCAPE_BREAKS)  # one line, whatever a source or key holds
 
 
+
+class DoesNotFit(InputError):
+    """The mapper cannot place a workload's working set in the config's SRAM: the key is the
+    buffer (``core.sram.B.size_kib``) and the expectation the size it needs. A property of
+    the pair, not a malformed input: studies over configs (the reproduction, the
+    sensitivity study, ``compare-gpu --all``) list it as a row instead of stopping."""
+
+    @classmethod
+    def of(cls, error: InputError) -> "DoesNotFit":
+        return cls(error.source, error.key, error.expected, error.got)
+
+
 # every character str.splitlines() breaks at, shown escaped
 _ESCAPE_BREAKS = {ord(c): c.encode("unicode_escape").decode()
                   for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}

@@ -136,3 +136,25 @@ def test_all_gpu_only_table(capsys):
                "spikingjelly"])
     out = capsys.readouterr().out
     assert rc == 0 and "| vgg11-cifar10 | spikingjelly |" in out
+
+
+def test_all_workloads_table_lists_a_workload_the_chip_cannot_hold(tmp_path):
+    """--all on a chip that cannot hold a workload (as paper-20core and resnet18-imagenet)
+    gives its row with the GPU model's bytes and "does not fit", not an error. mlp-digits'
+    output layer fc2 needs 0.289 KiB of gradients in one part; 8 banks x 32 B = 0.25 KiB."""
+    import shutil
+
+    from neurosim.baselines.compare import all_workloads_markdown
+    from neurosim.baselines.gpu import gpu_dram_traffic
+
+    arch = tmp_path / "tiny.yaml"
+    arch.write_text("extends: paper-20core\ncore: {sram: {gradients: {size_kib: 0.25}}}\n")
+    (tmp_path / "w").mkdir()
+    shutil.copy(ROOT / "workloads" / "mlp-digits.yaml", tmp_path / "w")
+    text = all_workloads_markdown(str(arch), "a100-40gb", ["snntorch"],
+                                  workload_dir=tmp_path / "w")
+    row = text.splitlines()[-1]
+    gpu = gpu_dram_traffic(str(ROOT / "workloads" / "mlp-digits.yaml"), "a100-40gb",
+                           "snntorch").total_bytes
+    assert row.startswith("| mlp-digits | snntorch |")
+    assert f"| {gpu / 1e6:.1f} | does not fit (core.sram.gradients.size_kib) | - |" in row

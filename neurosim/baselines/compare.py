@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import DoesNotFit
 from ..fileio import atomic_write
 from ..timing import TENSOR_KINDS
 from . import chip as chip_side
@@ -193,12 +194,17 @@ def all_workloads_markdown(arch, gpu, frameworks, gpu_overrides=(), gpu_only=Fal
     lines = [head, "|" + "---|" * (len(TENSOR_KINDS) + 5)]
     for f in files:
         for fw in frameworks:
-            c = compare(arch, str(f), gpu, fw, gpu_overrides, gpu_only=gpu_only)
+            try:
+                c = compare(arch, str(f), gpu, fw, gpu_overrides, gpu_only=gpu_only)
+                chip = None
+            except DoesNotFit as e:   # the GPU side still has its figures
+                c = compare(arch, str(f), gpu, fw, gpu_overrides, gpu_only=True)
+                chip = f"does not fit ({e.key})"
             rows = {r["kind"]: r for r in c.kind_rows()}
             cells = [f"{rows[k]['gpu_total'] / MB:.1f}" for k in TENSOR_KINDS]
             tot = rows["total"]
             lines.append(f"| {c.workload} | {fw} | " + " | ".join(cells)
-                         + f" | {tot['gpu_total'] / MB:.1f} | {_mb(tot['chip_total'])} | "
+                         + f" | {tot['gpu_total'] / MB:.1f} | {chip or _mb(tot['chip_total'])} | "
                          f"{_pct(tot['reduction_pct'])} |")
     return "\n".join(lines)
 

@@ -24,11 +24,11 @@ from pathlib import Path
 
 from .. import __version__, api
 from ..arch import sram_kib_per_core
-from ..errors import InputError
+from ..errors import DoesNotFit, InputError
 from ..fileio import atomic_write_text
 from ..paths import WORKLOAD_DIR
 from .sensitivity import (CLAIMS, DIMENSIONS, IDEAL_MEMORY, Point, claim_regions,
-                          does_not_fit_summary, is_default, is_placement_error, point_row,
+                          does_not_fit_summary, is_default, point_row,
                           run_point, study_points, value_ranges, with_default_copies)
 
 FLAGSHIP = "vgg11-cifar10"
@@ -122,9 +122,7 @@ def run_job(arch, job: StepJob) -> tuple:
         return job.key, run_point(arch, job.point, job.workload), None
     try:
         res = api.run(arch, str(job.workload), list(job.overrides))
-    except InputError as e:
-        if not is_placement_error(e):
-            raise
+    except DoesNotFit as e:
         arch_cfg = api.load_configs(arch, str(job.workload), list(job.overrides))[0]
         return job.key, does_not_fit_summary(e, arch_cfg), None
     return job.key, dict(res.summary), res.trace.batch

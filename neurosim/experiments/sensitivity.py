@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ..arch import SRAM_BUFFERS, sram_kib_per_core
 from ..baselines.compare import reduction_pct
-from ..errors import InputError
+from ..errors import DoesNotFit, InputError
 
 DIMENSIONS = ("sram", "weights", "batch")
 SRAM_SCALES = (1 / 4, 1 / 2, 1, 2, 4, 8)
@@ -170,13 +170,7 @@ def study_points(arch, workloads, quick: bool = False, memory: str = "ideal") ->
     return points
 
 
-def is_placement_error(error: InputError) -> bool:
-    """The mapper's error for a working set that no SRAM buffer of the config can hold (it
-    names the buffer's ``core.sram.*`` key), as opposed to a bad config."""
-    return error.key.startswith("core.sram.")
-
-
-def does_not_fit_summary(error: InputError, arch_cfg) -> dict:
+def does_not_fit_summary(error: DoesNotFit, arch_cfg) -> dict:
     """What a run that the mapper cannot place reports instead of a summary: the mapper's
     message and the config's area."""
     from ..area import compute_area
@@ -197,9 +191,7 @@ def run_point(arch, point: Point, workload_path) -> dict:
     trace = api.get_traces(wl, network)
     try:
         placement = api.map_step(arch_cfg, network, wl, trace)
-    except InputError as e:
-        if not is_placement_error(e):
-            raise
+    except DoesNotFit as e:
         return does_not_fit_summary(e, arch_cfg)
     simulated = (api.load_arch(arch_cfg.to_dict(), list(IDEAL_MEMORY))
                  if point.memory == "ideal" else arch_cfg)

@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from ..arch import SRAM_BUFFERS, buffer_bytes, value_bits
+from ..errors import DoesNotFit
 from .footprint import (ALWAYS_RESIDENT, PER_STEP_TENSORS, PERSISTENT_TENSORS, TENSORS, cdiv,
                         input_frame_bytes, layer_outputs, overfull_buffer, part_footprint,
                         part_tensors, round_up, split_even)
@@ -127,15 +128,15 @@ def fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_ful
                 if buf is None:
                     break
                 if l.name == network.output_layer.name:
-                    raise arch.error(f"core.sram.{buf}.size_kib",
-                                     f"at least {ws[buf] / 1024:g} KiB to hold output layer "
-                                     f"{l.name} in one part (the loss needs all classes on "
-                                     "one core)", arch.core.sram[buf].size_kib)
+                    raise DoesNotFit.of(arch.error(
+                        f"core.sram.{buf}.size_kib", f"at least {ws[buf] / 1024:g} KiB to "
+                        f"hold output layer {l.name} in one part (the loss needs all "
+                        "classes on one core)", arch.core.sram[buf].size_kib))
                 if widest == 1:
-                    raise arch.error(f"core.sram.{buf}.size_kib",
-                                     f"at least {ws[buf] / 1024:g} KiB to hold one output "
-                                     f"channel of layer {l.name} (its per-tile working set)",
-                                     arch.core.sram[buf].size_kib)
+                    raise DoesNotFit.of(arch.error(
+                        f"core.sram.{buf}.size_kib", f"at least {ws[buf] / 1024:g} KiB to "
+                        f"hold one output channel of layer {l.name} (its per-tile working "
+                        "set)", arch.core.sram[buf].size_kib))
                 k = min(n, max(k + 1, cdiv(k * ws[buf], caps[buf])))
             if k > 1:
                 notes.append(f"{l.name}[{lo}:{hi}] split into {k} parts on core{core} to fit "

@@ -377,17 +377,14 @@ def draw_trace(d: Draw, net, wl):
 def mapped_placement(cfg, net, wl, trace):
     """The mapper's placement (``mapping.strategy`` of the config); a buffer too small for
     the mapper is doubled until the network fits."""
-    from ..errors import InputError
+    from ..errors import DoesNotFit
     from ..mapping import map_network
 
     for _ in range(64):   # at most a few doublings of each of the five buffers
         try:
             return cfg, map_network(cfg, net, wl, trace)
-        except InputError as e:
-            key = getattr(e, "key", "") or ""
-            buf = key.split(".")[2] if key.startswith("core.sram.") else None
-            if buf is None:
-                raise
+        except DoesNotFit as e:
+            buf = e.key.split(".")[2]     # core.sram.B.size_kib
             raw = cfg.to_dict()
             raw["core"]["sram"][buf]["size_kib"] *= 2
             cfg = load_arch(raw)
