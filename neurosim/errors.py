@@ -27,7 +27,6 @@ class InputError(Exception):
         return msg.translate(_ESCAPE_BREAKS)  # one line, whatever a source or key holds
 
 
-
 class DoesNotFit(InputError):
     """The mapper cannot place a workload's working set in the config's SRAM: the key is the
     buffer (``core.sram.B.size_kib``) and the expectation the size it needs. A property of

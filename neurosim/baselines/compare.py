@@ -203,8 +203,9 @@ def all_workloads_markdown(arch, gpu, frameworks, gpu_overrides=(), gpu_only=Fal
             rows = {r["kind"]: r for r in c.kind_rows()}
             cells = [f"{rows[k]['gpu_total'] / MB:.1f}" for k in TENSOR_KINDS]
             tot = rows["total"]
+            chip = chip or _mb(tot["chip_total"])
             lines.append(f"| {c.workload} | {fw} | " + " | ".join(cells)
-                         + f" | {tot['gpu_total'] / MB:.1f} | {chip or _mb(tot['chip_total'])} | "
+                         + f" | {tot['gpu_total'] / MB:.1f} | {chip} | "
                          f"{_pct(tot['reduction_pct'])} |")
     return "\n".join(lines)
 
