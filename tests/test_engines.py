@@ -53,7 +53,9 @@ def run_bp(ep, layer, gu_bits, n_ch, passes=1, transposed=True, base_W=0, base_G
     if not emit:
         return n, dl, cnt
     codes = np.empty(n, np.int64)
-    assert E.bp_tile(*args, True, codes, np.zeros(E.N_CNT, np.int64)) == (n, dl)
+    cnt2 = np.zeros(E.N_CNT, np.int64)
+    assert E.bp_tile(*args, True, codes, cnt2) == (n, dl)
+    assert np.array_equal(cnt, cnt2)
     return n, dl, cnt, codes
 
 
@@ -351,3 +353,17 @@ def test_kernels_match_brute_force(seed):
     assert dl == ep.bp_depth + math.ceil(len(part_gu) / ep.bp_lanes)
     _, _, codes = run_wg(ep, layer, part_gu, in_bits, n_ch, bases[1], emit=True)
     assert [decode(ep, c) for c in codes] == bf_wg(ep, layer, part_gu, in_bits, n_ch, bases[1])
+
+
+def test_closed_form_tap_counts_equal_the_validity_loop():
+    """The counting mode's closed-form count of valid kernel offsets equals counting
+    ``_valid`` one offset at a time, both directions, over strides, paddings and borders."""
+    for forward in (True, False):
+        for K in range(1, 6):
+            for stride in range(1, 4):
+                for pad in range(K):
+                    for limit in range(1, 8):
+                        for coord in range(12):
+                            want = sum(bool(E._valid(coord, pad, kk, stride, limit, forward))
+                                       for kk in range(K))
+                            assert E._n_valid(coord, pad, K, stride, limit, forward) == want

@@ -162,6 +162,24 @@ def _valid(o_or_i, pad, kk, stride, limit, forward):
     return v >= 0 and v < limit
 
 
+@njit(cache=True, inline="always")
+def _n_valid(o_or_i, pad, kk_max, stride, limit, forward):
+    """How many kernel offsets ``0 <= kk < kk_max`` are valid for a coordinate (as
+    :func:`_valid`), in closed form: what the counting mode needs without the loop."""
+    if forward:   # v = i + P - kk >= 0, v % s == 0, v // s < limit
+        top = o_or_i + pad
+        lo = max(0, top - stride * (limit - 1))
+        hi = min(kk_max - 1, top)
+        if lo > hi:
+            return 0
+        first = lo + (top - lo) % stride
+        return 0 if first > hi else (hi - first) // stride + 1
+    # v = o*s + kk - P in [0, limit)
+    lo = max(0, pad - o_or_i * stride)
+    hi = min(kk_max - 1, limit - 1 + pad - o_or_i * stride)
+    return max(0, hi - lo + 1)
+
+
 @njit(cache=True)
 def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
     """Work of one nonzero ``i`` of the scanned vector: writes its chunk ops at ``codes[k:]``
@@ -207,6 +225,12 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
         pos = i // C
         y = pos // prm[P_W]
         x = pos % prm[P_W]
+        if not emit:   # the count alone: valid rows x valid columns of the kernel
+            taps = (_n_valid(y, pad, K, S, prm[P_HO], True)
+                    * _n_valid(x, pad, K, S, prm[P_WO], True))
+            cnt[CNT_ADD] += taps * prm[P_NCH]
+            cnt[CNT_SRAM + 2 * B_WEIGHTS] += taps * nchunk * k0
+            return taps * nchunk
         for ky in range(K):
             if not _valid(y, pad, ky, S, prm[P_HO], True):
                 continue
@@ -227,6 +251,15 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
     pos = i // nch
     oy = pos // prm[P_WO]
     ox = pos % prm[P_WO]
+    if mode == MODE_BP and not emit:
+        taps = (_n_valid(oy, pad, K, S, prm[P_H], False)
+                * _n_valid(ox, pad, K, S, prm[P_W], False))
+        cnt[CNT_MAC] += taps * prm[P_C]
+        total = taps * nchunk
+        cnt[CNT_SRAM + 2 * B_WEIGHTS] += total * k0
+        cnt[CNT_SRAM + 2 * B_GRADIENTS] += total * k1
+        cnt[CNT_SRAM + 2 * B_GRADIENTS + 1] += total * k1
+        return total
     for ky in range(K):
         if not _valid(oy, pad, ky, S, prm[P_H], False):
             continue
@@ -415,6 +448,31 @@ class EngineParams:
                 (OP_UPD_MASTER, B_WGRAD, self.k_m, B_WEIGHTS, self.k_uw)):
             kb0[kind], kk0[kind], kb1[kind], kk1[kind] = b0, w0, b1, w1
         self.kind_tables = (kb0, kk0, kb1, kk1)
+        self.kind_masks = kind_bank_masks(self.kind_tables, self.banks)
+
+
+def kind_bank_masks(kind_tables, banks) -> tuple:
+    """``(km0, km1)``, int64[op kinds, max banks]: the banks an op of a kind whose first bank
+    in its first (second) buffer is ``j`` occupies there, as a bit mask over all buffers'
+    banks (bit = the buffer's first bit + bank, modulo 64). Two ops whose masks share no bit
+    touch no common bank, so neither can be denied a port by the other (spec 3.4); a shared
+    bit (possibly an alias modulo 64) only means the arbiter must look closer."""
+    kb0, kk0, kb1, kk1 = kind_tables
+    first_bit = np.concatenate([[0], np.cumsum(banks)[:-1]])
+    masks = []
+    for kb, kk in ((kb0, kk0), (kb1, kk1)):
+        km = np.zeros((len(kb), int(banks.max())), np.uint64)
+        for kind, b in enumerate(kb):
+            if b < 0:
+                continue
+            nb = int(banks[b])
+            for j in range(nb):
+                bits = 0
+                for q in range(int(kk[kind])):
+                    bits |= 1 << int((first_bit[b] + (j + q) % nb) % 64)
+                km[kind, j] = bits
+        masks.append(km.view(np.int64))
+    return tuple(masks)
 
 
 def conv_geometry(layer) -> list:

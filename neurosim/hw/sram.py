@@ -28,17 +28,45 @@ _B24 = np.int64(0xFFFFFF)
 
 @njit(cache=True)
 def cosim(ops, pos, active, milestone, stalls, ptr, t0, t_until, kb0, kk0, kb1, kk1, banks,
-          ports, used, stamp):
+          ports, used, stamp, km0, km1):
     """Co-simulate the active engines of one core from cycle ``t0``.
 
     ops: tuple of three int64 op-code arrays (FP, BP, WG; empty when idle); pos: next op of
     each; active: bool per engine; milestone: op index at which each engine's next milestone
     is reached; stalls: int64[3, N_BUF] stall cycles by buffer (updated); ptr: int64[1]
-    priority pointer (updated); used/stamp: scratch [N_BUF, max banks] port counters.
+    priority pointer (updated); used/stamp: scratch [N_BUF, max banks] port counters;
+    km0/km1: the op kinds' bank masks (:func:`~neurosim.hw.engines.kind_bank_masks`).
     Runs until the end of the first cycle in which an engine reaches its milestone, or until
-    ``t_until``; returns that cycle (exclusive end)."""
+    ``t_until``; returns that cycle (exclusive end).
+
+    A cycle in which no two active engines' ops share a bank (most cycles: FP's weights
+    and state, BP's gradients and WG's wgrad are different buffers) denies nothing and
+    moves no pointer, so every active engine simply advances; only the other cycles go
+    through the port counting."""
     t = t0
     while t < t_until:
+        occupied = np.int64(0)
+        shared = False
+        for e in range(3):
+            if active[e]:
+                code = ops[e][pos[e]]
+                if code >= 0:
+                    kind = code >> 48
+                    mask = km0[kind, code & _B24] | km1[kind, (code >> 24) & _B24]
+                    if occupied & mask:
+                        shared = True
+                    occupied |= mask
+        if not shared:
+            t += 1
+            reached = False
+            for e in range(3):
+                if active[e]:
+                    pos[e] += 1
+                    if pos[e] == milestone[e]:
+                        reached = True
+            if reached:
+                return t
+            continue
         p = ptr[0]
         denied = False
         first = -1
@@ -127,6 +155,7 @@ class CoreArbiter:
 
     def __init__(self, ep):
         self.kind_tables = ep.kind_tables
+        self.kind_masks = ep.kind_masks
         self.banks = ep.banks
         self.ports = ep.ports
         mb = int(ep.banks.max())
@@ -201,8 +230,10 @@ class CoreArbiter:
         ptr = self.ptr.copy()
         self.stamp.fill(-1)   # port counters are per cycle; a re-run must start clean
         kb0, kk0, kb1, kk1 = self.kind_tables
+        km0, km1 = self.kind_masks
         stop = cosim((ops[0], ops[1], ops[2]), pos, active, milestone, stalls, ptr, self.sync,
-                     until, kb0, kk0, kb1, kk1, self.banks, self.ports, self.used, self.stamp)
+                     until, kb0, kk0, kb1, kk1, self.banks, self.ports, self.used, self.stamp,
+                     km0, km1)
         self.cosim_cycles += stop - self.sync
         if commit:
             for e, t in enumerate(self.active):
