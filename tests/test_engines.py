@@ -34,6 +34,12 @@ def run_fp(ep, layer, bits, n_ch, base_W=0, base_U=0, emit=False):
     args = (pack_bits(bits), layer.n_in, ep.fp_sw, ep.fp_depth, prm, ep.neuron_lanes, n_part,
             ep.k_s, base_U, int(ep.banks[E.B_STATE]))
     n = E.fp_tile(*args, False, EMPTY, cnt)
+    # the simulator's counting path: the input's taps, shared by all parts of the layer
+    taps, idle = E.fp_input_taps(pack_bits(bits), layer.n_in, ep.fp_sw, prm)
+    cnt_shared = np.zeros(E.N_CNT, np.int64)
+    assert E.fp_tile_count(taps, idle, layer.n_in, ep.fp_sw, ep.fp_depth, prm,
+                           ep.neuron_lanes, n_part, ep.k_s, cnt_shared) == n
+    assert np.array_equal(cnt_shared, cnt)
     if not emit:
         return n, cnt
     codes = np.empty(n, np.int64)

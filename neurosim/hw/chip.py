@@ -143,6 +143,7 @@ class ChipModel:
         self._arb_token: dict = {}
         self.records: list = []
         self.counters: Counter = Counter()
+        self._sram_keys: dict = {}
         self.tile_counters: dict = {}
         self.tile_stalls: dict = {}
         self.last_event = 0
@@ -170,6 +171,14 @@ class ChipModel:
         self.progress = progress
         self.cores = {c: Core(self, c, progs, CoreArbiter(self.ep))
                       for c, progs in self.programs.items()}
+
+    def _sram_key(self, core: int, buf: str, action: str) -> tuple:
+        """The counter key of an SRAM buffer's action (looked up once)."""
+        got = self._sram_keys.get((core, buf, action))
+        if got is None:
+            got = self._sram_keys[(core, buf, action)] = counter_key(sram_path(core, buf),
+                                                                      action)
+        return got
 
     # ---------------------------------------------------------------- events
 
@@ -311,7 +320,7 @@ class ChipModel:
                 done.succeed(self.env.now)
 
         for name, buf, kind, addr, nbytes in loads:
-            self.counters[counter_key(sram_path(core, buf), "write_bits")] += nbytes * 8
+            self.counters[self._sram_key(core, buf, "write_bits")] += nbytes * 8
             tag = ("load", name) + tile.key
 
             def post(c, addr=addr, nbytes=nbytes, kind=kind, tag=tag):
@@ -395,8 +404,8 @@ class ChipModel:
 
             self._post(core, engine, post_local)
             return
-        self.counters[counter_key(sram_path(core, buf), "read_bits")] += bits
-        self.counters[counter_key(sram_path(dst, buf), "write_bits")] += bits
+        self.counters[self._sram_key(core, buf, "read_bits")] += bits
+        self.counters[self._sram_key(dst, buf, "write_bits")] += bits
 
         def post(c):
             h = self.memsys.send(c, (core, PORT_CORE), (dst, PORT_CORE), bits, kind, key)
@@ -410,9 +419,9 @@ class ChipModel:
         destination writes it; the memory system chains it."""
         remote = [d for d in dsts if d != core]
         if remote:
-            self.counters[counter_key(sram_path(core, buf), "read_bits")] += bits
+            self.counters[self._sram_key(core, buf, "read_bits")] += bits
         for d in remote:
-            self.counters[counter_key(sram_path(d, buf), "write_bits")] += bits
+            self.counters[self._sram_key(d, buf, "write_bits")] += bits
         for d, key in zip(dsts, keys):
             if d == core:
                 self.fire(key)
@@ -473,7 +482,7 @@ class ChipModel:
             for j, action in enumerate(("read_words", "write_words")):
                 v = int(cnt[E.CNT_SRAM + 2 * bi + j])
                 if v:
-                    self.counters[counter_key(sram_path(core, buf), action)] += v
+                    self.counters[self._sram_key(core, buf, action)] += v
             if stalls[bi]:  # stall cycles are event counters too (spec 8)
                 self.counters[counter_key(comp, "bank_conflict", buf)] += int(stalls[bi])
         if pi is not None:
@@ -503,7 +512,7 @@ class ChipModel:
     def _stores_and_messages(self, core: int, e: int, tile, pi) -> None:
         b, t = tile.b, tile.t
         for name, buf, kind, addr, nbytes in self.stores(tile, pi):
-            self.counters[counter_key(sram_path(core, buf), "read_bits")] += nbytes * 8
+            self.counters[self._sram_key(core, buf, "read_bits")] += nbytes * 8
             key = ("store", name, pi.name, pi.index, b, t)
 
             def post(c, addr=addr, nbytes=nbytes, kind=kind, key=key):

@@ -89,6 +89,7 @@ class TileCoster:
         self._gu: dict = {}
         self._nnzc: dict = {}
         self._nnz_in: dict = {}
+        self._fp_taps: dict = {}   # (layer, b, t) -> fp_input_taps of the layer's input
         self._prm: dict = {}
         self._spike: dict = {}
         self._reach: dict = {}
@@ -153,9 +154,15 @@ class TileCoster:
         if kind == "FP":
             words = self.in_words(pi.name, tile.b, tile.t)
             prm = self._params(pi, E.MODE_FP)
-            args = (words, pi.layer.n_in, ep.fp_sw, ep.fp_depth, prm, ep.neuron_lanes, pi.n_part,
+            n_in = pi.layer.n_in
+            key = (pi.name, tile.b, tile.t)
+            taps = self._fp_taps.get(key)
+            if taps is None:   # the same for every part of the layer
+                taps = self._fp_taps[key] = E.fp_input_taps(words, n_in, ep.fp_sw, prm)
+            n = E.fp_tile_count(taps[0], taps[1], n_in, ep.fp_sw, ep.fp_depth, prm,
+                                ep.neuron_lanes, pi.n_part, ep.k_s, cnt)
+            args = (words, n_in, ep.fp_sw, ep.fp_depth, prm, ep.neuron_lanes, pi.n_part,
                     ep.k_s, pi.base("U"), int(ep.banks[E.B_STATE]))
-            n = E.fp_tile(*args, False, _EMPTY, cnt)
             return n, n, cnt, _materializer(E.fp_tile, args, n)
         if kind == "BP":
             gu = self.part_gu(pi, tile.b, tile.t)

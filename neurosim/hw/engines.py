@@ -327,13 +327,9 @@ def _scan(words, n, sw, mode, prm, aux, emit, codes, k, cnt):
 # --------------------------------------------------------------------------- tiles
 
 
-@njit(cache=True)
-def fp_tile(in_words, n_in, sw, depth, prm, nl, n_part, k_s, base_U, sbanks, emit, codes, cnt):
-    """FP tile: fill, accumulate over the nonzero inputs, LIF. Returns its length."""
-    k = _emit_free(emit, codes, 0, depth)
-    # (the mode typed np.int64, not a literal: one compilation of _scan and _chunks serves
-    # the three tiles instead of one per mode, ~4 s each on a cold cache)
-    k = _scan(in_words, n_in, sw, np.int64(MODE_FP), prm, prm, emit, codes, k, cnt)
+@njit(cache=True, inline="always")
+def _lif_phase(k, n_part, nl, k_s, base_U, sbanks, emit, codes, cnt):
+    """The FP tile's LIF updates from code index ``k``; returns the tile's length."""
     n_lif = (n_part + nl - 1) // nl
     if emit:
         for m in range(n_lif):
@@ -342,6 +338,45 @@ def fp_tile(in_words, n_in, sw, depth, prm, nl, n_part, k_s, base_U, sbanks, emi
     cnt[CNT_SRAM + 2 * B_STATE] += n_lif * k_s
     cnt[CNT_SRAM + 2 * B_STATE + 1] += n_lif * k_s
     return k + n_lif
+
+
+@njit(cache=True)
+def fp_tile(in_words, n_in, sw, depth, prm, nl, n_part, k_s, base_U, sbanks, emit, codes, cnt):
+    """FP tile: fill, accumulate over the nonzero inputs, LIF. Returns its length."""
+    k = _emit_free(emit, codes, 0, depth)
+    # (the mode typed np.int64, not a literal: one compilation of _scan and _chunks serves
+    # the three tiles instead of one per mode, ~4 s each on a cold cache)
+    k = _scan(in_words, n_in, sw, np.int64(MODE_FP), prm, prm, emit, codes, k, cnt)
+    return _lif_phase(k, n_part, nl, k_s, base_U, sbanks, emit, codes, cnt)
+
+
+@njit(cache=True)
+def fp_input_taps(in_words, n_in, sw, prm):
+    """``(taps, idle windows)`` of the FP front end over one input: the valid (nonzero
+    input, kernel offset) pairs, and the scan windows with none. Every part of the layer
+    scans the same input, only with ``nchunk`` chunks per tap, and a window with a tap then
+    costs ``nchunk x`` its taps (at least 1): so one scan serves all parts
+    (:func:`fp_tile_count`)."""
+    unit = prm.copy()   # one output channel: one chunk of one word per tap
+    unit[P_NCH] = 1
+    unit[P_NCHUNK] = 1
+    unit[P_K0] = 1
+    cnt = np.zeros(N_CNT, np.int64)
+    no_codes = np.empty(0, np.int64)
+    k = _scan(in_words, n_in, sw, np.int64(MODE_FP), unit, unit, False, no_codes, 0, cnt)
+    return cnt[CNT_ADD], k - cnt[CNT_ADD]
+
+
+@njit(cache=True)
+def fp_tile_count(taps, idle, n_in, sw, depth, prm, nl, n_part, k_s, cnt):
+    """:func:`fp_tile`'s length and counters (counting mode) from
+    :func:`fp_input_taps` of its input."""
+    nchunk = prm[P_NCHUNK]
+    cnt[CNT_SCAN] += (n_in + sw - 1) // sw
+    cnt[CNT_ADD] += taps * prm[P_NCH]
+    cnt[CNT_SRAM + 2 * B_WEIGHTS] += taps * nchunk * prm[P_K0]
+    k = depth + taps * nchunk + idle
+    return _lif_phase(k, n_part, nl, k_s, 0, 1, False, np.empty(0, np.int64), cnt)
 
 
 @njit(cache=True)
@@ -511,7 +546,7 @@ def scan_params(ep: EngineParams, layer, mode: int, n_ch: int, base0: int, base1
     return prm
 
 
-__all__ = ["EngineParams", "fp_tile", "bp_tile", "wg_tile", "upd_tile", "scan_params",
+__all__ = ["EngineParams", "fp_tile", "fp_input_taps", "fp_tile_count", "bp_tile", "wg_tile", "upd_tile", "scan_params",
            "part_slice_bits", "position_counts", "count_bits", "cdiv", "FREE",
            "OP_FP_ACC", "OP_LIF", "OP_BP_DELTA", "OP_BP_TRANS", "OP_WG_ACC", "OP_UPD",
            "OP_UPD_MASTER",

@@ -153,6 +153,11 @@ class MemorySystem:
         self._by_kind: dict = {}     # kind -> (records, flits, payload bits), in record order
         self._traffic = Counter()    # counters fixed at post time
         self._packets: dict = {}     # payload bits -> flits of each packet
+        self._endpoints_ok: set = set()   # endpoints already checked
+        self._noc_keys = tuple(counter_key(NOC_PATH, a)
+                               for a in ("packets", "flits", "router_flits", "link_flits"))
+        self._dram_keys: dict = {}   # (channel, write, tensor) -> its two byte counters
+        self._ctrl_hops: dict = {}   # node -> hops to each channel's controller
         self.messages = RecordLog(self, "messages")
         self.dram = RecordLog(self, "dram")
         self._ctrl_node = np.array([self.mesh.dram_controller(ch)    # by channel
@@ -181,6 +186,8 @@ class MemorySystem:
         """A post at ``cycle`` (a model that speculates takes note)."""
 
     def _check_endpoint(self, ep: tuple) -> None:
+        if ep in self._endpoints_ok:
+            return
         node, port = int(ep[0]), int(ep[1])
         if not 0 <= node < self.mesh.nodes:
             raise ValueError(f"endpoint {ep}: no such mesh node")
@@ -188,6 +195,7 @@ class MemorySystem:
             raise ValueError(f"endpoints sit on router port 0 or 5, not {port}")
         if port == PORT_DRAM and node not in self.mesh.dram_nodes:
             raise ValueError(f"endpoint {ep}: no DRAM controller at node {node}")
+        self._endpoints_ok.add(ep)
 
     def _count_records(self, kind: str, n: int, flits: int, bits: int) -> None:
         """``n`` message records of one kind, ``flits`` flits and ``bits`` payload each."""
@@ -199,17 +207,20 @@ class MemorySystem:
         """NoC counters of ``n`` messages of packets ``flits`` crossing ``hops`` links in all
         (spec 4.4: counted at post, whatever the timing model)."""
         c = self._traffic
-        c[counter_key(NOC_PATH, "packets")] += len(flits) * n
-        c[counter_key(NOC_PATH, "flits")] += sum(flits) * n
-        c[counter_key(NOC_PATH, "router_flits")] += sum(flits) * (hops + n)
-        c[counter_key(NOC_PATH, "link_flits")] += sum(flits) * hops
+        packets, flits_, router_flits, link_flits = self._noc_keys
+        total = sum(flits)
+        c[packets] += len(flits) * n
+        c[flits_] += total * n
+        c[router_flits] += total * (hops + n)
+        c[link_flits] += total * hops
 
     def _message(self, h: Handle, src: tuple, dst: tuple, payload_bits: int,
                  flits: list) -> None:
         """Log and count one message (``flits``: its packets; empty when core-local)."""
+        total = sum(flits)
         self._log.append(("msg", (h.kind, src, dst, h.post, payload_bits, len(flits),
-                                  sum(flits), h.tag, h)))
-        self._count_records(h.kind, 1, sum(flits), payload_bits)
+                                  total, h.tag, h)))
+        self._count_records(h.kind, 1, total, payload_bits)
 
     # ------------------------------------------------------------ posts
 
@@ -270,11 +281,12 @@ class MemorySystem:
             return self._available_at(h, cycle)
         channels = self.amap.channels(first, n)
         b = self.amap.burst
-        action = "write_bytes" if write else "read_bytes"
-        for ch, k in zip(*np.unique(channels, return_counts=True)):
-            self._traffic[counter_key(dram_path(ch), action)] += int(k) * b
-            self._traffic[counter_key(dram_path(ch), action, tensor)] += int(k) * b
-        hops = int(self.mesh.hops(node, self._ctrl_node[channels]).sum())
+        bursts = np.bincount(channels)           # per channel, in channel order
+        for ch in np.flatnonzero(bursts).tolist():
+            total, by_tensor = self._dram_counter_keys(ch, write, tensor)
+            self._traffic[total] += int(bursts[ch]) * b
+            self._traffic[by_tensor] += int(bursts[ch]) * b
+        hops = int(np.dot(bursts, self._hops_to_controllers(node)[:len(bursts)]))
         legs = ("dram_write",) if write else ("dram_read_req", "dram_read_resp")
         for leg in legs:
             flits = self._dram_flits[leg]
@@ -282,6 +294,20 @@ class MemorySystem:
             self._count_records(leg, n, sum(flits), b * 8 if leg != "dram_read_req" else 0)
         self._n_records["dram"] += n
         return self._post_transfer(h, node, first, n, channels, tensor, write)
+
+    def _dram_counter_keys(self, ch: int, write: bool, tensor: str) -> tuple:
+        got = self._dram_keys.get((ch, write, tensor))
+        if got is None:
+            action = "write_bytes" if write else "read_bytes"
+            got = self._dram_keys[(ch, write, tensor)] = (
+                counter_key(dram_path(ch), action), counter_key(dram_path(ch), action, tensor))
+        return got
+
+    def _hops_to_controllers(self, node: int) -> np.ndarray:
+        got = self._ctrl_hops.get(node)
+        if got is None:
+            got = self._ctrl_hops[node] = self.mesh.hops(node, self._ctrl_node)
+        return got
 
     # ------------------------------------------------------------ records
 
