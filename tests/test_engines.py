@@ -316,11 +316,12 @@ def random_case(rng):
             f"core.wg.scan_width={rng.choice([2, 7, 64])}",
             f"core.fp.neuron_lanes={rng.choice([4, 16])}",
             f"core.fp.pipeline_depth={rng.integers(0, 4)}",
-            f"core.sram.weights.banks={rng.choice([4, 8, 16])}",
+            f"core.sram.weights.banks={rng.choice([4, 6, 8, 16])}",
             f"core.sram.weights.width_bits={rng.choice([128, 256])}",
-            f"core.sram.gradients.banks={rng.choice([4, 8])}",
+            f"core.sram.gradients.banks={rng.choice([4, 6, 8])}",
             f"core.sram.gradients.width_bits={rng.choice([64, 256])}",
-            f"core.sram.wgrad.banks={rng.choice([8, 16])}"]
+            f"core.sram.wgrad.banks={rng.choice([8, 12, 16])}",
+            f"core.sram.state.banks={rng.choice([5, 8])}"]
     ep = E.EngineParams(arch(*sets))
     if rng.random() < 0.7:
         k = int(rng.choice([1, 2, 3]))

@@ -90,6 +90,7 @@ class TileCoster:
         self._nnzc: dict = {}
         self._nnz_in: dict = {}
         self._fp_taps: dict = {}   # (layer, b, t) -> fp_input_taps of the layer's input
+        self._grad_elems: dict = {}   # (consumer, producer part) -> g(S) elements sent back
         self._prm: dict = {}
         self._spike: dict = {}
         self._reach: dict = {}
@@ -224,15 +225,7 @@ class TileCoster:
         """Bits of the partial g(S_in) message from consumer part ``q`` to producer part ``p``
         (4.2)."""
         m = q.layer
-        edge = next(e for e in m.edges if e.src == p.name)
-        if p.layer.kind == "conv":
-            shape = (p.n_ch,) + tuple(p.layer.out_shape[1:])
-            for pool in edge.pools:
-                c, h, w = shape
-                shape = (c, (h - pool.kernel) // pool.stride + 1, (w - pool.kernel) // pool.stride + 1)
-            e_count = shape[0] * shape[1] * shape[2]
-        else:
-            e_count = p.n_ch
+        e_count = self._grad_elements(q, p)
         reach = self._reached(q)[b, t]
         if m.kind == "conv":
             nz = int(reach) * p.n_ch
@@ -244,6 +237,25 @@ class TileCoster:
         if enc == "dense" or (enc == "auto" and dense <= sparse):
             return dense
         return sparse
+
+    def _grad_elements(self, q: PartInfo, p: PartInfo) -> int:
+        """Elements of producer part ``p``'s g(S) that consumer part ``q`` sends back: p's
+        outputs after the edge's pooling."""
+        key = (q.name, p.name, p.lo, p.hi)
+        got = self._grad_elems.get(key)
+        if got is None:
+            edge = next(e for e in q.layer.edges if e.src == p.name)
+            if p.layer.kind == "conv":
+                shape = (p.n_ch,) + tuple(p.layer.out_shape[1:])
+                for pool in edge.pools:
+                    c, h, w = shape
+                    shape = (c, (h - pool.kernel) // pool.stride + 1,
+                             (w - pool.kernel) // pool.stride + 1)
+                got = shape[0] * shape[1] * shape[2]
+            else:
+                got = p.n_ch
+            self._grad_elems[key] = got
+        return got
 
     def _reached(self, q: PartInfo) -> np.ndarray:
         """Per (b, t): conv -- input positions of q's layer inside the receptive field of a

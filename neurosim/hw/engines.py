@@ -140,6 +140,15 @@ def _code(kind, bank0, bank1):
 
 
 @njit(cache=True, inline="always")
+def _bank(word, banks):
+    """The bank of SRAM word ``word`` (>= 0): ``word mod banks``, by a mask when ``banks`` is
+    a power of two (an integer division per emitted op otherwise dominates emission)."""
+    if banks & (banks - 1) == 0:
+        return word & (banks - 1)
+    return word % banks
+
+
+@njit(cache=True, inline="always")
 def _emit_free(emit, codes, k, n):
     if emit:
         for q in range(n):
@@ -195,7 +204,7 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
             if emit:
                 for j in range(c):
                     a = prm[P_BASE0] + (i * nchunk + j) * k0
-                    codes[k + j] = _code(OP_FP_ACC, a % prm[P_BANKS0], 0)
+                    codes[k + j] = _code(OP_FP_ACC, _bank(a, prm[P_BANKS0]), 0)
         elif mode == MODE_BP:     # delta d: ceil(n_in/lanes) chunks of W row and g(S_in)
             c = nchunk
             cnt[CNT_MAC] += prm[P_NIN]
@@ -206,7 +215,7 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
                 for j in range(c):
                     a = prm[P_BASE0] + (i * nchunk + j) * k0
                     g = prm[P_BASE1] + j * k1
-                    codes[k + j] = _code(OP_BP_TRANS, a % prm[P_BANKS0], g % prm[P_BANKS1])
+                    codes[k + j] = _code(OP_BP_TRANS, _bank(a, prm[P_BANKS0]), _bank(g, prm[P_BANKS1]))
         else:                     # WG delta d: ceil(nnz_in/lanes) chunks over nonzero inputs
             c = nchunk
             cnt[CNT_ADD] += prm[P_NNZIN]
@@ -215,7 +224,7 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
             if emit:
                 for j in range(c):
                     a = prm[P_BASE0] + (i * prm[P_ASTRIDE] + j) * k0
-                    codes[k + j] = _code(OP_WG_ACC, a % prm[P_BANKS0], 0)
+                    codes[k + j] = _code(OP_WG_ACC, _bank(a, prm[P_BANKS0]), 0)
         return c
     K, S, pad = prm[P_K], prm[P_S], prm[P_PAD]
     total = 0
@@ -241,7 +250,7 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
                 if emit:
                     for j in range(nchunk):
                         a = prm[P_BASE0] + (((ci * K + ky) * K + kx) * nchunk + j) * k0
-                        codes[k + total + j] = _code(OP_FP_ACC, a % prm[P_BANKS0], 0)
+                        codes[k + total + j] = _code(OP_FP_ACC, _bank(a, prm[P_BANKS0]), 0)
                 total += nchunk
         cnt[CNT_SRAM + 2 * B_WEIGHTS] += total * k0
         return total
@@ -275,8 +284,8 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
                     for j in range(c):
                         a = prm[P_BASE0] + (((co * K + ky) * K + kx) * nchunk + j) * k0
                         g = prm[P_BASE1] + ((y * prm[P_W] + x) * nchunk + j) * k1
-                        codes[k + total + j] = _code(OP_BP_TRANS, a % prm[P_BANKS0],
-                                                     g % prm[P_BANKS1])
+                        codes[k + total + j] = _code(OP_BP_TRANS, _bank(a, prm[P_BANKS0]),
+                                                     _bank(g, prm[P_BANKS1]))
             else:
                 nz = aux[y * prm[P_W] + x]
                 c = (nz + lanes - 1) // lanes
@@ -284,7 +293,7 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
                 if emit:
                     for j in range(c):
                         a = prm[P_BASE0] + (((co * K + ky) * K + kx) * nchunk + j) * k0
-                        codes[k + total + j] = _code(OP_WG_ACC, a % prm[P_BANKS0], 0)
+                        codes[k + total + j] = _code(OP_WG_ACC, _bank(a, prm[P_BANKS0]), 0)
             total += c
     if mode == MODE_BP:
         cnt[CNT_SRAM + 2 * B_WEIGHTS] += total * k0
@@ -333,7 +342,7 @@ def _lif_phase(k, n_part, nl, k_s, base_U, sbanks, emit, codes, cnt):
     n_lif = (n_part + nl - 1) // nl
     if emit:
         for m in range(n_lif):
-            codes[k + m] = _code(OP_LIF, (base_U + m * k_s) % sbanks, 0)
+            codes[k + m] = _code(OP_LIF, _bank(base_U + m * k_s, sbanks), 0)
     cnt[CNT_NEURON] += n_part
     cnt[CNT_SRAM + 2 * B_STATE] += n_lif * k_s
     cnt[CNT_SRAM + 2 * B_STATE + 1] += n_lif * k_s
@@ -390,7 +399,7 @@ def bp_tile(gu_words, n_part, sw, depth, passes, transposed, prm, base_GU, emit,
     if emit:
         for r in range(passes):
             for m in range(n_delta):
-                codes[k + r * n_delta + m] = _code(OP_BP_DELTA, (base_GU + m * k1) % prm[P_BANKS1], 0)
+                codes[k + r * n_delta + m] = _code(OP_BP_DELTA, _bank(base_GU + m * k1, prm[P_BANKS1]), 0)
     k += passes * n_delta
     cnt[CNT_MAC] += passes * n_part
     cnt[CNT_SRAM + 2 * B_GRADIENTS] += passes * n_delta * k1
@@ -422,12 +431,12 @@ def upd_tile(depth, passes, n_w, lanes, base_GW, k_g, gwbanks, base_W, k_uw, wba
     if emit:
         for r in range(passes):
             for m in range(n):
-                codes[k + r * n + m] = _code(OP_UPD, (base_GW + m * k_g) % gwbanks,
-                                             (base_W + m * k_uw) % wbanks)
+                codes[k + r * n + m] = _code(OP_UPD, _bank(base_GW + m * k_g, gwbanks),
+                                             _bank(base_W + m * k_uw, wbanks))
         if k_m > 0:
             for m in range(n):
-                codes[k + passes * n + m] = _code(OP_UPD_MASTER, (base_WM + m * k_m) % gwbanks,
-                                                  (base_W + m * k_uw) % wbanks)
+                codes[k + passes * n + m] = _code(OP_UPD_MASTER, _bank(base_WM + m * k_m, gwbanks),
+                                                  _bank(base_W + m * k_uw, wbanks))
     cnt[CNT_MAC] += passes * n_w
     cnt[CNT_SRAM + 2 * B_WGRAD] += passes * n * k_g
     cnt[CNT_SRAM + 2 * B_WEIGHTS] += passes * n * k_uw
