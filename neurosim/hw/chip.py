@@ -358,10 +358,25 @@ class ChipModel:
 
     def _memsys_kick(self) -> None:
         now = self.env.now
+        lookahead = self.memsys.speculates
         while True:
-            ne = self.memsys.next_event()
-            if ne is None:
+            # Conservative lookahead: the chip posts only in its events, so nothing can be
+            # posted before its next one; a memory system that speculates then runs no
+            # further than that, as committed work (no checkpoints, no roll-back), and is
+            # asked again from there if it had nothing by then. While events of this cycle
+            # are still to come (they may post), the cycle's end-of-cycle work asks instead.
+            peek = self.env.peek() if lookahead else float("inf")
+            if peek <= now:
+                self._want_late()
                 return
+            if peek < float("inf"):
+                ne = self.memsys.next_event(int(peek), final=True)
+                if ne is None:
+                    ne = int(peek)
+            else:
+                ne = self.memsys.next_event()
+                if ne is None:
+                    return
             if ne > now:
                 break
             got = self.memsys.advance(now)            # zero-latency transfers

@@ -13,7 +13,9 @@ of ``docs/microarchitecture.md`` sections 4-7:
   nothing else is posted (``None`` when nothing is pending). ``next_event(horizon)`` may
   stop looking at ``horizon`` (the caller's own next event) and then returns ``None`` if
   nothing is available by then; the cycle-level model simulates no further, which saves
-  work when posts follow.
+  work when posts follow. ``final=True`` promises that nothing will be posted before
+  ``horizon``: the cycle-level model then runs there without checkpoints (a post before it
+  is an error).
 - ``send(..., dst=[(node, port), ...])`` sends one message to several endpoints and returns
   a list of handles, one per destination in the order given: a chained multicast
   (``docs/microarchitecture.md`` 4.5) with ``noc.multicast: true``, else one unicast each.
@@ -139,6 +141,11 @@ class MemorySystem:
     (a DRAM transfer split into bursts), ``_available_at`` (a handle whose availability is
     known at post), ``next_event``, ``advance``, ``_expand_transfer`` (the records of a
     transfer), and ``_now`` (posts before it are refused)."""
+
+    # Whether next_event() simulates ahead of the committed cycle (and rolls back when a
+    # later post proves it wrong): a caller that knows when it may post next passes that
+    # cycle as the horizon.
+    speculates = False
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -359,7 +366,7 @@ class MemorySystem:
     def _expand_transfer(self, transfer, which: str, context):
         raise NotImplementedError
 
-    def next_event(self, horizon: int | None = None) -> int | None:
+    def next_event(self, horizon: int | None = None, final: bool = False) -> int | None:
         raise NotImplementedError
 
     def advance(self, cycle: int) -> list[Handle]:

@@ -894,6 +894,7 @@ class CycleMemorySystem(MemorySystem):
     """
 
     LOG_MIN = 1 << 16      # log entries below which dropping old messages is not worth a pass
+    speculates = True
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -928,6 +929,9 @@ class CycleMemorySystem(MemorySystem):
 
     def _posted(self, cycle: int) -> None:
         if cycle < self.eng.G:
+            if not self.eng.speculating:
+                raise AssertionError(f"post at cycle {cycle} before the horizon "
+                                     f"{self.eng.G} the caller gave as final")
             self._dirty = min(self._dirty, cycle)
         if self._E is not None and (self._E[0] is None or cycle < self._E[0]):
             self._E = None
@@ -1035,7 +1039,10 @@ class CycleMemorySystem(MemorySystem):
                 best = t
         return best
 
-    def next_event(self, horizon: int | None = None):
+    def next_event(self, horizon: int | None = None, final: bool = False):
+        """See :class:`~neurosim.memsys.base.MemorySystem`. ``final``: the caller posts
+        nothing before ``horizon`` (its own next event), so the engine may run there as
+        committed work, without checkpoints or an undo log."""
         lim = INF if horizon is None else horizon
         if self._E is not None:  # no post or advance since it was computed
             value, covered = self._E
@@ -1048,9 +1055,14 @@ class CycleMemorySystem(MemorySystem):
         known = self._known[0][0] if self._known else INF
         k = self._pending_kernel_min()
         if k >= eng.G + eng.a_done:  # completions not yet simulated could come earlier
-            if not eng.speculating:
+            until = lim
+            if final and horizon is not None:
+                # committed work, so only up to where the caller may post: its horizon, or
+                # a delivery known already (the caller acts on it, and may post then)
+                until = min(lim, known)
+            elif not eng.speculating:
                 eng.snapshot()
-            _, k = eng.run(max(lim, self._C), RUN_STOP_EVENT, k)
+            _, k = eng.run(max(until, self._C), RUN_STOP_EVENT, k)
         best = min(known, k)
         value = int(best) if best < INF else None
         if value is not None and value > lim:

@@ -77,7 +77,7 @@ class IdealMemorySystem(MemorySystem):
                 yield MessageRecord("dram_read_resp", ctrl, core, complete, complete + self.ln,
                                     b * 8, len(f), sum(f), tag)
 
-    def next_event(self, horizon=None):
+    def next_event(self, horizon=None, final=False):
         t = self._heap[0][0] if self._heap else None
         return None if (t is None or (horizon is not None and t > horizon)) else t
 
