@@ -52,7 +52,10 @@ def reactive_run(ms, rng, n_ops, multicast=False, horizon=False):
     now = 0
     while own or reactions or True:
         nxt_own = min(own + reactions) if (own or reactions) else None
-        e = ms.next_event(nxt_own) if horizon and nxt_own is not None else ms.next_event()
+        # horizon "final": the driver promises no post before its own next one, as the
+        # chip model does (reactions come at or after a delivery, which stops the engine)
+        e = (ms.next_event(nxt_own, final=horizon == "final")
+             if horizon and nxt_own is not None else ms.next_event())
         cands = [x for x in (e, nxt_own) if x is not None]
         if not cands:
             break
@@ -87,7 +90,7 @@ def uninterrupted(cfg_sets, posts):
 
 
 @pytest.mark.parametrize("noc, dram", COMBOS)
-@pytest.mark.parametrize("horizon", [False, True])
+@pytest.mark.parametrize("horizon", [False, True, "final"])
 def test_interleaved_equals_uninterrupted(noc, dram, horizon):
     rng = np.random.default_rng(11)
     sets = (noc, dram, "dram.timing_ns.tREFI=400")
@@ -135,6 +138,22 @@ def test_advance_in_arbitrary_steps():
         t += int(rng.integers(1, 60))
     assert ms.messages == ref.messages and ms.dram == ref.dram
     assert [got[h.id].available for h in ref_h] == [h.available for h in ref_h]
+
+
+def test_final_horizon_runs_without_speculation_and_refuses_earlier_posts():
+    """next_event(horizon, final=True) simulates up to the horizon as committed work: the
+    same answer as without the promise, nothing to roll back, and a post before the
+    cycle it reached breaks the promise (an error, not a silently wrong result)."""
+    e = make("cycle", "cycle")
+    e.dram_read(0, 19, 4096, 64, "weights")
+    first = e.next_event()
+    ms = make("cycle", "cycle")
+    ms.dram_read(0, 19, 4096, 64, "weights")
+    assert ms.next_event(first - 1, final=True) is None
+    assert not ms.eng.speculating and ms.eng.G == first - 1
+    assert ms.next_event(first + 10, final=True) == first
+    with pytest.raises(AssertionError, match="final"):
+        ms.send(first - 5, (0, 0), (1, 0), 8, "spike")
 
 
 def test_post_before_committed_cycle_is_refused():

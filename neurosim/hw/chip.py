@@ -14,7 +14,9 @@ messages / DRAM transfers becoming available. Within a cycle the model keeps the
    core's arbiter predicts its next milestone.
 
 The memory system (:mod:`neurosim.memsys`) is co-simulated lazily: after posting, the model
-asks ``next_event()`` and wakes there to ``advance()`` it.
+asks ``next_event()`` and wakes there to ``advance()`` it; a cycle-level one is given the
+model's next event as a final horizon (nothing can be posted before it), so it never
+simulates ahead speculatively.
 """
 from __future__ import annotations
 

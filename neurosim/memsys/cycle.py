@@ -16,7 +16,10 @@ tables (handle and packet counters; ejections, arrivals and completions). If a l
 lands before the speculated cycle, the next call rolls back to the latest checkpoint at or
 before that post and re-runs from there; otherwise the speculated work is kept, so an
 uninterrupted ``next_event``/``advance`` loop simulates each cycle once. ``advance`` drops
-the checkpoints (and undo log) no rollback can reach any more.
+the checkpoints (and undo log) no rollback can reach any more. A caller that knows it will
+post nothing before some cycle (the chip model: its next SimPy event) passes it as a final
+horizon, ``next_event(horizon, final=True)``: the engine then runs only up to it (or to a
+delivery already known) without checkpoints, as committed work, and nothing is re-run.
 
 **Lean tables.** Packet and request ids only grow; the tables hold the rows from the first
 one still in flight (:meth:`Engine.retire`): delivered rows go into running summaries of
@@ -315,6 +318,8 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
                 for ch in range(CH):
                     nxt = min(nxt, dm.dram_next_refresh(D, ch))
             nxt = min(nxt, until)
+            if how == RUN_STOP_EVENT:   # stop at a completion found, not past it (a
+                nxt = min(nxt, ev_min)  # caller's final horizon relies on it)
             if nxt > c:
                 c = nxt
                 sc[SC_ADONE] = 0
