@@ -2,10 +2,10 @@
 memory system on DRAM-heavy runs").
 
     python benchmarks/bench_cycle_memsys.py [--arch single-core] [--batch 1] [--time-steps 1]
-                                            [--profile]
+                                            [--workload vgg11-cifar10] [--profile]
 
-Simulates one training step of workloads/vgg11-cifar10.yaml (batch and time steps reduced as
-given) with ``noc.model=cycle`` and ``dram.model=cycle``, after a warm-up run of a tiny
+Simulates one training step of a shipped workload (default workloads/vgg11-cifar10.yaml;
+batch and time steps reduced as given) with ``noc.model=cycle`` and ``dram.model=cycle``, after a warm-up run of a tiny
 workload (numba kernels compiled and cached). Reports wall time, peak RSS, and how the
 engine was driven: calls of the numba kernel, the cycles those calls covered (more than the
 run's cycles when speculated cycles are thrown away and simulated again) and roll-backs.
@@ -53,13 +53,14 @@ def main() -> None:
     ap.add_argument("--arch", default="single-core")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--time-steps", type=int, default=1)
+    ap.add_argument("--workload", default="vgg11-cifar10", help="a shipped workload's name")
     ap.add_argument("--profile", action="store_true")
     a = ap.parse_args()
 
     api.run("single-core", str(ROOT / "workloads/mlp-digits.yaml"), CYCLE)  # warm-up
     counts = {"engine calls": 0, "cycles covered": 0, "roll-backs": 0}
     instrument(counts)
-    wl = yaml.safe_load((ROOT / "workloads/vgg11-cifar10.yaml").read_text())
+    wl = yaml.safe_load((ROOT / "workloads" / f"{a.workload}.yaml").read_text())
     wl["batch"], wl["time_steps"] = a.batch, a.time_steps
     prof = cProfile.Profile() if a.profile else None
     t = time.perf_counter()
@@ -70,7 +71,7 @@ def main() -> None:
         prof.disable()
     wall = time.perf_counter() - t
     s = res.summary
-    print(f"vgg11-cifar10 batch {a.batch} T {a.time_steps} on {a.arch}, noc cycle, dram cycle")
+    print(f"{a.workload} batch {a.batch} T {a.time_steps} on {a.arch}, noc cycle, dram cycle")
     print(f"simulated cycles   {s['total_cycles']:,}")
     print(f"NoC packets        {s['noc_packets']:,}")
     print(f"DRAM bytes         {s['dram_read_bytes'] + s['dram_write_bytes']:,}")

@@ -136,6 +136,21 @@ def random_codes(rng, ep, n):
     return codes
 
 
+def assert_arbiter_matches_replay(rng, ep, max_len, p_engine):
+    """Random op streams on each engine (with probability ``p_engine``), random starts: the
+    lazy arbiter's tile ends and stalls equal the plain replay's."""
+    tiles = []
+    for e in range(3):
+        if rng.random() < p_engine:
+            n = int(rng.integers(1, max_len))
+            dl = int(rng.integers(1, n + 1)) if e == 1 else n
+            tiles.append((e, int(rng.integers(0, 30)), random_codes(rng, ep, n), dl))
+    ends, deltas, stalls = drive(ep, tiles)
+    want_ends, want_stalls = replay(ep, tiles)
+    assert ends == want_ends
+    assert stalls == {e: s for e, s in want_stalls.items()}
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_lazy_arbiter_matches_cycle_replay(seed):
     rng = np.random.default_rng(seed)
@@ -147,17 +162,7 @@ def test_lazy_arbiter_matches_cycle_replay(seed):
                                      f"core.sram.wgrad.banks={rng.choice([1, 2])}",
                                      "core.sram.wgrad.width_bits=256",
                                      "core.sram.state.width_bits=256"])
-    ep = E.EngineParams(cfg)
-    tiles = []
-    for e in range(3):
-        if rng.random() < 0.85:
-            n = int(rng.integers(1, 60))
-            dl = int(rng.integers(1, n + 1)) if e == 1 else n
-            tiles.append((e, int(rng.integers(0, 30)), random_codes(rng, ep, n), dl))
-    ends, deltas, stalls = drive(ep, tiles)
-    want_ends, want_stalls = replay(ep, tiles)
-    assert ends == want_ends
-    assert stalls == {e: s for e, s in want_stalls.items()}
+    assert_arbiter_matches_replay(rng, E.EngineParams(cfg), max_len=60, p_engine=0.85)
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -173,13 +178,4 @@ def test_arbiter_with_many_banks_matches_cycle_replay(seed):
                                      "core.sram.gradients.width_bits=64",
                                      f"core.sram.wgrad.banks={rng.choice([16, 32])}",
                                      "core.sram.wgrad.width_bits=128"])
-    ep = E.EngineParams(cfg)
-    tiles = []
-    for e in range(3):
-        n = int(rng.integers(1, 400))
-        dl = int(rng.integers(1, n + 1)) if e == 1 else n
-        tiles.append((e, int(rng.integers(0, 30)), random_codes(rng, ep, n), dl))
-    ends, deltas, stalls = drive(ep, tiles)
-    want_ends, want_stalls = replay(ep, tiles)
-    assert ends == want_ends
-    assert stalls == {e: s for e, s in want_stalls.items()}
+    assert_arbiter_matches_replay(rng, E.EngineParams(cfg), max_len=400, p_engine=1.0)
