@@ -215,7 +215,8 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
                 for j in range(c):
                     a = prm[P_BASE0] + (i * nchunk + j) * k0
                     g = prm[P_BASE1] + j * k1
-                    codes[k + j] = _code(OP_BP_TRANS, _bank(a, prm[P_BANKS0]), _bank(g, prm[P_BANKS1]))
+                    codes[k + j] = _code(OP_BP_TRANS, _bank(a, prm[P_BANKS0]),
+                                         _bank(g, prm[P_BANKS1]))
         else:                     # WG delta d: ceil(nnz_in/lanes) chunks over nonzero inputs
             c = nchunk
             cnt[CNT_ADD] += prm[P_NNZIN]
@@ -399,7 +400,8 @@ def bp_tile(gu_words, n_part, sw, depth, passes, transposed, prm, base_GU, emit,
     if emit:
         for r in range(passes):
             for m in range(n_delta):
-                codes[k + r * n_delta + m] = _code(OP_BP_DELTA, _bank(base_GU + m * k1, prm[P_BANKS1]), 0)
+                codes[k + r * n_delta + m] = _code(OP_BP_DELTA,
+                                                   _bank(base_GU + m * k1, prm[P_BANKS1]), 0)
     k += passes * n_delta
     cnt[CNT_MAC] += passes * n_part
     cnt[CNT_SRAM + 2 * B_GRADIENTS] += passes * n_delta * k1
@@ -555,7 +557,8 @@ def scan_params(ep: EngineParams, layer, mode: int, n_ch: int, base0: int, base1
     return prm
 
 
-__all__ = ["EngineParams", "fp_tile", "fp_input_taps", "fp_tile_count", "bp_tile", "wg_tile", "upd_tile", "scan_params",
+__all__ = ["EngineParams", "fp_tile", "fp_input_taps", "fp_tile_count", "bp_tile", "wg_tile",
+           "upd_tile", "scan_params", "kind_bank_masks",
            "part_slice_bits", "position_counts", "count_bits", "cdiv", "FREE",
            "OP_FP_ACC", "OP_LIF", "OP_BP_DELTA", "OP_BP_TRANS", "OP_WG_ACC", "OP_UPD",
            "OP_UPD_MASTER",
