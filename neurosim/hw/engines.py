@@ -6,7 +6,10 @@ set of bank slots. This module turns a tile and the trace bits it consumes into 
 sequence, in one of two modes of the same numba kernels:
 
 - *count* (``emit=False``): the tile's isolated length, its BP delta-phase length and its
-  event counters (section 8), in closed form per nonzero -- cheap, used for every tile;
+  event counters (section 8), in closed form per nonzero -- cheap, used for every tile (for
+  FP tiles through :func:`fp_input_taps`, one scan per layer input shared by all the
+  layer's parts, and :func:`fp_tile_count`; ``fp_tile``'s own counting mode is what the
+  tests check that pair against);
 - *emit* (``emit=True``): additionally writes the op stream, one ``int64`` code per cycle,
   which the SRAM arbiter (:mod:`neurosim.hw.sram`) replays when several engines of a core are
   active at once and bank conflicts are possible.
