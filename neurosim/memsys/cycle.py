@@ -416,6 +416,11 @@ def _narrow(a: np.ndarray) -> np.ndarray:
     return a.astype(np.int32 if a.size == 0 or a.max() < 1 << 31 else np.int64)
 
 
+def _tiled(a: np.ndarray, n: int) -> np.ndarray:
+    """``np.tile(a, n)`` of a 1-d array, without np.tile's Python-level overhead."""
+    return np.broadcast_to(a, (n, a.shape[0])).reshape(-1)
+
+
 def _grow(arr: np.ndarray, n: int, fill) -> np.ndarray:
     if n <= arr.shape[0]:
         return arr
@@ -517,14 +522,14 @@ class Engine:
                  + [(self.B, "sc")])
         live = np.empty(sum(getattr(o, k).size for o, k in parts), np.int64)
         views: dict = {0: {}, 1: {}, 2: {}}
-        self._live_at = {}                   # name -> (offset, shape) in the buffer
+        self._live_at = {}                   # name -> (offset, shape, size) in the buffer
         at = 0
         for o, k in parts:
             a = getattr(o, k)
             v = live[at:at + a.size].reshape(a.shape)
             v[...] = a
             views[0 if o is self.N else 1 if o is self.D else 2][k] = v
-            self._live_at[k] = (at, a.shape)   # (NocState, DramState, Book: distinct names)
+            self._live_at[k] = (at, a.shape, a.size)  # (the three hold distinct names)
             at += a.size
         self.N = self.N._replace(**views[0])
         self.D = self.D._replace(**views[1])
@@ -753,8 +758,8 @@ class Engine:
         """(flits by router output port, flits injected by endpoint, RD + WR commands by
         channel) of a live state."""
         def view(name):
-            at, shape = self._live_at[name]
-            return state[at:at + int(np.prod(shape))].reshape(shape)
+            at, shape, size = self._live_at[name]
+            return state[at:at + size].reshape(shape)
 
         cmd, names = view("cmd"), dm.CMD_NAMES
         return (view("st_port").copy(), view("st_inj").copy(),
@@ -924,6 +929,7 @@ class CycleMemorySystem(MemorySystem):
         self._kinds = {k: i for i, k in enumerate(MESSAGE_KINDS)}
         self._tensors: dict = {}     # tensor kind -> code (the requests' ``tensor`` column)
         self._order = 0              # key of the posts that follow (see post_order)
+        self._dram_flit_arrays = {k: np.array(v, np.int64) for k, v in self._dram_flits.items()}
 
     @property
     def _C(self) -> int:
@@ -992,8 +998,8 @@ class CycleMemorySystem(MemorySystem):
         b = self.amap.burst
         bursts = (first + np.arange(n, dtype=np.int64)) * b
         f = self.amap.decode_array(bursts)
-        req_flits = self._dram_flits["dram_write" if write else "dram_read_req"]
-        resp_flits = self._dram_flits["dram_read_resp"]
+        req_flits = self._dram_flit_arrays["dram_write" if write else "dram_read_req"]
+        resp_flits = self._dram_flit_arrays["dram_read_resp"]
         npk_req, npk_resp = len(req_flits), len(resp_flits)
         read_over_noc = self.noc_cycle and not write
         kh = self._kernel_handle(h, n * (npk_resp if read_over_noc else 1))
@@ -1011,13 +1017,13 @@ class CycleMemorySystem(MemorySystem):
             ctrl_ep = 2 * ctrl + 1   # (nm.endpoint of (ctrl, PORT_DRAM), element-wise)
             pk = eng.add_packets(n * npk_req, src_ep=core_ep,
                                  dst_ep=np.repeat(ctrl_ep, npk_req),
-                                 flits=np.tile(req_flits, n), time=cycle,
+                                 flits=_tiled(req_flits, n), time=cycle,
                                  req=np.repeat(r, npk_req),
                                  kind=self._kind("dram_write" if write else "dram_read_req"))
             eng.schedule_posts(pk, np.full(len(pk), cycle), self._order)
             if not write:
                 rp = eng.add_packets(n * npk_resp, src_ep=np.repeat(ctrl_ep, npk_resp),
-                                     dst_ep=core_ep, flits=np.tile(resp_flits, n), handle=kh,
+                                     dst_ep=core_ep, flits=_tiled(resp_flits, n), handle=kh,
                                      kind=self._kind("dram_read_resp"))
                 eng.set_requests(r, resp_first=rp[0] + npk_resp * np.arange(n), resp_n=npk_resp)
         else:
