@@ -52,6 +52,23 @@ class _Late(Event):
         env.schedule(self, LATE)
 
 
+class _Dependency(Event):
+    """What a tile may wait on, by key (a tile's end, a message, a store, ...)."""
+
+    def settle(self, value) -> None:
+        """Trigger it at ``value`` (the cycle). With nobody waiting on it yet it is also
+        processed at once: processing it later in the cycle would run no callback, and its
+        entry in the event heap at the current cycle would hold the memory system back until
+        the cycle's end-of-cycle work (one more SimPy event and kick per delivered message;
+        most messages complete a tile's dependencies without being the one it waits on)."""
+        if self.callbacks:
+            self.succeed(value)
+        else:
+            self._ok = True
+            self._value = value
+            self.callbacks = None
+
+
 def check_placement(arch, network, placement, batch: int) -> None:
     """The placement must cover every layer in every replica, on existing cores."""
     R = len(placement.replicas)
@@ -187,14 +204,14 @@ class ChipModel:
     def ev(self, key) -> Event:
         e = self._events.get(key)
         if e is None:
-            e = self._events[key] = self.env.event()
+            e = self._events[key] = _Dependency(self.env)
             e.dep_key = key
         return e
 
     def fire(self, key) -> None:
         e = self.ev(key)
         if not e.triggered:
-            e.succeed(self.env.now)
+            e.settle(self.env.now)
         self.last_event = max(self.last_event, self.env.now)
 
     def part_of(self, tile) -> PartInfo | None:
