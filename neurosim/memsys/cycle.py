@@ -809,7 +809,8 @@ class Engine:
     def _insert_sorted(self, ids_name, time_name, k, ids, times, key=0):
         """Insert (ids, times) into the list sorted by (time, key), after entries of equal
         (time, key): posts of one cycle are taken in the order of their keys (the chip
-        model's NI order, spec 4.4), then in posting order."""
+        model's NI order, spec 4.4), then in posting order. ``times``: one per id, or one
+        cycle for all (the chip's posts: no sorting then)."""
         B = self.B
         n = int(B.cnt[k])
         m = len(ids)
@@ -819,15 +820,20 @@ class Engine:
             self.B = B
         self._keys[k] = kl = _grow(self._keys[k], n + m, 0)
         idl, tl = getattr(B, ids_name), getattr(B, time_name)
-        order = np.argsort(times, kind="stable")
-        ids, times = np.asarray(ids)[order], np.asarray(times)[order]
-        if n == 0 or times[0] > tl[n - 1] or (times[0] == tl[n - 1] and key >= kl[n - 1]):
+        if np.ndim(times) == 0:
+            first = times
+            times = np.full(m, times, np.int64)
+        else:
+            order = np.argsort(times, kind="stable")
+            ids, times = np.asarray(ids)[order], np.asarray(times)[order]
+            first = times[0]
+        if n == 0 or first > tl[n - 1] or (first == tl[n - 1] and key >= kl[n - 1]):
             idl[n:n + m] = ids
             tl[n:n + m] = times
             kl[n:n + m] = key
         else:  # out of order: merge the tail from the first entry at or after times[0]
             # (entries already consumed are all earlier)
-            i = int(np.searchsorted(tl[:n], times[0], side="left"))
+            i = int(np.searchsorted(tl[:n], first, side="left"))
             t_all = np.concatenate([tl[i:n], times])
             k_all = np.concatenate([kl[i:n], np.full(m, key, np.int64)])
             i_all = np.concatenate([idl[i:n], ids])
@@ -929,6 +935,7 @@ class CycleMemorySystem(MemorySystem):
         self._kinds = {k: i for i, k in enumerate(MESSAGE_KINDS)}
         self._tensors: dict = {}     # tensor kind -> code (the requests' ``tensor`` column)
         self._order = 0              # key of the posts that follow (see post_order)
+        self._ep_ids: dict = {}      # (node, port) -> endpoint id
         self._dram_flit_arrays = {k: np.array(v, np.int64) for k, v in self._dram_flits.items()}
 
     @property
@@ -964,7 +971,10 @@ class CycleMemorySystem(MemorySystem):
         return self._kinds[kind]
 
     def _ep(self, ep: tuple) -> int:
-        return nm.endpoint(int(ep[0]), int(ep[1]))
+        got = self._ep_ids.get(ep)
+        if got is None:
+            got = self._ep_ids[ep] = nm.endpoint(int(ep[0]), int(ep[1]))
+        return got
 
     # ------------------------------------------------------------ posts
 
@@ -984,12 +994,14 @@ class CycleMemorySystem(MemorySystem):
             self._available_at(h, h.post + self.ln)
             return None
         kh = self._kernel_handle(h, len(flits))
-        pk = self.eng.add_packets(len(flits), src_ep=self._ep(via), dst_ep=self._ep(dst),
-                                  flits=flits, handle=kh, kind=self._kind(h.kind))
         if prev is None:
-            self.eng.set_packets(pk, time=h.post)
-            self.eng.schedule_posts(pk, np.full(len(pk), h.post), self._order)
+            pk = self.eng.add_packets(len(flits), src_ep=self._ep(via), dst_ep=self._ep(dst),
+                                      flits=flits, handle=kh, kind=self._kind(h.kind),
+                                      time=h.post)
+            self.eng.schedule_posts(pk, h.post, self._order)
         else:
+            pk = self.eng.add_packets(len(flits), src_ep=self._ep(via), dst_ep=self._ep(dst),
+                                      flits=flits, handle=kh, kind=self._kind(h.kind))
             self.eng.set_packets(prev, fwd=pk)
         return pk
 
@@ -1020,7 +1032,7 @@ class CycleMemorySystem(MemorySystem):
                                  flits=_tiled(req_flits, n), time=cycle,
                                  req=np.repeat(r, npk_req),
                                  kind=self._kind("dram_write" if write else "dram_read_req"))
-            eng.schedule_posts(pk, np.full(len(pk), cycle), self._order)
+            eng.schedule_posts(pk, cycle, self._order)
             if not write:
                 rp = eng.add_packets(n * npk_resp, src_ep=np.repeat(ctrl_ep, npk_resp),
                                      dst_ep=core_ep, flits=_tiled(resp_flits, n), handle=kh,
@@ -1028,7 +1040,7 @@ class CycleMemorySystem(MemorySystem):
                 eng.set_requests(r, resp_first=rp[0] + npk_resp * np.arange(n), resp_n=npk_resp)
         else:
             eng.set_requests(r, arrive=cycle + self.ln)
-            eng.schedule_deliveries(r, np.full(n, cycle + self.ln), self._order)
+            eng.schedule_deliveries(r, cycle + self.ln, self._order)
         return h
 
     # ------------------------------------------------------------ time
