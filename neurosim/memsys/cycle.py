@@ -608,6 +608,8 @@ class Engine:
         below that one."""
         S, B = self.S, self.B
         n = int(S.par[CK_N])
+        if n <= 1:     # not speculating, or from one checkpoint: nothing to forget
+            return
         j = int(np.searchsorted(S.ck_g[:n], committed, side="right")) - 1
         if j <= 0:
             return
@@ -820,7 +822,7 @@ class Engine:
             self.B = B
         self._keys[k] = kl = _grow(self._keys[k], n + m, 0)
         idl, tl = getattr(B, ids_name), getattr(B, time_name)
-        if np.ndim(times) == 0:
+        if isinstance(times, (int, np.integer)):
             first = times
             times = np.full(m, times, np.int64)
         else:
