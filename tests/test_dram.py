@@ -446,8 +446,7 @@ def test_queue_occupancy_is_the_requests_queue_time(refi):
     """The occupancy sums (avg_read_queue, avg_write_queue times the span) count every
     request once per cycle it spends in its queue: from the cycle after it joins (its arrival
     cycle, with queues deep enough never to make it wait outside) through the cycle of its
-    column command. Cycles in which every request waits on timing are skipped in bulk by the
-    event model (dram.dram_channel_wait): this checks that they are all counted."""
+    column command."""
     ms = CycleMemorySystem(cfg(tREFI=refi, queue_depth=512, write_queue_depth=512))
     rng = np.random.default_rng(5)
     t = 0

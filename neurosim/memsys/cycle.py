@@ -295,18 +295,13 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
             sc[SC_G] = c
             return S_UNTIL, ev_min
 
-        # skip cycles in which nothing can happen (DRAM channels whose requests wait on
-        # timing only count their queues' occupancy, see dram.dram_channel_waiting)
+        # skip cycles in which nothing can happen
         busy = noc_cycle and nm.noc_busy(noc_sc)
-        waiting = False
         if not busy and dram_cycle:
             for ch in range(CH):
                 if not dm.dram_channel_idle(D, ch, c):
-                    if dm.dram_channel_waiting(D, ch, c):
-                        waiting = True
-                    else:
-                        busy = True
-                        break
+                    busy = True
+                    break
         if not busy:
             nxt = INF
             if sc[SC_POST] < cnt[0]:
@@ -316,10 +311,6 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
             for ch in range(CH):
                 if cf_cnt[ch] > 0:
                     nxt = min(nxt, cf_time[ch, cf_head[ch]])
-            if waiting:
-                for ch in range(CH):
-                    if dm.dram_channel_waiting(D, ch, c):
-                        nxt = min(nxt, D.sched_wake[ch])
             if nxt == INF and how != RUN_UNTIL:
                 sc[SC_G] = c
                 return S_IDLE, ev_min
@@ -330,10 +321,6 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
             if how == RUN_STOP_EVENT:   # stop at a completion found, not past it (a
                 nxt = min(nxt, ev_min)  # caller's final horizon relies on it)
             if nxt > c:
-                if waiting:
-                    for ch in range(CH):
-                        if dm.dram_channel_waiting(D, ch, c):
-                            dm.dram_channel_wait(D, ch, nxt - c)
                 c = nxt
                 sc[SC_ADONE] = 0
                 continue

@@ -72,8 +72,6 @@ DramState = namedtuple("DramState", [
     "outc",                      # [CH, 3] hits, misses, conflicts
     "bank_outc",                 # [CH, NB, 3] the same by bank
     "occupancy",                 # [CH, 3] sums over cycles: read queue, write queue, draining
-    "sched_wake",                # [CH] no command can issue before this cycle while the queues
-    #                              are unchanged (set by a step that issued none; 0: step)
     # constant tables
     "bank_rank",                 # [NB] rank of each bank of a channel
     "scope",                     # [NB, NB] S_* relation of a bank to the bank a command issued on
@@ -86,7 +84,7 @@ DramState = namedtuple("DramState", [
 
 DRAM_LIVE = ("q_req", "q_first", "q_cnt", "ovf_head", "ovf_tail", "drain", "open_row",
              "row_hits", "earliest", "rk_faw", "rk_ref", "cf_req", "cf_time", "cf_head",
-             "cf_cnt", "cmd", "outc", "bank_outc", "occupancy", "sched_wake")
+             "cf_cnt", "cmd", "outc", "bank_outc", "occupancy")
 
 
 def timing_table(t: dict) -> np.ndarray:
@@ -176,7 +174,7 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
         cf_head=np.zeros(CH, np.int64), cf_cnt=np.zeros(CH, np.int64),
         cmd=np.zeros((CH, 5), np.int64), outc=np.zeros((CH, 3), np.int64),
         bank_outc=np.zeros((CH, NB, 3), np.int64),
-        occupancy=np.zeros((CH, 3), np.int64), sched_wake=np.zeros(CH, np.int64),
+        occupancy=np.zeros((CH, 3), np.int64),
         bank_rank=rank, scope=scope,
         mark_seen=np.zeros(NB, np.int64), mark_hit=np.zeros(NB, np.int64),
         mark_write=np.zeros(NB, np.int64), stamp=np.zeros(1, np.int64),
@@ -483,7 +481,7 @@ def _schedule(R, D, ch, c, rb):
         occupancy[ch, 2] += 1
     refreshing = _refreshing_rank(D, ch, c)
     if refreshing >= 0 and _refresh_step(D, ch, refreshing, c):
-        return True
+        return
     # 2. write draining
     if drain[ch] == 0 and nw > 0 and (nw >= p[P_WRITE_DEPTH] or q_cnt[ch, READ_QUEUE] == 0):
         drain[ch] = nw
@@ -528,7 +526,7 @@ def _schedule(R, D, ch, c, rb):
             q_req[ch, q, k] = q_req[ch, q, k + 1]
             q_first[ch, q, k] = q_first[ch, q, k + 1]
         q_cnt[ch, q] = n - 1
-        return True
+        return
     if other >= 0:
         r = q_req[ch, q, other]
         b = bank[r - rb]
@@ -540,76 +538,11 @@ def _schedule(R, D, ch, c, rb):
             _precharge(D, ch, b, c)
             if q_first[ch, q, other] < 0:
                 q_first[ch, q, other] = O_CONFLICT
-        return True
-    return False
-
-
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def _next_threshold(D, ch, c):
-    """The earliest cycle after c at which any timing condition of steps 1-4 changes: a
-    command's earliest cycle on a bank, a rank's refresh falling due, a rank's tFAW window
-    passing its oldest ACT. Until then, with the queues unchanged, a step that issued no
-    command at c issues none (every other input of the step is state that only a command or
-    a queue change alters)."""
-    p = D.par
-    earliest = D.earliest
-    rk_ref = D.rk_ref
-    rk_faw = D.rk_faw
-    nxt = INF
-    for b in range(earliest.shape[1]):
-        for y in range(earliest.shape[2]):
-            t = earliest[ch, b, y]
-            if c < t < nxt:
-                nxt = t
-    for rk in range(rk_ref.shape[1]):
-        t = rk_ref[ch, rk]
-        if c < t < nxt:
-            nxt = t
-        oldest = rk_faw[ch, rk, 0]
-        for k in range(1, 4):
-            if rk_faw[ch, rk, k] < oldest:
-                oldest = rk_faw[ch, rk, k]
-        t = oldest + p[T_FAW]
-        if c < t < nxt:
-            nxt = t
-    return nxt
-
-
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def dram_channel_waiting(D, ch, c):
-    """Requests queued, none arriving, and no command possible before ``sched_wake``: the
-    cycles until then only add to the occupancy sums (:func:`dram_channel_wait`)."""
-    return c < D.sched_wake[ch] < INF and D.ovf_head[ch] < 0
-
-
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def dram_channel_wait(D, ch, k):
-    """``k`` cycles of a waiting channel: what their steps would add to the occupancy sums."""
-    q_cnt = D.q_cnt
-    occupancy = D.occupancy
-    occupancy[ch, 0] += k * q_cnt[ch, READ_QUEUE]
-    occupancy[ch, 1] += k * q_cnt[ch, WRITE_QUEUE]
-    if D.drain[ch] > 0:
-        occupancy[ch, 2] += k
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def dram_channel_cycle(R, D, ch, c, rb):
     """One cycle of a channel (7.3): steps 1-4, then the arrivals join the queues (step 5).
-    A column command pushes the request's completion (end of its data burst).
-
-    A step that issued nothing is not repeated before :func:`_next_threshold` unless a
-    request joins a queue: those cycles only add to the occupancy sums (what their steps
-    would do), the same results at a fraction of the cost while requests wait on timing."""
-    sched_wake = D.sched_wake
-    if c < sched_wake[ch]:
-        dram_channel_wait(D, ch, 1)
-    elif _schedule(R, D, ch, c, rb):
-        sched_wake[ch] = 0
-    else:
-        sched_wake[ch] = _next_threshold(D, ch, c)
-    if D.ovf_head[ch] >= 0:
-        n0 = D.q_cnt[ch, READ_QUEUE] + D.q_cnt[ch, WRITE_QUEUE]
-        _join_queues(R, D, ch, rb)
-        if D.q_cnt[ch, READ_QUEUE] + D.q_cnt[ch, WRITE_QUEUE] != n0:
-            sched_wake[ch] = 0
+    A column command pushes the request's completion (end of its data burst)."""
+    _schedule(R, D, ch, c, rb)
+    _join_queues(R, D, ch, rb)
