@@ -12,8 +12,8 @@ The caller promises that later calls pass arguments of the same types (same dtyp
 dimensions, layouts and namedtuple fields); :meth:`CompiledCall.check` verifies it, for tests.
 The implementation chosen is remembered per kernel and :func:`type_key` of the arguments, so
 the next ``CompiledCall`` of the same kernel (the next simulation's memory system) skips the
-dispatcher's typing on its first call too: typing the engine's ~120 arrays took ~20 ms per
-simulation, a fifth of a small ``neurosim validate`` case.
+dispatcher's typing on its first call too (typing the engine's ~120 arrays: about 10 ms per
+simulation under cProfile, which matters for the many small ``neurosim validate`` cases).
 """
 from __future__ import annotations
 
