@@ -822,9 +822,9 @@ class Engine:
             self.B = B
         self._keys[k] = kl = _grow(self._keys[k], n + m, 0)
         idl, tl = getattr(B, ids_name), getattr(B, time_name)
-        if isinstance(times, (int, np.integer)):
+        one_cycle = isinstance(times, (int, np.integer))
+        if one_cycle:
             first = times
-            times = np.full(m, times, np.int64)
         else:
             order = np.argsort(times, kind="stable")
             ids, times = np.asarray(ids)[order], np.asarray(times)[order]
@@ -836,7 +836,8 @@ class Engine:
         else:  # out of order: merge the tail from the first entry at or after times[0]
             # (entries already consumed are all earlier)
             i = int(np.searchsorted(tl[:n], first, side="left"))
-            t_all = np.concatenate([tl[i:n], times])
+            t_all = np.concatenate([tl[i:n], np.full(m, times, np.int64) if one_cycle
+                                    else times])
             k_all = np.concatenate([kl[i:n], np.full(m, key, np.int64)])
             i_all = np.concatenate([idl[i:n], ids])
             o = np.lexsort((k_all, t_all))    # stable: by time, then key, then position
@@ -996,14 +997,12 @@ class CycleMemorySystem(MemorySystem):
             self._available_at(h, h.post + self.ln)
             return None
         kh = self._kernel_handle(h, len(flits))
+        posted = {"time": h.post} if prev is None else {}   # (a forwarded leg's: at ejection)
+        pk = self.eng.add_packets(len(flits), src_ep=self._ep(via), dst_ep=self._ep(dst),
+                                  flits=flits, handle=kh, kind=self._kind(h.kind), **posted)
         if prev is None:
-            pk = self.eng.add_packets(len(flits), src_ep=self._ep(via), dst_ep=self._ep(dst),
-                                      flits=flits, handle=kh, kind=self._kind(h.kind),
-                                      time=h.post)
             self.eng.schedule_posts(pk, h.post, self._order)
         else:
-            pk = self.eng.add_packets(len(flits), src_ep=self._ep(via), dst_ep=self._ep(dst),
-                                      flits=flits, handle=kh, kind=self._kind(h.kind))
             self.eng.set_packets(prev, fwd=pk)
         return pk
 
