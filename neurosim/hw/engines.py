@@ -62,28 +62,19 @@ def cdiv(a: int, b: int) -> int:
 # --------------------------------------------------------------------------- bit helpers
 
 
+# de Bruijn sequence B(2, 6): the top 6 bits of ``DEBRUIJN << i`` differ for every i < 64
+_DEBRUIJN = 0x03F79D71B4CB0A89
+_CTZ_TABLE = np.zeros(64, np.int64)
+for _i in range(64):
+    _CTZ_TABLE[((_DEBRUIJN << _i) & 0xFFFFFFFFFFFFFFFF) >> 58] = _i
+_DEBRUIJN = np.uint64(_DEBRUIJN)
+
+
 @njit(cache=True, inline="always")
 def _ctz(x):
-    """Index of the lowest set bit of a nonzero uint64."""
-    t = 0
-    if (x & np.uint64(0xFFFFFFFF)) == np.uint64(0):
-        t += 32
-        x >>= np.uint64(32)
-    if (x & np.uint64(0xFFFF)) == np.uint64(0):
-        t += 16
-        x >>= np.uint64(16)
-    if (x & np.uint64(0xFF)) == np.uint64(0):
-        t += 8
-        x >>= np.uint64(8)
-    if (x & np.uint64(0xF)) == np.uint64(0):
-        t += 4
-        x >>= np.uint64(4)
-    if (x & np.uint64(0x3)) == np.uint64(0):
-        t += 2
-        x >>= np.uint64(2)
-    if (x & np.uint64(0x1)) == np.uint64(0):
-        t += 1
-    return t
+    """Index of the lowest set bit of a nonzero uint64 (the lowest bit times the de Bruijn
+    constant puts a unique pattern in the top 6 bits: a multiply and a lookup, no branch)."""
+    return _CTZ_TABLE[(x & (~x + np.uint64(1))) * _DEBRUIJN >> np.uint64(58)]
 
 
 @njit(cache=True, inline="always")
@@ -175,27 +166,68 @@ def _valid(o_or_i, pad, kk, stride, limit, forward):
 
 
 @njit(cache=True, inline="always")
-def _n_valid(o_or_i, pad, kk_max, stride, limit, forward):
-    """How many kernel offsets ``0 <= kk < kk_max`` are valid for a coordinate (as
-    :func:`_valid`), in closed form: what the counting mode needs without the loop."""
+def _valid_range(o_or_i, pad, kk_max, stride, limit, forward):
+    """``(first, last)``: the kernel offsets ``0 <= kk < kk_max`` valid for a coordinate (as
+    :func:`_valid`) are ``first, first + step, ..., <= last``, with ``step`` the stride
+    forward and 1 backward; ``first > last`` when there is none. In closed form, so that
+    counting and emission walk only the valid offsets (no division per offset)."""
     if forward:   # v = i + P - kk >= 0, v % s == 0, v // s < limit
         top = o_or_i + pad
         lo = max(0, top - stride * (limit - 1))
         hi = min(kk_max - 1, top)
         if lo > hi:
-            return 0
-        first = lo + (top - lo) % stride
-        return 0 if first > hi else (hi - first) // stride + 1
+            return 1, 0
+        return lo + (top - lo) % stride, hi
     # v = o*s + kk - P in [0, limit)
-    lo = max(0, pad - o_or_i * stride)
-    hi = min(kk_max - 1, limit - 1 + pad - o_or_i * stride)
-    return max(0, hi - lo + 1)
+    return (max(0, pad - o_or_i * stride),
+            min(kk_max - 1, limit - 1 + pad - o_or_i * stride))
 
 
-@njit(cache=True)
-def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
+@njit(cache=True, inline="always")
+def _n_valid(o_or_i, pad, kk_max, stride, limit, forward):
+    """How many kernel offsets ``0 <= kk < kk_max`` are valid for a coordinate (as
+    :func:`_valid`): the length of :func:`_valid_range`."""
+    first, last = _valid_range(o_or_i, pad, kk_max, stride, limit, forward)
+    if first > last:
+        return 0
+    return (last - first) // (stride if forward else 1) + 1
+
+
+# ``_chunks``' memo of the conv position its last nonzero was at: index range [lo, hi) of the
+# position, its coordinates times the stride minus the padding (BP/WG), its valid kernel
+# rows and columns (first, last) and their counts
+M_LO, M_HI, M_Y, M_X, M_Y0, M_Y1, M_X0, M_X1, M_NY, M_NX = range(10)
+N_MEMO = 10
+
+
+@njit(cache=True, inline="always")
+def _at_position(i, per, width, pad, K, S, lim_y, lim_x, forward, memo):
+    """Fill ``memo`` for the conv position of index ``i`` (``per`` indices per position,
+    ``width`` positions per row), unless ``i`` is still in the one it holds: a scan visits
+    indices in increasing order, so the divisions and valid ranges are worked out once per
+    position rather than once per nonzero."""
+    if i < memo[M_HI]:
+        return
+    pos = i // per
+    memo[M_LO] = pos * per
+    memo[M_HI] = memo[M_LO] + per
+    y = pos // width
+    x = pos - y * width
+    y0, y1 = _valid_range(y, pad, K, S, lim_y, forward)
+    x0, x1 = _valid_range(x, pad, K, S, lim_x, forward)
+    step = S if forward else 1
+    memo[M_Y0], memo[M_Y1], memo[M_X0], memo[M_X1] = y0, y1, x0, x1
+    memo[M_NY] = 0 if y0 > y1 else (y1 - y0) // step + 1
+    memo[M_NX] = 0 if x0 > x1 else (x1 - x0) // step + 1
+    memo[M_Y] = y * S - pad
+    memo[M_X] = x * S - pad
+
+
+@njit(cache=True, inline="always")
+def _chunks(mode, i, prm, aux, emit, codes, k, cnt, memo):
     """Work of one nonzero ``i`` of the scanned vector: writes its chunk ops at ``codes[k:]``
-    when emitting, adds its counters, returns the number of chunks."""
+    when emitting, adds its counters, returns the number of chunks. ``memo``: the scan's
+    :func:`_at_position` state (conv layers)."""
     lanes = prm[P_LANES]
     nchunk = prm[P_NCHUNK]
     k0, k1 = prm[P_K0], prm[P_K1]
@@ -233,79 +265,67 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt):
     K, S, pad = prm[P_K], prm[P_S], prm[P_PAD]
     total = 0
     if mode == MODE_FP:           # input (y, x, ci); valid offsets map it to an output
-        C = prm[P_C]
-        ci = i % C
-        pos = i // C
-        y = pos // prm[P_W]
-        x = pos % prm[P_W]
-        if not emit:   # the count alone: valid rows x valid columns of the kernel
-            taps = (_n_valid(y, pad, K, S, prm[P_HO], True)
-                    * _n_valid(x, pad, K, S, prm[P_WO], True))
-            cnt[CNT_ADD] += taps * prm[P_NCH]
-            cnt[CNT_SRAM + 2 * B_WEIGHTS] += taps * nchunk * k0
-            return taps * nchunk
-        for ky in range(K):
-            if not _valid(y, pad, ky, S, prm[P_HO], True):
-                continue
-            for kx in range(K):
-                if not _valid(x, pad, kx, S, prm[P_WO], True):
-                    continue
-                cnt[CNT_ADD] += prm[P_NCH]
-                if emit:
-                    for j in range(nchunk):
-                        a = prm[P_BASE0] + (((ci * K + ky) * K + kx) * nchunk + j) * k0
-                        codes[k + total + j] = _code(OP_FP_ACC, _bank(a, prm[P_BANKS0]), 0)
-                total += nchunk
-        cnt[CNT_SRAM + 2 * B_WEIGHTS] += total * k0
-        return total
-    # BP / WG: delta d = (oy, ox, co_local) in part order
-    nch = prm[P_NCH]
-    co = i % nch
-    pos = i // nch
-    oy = pos // prm[P_WO]
-    ox = pos % prm[P_WO]
-    if mode == MODE_BP and not emit:
-        taps = (_n_valid(oy, pad, K, S, prm[P_H], False)
-                * _n_valid(ox, pad, K, S, prm[P_W], False))
-        cnt[CNT_MAC] += taps * prm[P_C]
-        total = taps * nchunk
-        cnt[CNT_SRAM + 2 * B_WEIGHTS] += total * k0
-        cnt[CNT_SRAM + 2 * B_GRADIENTS] += total * k1
-        cnt[CNT_SRAM + 2 * B_GRADIENTS + 1] += total * k1
-        return total
-    for ky in range(K):
-        if not _valid(oy, pad, ky, S, prm[P_H], False):
-            continue
-        y = oy * S + ky - pad
-        for kx in range(K):
-            if not _valid(ox, pad, kx, S, prm[P_W], False):
-                continue
-            x = ox * S + kx - pad
-            if mode == MODE_BP:
-                c = nchunk
-                cnt[CNT_MAC] += prm[P_C]
-                if emit:
-                    for j in range(c):
-                        a = prm[P_BASE0] + (((co * K + ky) * K + kx) * nchunk + j) * k0
-                        g = prm[P_BASE1] + ((y * prm[P_W] + x) * nchunk + j) * k1
-                        codes[k + total + j] = _code(OP_BP_TRANS, _bank(a, prm[P_BANKS0]),
-                                                     _bank(g, prm[P_BANKS1]))
-            else:
-                nz = aux[y * prm[P_W] + x]
-                c = (nz + lanes - 1) // lanes
-                cnt[CNT_ADD] += nz
-                if emit:
-                    for j in range(c):
-                        a = prm[P_BASE0] + (((co * K + ky) * K + kx) * nchunk + j) * k0
-                        codes[k + total + j] = _code(OP_WG_ACC, _bank(a, prm[P_BANKS0]), 0)
-            total += c
+        _at_position(i, prm[P_C], prm[P_W], pad, K, S, prm[P_HO], prm[P_WO], True, memo)
+        ci = i - memo[M_LO]
+        nx = memo[M_NX]
+        taps = memo[M_NY] * nx
+        cnt[CNT_ADD] += taps * prm[P_NCH]
+        cnt[CNT_SRAM + 2 * B_WEIGHTS] += taps * nchunk * k0
+        if emit:   # rows ky, valid columns kx (every S-th), chunks j: a's words in order
+            banks0 = prm[P_BANKS0]
+            col_step = (S - 1) * nchunk * k0   # skipped columns between valid ones
+            # (stride 1: a row's columns and chunks are one run of consecutive words)
+            runs, run = (nx, nchunk) if S > 1 else (1, nx * nchunk)
+            x0 = memo[M_X0]
+            for ky in range(memo[M_Y0], memo[M_Y1] + 1, S):
+                a = prm[P_BASE0] + ((ci * K + ky) * K + x0) * nchunk * k0
+                for _ in range(runs):
+                    for _ in range(run):
+                        codes[k + total] = _code(OP_FP_ACC, _bank(a, banks0), 0)
+                        a += k0
+                        total += 1
+                    a += col_step
+        return taps * nchunk
+    # BP / WG: delta d = (oy, ox, co_local) in part order; valid offsets are consecutive
+    _at_position(i, prm[P_NCH], prm[P_WO], pad, K, S, prm[P_H], prm[P_W], False, memo)
+    co = i - memo[M_LO]
+    y0, y1, x0, x1 = memo[M_Y0], memo[M_Y1], memo[M_X0], memo[M_X1]
+    taps = memo[M_NY] * memo[M_NX]
+    if taps == 0:
+        return 0
     if mode == MODE_BP:
+        total = taps * nchunk
+        cnt[CNT_MAC] += taps * prm[P_C]
         cnt[CNT_SRAM + 2 * B_WEIGHTS] += total * k0
         cnt[CNT_SRAM + 2 * B_GRADIENTS] += total * k1
         cnt[CNT_SRAM + 2 * B_GRADIENTS + 1] += total * k1
-    else:
-        cnt[CNT_SRAM + 2 * B_WGRAD] += total * k0
-        cnt[CNT_SRAM + 2 * B_WGRAD + 1] += total * k0
+        if emit:   # a row's offsets and chunks are consecutive words of W and of g(S_in)
+            banks0, banks1 = prm[P_BANKS0], prm[P_BANKS1]
+            run = memo[M_NX] * nchunk
+            m = k
+            for ky in range(y0, y1 + 1):
+                y = memo[M_Y] + ky
+                a = prm[P_BASE0] + ((co * K + ky) * K + x0) * nchunk * k0
+                g = prm[P_BASE1] + (y * prm[P_W] + memo[M_X] + x0) * nchunk * k1
+                for _ in range(run):
+                    codes[m] = _code(OP_BP_TRANS, _bank(a, banks0), _bank(g, banks1))
+                    a += k0
+                    g += k1
+                    m += 1
+        return total
+    for ky in range(y0, y1 + 1):
+        row = (memo[M_Y] + ky) * prm[P_W] + memo[M_X]
+        for kx in range(x0, x1 + 1):
+            nz = aux[row + kx]
+            c = (nz + lanes - 1) // lanes
+            cnt[CNT_ADD] += nz
+            if emit:
+                a = prm[P_BASE0] + ((co * K + ky) * K + kx) * nchunk * k0
+                for j in range(c):
+                    codes[k + total + j] = _code(OP_WG_ACC, _bank(a + j * k0, prm[P_BANKS0]), 0)
+            total += c
+    cnt[CNT_SRAM + 2 * B_WGRAD] += total * k0
+    cnt[CNT_SRAM + 2 * B_WGRAD + 1] += total * k0
     return total
 
 
@@ -316,20 +336,23 @@ def _scan(words, n, sw, mode, prm, aux, emit, codes, k, cnt):
     nwin = (n + sw - 1) // sw
     cnt[CNT_SCAN] += nwin
     cur = -1          # window being accumulated
+    cur_end = 0       # its end (the nonzeros come in increasing order: no division each)
     win_chunks = 0
+    memo = np.zeros(N_MEMO, np.int64)   # _chunks' current position (none yet: end 0)
     for wi in range(words.shape[0]):
         x = words[wi]
         while x != np.uint64(0):
             i = wi * 64 + _ctz(x)
             x &= x - np.uint64(1)
-            w = i // sw
-            if w != cur:
+            if i >= cur_end:
+                w = i // sw
                 if cur >= 0 and win_chunks == 0:
                     k = _emit_free(emit, codes, k, 1)
                 k = _emit_free(emit, codes, k, w - cur - 1)   # empty windows in between
                 cur = w
+                cur_end = (w + 1) * sw
                 win_chunks = 0
-            c = _chunks(mode, i, prm, aux, emit, codes, k, cnt)
+            c = _chunks(mode, i, prm, aux, emit, codes, k, cnt, memo)
             k += c
             win_chunks += c
     if cur >= 0 and win_chunks == 0:
