@@ -88,11 +88,12 @@ def cosim(ops, pos, active, milestone, stalls, ptr, t0, t_until, kb0, kk0, kb1, 
                 if b < 0 or reason >= 0:
                     continue
                 nb = banks[b]
-                for q in range(ks[s]):
-                    bank = (bk[s] + q) % nb
+                bank = bk[s]
+                for q in range(ks[s]):   # consecutive banks, wrapping (no division)
                     if stamp[b, bank] == t and used[b, bank] >= ports[b]:
                         reason = b
                         break
+                    bank = bank + 1 if bank + 1 < nb else 0
             if reason >= 0:
                 stalls[e, reason] += 1
                 denied = True
@@ -102,12 +103,13 @@ def cosim(ops, pos, active, milestone, stalls, ptr, t0, t_until, kb0, kk0, kb1, 
                 if b < 0:
                     continue
                 nb = banks[b]
+                bank = bk[s]
                 for q in range(ks[s]):
-                    bank = (bk[s] + q) % nb
                     if stamp[b, bank] != t:
                         stamp[b, bank] = t
                         used[b, bank] = 0
                     used[b, bank] += 1
+                    bank = bank + 1 if bank + 1 < nb else 0
             pos[e] += 1
             if first < 0:
                 first = e
