@@ -65,6 +65,7 @@ class RunResult:
     trace: object = None
     energy: object = None  # neurosim.energy.EnergyReport
     area: object = None    # neurosim.area.AreaReport
+    critical_path: list = None  # its links (neurosim.critical_path), earliest first
 
 
 def split_overrides(overrides) -> tuple[list, list]:
@@ -119,6 +120,7 @@ def simulate_step(arch, workload, network, trace, placement=None,
     Configs, ``trace`` a Trace of ``network``. ``progress``: a bar on stderr for runs
     longer than a few seconds."""
     from .area import compute_area
+    from .critical_path import critical_path
     from .energy import compute as compute_energy
     from .hw.chip import simulate
     from .hw.report import build_stats, publish_mode, summarize
@@ -131,8 +133,9 @@ def simulate_step(arch, workload, network, trace, placement=None,
     timing = simulate(arch, network, trace, placement, momentum, progress=bar)
     if bar is not None:
         bar.close()
+    links = critical_path(timing)      # once: the stats and critical_path.json share it
     stats = build_stats(arch, network, placement, timing, trace.batch, trace.time_steps,
-                        momentum)
+                        momentum, links)
     summary = summarize(arch, timing, stats)
     energy = compute_energy(arch, network, timing)
     energy.publish(stats["chip"])
@@ -142,7 +145,7 @@ def simulate_step(arch, workload, network, trace, placement=None,
     summary.update(area.summary)
     publish_mode(stats["chip"], summary, network, trace, workload.get("repeats") or 1)
     return RunResult(summary, stats, timing, placement, arch, workload, network, trace, energy,
-                     area)
+                     area, links)
 
 
 def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
@@ -210,7 +213,7 @@ def write_outputs(result: RunResult, out_dir, gantt: bool = False) -> list:
     complete or not at all (``fileio.write_directory``)."""
     import json
 
-    from .critical_path import critical_path, links_json
+    from .critical_path import links_json
     from .fileio import write_directory
     from .timeline import gantt_png
 
@@ -219,7 +222,7 @@ def write_outputs(result: RunResult, out_dir, gantt: bool = False) -> list:
         "stats.csv": result.stats.to_csv(),
         "summary.json": json.dumps(result.summary, indent=1, sort_keys=True),
         "placement.json": json.dumps(result.placement.to_dict(), indent=1, sort_keys=True),
-        "critical_path.json": json.dumps(links_json(critical_path(result.timing)), indent=1),
+        "critical_path.json": json.dumps(links_json(result.critical_path), indent=1),
     }
     noc = result.timing.extra.get("memsys", {}).get("noc")
     if noc is not None:       # the cycle-level NoC's link statistics

@@ -48,7 +48,7 @@ def cycle_classes(counters, component: str) -> dict:
 
 
 def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
-                momentum: bool = False) -> StatGroup:
+                momentum: bool = False, links: list | None = None) -> StatGroup:
     root = StatGroup()
     chip = root.group("chip", "the simulated chip")
     total = int(timing.total_cycles)
@@ -196,7 +196,8 @@ def build_stats(arch, network, placement, timing, batch: int, time_steps: int,
     noc.vector("flits_by_message", "flit", "flits by message kind (spike, grad, wgrad, "
                "weights, DRAM requests and responses)", dict(flits))
     noc.vector("payload_bits_by_message", "bit", "payload bits by message kind", dict(payload))
-    links = critical_path(timing)
+    if links is None:      # (the caller's, when it keeps them: critical_path(timing))
+        links = critical_path(timing)
     cp = chip.group("critical_path", "the chain of tiles, messages and DRAM transfers that "
                     "set total_cycles (docs/microarchitecture.md 10.2)")
     by_kind = path_totals(links)
