@@ -125,25 +125,27 @@ def simulate_step(arch, workload, network, trace, placement=None,
     from .hw.chip import simulate
     from .hw.report import build_stats, publish_mode, summarize
     from .progress import TileProgress
+    from .resources import young_collections_only
 
-    if placement is None:
-        placement = map_step(arch, network, workload, trace)
-    momentum = workload.optimizer.type == "momentum"
-    bar = TileProgress() if progress else None
-    timing = simulate(arch, network, trace, placement, momentum, progress=bar)
-    if bar is not None:
-        bar.close()
-    links = critical_path(timing)      # once: the stats and critical_path.json share it
-    stats = build_stats(arch, network, placement, timing, trace.batch, trace.time_steps,
-                        momentum, links)
-    summary = summarize(arch, timing, stats)
-    energy = compute_energy(arch, network, timing)
-    energy.publish(stats["chip"])
-    summary.update(energy.summary)
-    area = compute_area(arch)          # area depends on the config alone (docs/area.md)
-    area.publish(stats["chip"])
-    summary.update(area.summary)
-    publish_mode(stats["chip"], summary, network, trace, workload.get("repeats") or 1)
+    with young_collections_only():   # (full collections would rescan every record)
+        if placement is None:
+            placement = map_step(arch, network, workload, trace)
+        momentum = workload.optimizer.type == "momentum"
+        bar = TileProgress() if progress else None
+        timing = simulate(arch, network, trace, placement, momentum, progress=bar)
+        if bar is not None:
+            bar.close()
+        links = critical_path(timing)      # once: the stats and critical_path.json share it
+        stats = build_stats(arch, network, placement, timing, trace.batch, trace.time_steps,
+                            momentum, links)
+        summary = summarize(arch, timing, stats)
+        energy = compute_energy(arch, network, timing)
+        energy.publish(stats["chip"])
+        summary.update(energy.summary)
+        area = compute_area(arch)          # area depends on the config alone (docs/area.md)
+        area.publish(stats["chip"])
+        summary.update(area.summary)
+        publish_mode(stats["chip"], summary, network, trace, workload.get("repeats") or 1)
     return RunResult(summary, stats, timing, placement, arch, workload, network, trace, energy,
                      area, links)
 

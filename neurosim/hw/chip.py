@@ -35,6 +35,7 @@ from . import engines as E
 from .core import Core, PartInfo, TileCoster, tensor_transfer
 from ..memsys.cycle import make_memory_system
 from ..memsys.topology import PORT_CORE
+from ..resources import young_collections_only
 from .schedule import ENGINES, engine_programs, replica_of_core
 from .sram import CoreArbiter
 
@@ -626,7 +627,8 @@ def simulate(arch, network, trace, placement, momentum: bool = False, progress=N
     """Simulate one training step; returns a :class:`~neurosim.timing.TimingResult`.
 
     ``progress``, if given, is called as ``progress(tiles_done, tiles_total)``."""
-    return ChipModel(arch, network, trace, placement, momentum, progress).run()
+    with young_collections_only():
+        return ChipModel(arch, network, trace, placement, momentum, progress).run()
 
 
 __all__ = ["simulate", "ChipModel", "check_placement", "replica_of_core"]
