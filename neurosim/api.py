@@ -127,7 +127,7 @@ def simulate_step(arch, workload, network, trace, placement=None,
     from .progress import TileProgress
     from .resources import young_collections_only
 
-    with young_collections_only():   # (full collections would rescan every record)
+    with young_collections_only(collect_first=True):   # (docs/performance.md)
         if placement is None:
             placement = map_step(arch, network, workload, trace)
         momentum = workload.optimizer.type == "momentum"

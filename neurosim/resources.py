@@ -42,15 +42,24 @@ _NEVER = 2**31 - 1
 
 
 @contextmanager
-def young_collections_only():
+def young_collections_only(collect_first: bool = False):
     """While a step is simulated, the cyclic garbage collector runs only its young
     generations. A step keeps every record it makes (tiles, messages, handles, transfers:
     millions of container objects on a big step) and each full collection scans them all:
     on vgg-cifar10dvs at T = 3 with ideal memory, 14 full collections took 2.9 s of 23.8 s
     CPU (docs/performance.md). Young collections still reclaim the short-lived cycles of
     the event loop; cyclic garbage that outlives them is reclaimed by the first full
-    collection after the step. The thresholds in force before are restored on exit."""
+    collection after the step. The thresholds in force before are restored on exit.
+
+    ``collect_first``: start with a full collection. A finished step's chip model and
+    memory system refer to each other, so only the cyclic collector frees them; a process
+    running steps back to back (reproduce, sweeps: ``api.simulate_step``) would otherwise
+    keep each step's records through the next and grow by them every step. (Not for the
+    validation cases: a collection costs tens of ms, a small case less, and the reference
+    model between two cases runs with full collections.)"""
     before = gc.get_threshold()
+    if collect_first:
+        gc.collect()
     gc.set_threshold(before[0], before[1], _NEVER)
     try:
         yield

@@ -271,8 +271,8 @@ def gantt_png(timing, title: str, max_rows: int = 96) -> bytes:
     fig = Figure(figsize=(9, max(2.5, 0.18 * len(rows) + 1.2)), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    # one collection of rectangles per class, in the order broken_barh would draw them per
-    # (row, class) (a call per row and class costs ~5 ms each in matplotlib); the limits
+    # one collection of rectangles per class (a broken_barh per row and class cost ~5 ms
+    # each; no two rectangles overlap, so the drawing order changes no pixel); the limits
     # are set below, so the collections need not update them
     for cls, color in CLASS_COLORS.items():
         spans = [(x, w, i) for i in range(len(rows)) for x, w in bars[(i, cls)]]

@@ -37,3 +37,36 @@ def test_the_event_model_simulates_under_the_policy(monkeypatch):
     with pytest.raises(RuntimeError):
         chip.simulate(None, None, None, None)
     assert seen == [resources._NEVER] and gc.get_threshold() == before
+
+
+def test_a_step_of_the_api_first_frees_the_cyclic_garbage_of_the_step_before():
+    import weakref
+
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a           # a cycle: only the cyclic collector frees it
+    gone = weakref.ref(a)
+    del a, b
+    gc.disable()                      # no automatic collection in between
+    try:
+        with resources.young_collections_only(collect_first=True):
+            assert gone() is None
+    finally:
+        gc.enable()
+
+
+def test_api_steps_collect_first(monkeypatch):
+    from neurosim import api
+
+    calls = []
+
+    def policy(collect_first=False):
+        calls.append(collect_first)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(resources, "young_collections_only", policy)
+    with pytest.raises(RuntimeError):
+        api.simulate_step(None, None, None, None, placement=object())
+    assert calls == [True]
