@@ -184,13 +184,17 @@ def _valid_range(o_or_i, pad, kk_max, stride, limit, forward):
 
 
 @njit(cache=True, inline="always")
+def _range_len(first, last, step):
+    """How many of ``first, first + step, ...`` are ``<= last``."""
+    return 0 if first > last else (last - first) // step + 1
+
+
+@njit(cache=True, inline="always")
 def _n_valid(o_or_i, pad, kk_max, stride, limit, forward):
     """How many kernel offsets ``0 <= kk < kk_max`` are valid for a coordinate (as
     :func:`_valid`): the length of :func:`_valid_range`."""
     first, last = _valid_range(o_or_i, pad, kk_max, stride, limit, forward)
-    if first > last:
-        return 0
-    return (last - first) // (stride if forward else 1) + 1
+    return _range_len(first, last, stride if forward else 1)
 
 
 # ``_chunks``' memo of the conv position its last nonzero was at: index range [lo, hi) of the
@@ -217,8 +221,8 @@ def _at_position(i, per, width, pad, K, S, lim_y, lim_x, forward, memo):
     x0, x1 = _valid_range(x, pad, K, S, lim_x, forward)
     step = S if forward else 1
     memo[M_Y0], memo[M_Y1], memo[M_X0], memo[M_X1] = y0, y1, x0, x1
-    memo[M_NY] = 0 if y0 > y1 else (y1 - y0) // step + 1
-    memo[M_NX] = 0 if x0 > x1 else (x1 - x0) // step + 1
+    memo[M_NY] = _range_len(y0, y1, step)
+    memo[M_NX] = _range_len(x0, x1, step)
     memo[M_Y] = y * S - pad
     memo[M_X] = x * S - pad
 
