@@ -363,14 +363,19 @@ def test_kernels_match_brute_force(seed):
 
 
 def test_closed_form_tap_counts_equal_the_validity_loop():
-    """The counting mode's closed-form count of valid kernel offsets equals counting
-    ``_valid`` one offset at a time, both directions, over strides, paddings and borders."""
+    """The closed-form valid kernel offsets (what counting and emission walk) are exactly
+    those ``_valid`` accepts one offset at a time, and their count is the range's length,
+    both directions, over strides, paddings and borders."""
     for forward in (True, False):
         for K in range(1, 6):
             for stride in range(1, 4):
+                step = stride if forward else 1
                 for pad in range(K):
                     for limit in range(1, 8):
                         for coord in range(12):
-                            want = sum(bool(E._valid(coord, pad, kk, stride, limit, forward))
-                                       for kk in range(K))
-                            assert E._n_valid(coord, pad, K, stride, limit, forward) == want
+                            want = [kk for kk in range(K)
+                                    if E._valid(coord, pad, kk, stride, limit, forward)]
+                            first, last = E._valid_range(coord, pad, K, stride, limit,
+                                                         forward)
+                            assert list(range(first, last + 1, step)) == want
+                            assert E._range_len(first, last, step) == len(want)

@@ -189,14 +189,6 @@ def _range_len(first, last, step):
     return 0 if first > last else (last - first) // step + 1
 
 
-@njit(cache=True, inline="always")
-def _n_valid(o_or_i, pad, kk_max, stride, limit, forward):
-    """How many kernel offsets ``0 <= kk < kk_max`` are valid for a coordinate (as
-    :func:`_valid`): the length of :func:`_valid_range`."""
-    first, last = _valid_range(o_or_i, pad, kk_max, stride, limit, forward)
-    return _range_len(first, last, stride if forward else 1)
-
-
 # ``_chunks``' memo of the conv position its last nonzero was at: index range [lo, hi) of the
 # position, its coordinates times the stride minus the padding (BP/WG), its valid kernel
 # rows and columns (first, last) and their counts
