@@ -299,7 +299,7 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
         busy = noc_cycle and nm.noc_busy(noc_sc)
         if not busy and dram_cycle:
             for ch in range(CH):
-                if not dm.dram_channel_idle(D, ch, c):
+                if dm.dram_channel_due(D, ch, c):
                     busy = True
                     break
         if not busy:
@@ -308,15 +308,23 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
                 nxt = post_time[sc[SC_POST]]
             if sc[SC_DREQ] < cnt[1]:
                 nxt = min(nxt, dreq_time[sc[SC_DREQ]])
+            asleep = False      # a channel with work, waiting for a timing constraint
             for ch in range(CH):
                 if cf_cnt[ch] > 0:
                     nxt = min(nxt, cf_time[ch, cf_head[ch]])
+                if dram_cycle and not dm.dram_channel_idle(D, ch, c):
+                    asleep = True
+                    nxt = min(nxt, dm.dram_channel_next(D, ch, c))
             if nxt == INF and how != RUN_UNTIL:
                 sc[SC_G] = c
                 return S_IDLE, ev_min
             if dram_cycle:
                 for ch in range(CH):
-                    nxt = min(nxt, dm.dram_next_refresh(D, ch))
+                    nxt = min(nxt, dm.dram_channel_next(D, ch, c))
+            if asleep and sc[SC_LOGGING] != 0 and spec_par[CK_NEXT] > c:
+                # not past a checkpoint's cycle: checkpoints (and the activity samples
+                # read from them) fall where they would with the channel stepped
+                nxt = min(nxt, spec_par[CK_NEXT])
             nxt = min(nxt, until)
             if how == RUN_STOP_EVENT:   # stop at a completion found, not past it (a
                 nxt = min(nxt, ev_min)  # caller's final horizon relies on it)
@@ -332,7 +340,7 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
             _request_arrived(R, D, B, r, arrive[r - rb], dram_cycle, ld, rb)
         if dram_cycle:
             for ch in range(CH):
-                if not dm.dram_channel_idle(D, ch, c):
+                if dm.dram_channel_due(D, ch, c):
                     n0 = cf_cnt[ch]
                     dm.dram_channel_cycle(R, D, ch, c, rb)
                     if cf_cnt[ch] > n0 and sc[SC_LOGGING]:  # a column command

@@ -14,6 +14,14 @@ in chip cycles (:func:`neurosim.arch.dram_timing_cycles`).
 The state lives in numpy arrays (:class:`DramState`), stepped by :func:`dram_channel_cycle`
 (numba); :mod:`neurosim.memsys.cycle` feeds it requests and collects completions.
 ``dram.model: ideal`` uses the same completion FIFO with a fixed latency and no queue.
+
+Implementation note (it does not change the semantics of section 7): a channel is stepped
+only in the cycles in which its step can do something (``DramState.wake``). A step that
+issues no command, begins no drain and lets no arrival join leaves the state as it was, and
+the next one can differ only once a time it compares the cycle with has come (a bank's
+earliest command, the four-activation window, a due refresh); until then the channel
+sleeps, and the occupancy sums count the skipped cycles at its next step. An arrival wakes
+it.
 """
 from __future__ import annotations
 
@@ -72,6 +80,9 @@ DramState = namedtuple("DramState", [
     "outc",                      # [CH, 3] hits, misses, conflicts
     "bank_outc",                 # [CH, NB, 3] the same by bank
     "occupancy",                 # [CH, 3] sums over cycles: read queue, write queue, draining
+    # when a channel's step can change anything (see dram_channel_due)
+    "wake",                      # [CH] earliest cycle its next step may issue or join
+    "stepped",                   # [CH] last cycle it was stepped (occupancy counted to it)
     # constant tables
     "bank_rank",                 # [NB] rank of each bank of a channel
     "scope",                     # [NB, NB] S_* relation of a bank to the bank a command issued on
@@ -84,7 +95,7 @@ DramState = namedtuple("DramState", [
 
 DRAM_LIVE = ("q_req", "q_first", "q_cnt", "ovf_head", "ovf_tail", "drain", "open_row",
              "row_hits", "earliest", "rk_faw", "rk_ref", "cf_req", "cf_time", "cf_head",
-             "cf_cnt", "cmd", "outc", "bank_outc", "occupancy")
+             "cf_cnt", "cmd", "outc", "bank_outc", "occupancy", "wake", "stepped")
 
 
 def timing_table(t: dict) -> np.ndarray:
@@ -175,6 +186,7 @@ def make_dram_state(cfg, extra_latency: int = 0) -> DramState:
         cmd=np.zeros((CH, 5), np.int64), outc=np.zeros((CH, 3), np.int64),
         bank_outc=np.zeros((CH, NB, 3), np.int64),
         occupancy=np.zeros((CH, 3), np.int64),
+        wake=np.zeros(CH, np.int64), stepped=np.zeros(CH, np.int64),
         bank_rank=rank, scope=scope,
         mark_seen=np.zeros(NB, np.int64), mark_hit=np.zeros(NB, np.int64),
         mark_write=np.zeros(NB, np.int64), stamp=np.zeros(1, np.int64),
@@ -217,6 +229,8 @@ def dram_arrive(R, D, ch, r, rb):
     next_request = R.next
     ovf_head = D.ovf_head
     ovf_tail = D.ovf_tail
+    wake = D.wake
+    wake[ch] = 0            # it joins a queue in the channel's next step
     next_request[r - rb] = -1
     if ovf_head[ch] < 0:
         ovf_head[ch] = r
@@ -243,6 +257,24 @@ def dram_channel_idle(D, ch, c):
     ovf_head = D.ovf_head
     return (q_cnt[ch, 0] == 0 and q_cnt[ch, 1] == 0 and ovf_head[ch] < 0
             and c < dram_next_refresh(D, ch))
+
+
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def dram_channel_due(D, ch, c):
+    """The channel's step at cycle c may change something: it is not idle and not asleep
+    (``wake``: a step that issues nothing and joins nothing changes nothing but the
+    occupancy sums, counted when it next steps, until a timing constraint expires)."""
+    return c >= D.wake[ch] and not dram_channel_idle(D, ch, c)
+
+
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def dram_channel_next(D, ch, c):
+    """For a channel not due at cycle c: the first later cycle it may be (INF: none before
+    an arrival). Asleep with requests queued: its wake; idle: its next refresh."""
+    q_cnt = D.q_cnt
+    if q_cnt[ch, 0] > 0 or q_cnt[ch, 1] > 0 or D.ovf_head[ch] >= 0:
+        return D.wake[ch]
+    return max(D.wake[ch], dram_next_refresh(D, ch))
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
@@ -345,7 +377,8 @@ def _refresh_step(D, ch, rk, c):
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _join_queues(R, D, ch, rb):
-    """7.2: the head of the arrival FIFO joins its queue while that has room."""
+    """7.2: the head of the arrival FIFO joins its queue while that has room. Returns
+    whether one joined."""
     p = D.par
     ovf_head = D.ovf_head
     write = R.write
@@ -354,20 +387,23 @@ def _join_queues(R, D, ch, rb):
     q_first = D.q_first
     ovf_tail = D.ovf_tail
     next_request = R.next
+    joined = False
     while ovf_head[ch] >= 0:
         r = ovf_head[ch]
         q = WRITE_QUEUE if write[r - rb] != 0 else READ_QUEUE
         n = q_cnt[ch, q]
         if n >= (p[P_WRITE_DEPTH] if q == WRITE_QUEUE else p[P_READ_DEPTH]):
-            return
+            return joined
         q_req[ch, q, n] = r
         q_first[ch, q, n] = -1
         q_cnt[ch, q] = n + 1
+        joined = True
         if r == ovf_tail[ch]:
             ovf_head[ch] = -1
             ovf_tail[ch] = -1
         else:
             ovf_head[ch] = next_request[r - rb]
+    return joined
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
@@ -457,7 +493,8 @@ def _fr_fcfs(R, D, ch, q, c, rb, refreshing, fallback):
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _schedule(R, D, ch, c, rb):
-    """Steps 1-4 of 7.3: refresh, write-drain mode, FR-FCFS, one command at most."""
+    """Steps 1-4 of 7.3: refresh, write-drain mode, FR-FCFS, one command at most. Returns
+    whether it changed the state (a command issued, or a drain begun)."""
     p = D.par
     q_cnt = D.q_cnt
     occupancy = D.occupancy
@@ -474,17 +511,24 @@ def _schedule(R, D, ch, c, rb):
     row_hits = D.row_hits
     complete = R.complete
     row = R.row
+    stepped = D.stepped
     nw = q_cnt[ch, WRITE_QUEUE]
-    occupancy[ch, 0] += q_cnt[ch, READ_QUEUE]
-    occupancy[ch, 1] += nw
+    # the queues have not changed since the last step (only a step changes them): each
+    # cycle since counts them as this one does
+    span = c - stepped[ch]
+    stepped[ch] = c
+    occupancy[ch, 0] += q_cnt[ch, READ_QUEUE] * span
+    occupancy[ch, 1] += nw * span
     if drain[ch] > 0:
-        occupancy[ch, 2] += 1
+        occupancy[ch, 2] += span
     refreshing = _refreshing_rank(D, ch, c)
     if refreshing >= 0 and _refresh_step(D, ch, refreshing, c):
-        return
+        return True
     # 2. write draining
+    acted = False
     if drain[ch] == 0 and nw > 0 and (nw >= p[P_WRITE_DEPTH] or q_cnt[ch, READ_QUEUE] == 0):
         drain[ch] = nw
+        acted = True
     q = WRITE_QUEUE if drain[ch] > 0 else READ_QUEUE
     # 3. FR-FCFS
     col, other = _fr_fcfs(R, D, ch, q, c, rb, refreshing, np.bool_(False))
@@ -526,7 +570,7 @@ def _schedule(R, D, ch, c, rb):
             q_req[ch, q, k] = q_req[ch, q, k + 1]
             q_first[ch, q, k] = q_first[ch, q, k + 1]
         q_cnt[ch, q] = n - 1
-        return
+        return True
     if other >= 0:
         r = q_req[ch, q, other]
         b = bank[r - rb]
@@ -538,11 +582,76 @@ def _schedule(R, D, ch, c, rb):
             _precharge(D, ch, b, c)
             if q_first[ch, q, other] < 0:
                 q_first[ch, q, other] = O_CONFLICT
+        return True
+    return acted
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def dram_channel_cycle(R, D, ch, c, rb):
     """One cycle of a channel (7.3): steps 1-4, then the arrivals join the queues (step 5).
     A column command pushes the request's completion (end of its data burst)."""
-    _schedule(R, D, ch, c, rb)
-    _join_queues(R, D, ch, rb)
+    acted = _schedule(R, D, ch, c, rb)
+    joined = _join_queues(R, D, ch, rb)
+    D.wake[ch] = _wake_after_step(R, D, ch, c, rb, acted or joined)
+
+
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def _wake_after_step(R, D, ch, c, rb, changed):
+    """The first cycle after a step at cycle c in which a step can do anything. Until the
+    next step the state is what it is now, so a step's every choice is the same except
+    where a cycle is compared with a time: a due refresh (``rk_ref``), a bank's earliest
+    command (``earliest``) and the four-activation window; and none issues while each
+    such time is still ahead. So: the earliest of them over every queued request (both
+    queues: which is served depends only on the state) and the refreshing ranks, or
+    c + 1 when one has come or a drain is to begin. ``changed``: the step issued, began a
+    drain or let an arrival join. If not, a time already passed made nothing legal at c
+    and cannot later, as the rest of what its command waits on is state (an older request
+    on the bank, a queued row hit, a queued write, a refresh) that only a change changes:
+    it is left out."""
+    p = D.par
+    q_cnt = D.q_cnt
+    q_req = D.q_req
+    bank = R.bank
+    row = R.row
+    bank_rank = D.bank_rank
+    open_row = D.open_row
+    earliest = D.earliest
+    rk_ref = D.rk_ref
+    rk_faw = D.rk_faw
+    nbk = p[P_BANKS]
+    nw = q_cnt[ch, WRITE_QUEUE]
+    if D.drain[ch] == 0 and nw > 0 and (nw >= p[P_WRITE_DEPTH] or q_cnt[ch, READ_QUEUE] == 0):
+        return c + 1
+    # a time t counts when it is ahead of c, or (after a change) has come: lo = c or c - INF
+    lo = -INF if changed else c
+    t = INF
+    for rk in range(rk_ref.shape[1]):
+        if rk_ref[ch, rk] > c:
+            t = min(t, rk_ref[ch, rk])
+            continue
+        for b in range(rk * nbk, (rk + 1) * nbk):   # refreshing: its PREs and REF
+            for x in (C_PRE, C_REF):
+                if earliest[ch, b, x] > lo:
+                    t = min(t, earliest[ch, b, x])
+    closed = 2 if p[P_CLOSED] else 0
+    for q in range(2):
+        x = (C_WR if q == WRITE_QUEUE else C_RD) + closed
+        for k in range(q_cnt[ch, q]):
+            r = q_req[ch, q, k]
+            b = bank[r - rb]
+            orow = open_row[ch, b]
+            if orow == row[r - rb]:
+                e = earliest[ch, b, x]
+            elif orow < 0:
+                e = earliest[ch, b, C_ACT]
+                rk = bank_rank[b]
+                oldest = rk_faw[ch, rk, 0]
+                for j in range(1, 4):
+                    if rk_faw[ch, rk, j] < oldest:
+                        oldest = rk_faw[ch, rk, j]
+                e = max(e, oldest + p[T_FAW])
+            else:
+                e = earliest[ch, b, C_PRE]
+            if e > lo:
+                t = min(t, e)
+    return max(t, c + 1)
