@@ -482,3 +482,42 @@ def test_bad_dram_controller_keys(key, value, expect):
                                    "dram.row_bytes=1024"]
                   + [f"dram.timing_ns.{k}={v}" for k, v in T.items()] + [f"{key}={value}"])
     assert key in str(e.value)
+
+
+@pytest.mark.parametrize("policy, refi, ranks, groups", [
+    ("open", 0, 1, 1), ("open", 500, 2, 2), ("closed", 500, 1, 2), ("open", 300, 2, 1)])
+def test_sleeping_channels_step_like_every_cycle(policy, refi, ranks, groups):
+    """A channel is stepped only when a step can do something (``DramState.wake``; the
+    occupancy sums count the cycles between): the same requests with the channel woken
+    for every cycle give the same commands, completions, outcomes and occupancy sums."""
+    over = dict(policy=policy, tREFI=refi, ranks=ranks, groups=groups, banks=4,
+                queue_depth=8, write_queue_depth=8)
+
+    def post(ms):
+        rng = np.random.default_rng(7)
+        t = 0
+        for _ in range(300):
+            t += int(rng.integers(0, 12))
+            f = ms.dram_write if rng.random() < 0.35 else ms.dram_read
+            f(t, 0, int(rng.integers(0, 1 << 16)) & ~63, 64 * int(rng.integers(1, 3)),
+              "weights")
+
+    sleeping = CycleMemorySystem(cfg(**over))
+    post(sleeping)
+    sleeping.drain()
+    stepped = CycleMemorySystem(cfg(**over))
+    post(stepped)
+    eng = stepped.eng
+    c = 0
+    while (eng.R.complete[:eng.n_rq] < 0).any() or c <= sleeping._C:
+        eng.D.wake[:] = 0            # every cycle a step, as without the wake
+        eng.run(c + 1)
+        c += 1
+    a, b = sleeping.eng, stepped.eng
+    n = a.n_rq
+    assert n == b.n_rq > 300 and a.rb == b.rb == 0
+    for col in ("issue", "complete", "outcome"):
+        assert (getattr(a.R, col)[:n] == getattr(b.R, col)[:n]).all(), col
+    for name in ("occupancy", "cmd", "outc", "bank_outc"):
+        assert (getattr(a.D, name) == getattr(b.D, name)).all(), name
+    assert a.D.occupancy[0, 0] > 0 and a.D.cmd[0].sum() > 0
