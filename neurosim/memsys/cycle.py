@@ -314,13 +314,13 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
                     nxt = min(nxt, cf_time[ch, cf_head[ch]])
                 if dram_cycle and not dm.dram_channel_idle(D, ch, c):
                     asleep = True
-                    nxt = min(nxt, dm.dram_channel_next(D, ch, c))
+                    nxt = min(nxt, dm.dram_channel_next(D, ch))
             if nxt == INF and how != RUN_UNTIL:
                 sc[SC_G] = c
                 return S_IDLE, ev_min
             if dram_cycle:
                 for ch in range(CH):
-                    nxt = min(nxt, dm.dram_channel_next(D, ch, c))
+                    nxt = min(nxt, dm.dram_channel_next(D, ch))
             if asleep and sc[SC_LOGGING] != 0 and spec_par[CK_NEXT] > c:
                 # not past a checkpoint's cycle: checkpoints (and the activity samples
                 # read from them) fall where they would with the channel stepped

@@ -268,9 +268,9 @@ def dram_channel_due(D, ch, c):
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def dram_channel_next(D, ch, c):
-    """For a channel not due at cycle c: the first later cycle it may be (INF: none before
-    an arrival). Asleep with requests queued: its wake; idle: its next refresh."""
+def dram_channel_next(D, ch):
+    """For a channel not due now: the first later cycle it may be (INF: none before an
+    arrival). Asleep with requests queued: its wake; idle: its next refresh."""
     q_cnt = D.q_cnt
     if q_cnt[ch, 0] > 0 or q_cnt[ch, 1] > 0 or D.ovf_head[ch] >= 0:
         return D.wake[ch]
