@@ -295,15 +295,32 @@ def _issue(D, ch, b, x, c):
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def _faw_ok(D, ch, rk, c):
-    """Fewer than 4 ACTs of the rank in (c - tFAW, c]: the oldest of the last four is out."""
+def _faw_free(D, ch, rk):
+    """First cycle the rank may activate as far as tFAW goes: the oldest of its last four
+    ACTs out of the window."""
     rk_faw = D.rk_faw
-    par = D.par
     oldest = rk_faw[ch, rk, 0]
     for k in range(1, 4):
         if rk_faw[ch, rk, k] < oldest:
             oldest = rk_faw[ch, rk, k]
-    return oldest <= c - par[T_FAW]
+    return oldest + D.par[T_FAW]
+
+
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def _faw_ok(D, ch, rk, c):
+    """Fewer than 4 ACTs of the rank in (c - tFAW, c]."""
+    return c >= _faw_free(D, ch, rk)
+
+
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def _drain_begins(D, ch):
+    """7.2: a write drain is to begin (none on; the write queue full, or writes and no
+    reads queued)."""
+    p = D.par
+    q_cnt = D.q_cnt
+    nw = q_cnt[ch, WRITE_QUEUE]
+    return (D.drain[ch] == 0 and nw > 0
+            and (nw >= p[P_WRITE_DEPTH] or q_cnt[ch, READ_QUEUE] == 0))
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
@@ -526,7 +543,7 @@ def _schedule(R, D, ch, c, rb):
         return True
     # 2. write draining
     acted = False
-    if drain[ch] == 0 and nw > 0 and (nw >= p[P_WRITE_DEPTH] or q_cnt[ch, READ_QUEUE] == 0):
+    if _drain_begins(D, ch):
         drain[ch] = nw
         acted = True
     q = WRITE_QUEUE if drain[ch] > 0 else READ_QUEUE
@@ -617,10 +634,8 @@ def _wake_after_step(R, D, ch, c, rb, changed):
     open_row = D.open_row
     earliest = D.earliest
     rk_ref = D.rk_ref
-    rk_faw = D.rk_faw
     nbk = p[P_BANKS]
-    nw = q_cnt[ch, WRITE_QUEUE]
-    if D.drain[ch] == 0 and nw > 0 and (nw >= p[P_WRITE_DEPTH] or q_cnt[ch, READ_QUEUE] == 0):
+    if _drain_begins(D, ch):
         return c + 1
     # a time t counts when it is ahead of c, or (after a change) has come: lo = c or c - INF
     lo = -INF if changed else c
@@ -643,13 +658,7 @@ def _wake_after_step(R, D, ch, c, rb, changed):
             if orow == row[r - rb]:
                 e = earliest[ch, b, x]
             elif orow < 0:
-                e = earliest[ch, b, C_ACT]
-                rk = bank_rank[b]
-                oldest = rk_faw[ch, rk, 0]
-                for j in range(1, 4):
-                    if rk_faw[ch, rk, j] < oldest:
-                        oldest = rk_faw[ch, rk, j]
-                e = max(e, oldest + p[T_FAW])
+                e = max(earliest[ch, b, C_ACT], _faw_free(D, ch, bank_rank[b]))
             else:
                 e = earliest[ch, b, C_PRE]
             if e > lo:
