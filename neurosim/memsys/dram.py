@@ -637,7 +637,7 @@ def _wake_after_step(R, D, ch, c, rb, changed):
     nbk = p[P_BANKS]
     if _drain_begins(D, ch):
         return c + 1
-    # a time t counts when it is ahead of c, or (after a change) has come: lo = c or c - INF
+    # a time counts when it is ahead of c, or (after a change) also when it has come
     lo = -INF if changed else c
     t = INF
     for rk in range(rk_ref.shape[1]):
