@@ -309,18 +309,21 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
             if sc[SC_DREQ] < cnt[1]:
                 nxt = min(nxt, dreq_time[sc[SC_DREQ]])
             asleep = False      # a channel with work, waiting for a timing constraint
+            refresh = INF       # the idle channels' next refresh
             for ch in range(CH):
                 if cf_cnt[ch] > 0:
                     nxt = min(nxt, cf_time[ch, cf_head[ch]])
-                if dram_cycle and not dm.dram_channel_idle(D, ch, c):
+                if not dram_cycle:
+                    continue
+                if dm.dram_channel_idle(D, ch, c):
+                    refresh = min(refresh, dm.dram_next_refresh(D, ch))
+                else:
                     asleep = True
-                    nxt = min(nxt, dm.dram_channel_next(D, ch))
+                    nxt = min(nxt, D.wake[ch])
             if nxt == INF and how != RUN_UNTIL:
                 sc[SC_G] = c
                 return S_IDLE, ev_min
-            if dram_cycle:
-                for ch in range(CH):
-                    nxt = min(nxt, dm.dram_channel_next(D, ch))
+            nxt = min(nxt, refresh)
             if asleep and sc[SC_LOGGING] != 0 and spec_par[CK_NEXT] > c:
                 # not past a checkpoint's cycle: checkpoints (and the activity samples
                 # read from them) fall where they would with the channel stepped

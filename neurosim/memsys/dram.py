@@ -268,16 +268,6 @@ def dram_channel_due(D, ch, c):
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def dram_channel_next(D, ch):
-    """For a channel not due now: the first later cycle it may be (INF: none before an
-    arrival). Asleep with requests queued: its wake; idle: its next refresh."""
-    q_cnt = D.q_cnt
-    if q_cnt[ch, 0] > 0 or q_cnt[ch, 1] > 0 or D.ovf_head[ch] >= 0:
-        return D.wake[ch]
-    return max(D.wake[ch], dram_next_refresh(D, ch))
-
-
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _issue(D, ch, b, x, c):
     """Command kind x issues at cycle c on bank b: every bank of the channel takes the
     delays of the timing table (7.4)."""
