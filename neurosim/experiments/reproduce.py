@@ -128,6 +128,14 @@ def run_job(arch, job: StepJob) -> tuple:
     return job.key, dict(res.summary), res.trace.batch
 
 
+def timed_job(arch, job: StepJob) -> tuple:
+    """``run_job``'s result and the CPU seconds it took (for the progress lines: which
+    simulations bound the reproduction)."""
+    t0 = time.process_time()
+    key, summary, batch = run_job(arch, job)
+    return key, summary, batch, time.process_time() - t0
+
+
 def default_jobs() -> int:
     """Worker processes: the CPUs this process may run on."""
     import os
@@ -152,13 +160,13 @@ def run_jobs(arch, jobs, workers: int, progress) -> dict:
     t0 = time.perf_counter()
     # spawn: a fresh interpreter per worker, never a fork of numba's or SimPy's state
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = {pool.submit(run_job, arch, job): job for job in jobs}
+        pending = {pool.submit(timed_job, arch, job): job for job in jobs}
         progress(f"[reproduce] {len(jobs)} simulations on {arch} in {workers} processes")
         for done, fut in enumerate(as_completed(pending), 1):
-            key, summary, batch = fut.result()
+            key, summary, batch, cpu_s = fut.result()
             results[key] = (summary, batch)
-            progress(f"[reproduce] {done}/{len(jobs)} done: {key} "
-                     f"({time.perf_counter() - t0:.0f} s)")
+            progress(f"[reproduce] {done}/{len(jobs)} done: {key} ({cpu_s:.0f} s CPU; "
+                     f"{time.perf_counter() - t0:.0f} s in all)")
     return results
 
 
