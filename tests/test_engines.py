@@ -163,6 +163,9 @@ def test_upd_tile():
     assert E.upd_tile(*args, False, EMPTY, cnt) == 4 + 100
     assert cnt[E.CNT_SRAM + 2 * E.B_WGRAD] == 50 * ep.k_g + 50 * 2
     assert cnt[E.CNT_SRAM + 2 * E.B_WGRAD + 1] == 50 * 2
+    codes = np.empty(104, np.int64)
+    E.upd_tile(*args, True, codes, np.zeros(E.N_CNT, np.int64))
+    assert_declared_kinds("UPD", codes, len(codes))
 
 
 # --------------------------------------------------------------------------- brute force
@@ -353,13 +356,24 @@ def test_kernels_match_brute_force(seed):
 
     _, _, codes = run_fp(ep, layer, in_bits, n_ch, bases[0], bases[1], emit=True)
     assert [decode(ep, c) for c in codes] == bf_fp(ep, layer, in_bits, n_ch, bases[0], bases[1])
+    assert_declared_kinds("FP", codes, len(codes))
     _, dl, _, codes = run_bp(ep, layer, part_gu, n_ch, base_W=bases[0], base_GS=bases[2],
                              base_GU=bases[3], emit=True)
     want = bf_bp(ep, layer, part_gu, n_ch, bases[0], bases[2], bases[3])
     assert [decode(ep, c) for c in codes] == want
     assert dl == ep.bp_depth + math.ceil(len(part_gu) / ep.bp_lanes)
+    assert_declared_kinds("BP", codes, dl)
     _, _, codes = run_wg(ep, layer, part_gu, in_bits, n_ch, bases[1], emit=True)
     assert [decode(ep, c) for c in codes] == bf_wg(ep, layer, part_gu, in_bits, n_ch, bases[1])
+    assert_declared_kinds("WG", codes, len(codes))
+
+
+def assert_declared_kinds(tile_kind, codes, dl):
+    """The op kinds of a tile's stream before and from ``dl`` are among those
+    ``E.TILE_OP_KINDS`` declares (the SRAM arbiter skips co-simulating tiles whose declared
+    buffers are disjoint)."""
+    for part, declared in zip((codes[:dl], codes[dl:]), E.TILE_OP_KINDS[tile_kind]):
+        assert {int(c) >> 48 for c in part if c >= 0} <= set(declared)
 
 
 def test_closed_form_tap_counts_equal_the_validity_loop():

@@ -12,9 +12,17 @@ from neurosim.workload.trace import pack_bits
 EMPTY = np.zeros(0, np.int64)
 
 
-def drive(ep, tiles):
+def stream_buffers(ep, codes, dl):
+    """The buffers (masks) a stream's ops touch before and from ``dl``: what
+    ``EngineParams.tile_buffers`` declares, but exact."""
+    kinds = [{int(c) >> 48 for c in part if c >= 0} for part in (codes[:dl], codes[dl:])]
+    return tuple(ep.buffer_mask(k) for k in kinds)
+
+
+def drive(ep, tiles, built=None):
     """Run tiles [(engine, start, codes, delta_len)] on one arbiter the way the DES does:
-    start tiles at their cycle, otherwise jump to the predicted milestone."""
+    start tiles at their cycle, otherwise jump to the predicted milestone. ``built``: a list
+    that gets the engine of each op stream the arbiter asks for."""
     arb = CoreArbiter(ep)
     ends, deltas, execs = {}, {}, {}
     pending = sorted(tiles, key=lambda x: x[1])
@@ -25,7 +33,12 @@ def drive(ep, tiles):
             break
         if nxt is not None and (pred is None or nxt <= pred):
             e, start, codes, dl = pending.pop(0)
-            te = TileExec(e, len(codes), dl, lambda codes=codes: codes,
+
+            def materialize(codes=codes, e=e):
+                if built is not None:
+                    built.append(e)
+                return codes
+            te = TileExec(e, len(codes), dl, stream_buffers(ep, codes, dl), materialize,
                           lambda c, e=e: deltas.__setitem__(e, c),
                           lambda c, e=e: ends.__setitem__(e, c))
             execs[e] = te
@@ -122,8 +135,9 @@ def test_fp_bp_bank_conflict_hand_worked():
     assert replay(ep, tiles)[0] == ends
 
 
-def random_codes(rng, ep, n):
-    kinds = rng.integers(0, E.N_OP_KINDS, n)
+def random_codes(rng, ep, n, kinds=None):
+    """``n`` random ops (a fifth free), of random kinds or of the given ones."""
+    kinds = rng.integers(0, E.N_OP_KINDS, n) if kinds is None else rng.choice(kinds, n)
     codes = np.empty(n, np.int64)
     kb0, _, kb1, _ = ep.kind_tables
     for i, k in enumerate(kinds):
@@ -179,3 +193,54 @@ def test_arbiter_with_many_banks_matches_cycle_replay(seed):
                                      f"core.sram.wgrad.banks={rng.choice([16, 32])}",
                                      "core.sram.wgrad.width_bits=128"])
     assert_arbiter_matches_replay(rng, E.EngineParams(cfg), max_len=400, p_engine=1.0)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_arbiter_with_tile_shaped_streams_matches_cycle_replay(seed):
+    """Streams of the op kinds each tile kind emits (engines.TILE_OP_KINDS: FP on the FP
+    engine, BP with a delta phase on the BP engine, WG or UPD on the WG engine), so that
+    the arbiter's path for tiles with disjoint buffers (FP and WG, BP's delta passes and FP)
+    runs between the co-simulated stretches: same ends and stalls as the plain replay."""
+    rng = np.random.default_rng(2000 + seed)
+    cfg = load_arch("paper-20core", [f"core.sram.weights.banks={rng.choice([1, 2])}",
+                                     "core.sram.weights.width_bits=512",
+                                     f"core.sram.gradients.banks={rng.choice([1, 2])}",
+                                     "core.sram.gradients.width_bits=256",
+                                     "core.sram.wgrad.width_bits=256"])
+    ep = E.EngineParams(cfg)
+    tiles = []
+    for e, kind in enumerate(("FP", "BP", str(rng.choice(["WG", "UPD"])))):
+        if rng.random() < 0.9:
+            before, after = E.TILE_OP_KINDS[kind]
+            n = int(rng.integers(1, 80))
+            dl = int(rng.integers(1, n + 1)) if kind == "BP" else n
+            codes = np.concatenate([random_codes(rng, ep, dl, before),
+                                    random_codes(rng, ep, n - dl, after)])
+            tiles.append((e, int(rng.integers(0, 40)), codes, dl))
+    ends, deltas, stalls = drive(ep, tiles)
+    want_ends, want_stalls = replay(ep, tiles)
+    assert ends == want_ends
+    assert stalls == want_stalls
+
+
+def test_tiles_on_disjoint_buffers_are_not_replayed():
+    """FP (weights, state) and WG (wgrad) overlapping from start to end, and BP in its
+    delta passes (gradients) beside FP: no op stream is built; BP's transposed product
+    (weights) beside FP is co-simulated."""
+    cfg = load_arch("paper-20core", ["core.sram.weights.banks=1",
+                                     "core.sram.weights.width_bits=512",
+                                     "core.sram.gradients.width_bits=256",
+                                     "core.sram.wgrad.width_bits=256"])
+    ep = E.EngineParams(cfg)
+    rng = np.random.default_rng(7)
+    fp = random_codes(rng, ep, 50, E.TILE_OP_KINDS["FP"][0])
+    wg = random_codes(rng, ep, 40, E.TILE_OP_KINDS["WG"][0])
+    built = []
+    ends, _, stalls = drive(ep, [(0, 0, fp, 50), (2, 5, wg, 40)], built)
+    assert built == [] and ends == {0: 50, 2: 45}
+    bp = np.concatenate([random_codes(rng, ep, 30, E.TILE_OP_KINDS["BP"][0]),
+                         random_codes(rng, ep, 30, E.TILE_OP_KINDS["BP"][1])])
+    tiles = [(0, 0, fp, 50), (1, 0, bp, 30)]
+    ends, deltas, stalls = drive(ep, tiles, built)
+    assert deltas[1] == 30 and sorted(set(built)) == [0, 1]
+    assert (ends, stalls) == replay(ep, tiles)

@@ -332,8 +332,8 @@ class Core:
             if tile.kind == "BP":
                 key = ("BPD",) + tile.key[1:]
                 on_delta = lambda c, key=key: chip.fire(key)  # noqa: E731
-            te = TileExec(e, length, delta_len, materialize, on_delta,
-                          lambda c, done=done: done.succeed(c))
+            te = TileExec(e, length, delta_len, chip.coster.ep.tile_buffers[tile.kind],
+                          materialize, on_delta, lambda c, done=done: done.succeed(c))
             self.arbiter.start(te, start)
             chip.arbiter_changed(self.id)
             yield done

@@ -40,6 +40,18 @@ OP_FP_ACC, OP_LIF, OP_BP_DELTA, OP_BP_TRANS, OP_WG_ACC, OP_UPD, OP_UPD_MASTER = 
 N_OP_KINDS = 8
 FREE = np.int64(-1)
 
+# The op kinds a tile's stream may hold by tile kind: before its delta length, and from it
+# on (only a BP tile's differ: g(U) in its delta passes, weights and g(U) in its transposed
+# product; the others' delta length is their length). The SRAM arbiter reads them as sets
+# of buffers (``EngineParams.tile_buffers``): tiles whose sets are disjoint never contend.
+TILE_OP_KINDS = {
+    "FP": ((OP_FP_ACC, OP_LIF), (OP_FP_ACC, OP_LIF)),
+    "BP": ((OP_BP_DELTA,), (OP_BP_TRANS,)),
+    "WG": ((OP_WG_ACC,), (OP_WG_ACC,)),
+    "UPD": ((OP_UPD, OP_UPD_MASTER), (OP_UPD, OP_UPD_MASTER)),
+    "LOSS": ((), ()),
+}
+
 # Counter vector of a tile (int64[N_CNT]); per-buffer SRAM words at CNT_SRAM + 2*buf (+1 write).
 CNT_ADD, CNT_MAC, CNT_NEURON, CNT_SCAN = 0, 1, 2, 3
 CNT_SRAM = 4
@@ -517,6 +529,14 @@ class EngineParams:
             kb0[kind], kk0[kind], kb1[kind], kk1[kind] = b0, w0, b1, w1
         self.kind_tables = (kb0, kk0, kb1, kk1)
         self.kind_masks = kind_bank_masks(self.kind_tables, self.banks)
+        # tile kind -> (buffers before its delta length, from it on), as bit masks
+        self.tile_buffers = {tk: tuple(self.buffer_mask(ks) for ks in phases)
+                             for tk, phases in TILE_OP_KINDS.items()}
+
+    def buffer_mask(self, kinds) -> int:
+        """Bit ``b`` set for each SRAM buffer ``b`` that an op of one of ``kinds`` touches."""
+        kb0, _, kb1, _ = self.kind_tables
+        return sum({1 << int(b) for k in kinds for b in (kb0[k], kb1[k]) if b >= 0})
 
 
 def kind_bank_masks(kind_tables, banks) -> tuple:

@@ -11,9 +11,12 @@ highest-priority granted engine.
 :mod:`neurosim.hw.engines`) cycle by cycle, in numba, until one of them reaches a *milestone*
 (its end, or the end of a BP tile's delta phase) or a given cycle. :class:`CoreArbiter` keeps
 the committed state of a core's active tiles at a sync cycle and co-simulates lazily: with one
-active tile nothing can conflict and the tile simply advances; with several it predicts the
-earliest milestone speculatively and re-syncs from the committed state when a new tile
-arrives before it.
+active tile nothing can conflict and the tile simply advances; likewise with several whose
+ops touch no common buffer up to their next milestones (FP and WG, BP's delta passes and
+FP: no port is ever denied then, so no pointer moves and each tile advances one op per
+cycle, and their op streams are not even built); otherwise it predicts the earliest
+milestone speculatively and re-syncs from the committed state when a new tile arrives
+before it.
 """
 from __future__ import annotations
 
@@ -122,16 +125,32 @@ def cosim(ops, pos, active, milestone, stalls, ptr, t0, t_until, kb0, kk0, kb1, 
     return t
 
 
+def _independent(active: list) -> bool:
+    """No two of the active tiles touch a common buffer up to their next milestones: then
+    no engine is ever denied a port (a denial needs another engine's use of the same bank
+    in the same cycle), the priority pointer never moves and each tile advances one op per
+    cycle -- what :func:`cosim` would find, without building or replaying the op streams."""
+    seen = 0
+    for t in active:
+        b = t.buffers_until_milestone()
+        if seen & b:
+            return False
+        seen |= b
+    return True
+
+
 class TileExec:
     """A tile while it runs on an engine: its op stream position and stall counts."""
 
-    __slots__ = ("engine", "length", "delta_len", "pos", "ops", "stalls", "milestone",
-                 "materialize", "on_delta", "on_end", "delta_end", "end", "start")
+    __slots__ = ("engine", "length", "delta_len", "buffers", "pos", "ops", "stalls",
+                 "milestone", "materialize", "on_delta", "on_end", "delta_end", "end", "start")
 
-    def __init__(self, engine: int, length: int, delta_len: int, materialize, on_delta, on_end):
+    def __init__(self, engine: int, length: int, delta_len: int, buffers: tuple, materialize,
+                 on_delta, on_end):
         self.engine = engine
         self.length = length
         self.delta_len = delta_len   # == length unless a BP tile with a transposed phase
+        self.buffers = buffers       # buffers its ops may touch before / from delta_len (masks)
         self.pos = 0
         self.ops = None
         self.stalls = np.zeros(N_BUF, np.int64)
@@ -146,6 +165,11 @@ class TileExec:
     @property
     def bank_stalls(self) -> int:
         return int(self.stalls.sum())
+
+    def buffers_until_milestone(self) -> int:
+        """The buffers its ops may touch from ``pos`` to its next milestone (a milestone
+        falls on ``delta_len``, so the phase cannot change in between)."""
+        return self.buffers[0] if self.pos < self.delta_len else self.buffers[1]
 
 
 class CoreArbiter:
@@ -168,7 +192,7 @@ class CoreArbiter:
         self.ptr = np.zeros(1, np.int64)
         self._spec = None          # (cycle, pos, stalls, ptr) of the last prediction
         self._empty = np.zeros(1, np.int64)
-        self.cosim_cycles = 0      # cycles replayed with several engines active (profiling)
+        self.cosim_cycles = 0      # cycles replayed by cosim (profiling)
 
     # ---------------------------------------------------------------- driving
 
@@ -191,11 +215,11 @@ class CoreArbiter:
                 t.pos = int(spec[1][t.engine])
                 t.stalls[:] = spec[2][t.engine]
             self.ptr[:] = spec[3]
-        elif len(act) == 1:
-            t = act[0]
-            t.pos += c - self.sync
-            assert t.pos <= t.milestone, "a milestone was skipped"
-        elif act:
+        elif _independent(act):
+            for t in act:
+                t.pos += c - self.sync
+                assert t.pos <= t.milestone, "a milestone was skipped"
+        else:
             stop = self._run(c, commit=True)
             assert stop == c, "a milestone was skipped"
         self._spec = None
@@ -206,9 +230,8 @@ class CoreArbiter:
         act = [t for t in self.active if t is not None]
         if not act:
             return None
-        if len(act) == 1:
-            t = act[0]
-            return self.sync + (t.milestone - t.pos)
+        if _independent(act):
+            return self.sync + min(t.milestone - t.pos for t in act)
         return self._run(int(NO_LIMIT), commit=False)
 
     # ---------------------------------------------------------------- internals
