@@ -536,7 +536,12 @@ class EngineParams:
     def buffer_mask(self, kinds) -> int:
         """Bit ``b`` set for each SRAM buffer ``b`` that an op of one of ``kinds`` touches."""
         kb0, _, kb1, _ = self.kind_tables
-        return sum({1 << int(b) for k in kinds for b in (kb0[k], kb1[k]) if b >= 0})
+        mask = 0
+        for k in kinds:
+            for b in (kb0[k], kb1[k]):
+                if b >= 0:
+                    mask |= 1 << int(b)
+        return mask
 
 
 def kind_bank_masks(kind_tables, banks) -> tuple:
