@@ -148,25 +148,28 @@ def run_jobs(arch, jobs, workers: int, progress) -> dict:
     that many processes (each simulation is independent and deterministic, so the results
     are the same either way)."""
     results = {}
+    t0 = time.perf_counter()
+
+    def finished(result) -> None:
+        key, summary, batch, cpu_s = result
+        results[key] = (summary, batch)
+        progress(f"[reproduce] {len(results)}/{len(jobs)} done: {key} ({cpu_s:.0f} s CPU; "
+                 f"{time.perf_counter() - t0:.0f} s in all)")
+
     if workers <= 1:
         for job in jobs:
             progress(f"[reproduce] {job.key} on {arch}")
-            key, summary, batch = run_job(arch, job)
-            results[key] = (summary, batch)
+            finished(timed_job(arch, job))
         return results
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    t0 = time.perf_counter()
     # spawn: a fresh interpreter per worker, never a fork of numba's or SimPy's state
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         pending = {pool.submit(timed_job, arch, job): job for job in jobs}
         progress(f"[reproduce] {len(jobs)} simulations on {arch} in {workers} processes")
-        for done, fut in enumerate(as_completed(pending), 1):
-            key, summary, batch, cpu_s = fut.result()
-            results[key] = (summary, batch)
-            progress(f"[reproduce] {done}/{len(jobs)} done: {key} ({cpu_s:.0f} s CPU; "
-                     f"{time.perf_counter() - t0:.0f} s in all)")
+        for fut in as_completed(pending):
+            finished(fut.result())
     return results
 
 
