@@ -354,7 +354,7 @@ def _refreshing_rank(D, ch, c):
     return best
 
 
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _refresh_step(D, ch, rk, c):
     """Step 1 of 7.3 for the refreshing rank: PRE its lowest legal open bank, else REF once
     every bank is closed and REF-ready. Returns whether a command issued."""
@@ -382,7 +382,7 @@ def _refresh_step(D, ch, rk, c):
     return True
 
 
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _join_queues(R, D, ch, rb):
     """7.2: the head of the arrival FIFO joins its queue while that has room. Returns
     whether one joined."""
@@ -498,7 +498,7 @@ def _fr_fcfs(R, D, ch, q, c, rb, refreshing, fallback):
     return col, other
 
 
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _schedule(R, D, ch, c, rb):
     """Steps 1-4 of 7.3: refresh, write-drain mode, FR-FCFS, one command at most. Returns
     whether it changed the state (a command issued, or a drain begun)."""
@@ -602,7 +602,7 @@ def dram_channel_cycle(R, D, ch, c, rb):
     D.wake[ch] = _wake_after_step(R, D, ch, c, rb, acted or joined)
 
 
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _wake_after_step(R, D, ch, c, rb, changed):
     """The first cycle after a step at cycle c in which a step can do anything. Until the
     next step the state is what it is now, so a step's every choice is the same except
