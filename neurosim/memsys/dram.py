@@ -593,6 +593,10 @@ def _schedule(R, D, ch, c, rb):
     return acted
 
 
+# The step's parts (_schedule, _join_queues, _wake_after_step, _refresh_step) are
+# inline="always": a plain call takes Requests and DramState as ~340 scalars, which cost
+# more than the step itself (docs/performance.md). dram_channel_cycle stays a call from
+# engine_run: inlined there too, it slows the NoC code that shares that function.
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def dram_channel_cycle(R, D, ch, c, rb):
     """One cycle of a channel (7.3): steps 1-4, then the arrivals join the queues (step 5).
