@@ -337,16 +337,17 @@ def _chunks(mode, i, prm, aux, emit, codes, k, cnt, memo):
     return total
 
 
-@njit(cache=True)
-def _scan(words, n, sw, mode, prm, aux, emit, codes, k, cnt):
+@njit(cache=True, _nrt=False)
+def _scan(words, n, sw, mode, prm, aux, emit, codes, k, cnt, memo):
     """Zero-skipping front end over ``n`` bits in windows of ``sw``: each window costs
-    ``max(1, chunks of its nonzeros)`` cycles. Returns the next code index."""
+    ``max(1, chunks of its nonzeros)`` cycles. Returns the next code index. ``memo``: zeros
+    of length N_MEMO, for :func:`_chunks` (allocated by the caller: this loop is compiled
+    without reference counting, which numba otherwise puts on its arrays per nonzero)."""
     nwin = (n + sw - 1) // sw
     cnt[CNT_SCAN] += nwin
     cur = -1          # window being accumulated
     cur_end = 0       # its end (the nonzeros come in increasing order: no division each)
     win_chunks = 0
-    memo = np.zeros(N_MEMO, np.int64)   # _chunks' current position (none yet: end 0)
     for wi in range(words.shape[0]):
         x = words[wi]
         while x != np.uint64(0):
@@ -390,7 +391,8 @@ def fp_tile(in_words, n_in, sw, depth, prm, nl, n_part, k_s, base_U, sbanks, emi
     k = _emit_free(emit, codes, 0, depth)
     # (the mode typed np.int64, not a literal: one compilation of _scan and _chunks serves
     # the three tiles instead of one per mode, ~4 s each on a cold cache)
-    k = _scan(in_words, n_in, sw, np.int64(MODE_FP), prm, prm, emit, codes, k, cnt)
+    k = _scan(in_words, n_in, sw, np.int64(MODE_FP), prm, prm, emit, codes, k, cnt,
+              np.zeros(N_MEMO, np.int64))
     return _lif_phase(k, n_part, nl, k_s, base_U, sbanks, emit, codes, cnt)
 
 
@@ -407,7 +409,8 @@ def fp_input_taps(in_words, n_in, sw, prm):
     unit[P_K0] = 1
     cnt = np.zeros(N_CNT, np.int64)
     no_codes = np.empty(0, np.int64)
-    k = _scan(in_words, n_in, sw, np.int64(MODE_FP), unit, unit, False, no_codes, 0, cnt)
+    k = _scan(in_words, n_in, sw, np.int64(MODE_FP), unit, unit, False, no_codes, 0, cnt,
+              np.zeros(N_MEMO, np.int64))
     return cnt[CNT_ADD], k - cnt[CNT_ADD]
 
 
@@ -442,7 +445,8 @@ def bp_tile(gu_words, n_part, sw, depth, passes, transposed, prm, base_GU, emit,
     cnt[CNT_SRAM + 2 * B_GRADIENTS + 1] += passes * n_delta * k1
     delta_len = k
     if transposed:
-        k = _scan(gu_words, n_part, sw, np.int64(MODE_BP), prm, prm, emit, codes, k, cnt)
+        k = _scan(gu_words, n_part, sw, np.int64(MODE_BP), prm, prm, emit, codes, k, cnt,
+                  np.zeros(N_MEMO, np.int64))
     return k, delta_len
 
 
@@ -453,7 +457,8 @@ def wg_tile(gu_words, n_part, n_in, sw, depth, prm, nnzc, emit, codes, cnt):
     n_index = (n_in + sw - 1) // sw
     k = _emit_free(emit, codes, 0, depth + n_index)
     cnt[CNT_SCAN] += n_index
-    return _scan(gu_words, n_part, sw, np.int64(MODE_WG), prm, nnzc, emit, codes, k, cnt)
+    return _scan(gu_words, n_part, sw, np.int64(MODE_WG), prm, nnzc, emit, codes, k, cnt,
+                 np.zeros(N_MEMO, np.int64))
 
 
 @njit(cache=True)
