@@ -20,7 +20,7 @@ Implementation notes (they do not change the semantics of section 6):
   stamp, which is the same since credits are only looked at by a switch allocation (or an
   injection) of an evaluated cycle, after the cycle's credits are taken.
 - Routers and NIs are evaluated only in the cycles in which they can do something
-  (``wake``, ``ep_wake``: the earliest flit or credit arrival that matters, stage start or
+  (``RS_WAKE``, ``ep_wake``: the earliest flit or credit arrival that matters, stage start or
   completion, flit to send or inject); any other cycle would only take credits early. So a
   router whose flits all wait for credits (or a free output VC) sleeps until one arrives.
 - A stage queue holds input VCs (``input * V + vc``); its started entries form a prefix
@@ -46,6 +46,50 @@ INF_CYCLE = 1 << 62
 VC_IDLE, VC_ROUTING, VC_VC_ALLOC, VC_ACTIVE = range(4)
 # Stage queues of a router, in the order the spec starts and completes them
 STAGE_RT, STAGE_VA, STAGE_SA = range(3)
+
+# Columns of ``NocState.rs[R, NRS]``, a router's control scalars (a FIFO's head and count,
+# a stage's progress, allocator pointers), by port (NPORTS columns from the one named) or by
+# stage (3). One row per router rather than ~20 arrays: the kernels are inlined into one
+# big function (``cycle.engine_run``), where each array is a base pointer and shape to keep
+# live (register pressure, spills), and a router's scalars then share cache lines.
+RS_CH_HEAD = 0                          # channel into input port i: FIFO head, count
+RS_CH_CNT = RS_CH_HEAD + NPORTS
+RS_CR_HEAD = RS_CH_CNT + NPORTS         # credit channel into output port o: head, count
+RS_CR_CNT = RS_CR_HEAD + NPORTS
+RS_SQ_HEAD = RS_CR_CNT + NPORTS         # stage queue s: head, count, started entries,
+RS_SQ_CNT = RS_SQ_HEAD + 3              # cycle the started ones complete
+RS_SQ_STARTED = RS_SQ_CNT + 3
+RS_SQ_DONE = RS_SQ_STARTED + 3
+RS_XQ_HEAD = RS_SQ_DONE + 3             # switch traversal queue: the same
+RS_XQ_CNT = RS_XQ_HEAD + 1
+RS_XQ_STARTED = RS_XQ_CNT + 1
+RS_XQ_DONE = RS_XQ_STARTED + 1
+RS_OQ_HEAD = RS_XQ_DONE + 1             # output queue o: head, count
+RS_OQ_CNT = RS_OQ_HEAD + NPORTS
+RS_SW_PTR = RS_OQ_CNT + NPORTS          # switch round-robin pointer per input
+RS_SA_GPTR = RS_SW_PTR + NPORTS         # iSLIP grant / accept pointers of the switch
+RS_SA_APTR = RS_SA_GPTR + NPORTS        # allocator per output / input
+RS_NLOAD = RS_SA_APTR + NPORTS          # flits in the input channels, buffers, traversal
+#                                         and output queues
+RS_WAKE = RS_NLOAD + 1                  # earliest cycle the router can do anything (a flit
+#                                         due from a channel, a stage to start or complete,
+#                                         a flit to send); not before it is evaluated
+NRS = RS_WAKE + 1
+
+# Fields of ``NocState.vs[R, 6, V, NVS]``, the state of a router's VCs (likewise together, as
+# ``rs``): of input VC (r, i, v), its FIFO's head and count, state, routed output port and
+# output VC; of output VC (r, o, w), the input VC owning it (input * V + vc, -1: free) and
+# its credits
+VS_BUF_HEAD, VS_BUF_CNT, VS_STATE, VS_OUT, VS_OUTVC, VS_OWNER, VS_CREDITS = range(7)
+NVS = 7
+
+# Fields of a FIFO entry (the last axis of the FIFO arrays of ``NocState``)
+CH_TIME, CH_FLIT, CH_VC = range(3)      # ``ch``, ``ej``: flit channels
+CR_TIME, CR_VC = range(2)               # ``cr``, ``ecr``: credit channels
+BUF_FLIT, BUF_ARR = range(2)            # ``buf``: input VC buffers
+SQ_VC, SQ_RES = range(2)                # ``sq``: stage queues
+XQ_FLIT, XQ_OUT, XQ_VC = range(3)       # ``xq``: switch traversal queue
+OQ_FLIT, OQ_VC = range(2)               # ``oq``: output queues
 
 # Fields of ``NocState.par``
 PAR_NAMES = ("routing_delay", "vc_alloc_delay", "sw_alloc_delay", "crossbar_delay",
@@ -78,32 +122,26 @@ NocState = namedtuple("NocState", [
     "neigh",      # [R, 6] router behind each port (-1: none)
     "route",      # [R, E] output port at each router towards each endpoint (XY routing)
     "vc_port", "vc_index",  # [6V] port and VC of a VC numbered ``port * V + vc``
-    # input VCs [R, 6, V(, B)]: FIFO, state, routed output port and output VC
-    "buf_flit", "buf_arr", "buf_head", "buf_cnt", "vc_state", "vc_out", "vc_outvc",
-    # output VCs [R, 6, V]: owning input VC (input * V + vc, -1: free) and credits
-    "owner", "credits",
-    # channels into a router's input ports [R, 6, K]: receive cycle, flit, VC; FIFO
-    "ch_time", "ch_flit", "ch_vc", "ch_head", "ch_cnt",
-    # credit channels into a router's output ports [R, 6, K]: usable cycle, VC; FIFO
-    "cr_time", "cr_vc", "cr_head", "cr_cnt",
-    # stage queues [R, 3, 6V] (route, VC allocation, switch allocation): input VCs, result
-    "sq", "sq_res", "sq_head", "sq_cnt", "sq_started", "sq_done",
-    # switch traversal queue [R, K]: flit, output port, output VC; FIFO
-    "xq_flit", "xq_out", "xq_vc", "xq_head", "xq_cnt", "xq_started", "xq_done",
-    # output queues [R, 6, K]: flit, output VC
-    "oq_flit", "oq_vc", "oq_head", "oq_cnt",
-    # allocators: switch round-robin pointer per input [R, 6]; iSLIP grant / accept
-    # pointers of the switch allocator [R, 6] and of the VC allocator [R, 6V]
-    "sw_ptr", "sa_gptr", "sa_aptr", "va_gptr", "va_aptr",
-    "nload",      # [R] flits in the router's input channels, buffers, traversal and output queues
-    "wake",       # [R] earliest cycle the router can do anything (a flit due from a channel,
-    #               a stage to start or complete, a flit to send); not before it is evaluated
+    "rs",         # [R, NRS] control scalars (RS_*: FIFO heads and counts, stages, pointers)
+    "vs",         # [R, 6, V, NVS] per input VC and per output VC (VS_*)
+    # FIFOs, each entry's fields on the last axis (their heads and counts are in ``rs``/``vs``)
+    "buf",        # input VCs [R, 6, V, B, 2]: BUF_FLIT, BUF_ARR (cycle received)
+    "ch",         # channels into a router's input ports [R, 6, K, 3]: CH_TIME (receive
+    #               cycle), CH_FLIT, CH_VC
+    "cr",         # credit channels into a router's output ports [R, 6, K, 2]: CR_TIME
+    #               (usable cycle), CR_VC
+    "sq",         # stage queues [R, 3, 6V, 2] (route, VC allocation, switch allocation):
+    #               SQ_VC (input VC), SQ_RES (result)
+    "xq",         # switch traversal queue [R, K, 3]: XQ_FLIT, XQ_OUT (output port), XQ_VC
+    "oq",         # output queues [R, 6, K, 2]: OQ_FLIT, OQ_VC
+    # iSLIP grant / accept pointers of the VC allocator [R, 6V]
+    "va_gptr", "va_aptr",
     # network interfaces [E]: packet queue, flits sent of the head packet, its VC, last VC
     # taken; per injection VC [E, V]: owned by a packet, credits
     "ep_head", "ep_tail", "ep_sent", "ep_vc", "ep_last", "ep_own", "ep_cred",
-    "ep_wake",    # [E] earliest cycle the NI can do anything (as ``wake`` for routers)
-    "ecr_time", "ecr_vc", "ecr_head", "ecr_cnt",           # credits to the NI [E, K]
-    "ej_time", "ej_flit", "ej_vc", "ej_head", "ej_cnt",    # ejection channel [E, K]
+    "ep_wake",    # [E] earliest cycle the NI can do anything (as RS_WAKE for routers)
+    "ecr", "ecr_head", "ecr_cnt",     # credits to the NI [E, K, 2]: as ``cr``
+    "ej", "ej_head", "ej_cnt",        # ejection channel [E, K, 3]: as ``ch``
     "ej_pkts",    # packets whose tail was received by their NI in the current cycle
     # allocator scratch: requests [6V, 6V], request counts, grants, matches
     "a_req", "a_nin", "a_nout", "a_grant", "a_inm", "a_outm",
@@ -165,31 +203,19 @@ def make_noc_state(cfg) -> NocState:
 
     def z(*shape, fill=0):
         return np.full(shape, fill, np.int64)
+    vs = z(R, NPORTS, V, NVS)
+    vs[..., VS_OUT] = vs[..., VS_OUTVC] = vs[..., VS_OWNER] = -1
+    vs[..., VS_CREDITS] = B
     return NocState(
         par=np.array([p[k] for k in PAR_NAMES], np.int64), neigh=neigh,
         route=np.array([[noc_route(cols, r, e) for e in range(E)] for r in range(R)], np.int64),
         vc_port=np.arange(QN, dtype=np.int64) // V, vc_index=np.arange(QN, dtype=np.int64) % V,
-        buf_flit=z(R, NPORTS, V, B), buf_arr=z(R, NPORTS, V, B), buf_head=z(R, NPORTS, V),
-        buf_cnt=z(R, NPORTS, V), vc_state=z(R, NPORTS, V), vc_out=z(R, NPORTS, V, fill=-1),
-        vc_outvc=z(R, NPORTS, V, fill=-1),
-        owner=z(R, NPORTS, V, fill=-1), credits=z(R, NPORTS, V, fill=B),
-        ch_time=z(R, NPORTS, kc), ch_flit=z(R, NPORTS, kc), ch_vc=z(R, NPORTS, kc),
-        ch_head=z(R, NPORTS), ch_cnt=z(R, NPORTS),
-        cr_time=z(R, NPORTS, kr), cr_vc=z(R, NPORTS, kr), cr_head=z(R, NPORTS),
-        cr_cnt=z(R, NPORTS),
-        sq=z(R, 3, QN), sq_res=z(R, 3, QN), sq_head=z(R, 3), sq_cnt=z(R, 3),
-        sq_started=z(R, 3), sq_done=z(R, 3),
-        xq_flit=z(R, kx), xq_out=z(R, kx), xq_vc=z(R, kx), xq_head=z(R), xq_cnt=z(R),
-        xq_started=z(R), xq_done=z(R),
-        oq_flit=z(R, NPORTS, ko), oq_vc=z(R, NPORTS, ko), oq_head=z(R, NPORTS),
-        oq_cnt=z(R, NPORTS),
-        sw_ptr=z(R, NPORTS), sa_gptr=z(R, NPORTS), sa_aptr=z(R, NPORTS),
+        rs=z(R, NRS), vs=vs, buf=z(R, NPORTS, V, B, 2), ch=z(R, NPORTS, kc, 3),
+        cr=z(R, NPORTS, kr, 2), sq=z(R, 3, QN, 2), xq=z(R, kx, 3), oq=z(R, NPORTS, ko, 2),
         va_gptr=z(R, QN), va_aptr=z(R, QN),
-        nload=z(R), wake=z(R),
         ep_head=z(E, fill=-1), ep_tail=z(E, fill=-1), ep_sent=z(E), ep_vc=z(E),
         ep_last=z(E, fill=-1), ep_own=z(E, V), ep_cred=z(E, V, fill=B), ep_wake=z(E),
-        ecr_time=z(E, kr), ecr_vc=z(E, kr), ecr_head=z(E), ecr_cnt=z(E),
-        ej_time=z(E, ke), ej_flit=z(E, ke), ej_vc=z(E, ke), ej_head=z(E), ej_cnt=z(E),
+        ecr=z(E, kr, 2), ecr_head=z(E), ecr_cnt=z(E), ej=z(E, ke, 3), ej_head=z(E), ej_cnt=z(E),
         ej_pkts=z(E),
         a_req=z(QN, QN, fill=-1), a_nin=z(QN), a_nout=z(QN), a_grant=z(QN), a_inm=z(QN),
         a_outm=z(QN),
@@ -258,9 +284,10 @@ def _ring(j, k):
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
+def islip(req, nin, nout, n, m, gptr, aptr, goff, aoff, grant, inm, outm, iters):
     """Spec 6.4: iSLIP on the requests ``req[0:n, 0:m] >= 0`` (``nin``/``nout``: request
-    counts per requester / resource); leaves the match in ``inm[0:n]`` / ``outm[0:m]``."""
+    counts per requester / resource; the pointers are ``gptr[goff:goff + m]`` and
+    ``aptr[aoff:aoff + n]``); leaves the match in ``inm[0:n]`` / ``outm[0:m]``."""
     for k in range(n):
         inm[k] = -1
     for k in range(m):
@@ -285,8 +312,8 @@ def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
                 if req[i, o] >= 0:
                     inm[i] = o
                     outm[o] = i
-                    gptr[o] = _ring(i + 1, n)
-                    aptr[i] = _ring(o + 1, m)
+                    gptr[goff + o] = _ring(i + 1, n)
+                    aptr[aoff + i] = _ring(o + 1, m)
                     break
         return
     for it in range(iters):
@@ -295,7 +322,7 @@ def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
             if outm[o] >= 0 or nout[o] == 0:
                 continue
             for k in range(n):
-                i = _ring(gptr[o] + k, n)
+                i = _ring(gptr[goff + o] + k, n)
                 if req[i, o] >= 0 and inm[i] < 0:
                     grant[o] = i
                     break
@@ -303,62 +330,62 @@ def islip(req, nin, nout, n, m, gptr, aptr, grant, inm, outm, iters):
             if nin[i] == 0 or inm[i] >= 0:
                 continue
             for k in range(m):
-                o = _ring(aptr[i] + k, m)
+                o = _ring(aptr[aoff + i] + k, m)
                 if grant[o] == i:
                     inm[i] = o
                     outm[o] = i
                     if it == 0:
-                        gptr[o] = _ring(i + 1, n)
-                        aptr[i] = _ring(o + 1, m)
+                        gptr[goff + o] = _ring(i + 1, n)
+                        aptr[aoff + i] = _ring(o + 1, m)
                     break
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, d, i, t, f, w):
+def _flit_to(ch, rs, d, i, t, f, w):
     """Send flit f in VC w on the channel into input port i of router d, received at t."""
-    KC = ch_time.shape[2]
-    k = _ring(ch_head[d, i] + ch_cnt[d, i], KC)
-    ch_time[d, i, k] = t
-    ch_flit[d, i, k] = f
-    ch_vc[d, i, k] = w
-    ch_cnt[d, i] += 1
-    nload[d] += 1
-    if t < wake[d]:
-        wake[d] = t
+    KC = ch.shape[2]
+    k = _ring(rs[d, RS_CH_HEAD + i] + rs[d, RS_CH_CNT + i], KC)
+    ch[d, i, k, CH_TIME] = t
+    ch[d, i, k, CH_FLIT] = f
+    ch[d, i, k, CH_VC] = w
+    rs[d, RS_CH_CNT + i] += 1
+    rs[d, RS_NLOAD] += 1
+    if t < rs[d, RS_WAKE]:
+        rs[d, RS_WAKE] = t
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def _credit_to(cr_time, cr_vc, cr_head, cr_cnt, wake, u, o, t, w):
+def _credit_to(cr, rs, u, o, t, w):
     """Send a credit for VC w to output port o of router u, usable from cycle t."""
-    KRR = cr_time.shape[2]
-    k = _ring(cr_head[u, o] + cr_cnt[u, o], KRR)
-    cr_time[u, o, k] = t
-    cr_vc[u, o, k] = w
-    cr_cnt[u, o] += 1
-    if t < wake[u]:
-        wake[u] = t
+    KRR = cr.shape[2]
+    k = _ring(rs[u, RS_CR_HEAD + o] + rs[u, RS_CR_CNT + o], KRR)
+    cr[u, o, k, CR_TIME] = t
+    cr[u, o, k, CR_VC] = w
+    rs[u, RS_CR_CNT + o] += 1
+    if t < rs[u, RS_WAKE]:
+        rs[u, RS_WAKE] = t
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def _sq_push(sq, sq_head, sq_cnt, r, s, e):
+def _sq_push(sq, rs, r, s, e):
     """Append input VC e to stage queue s of router r."""
     QN = sq.shape[2]
-    sq[r, s, _ring(sq_head[r, s] + sq_cnt[r, s], QN)] = e
-    sq_cnt[r, s] += 1
+    sq[r, s, _ring(rs[r, RS_SQ_HEAD + s] + rs[r, RS_SQ_CNT + s], QN), SQ_VC] = e
+    rs[r, RS_SQ_CNT + s] += 1
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt, r, i, v, f, pb):
+def _head_arrives(par, route, dst_ep, vs, sq, rs, r, i, v, f, pb):
     """A head flit is at the front of idle input VC (r, i, v): it enters routing, or (with
     lookahead routing, routing_delay 0) VC allocation with its route (spec 6.3)."""
     V = par[PAR_V]
     if par[PAR_RT] > 0:
-        vc_state[r, i, v] = VC_ROUTING
-        _sq_push(sq, sq_head, sq_cnt, r, STAGE_RT, i * V + v)
+        vs[r, i, v, VS_STATE] = VC_ROUTING
+        _sq_push(sq, rs, r, STAGE_RT, i * V + v)
     else:
-        vc_out[r, i, v] = route[r, dst_ep[(f >> 5) - pb]]
-        vc_state[r, i, v] = VC_VC_ALLOC
-        _sq_push(sq, sq_head, sq_cnt, r, STAGE_VA, i * V + v)
+        vs[r, i, v, VS_OUT] = route[r, dst_ep[(f >> 5) - pb]]
+        vs[r, i, v, VS_STATE] = VC_VC_ALLOC
+        _sq_push(sq, rs, r, STAGE_VA, i * V + v)
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
@@ -386,19 +413,14 @@ def noc_busy(sc):
 def _ni_cycle(P, N, c, pb):
     """Spec 6.5: the NIs' part of cycle c -- receive ejected flits and credits, inject."""
     par = N.par
+    rs = N.rs
     ep_head = N.ep_head
-    ej_time = N.ej_time
-    ecr_time = N.ecr_time
+    ej = N.ej
+    ecr = N.ecr
     ep_wake = N.ep_wake
-    cr_time = N.cr_time
-    cr_vc = N.cr_vc
-    cr_head = N.cr_head
-    cr_cnt = N.cr_cnt
-    wake = N.wake
+    cr = N.cr
     ej_cnt = N.ej_cnt
     ej_head = N.ej_head
-    ej_flit = N.ej_flit
-    ej_vc = N.ej_vc
     sc = N.sc
     st_ej = N.st_ej
     flits = P.flits
@@ -407,22 +429,21 @@ def _ni_cycle(P, N, c, pb):
     ecr_cnt = N.ecr_cnt
     ecr_head = N.ecr_head
     ep_cred = N.ep_cred
-    ecr_vc = N.ecr_vc
     ED = par[PAR_EJ]
     CD = par[PAR_CREDIT]
     E = ep_head.shape[0]
-    KE = ej_time.shape[1]
-    KR = ecr_time.shape[1]
+    KE = ej.shape[1]
+    KR = ecr.shape[1]
     for e in range(E):
         if ep_wake[e] > c:
             continue
         r = e >> 1
         port = 5 if (e & 1) else 0
         # ejection channel
-        while ej_cnt[e] > 0 and ej_time[e, ej_head[e]] <= c:
+        while ej_cnt[e] > 0 and ej[e, ej_head[e], CH_TIME] <= c:
             h = ej_head[e]
-            f = ej_flit[e, h]
-            w = ej_vc[e, h]
+            f = ej[e, h, CH_FLIT]
+            w = ej[e, h, CH_VC]
             ej_head[e] = _ring(h + 1, KE)
             ej_cnt[e] -= 1
             sc[2] -= 1
@@ -433,11 +454,11 @@ def _ni_cycle(P, N, c, pb):
                 ej_pkts[sc[0]] = p
                 sc[0] += 1
             # its credit goes back to the router's ejection port
-            _credit_to(cr_time, cr_vc, cr_head, cr_cnt, wake, r, port, c + 1 + ED + CD, w)
+            _credit_to(cr, rs, r, port, c + 1 + ED + CD, w)
         # credits from the router's injection port
-        while ecr_cnt[e] > 0 and ecr_time[e, ecr_head[e]] <= c:
+        while ecr_cnt[e] > 0 and ecr[e, ecr_head[e], CR_TIME] <= c:
             h = ecr_head[e]
-            ep_cred[e, ecr_vc[e, h]] += 1
+            ep_cred[e, ecr[e, h, CR_VC]] += 1
             ecr_head[e] = _ring(h + 1, KR)
             ecr_cnt[e] -= 1
         # injection: the next flit of the packet at the head of the queue
@@ -451,6 +472,7 @@ def _ni_inject(P, N, e, r, port, c, pb):
     """Spec 6.5: NI e injects the next flit of the packet at the head of its queue, if it
     can (a free injection VC with a credit for a head flit, a credit on its VC otherwise)."""
     par = N.par
+    rs = N.rs
     ep_head = N.ep_head
     ep_sent = N.ep_sent
     ep_last = N.ep_last
@@ -463,13 +485,7 @@ def _ni_inject(P, N, e, r, port, c, pb):
     flits = P.flits
     ep_tail = N.ep_tail
     next_packet = P.next
-    ch_time = N.ch_time
-    ch_flit = N.ch_flit
-    ch_vc = N.ch_vc
-    ch_head = N.ch_head
-    ch_cnt = N.ch_cnt
-    nload = N.nload
-    wake = N.wake
+    ch = N.ch
     V = par[PAR_V]
     ID = par[PAR_INJ]
     p = ep_head[e]
@@ -493,7 +509,7 @@ def _ni_inject(P, N, e, r, port, c, pb):
         if ep_cred[e, v] <= 0:
             return
     ep_cred[e, v] -= 1
-    _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, r, port, c + 1 + ID,
+    _flit_to(ch, rs, r, port, c + 1 + ID,
              (p << 5) | s, v)
     sc[2] += 1
     st_inj[e] += 1
@@ -516,7 +532,7 @@ def _ni_wake(N, e, c):
     receives an ejected flit, or injects (the next cycle if it can, else when the next
     credit arrives: a blocked injection changes nothing)."""
     ej_cnt = N.ej_cnt
-    ej_time = N.ej_time
+    ej = N.ej
     ej_head = N.ej_head
     ep_head = N.ep_head
     ep_sent = N.ep_sent
@@ -525,11 +541,11 @@ def _ni_wake(N, e, c):
     par = N.par
     ep_own = N.ep_own
     ecr_cnt = N.ecr_cnt
-    ecr_time = N.ecr_time
+    ecr = N.ecr
     ecr_head = N.ecr_head
     nxt = INF_CYCLE
     if ej_cnt[e] > 0:
-        nxt = ej_time[e, ej_head[e]]
+        nxt = ej[e, ej_head[e], CH_TIME]
     if ep_head[e] >= 0:
         if ep_sent[e] > 0:
             if ep_cred[e, ep_vc[e]] > 0:
@@ -538,8 +554,8 @@ def _ni_wake(N, e, c):
             for w in range(par[PAR_V]):
                 if ep_own[e, w] == 0 and ep_cred[e, w] > 0:
                     return c + 1
-        if ecr_cnt[e] > 0 and ecr_time[e, ecr_head[e]] < nxt:
-            nxt = ecr_time[e, ecr_head[e]]
+        if ecr_cnt[e] > 0 and ecr[e, ecr_head[e], CR_TIME] < nxt:
+            nxt = ecr[e, ecr_head[e], CR_TIME]
     return nxt if nxt > c else c + 1
 
 
@@ -547,33 +563,17 @@ def _ni_wake(N, e, c):
 def _router_cycle(P, N, r, c, pb):
     """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""
     par = N.par
+    rs = N.rs
+    row = rs[r]   # (router r's control scalars)
+    vs = N.vs
     sq = N.sq
-    ch_time = N.ch_time
-    cr_time = N.cr_time
-    xq_flit = N.xq_flit
-    oq_flit = N.oq_flit
-    ch_cnt = N.ch_cnt
-    ch_head = N.ch_head
-    ch_flit = N.ch_flit
-    ch_vc = N.ch_vc
-    buf_head = N.buf_head
-    buf_cnt = N.buf_cnt
-    buf_flit = N.buf_flit
-    buf_arr = N.buf_arr
-    vc_state = N.vc_state
-    cr_cnt = N.cr_cnt
-    cr_head = N.cr_head
-    credits = N.credits
-    cr_vc = N.cr_vc
-    sq_started = N.sq_started
-    sq_cnt = N.sq_cnt
-    sq_done = N.sq_done
-    sq_head = N.sq_head
-    vc_out = N.vc_out
+    ch = N.ch
+    cr = N.cr
+    xq = N.xq
+    oq = N.oq
+    buf = N.buf
     vc_port = N.vc_port
     vc_index = N.vc_index
-    owner = N.owner
-    sq_res = N.sq_res
     va_gptr = N.va_gptr
     va_aptr = N.va_aptr
     a_nin = N.a_nin
@@ -582,13 +582,6 @@ def _router_cycle(P, N, r, c, pb):
     a_grant = N.a_grant
     a_inm = N.a_inm
     a_outm = N.a_outm
-    vc_outvc = N.vc_outvc
-    sw_ptr = N.sw_ptr
-    sa_gptr = N.sa_gptr
-    sa_aptr = N.sa_aptr
-    xq_started = N.xq_started
-    xq_cnt = N.xq_cnt
-    xq_done = N.xq_done
     route = N.route
     dst_ep = P.dst_ep
     st_occ = N.st_occ
@@ -596,75 +589,64 @@ def _router_cycle(P, N, r, c, pb):
     flits = P.flits
     ecr_head = N.ecr_head
     ecr_cnt = N.ecr_cnt
-    ecr_time = N.ecr_time
-    ecr_vc = N.ecr_vc
+    ecr = N.ecr
     ep_wake = N.ep_wake
     neigh = N.neigh
-    xq_head = N.xq_head
-    xq_out = N.xq_out
-    xq_vc = N.xq_vc
     st_busy = N.st_busy
-    oq_head = N.oq_head
-    oq_cnt = N.oq_cnt
-    oq_vc = N.oq_vc
     st_port = N.st_port
-    nload = N.nload
-    ej_time = N.ej_time
+    ej = N.ej
     ej_head = N.ej_head
     ej_cnt = N.ej_cnt
-    ej_flit = N.ej_flit
-    ej_vc = N.ej_vc
-    wake = N.wake
     V = par[PAR_V]
     B = par[PAR_B]
     QN = sq.shape[2]
-    KC = ch_time.shape[2]
-    KRR = cr_time.shape[2]
-    KX = xq_flit.shape[1]
-    KO = oq_flit.shape[2]
+    KC = ch.shape[2]
+    KRR = cr.shape[2]
+    KX = xq.shape[1]
+    KO = oq.shape[2]
     # ---- 1. receive flits (by input port) and credits
     for i in range(NPORTS):
-        while ch_cnt[r, i] > 0 and ch_time[r, i, ch_head[r, i]] <= c:
-            h = ch_head[r, i]
-            f = ch_flit[r, i, h]
-            v = ch_vc[r, i, h]
-            ch_head[r, i] = _ring(h + 1, KC)
-            ch_cnt[r, i] -= 1
-            pos = _ring(buf_head[r, i, v] + buf_cnt[r, i, v], B)
-            buf_flit[r, i, v, pos] = f
-            buf_arr[r, i, v, pos] = c
-            buf_cnt[r, i, v] += 1
-            st = vc_state[r, i, v]
+        while row[RS_CH_CNT + i] > 0 and ch[r, i, row[RS_CH_HEAD + i], CH_TIME] <= c:
+            h = row[RS_CH_HEAD + i]
+            f = ch[r, i, h, CH_FLIT]
+            v = ch[r, i, h, CH_VC]
+            row[RS_CH_HEAD + i] = _ring(h + 1, KC)
+            row[RS_CH_CNT + i] -= 1
+            pos = _ring(vs[r, i, v, VS_BUF_HEAD] + vs[r, i, v, VS_BUF_CNT], B)
+            buf[r, i, v, pos, BUF_FLIT] = f
+            buf[r, i, v, pos, BUF_ARR] = c
+            vs[r, i, v, VS_BUF_CNT] += 1
+            st = vs[r, i, v, VS_STATE]
             if st == VC_IDLE:
-                _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt,
+                _head_arrives(par, route, dst_ep, vs, sq, rs,
                               r, i, v, f, pb)
-            elif st == VC_ACTIVE and buf_cnt[r, i, v] == 1:
-                _sq_push(sq, sq_head, sq_cnt, r, STAGE_SA, i * V + v)
+            elif st == VC_ACTIVE and vs[r, i, v, VS_BUF_CNT] == 1:
+                _sq_push(sq, rs, r, STAGE_SA, i * V + v)
     for o in range(NPORTS):
-        while cr_cnt[r, o] > 0 and cr_time[r, o, cr_head[r, o]] <= c:
-            h = cr_head[r, o]
-            credits[r, o, cr_vc[r, o, h]] += 1
-            cr_head[r, o] = _ring(h + 1, KRR)
-            cr_cnt[r, o] -= 1
+        while row[RS_CR_CNT + o] > 0 and cr[r, o, row[RS_CR_HEAD + o], CR_TIME] <= c:
+            h = row[RS_CR_HEAD + o]
+            vs[r, o, cr[r, o, h, CR_VC], VS_CREDITS] += 1
+            row[RS_CR_HEAD + o] = _ring(h + 1, KRR)
+            row[RS_CR_CNT + o] -= 1
 
     # ---- 2. start the stages whose queue has no started entry
     # routing
-    if sq_started[r, STAGE_RT] == 0 and sq_cnt[r, STAGE_RT] > 0:
-        sq_started[r, STAGE_RT] = sq_cnt[r, STAGE_RT]
-        sq_done[r, STAGE_RT] = c + par[PAR_RT] - 1
+    if row[RS_SQ_STARTED + STAGE_RT] == 0 and row[RS_SQ_CNT + STAGE_RT] > 0:
+        row[RS_SQ_STARTED + STAGE_RT] = row[RS_SQ_CNT + STAGE_RT]
+        row[RS_SQ_DONE + STAGE_RT] = c + par[PAR_RT] - 1
     # VC allocation
-    n_va = sq_cnt[r, STAGE_VA]
+    n_va = row[RS_SQ_CNT + STAGE_VA]
     single = False
-    if sq_started[r, STAGE_VA] == 0 and n_va == 1:
+    if row[RS_SQ_STARTED + STAGE_VA] == 0 and n_va == 1:
         # one requester asking for at most one output VC: the request, if any, is granted
         # and accepted with the pointer moves of iSLIP's first iteration (as islip does)
-        h0 = sq_head[r, STAGE_VA]
-        e = sq[r, STAGE_VA, h0]
-        o = vc_out[r, vc_port[e], vc_index[e]]
+        h0 = row[RS_SQ_HEAD + STAGE_VA]
+        e = sq[r, STAGE_VA, h0, SQ_VC]
+        o = vs[r, vc_port[e], vc_index[e], VS_OUT]
         free = -1
         nfree = 0
         for w in range(V):
-            if owner[r, o, w] < 0:
+            if vs[r, o, w, VS_OWNER] < 0:
                 nfree += 1
                 free = w
         if nfree <= 1:
@@ -672,67 +654,67 @@ def _router_cycle(P, N, r, c, pb):
             QV = NPORTS * V
             if nfree == 1:
                 g = o * V + free
-                sq_res[r, STAGE_VA, h0] = g
+                sq[r, STAGE_VA, h0, SQ_RES] = g
                 va_gptr[r, g] = _ring(e + 1, QV)
                 va_aptr[r, e] = _ring(g + 1, QV)
             else:
-                sq_res[r, STAGE_VA, h0] = -1
-            sq_started[r, STAGE_VA] = 1
-            sq_done[r, STAGE_VA] = c + par[PAR_VA] - 1
-    if not single and sq_started[r, STAGE_VA] == 0 and n_va > 0:
+                sq[r, STAGE_VA, h0, SQ_RES] = -1
+            row[RS_SQ_STARTED + STAGE_VA] = 1
+            row[RS_SQ_DONE + STAGE_VA] = c + par[PAR_VA] - 1
+    if not single and row[RS_SQ_STARTED + STAGE_VA] == 0 and n_va > 0:
         QV = NPORTS * V
         for k in range(QV):
             a_nin[k] = 0
             a_nout[k] = 0
-        h0 = sq_head[r, STAGE_VA]
+        h0 = row[RS_SQ_HEAD + STAGE_VA]
         for k in range(n_va):
-            e = sq[r, STAGE_VA, _ring(h0 + k, QN)]
-            o = vc_out[r, vc_port[e], vc_index[e]]
+            e = sq[r, STAGE_VA, _ring(h0 + k, QN), SQ_VC]
+            o = vs[r, vc_port[e], vc_index[e], VS_OUT]
             for w in range(V):
-                if owner[r, o, w] < 0:
+                if vs[r, o, w, VS_OWNER] < 0:
                     a_req[e, o * V + w] = 1
                     a_nin[e] += 1
                     a_nout[o * V + w] += 1
-        islip(a_req, a_nin, a_nout, QV, QV, va_gptr[r], va_aptr[r], a_grant,
+        islip(a_req, a_nin, a_nout, QV, QV, va_gptr[r], va_aptr[r], 0, 0, a_grant,
               a_inm, a_outm, par[PAR_ITERS])
         for k in range(n_va):
             j = _ring(h0 + k, QN)
-            e = sq[r, STAGE_VA, j]
-            sq_res[r, STAGE_VA, j] = a_inm[e]
-            o = vc_out[r, vc_port[e], vc_index[e]]
+            e = sq[r, STAGE_VA, j, SQ_VC]
+            sq[r, STAGE_VA, j, SQ_RES] = a_inm[e]
+            o = vs[r, vc_port[e], vc_index[e], VS_OUT]
             for w in range(V):
                 a_req[e, o * V + w] = -1
-        sq_started[r, STAGE_VA] = n_va
-        sq_done[r, STAGE_VA] = c + par[PAR_VA] - 1
+        row[RS_SQ_STARTED + STAGE_VA] = n_va
+        row[RS_SQ_DONE + STAGE_VA] = c + par[PAR_VA] - 1
     # switch allocation
-    n_sa = sq_cnt[r, STAGE_SA]
-    if sq_started[r, STAGE_SA] == 0 and n_sa == 1:
+    n_sa = row[RS_SQ_CNT + STAGE_SA]
+    if row[RS_SQ_STARTED + STAGE_SA] == 0 and n_sa == 1:
         # one request at most: as in islip, granted and accepted with the pointer moves
-        h0 = sq_head[r, STAGE_SA]
-        e = sq[r, STAGE_SA, h0]
+        h0 = row[RS_SQ_HEAD + STAGE_SA]
+        e = sq[r, STAGE_SA, h0, SQ_VC]
         i = vc_port[e]
         v = vc_index[e]
-        o = vc_out[r, i, v]
-        if credits[r, o, vc_outvc[r, i, v]] > 0:
-            sq_res[r, STAGE_SA, h0] = o
-            sw_ptr[r, i] = _ring(v + 1, V)
-            sa_gptr[r, o] = _ring(i + 1, NPORTS)
-            sa_aptr[r, i] = _ring(o + 1, NPORTS)
+        o = vs[r, i, v, VS_OUT]
+        if vs[r, o, vs[r, i, v, VS_OUTVC], VS_CREDITS] > 0:
+            sq[r, STAGE_SA, h0, SQ_RES] = o
+            row[RS_SW_PTR + i] = _ring(v + 1, V)
+            row[RS_SA_GPTR + o] = _ring(i + 1, NPORTS)
+            row[RS_SA_APTR + i] = _ring(o + 1, NPORTS)
         else:
-            sq_res[r, STAGE_SA, h0] = -1
-        sq_started[r, STAGE_SA] = 1
-        sq_done[r, STAGE_SA] = c + par[PAR_SA] - 1
-    elif sq_started[r, STAGE_SA] == 0 and n_sa > 0:
+            sq[r, STAGE_SA, h0, SQ_RES] = -1
+        row[RS_SQ_STARTED + STAGE_SA] = 1
+        row[RS_SQ_DONE + STAGE_SA] = c + par[PAR_SA] - 1
+    elif row[RS_SQ_STARTED + STAGE_SA] == 0 and n_sa > 0:
         for k in range(NPORTS):
             a_nin[k] = 0
             a_nout[k] = 0
-        h0 = sq_head[r, STAGE_SA]
+        h0 = row[RS_SQ_HEAD + STAGE_SA]
         for k in range(n_sa):
-            e = sq[r, STAGE_SA, _ring(h0 + k, QN)]
+            e = sq[r, STAGE_SA, _ring(h0 + k, QN), SQ_VC]
             i = vc_port[e]
             v = vc_index[e]
-            o = vc_out[r, i, v]
-            if credits[r, o, vc_outvc[r, i, v]] <= 0:
+            o = vs[r, i, v, VS_OUT]
+            if vs[r, o, vs[r, i, v, VS_OUTVC], VS_CREDITS] <= 0:
                 continue
             lab = a_req[i, o]
             if lab < 0:
@@ -740,160 +722,160 @@ def _router_cycle(P, N, r, c, pb):
                 a_nin[i] += 1
                 a_nout[o] += 1
             else:
-                ptr = sw_ptr[r, i]
+                ptr = row[RS_SW_PTR + i]
                 if _ring(v - ptr + V, V) < _ring(lab - ptr + V, V):
                     a_req[i, o] = v
-        islip(a_req, a_nin, a_nout, NPORTS, NPORTS, sa_gptr[r], sa_aptr[r],
+        islip(a_req, a_nin, a_nout, NPORTS, NPORTS, rs[r], rs[r], RS_SA_GPTR, RS_SA_APTR,
               a_grant, a_inm, a_outm, par[PAR_ITERS])
         for k in range(n_sa):
             j = _ring(h0 + k, QN)
-            e = sq[r, STAGE_SA, j]
+            e = sq[r, STAGE_SA, j, SQ_VC]
             i = vc_port[e]
             v = vc_index[e]
             m = a_inm[i]
             if m >= 0 and a_req[i, m] == v:
-                sq_res[r, STAGE_SA, j] = m
-                sw_ptr[r, i] = _ring(v + 1, V)
+                sq[r, STAGE_SA, j, SQ_RES] = m
+                row[RS_SW_PTR + i] = _ring(v + 1, V)
             else:
-                sq_res[r, STAGE_SA, j] = -1
+                sq[r, STAGE_SA, j, SQ_RES] = -1
         for k in range(n_sa):
-            e = sq[r, STAGE_SA, _ring(h0 + k, QN)]
+            e = sq[r, STAGE_SA, _ring(h0 + k, QN), SQ_VC]
             i = vc_port[e]
-            a_req[i, vc_out[r, i, vc_index[e]]] = -1
-        sq_started[r, STAGE_SA] = n_sa
-        sq_done[r, STAGE_SA] = c + par[PAR_SA] - 1
+            a_req[i, vs[r, i, vc_index[e], VS_OUT]] = -1
+        row[RS_SQ_STARTED + STAGE_SA] = n_sa
+        row[RS_SQ_DONE + STAGE_SA] = c + par[PAR_SA] - 1
     # switch traversal
-    if xq_started[r] == 0 and xq_cnt[r] > 0:
-        xq_started[r] = xq_cnt[r]
-        xq_done[r] = c + par[PAR_ST] - 1
+    if row[RS_XQ_STARTED] == 0 and row[RS_XQ_CNT] > 0:
+        row[RS_XQ_STARTED] = row[RS_XQ_CNT]
+        row[RS_XQ_DONE] = c + par[PAR_ST] - 1
 
     # ---- 3. complete the stages whose started entries are done now
-    n = sq_started[r, STAGE_RT]
-    if n > 0 and sq_done[r, STAGE_RT] == c:
+    n = row[RS_SQ_STARTED + STAGE_RT]
+    if n > 0 and row[RS_SQ_DONE + STAGE_RT] == c:
         for k in range(n):
-            h = sq_head[r, STAGE_RT]
-            e = sq[r, STAGE_RT, h]
-            sq_head[r, STAGE_RT] = _ring(h + 1, QN)
-            sq_cnt[r, STAGE_RT] -= 1
+            h = row[RS_SQ_HEAD + STAGE_RT]
+            e = sq[r, STAGE_RT, h, SQ_VC]
+            row[RS_SQ_HEAD + STAGE_RT] = _ring(h + 1, QN)
+            row[RS_SQ_CNT + STAGE_RT] -= 1
             i = vc_port[e]
             v = vc_index[e]
-            f = buf_flit[r, i, v, buf_head[r, i, v]]
-            vc_out[r, i, v] = route[r, dst_ep[(f >> 5) - pb]]
-            vc_state[r, i, v] = VC_VC_ALLOC
-            _sq_push(sq, sq_head, sq_cnt, r, STAGE_VA, e)
-        sq_started[r, STAGE_RT] = 0
-    n = sq_started[r, STAGE_VA]
-    if n > 0 and sq_done[r, STAGE_VA] == c:
+            f = buf[r, i, v, vs[r, i, v, VS_BUF_HEAD], BUF_FLIT]
+            vs[r, i, v, VS_OUT] = route[r, dst_ep[(f >> 5) - pb]]
+            vs[r, i, v, VS_STATE] = VC_VC_ALLOC
+            _sq_push(sq, rs, r, STAGE_VA, e)
+        row[RS_SQ_STARTED + STAGE_RT] = 0
+    n = row[RS_SQ_STARTED + STAGE_VA]
+    if n > 0 and row[RS_SQ_DONE + STAGE_VA] == c:
         for k in range(n):
-            h = sq_head[r, STAGE_VA]
-            e = sq[r, STAGE_VA, h]
-            res = sq_res[r, STAGE_VA, h]
-            sq_head[r, STAGE_VA] = _ring(h + 1, QN)
-            sq_cnt[r, STAGE_VA] -= 1
+            h = row[RS_SQ_HEAD + STAGE_VA]
+            e = sq[r, STAGE_VA, h, SQ_VC]
+            res = sq[r, STAGE_VA, h, SQ_RES]
+            row[RS_SQ_HEAD + STAGE_VA] = _ring(h + 1, QN)
+            row[RS_SQ_CNT + STAGE_VA] -= 1
             i = vc_port[e]
             v = vc_index[e]
             if res >= 0:
-                owner[r, vc_port[res], vc_index[res]] = e
-                vc_outvc[r, i, v] = vc_index[res]
-                vc_state[r, i, v] = VC_ACTIVE
-                _sq_push(sq, sq_head, sq_cnt, r, STAGE_SA, e)
+                vs[r, vc_port[res], vc_index[res], VS_OWNER] = e
+                vs[r, i, v, VS_OUTVC] = vc_index[res]
+                vs[r, i, v, VS_STATE] = VC_ACTIVE
+                _sq_push(sq, rs, r, STAGE_SA, e)
             else:
-                _sq_push(sq, sq_head, sq_cnt, r, STAGE_VA, e)
-        sq_started[r, STAGE_VA] = 0
-    n = sq_started[r, STAGE_SA]
-    if n > 0 and sq_done[r, STAGE_SA] == c:
+                _sq_push(sq, rs, r, STAGE_VA, e)
+        row[RS_SQ_STARTED + STAGE_VA] = 0
+    n = row[RS_SQ_STARTED + STAGE_SA]
+    if n > 0 and row[RS_SQ_DONE + STAGE_SA] == c:
         switched = False
         for k in range(n):
-            h = sq_head[r, STAGE_SA]
-            e = sq[r, STAGE_SA, h]
-            o = sq_res[r, STAGE_SA, h]
-            sq_head[r, STAGE_SA] = _ring(h + 1, QN)
-            sq_cnt[r, STAGE_SA] -= 1
+            h = row[RS_SQ_HEAD + STAGE_SA]
+            e = sq[r, STAGE_SA, h, SQ_VC]
+            o = sq[r, STAGE_SA, h, SQ_RES]
+            row[RS_SQ_HEAD + STAGE_SA] = _ring(h + 1, QN)
+            row[RS_SQ_CNT + STAGE_SA] -= 1
             if o < 0:
-                _sq_push(sq, sq_head, sq_cnt, r, STAGE_SA, e)
+                _sq_push(sq, rs, r, STAGE_SA, e)
                 continue
             switched = True
             i = vc_port[e]
             v = vc_index[e]
-            w = vc_outvc[r, i, v]
-            bh = buf_head[r, i, v]
-            f = buf_flit[r, i, v, bh]
-            st_occ[r, i] += c - buf_arr[r, i, v, bh]
-            buf_head[r, i, v] = _ring(bh + 1, B)
-            buf_cnt[r, i, v] -= 1
+            w = vs[r, i, v, VS_OUTVC]
+            bh = vs[r, i, v, VS_BUF_HEAD]
+            f = buf[r, i, v, bh, BUF_FLIT]
+            st_occ[r, i] += c - buf[r, i, v, bh, BUF_ARR]
+            vs[r, i, v, VS_BUF_HEAD] = _ring(bh + 1, B)
+            vs[r, i, v, VS_BUF_CNT] -= 1
             st_router[r] += 1
             tail = (f & 31) == flits[(f >> 5) - pb] - 1
-            credits[r, o, w] -= 1
+            vs[r, o, w, VS_CREDITS] -= 1
             if tail:
-                owner[r, o, w] = -1
+                vs[r, o, w, VS_OWNER] = -1
             # the freed slot's credit goes upstream (to the NI for an injection port)
             if i == 0 or i == 5:
                 ep = 2 * r + (1 if i == 5 else 0)
-                kk = _ring(ecr_head[ep] + ecr_cnt[ep], ecr_time.shape[1])
-                ecr_time[ep, kk] = c + 1 + par[PAR_INJ]
-                ecr_vc[ep, kk] = v
+                kk = _ring(ecr_head[ep] + ecr_cnt[ep], ecr.shape[1])
+                ecr[ep, kk, CR_TIME] = c + 1 + par[PAR_INJ]
+                ecr[ep, kk, CR_VC] = v
                 ecr_cnt[ep] += 1
-                if ecr_time[ep, kk] < ep_wake[ep]:
-                    ep_wake[ep] = ecr_time[ep, kk]
+                if ecr[ep, kk, CR_TIME] < ep_wake[ep]:
+                    ep_wake[ep] = ecr[ep, kk, CR_TIME]
             else:
-                _credit_to(cr_time, cr_vc, cr_head, cr_cnt, wake, neigh[r, i], OPPOSITE[i],
+                _credit_to(cr, rs, neigh[r, i], OPPOSITE[i],
                            c + 1 + par[PAR_LINK] + par[PAR_CREDIT], v)
-            kx = _ring(xq_head[r] + xq_cnt[r], KX)
-            xq_flit[r, kx] = f
-            xq_out[r, kx] = o
-            xq_vc[r, kx] = w
-            xq_cnt[r] += 1
-            if buf_cnt[r, i, v] == 0:
+            kx = _ring(row[RS_XQ_HEAD] + row[RS_XQ_CNT], KX)
+            xq[r, kx, XQ_FLIT] = f
+            xq[r, kx, XQ_OUT] = o
+            xq[r, kx, XQ_VC] = w
+            row[RS_XQ_CNT] += 1
+            if vs[r, i, v, VS_BUF_CNT] == 0:
                 if tail:
-                    vc_state[r, i, v] = VC_IDLE
+                    vs[r, i, v, VS_STATE] = VC_IDLE
             elif tail:
-                _head_arrives(par, route, dst_ep, vc_state, vc_out, sq, sq_head, sq_cnt,
-                              r, i, v, buf_flit[r, i, v, buf_head[r, i, v]], pb)
+                _head_arrives(par, route, dst_ep, vs, sq, rs,
+                              r, i, v, buf[r, i, v, vs[r, i, v, VS_BUF_HEAD], BUF_FLIT], pb)
             else:
-                _sq_push(sq, sq_head, sq_cnt, r, STAGE_SA, e)
-        sq_started[r, STAGE_SA] = 0
+                _sq_push(sq, rs, r, STAGE_SA, e)
+        row[RS_SQ_STARTED + STAGE_SA] = 0
         if switched:
             st_busy[r] += 1
-    n = xq_started[r]
-    if n > 0 and xq_done[r] == c:
+    n = row[RS_XQ_STARTED]
+    if n > 0 and row[RS_XQ_DONE] == c:
         for k in range(n):
-            h = xq_head[r]
-            o = xq_out[r, h]
-            ko = _ring(oq_head[r, o] + oq_cnt[r, o], KO)
-            oq_flit[r, o, ko] = xq_flit[r, h]
-            oq_vc[r, o, ko] = xq_vc[r, h]
-            oq_cnt[r, o] += 1
-            xq_head[r] = _ring(h + 1, KX)
-            xq_cnt[r] -= 1
-        xq_started[r] = 0
+            h = row[RS_XQ_HEAD]
+            o = xq[r, h, XQ_OUT]
+            ko = _ring(row[RS_OQ_HEAD + o] + row[RS_OQ_CNT + o], KO)
+            oq[r, o, ko, OQ_FLIT] = xq[r, h, XQ_FLIT]
+            oq[r, o, ko, OQ_VC] = xq[r, h, XQ_VC]
+            row[RS_OQ_CNT + o] += 1
+            row[RS_XQ_HEAD] = _ring(h + 1, KX)
+            row[RS_XQ_CNT] -= 1
+        row[RS_XQ_STARTED] = 0
 
     # ---- 4. send: one flit per output port
     for o in range(NPORTS):
-        if oq_cnt[r, o] == 0:
+        if row[RS_OQ_CNT + o] == 0:
             continue
-        h = oq_head[r, o]
-        f = oq_flit[r, o, h]
-        w = oq_vc[r, o, h]
-        oq_head[r, o] = _ring(h + 1, KO)
-        oq_cnt[r, o] -= 1
+        h = row[RS_OQ_HEAD + o]
+        f = oq[r, o, h, OQ_FLIT]
+        w = oq[r, o, h, OQ_VC]
+        row[RS_OQ_HEAD + o] = _ring(h + 1, KO)
+        row[RS_OQ_CNT + o] -= 1
         st_port[r, o] += 1
-        nload[r] -= 1
+        row[RS_NLOAD] -= 1
         if o == 0 or o == 5:
             ep = 2 * r + (1 if o == 5 else 0)
-            KE = ej_time.shape[1]
+            KE = ej.shape[1]
             k = _ring(ej_head[ep] + ej_cnt[ep], KE)
-            ej_time[ep, k] = c + 1 + par[PAR_EJ]
-            ej_flit[ep, k] = f
-            ej_vc[ep, k] = w
+            ej[ep, k, CH_TIME] = c + 1 + par[PAR_EJ]
+            ej[ep, k, CH_FLIT] = f
+            ej[ep, k, CH_VC] = w
             ej_cnt[ep] += 1
-            if ej_time[ep, k] < ep_wake[ep]:
-                ep_wake[ep] = ej_time[ep, k]
+            if ej[ep, k, CH_TIME] < ep_wake[ep]:
+                ep_wake[ep] = ej[ep, k, CH_TIME]
         else:
-            _flit_to(ch_time, ch_flit, ch_vc, ch_head, ch_cnt, nload, wake, neigh[r, o],
+            _flit_to(ch, rs, neigh[r, o],
                      OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)
 
     # ---- the next cycle the router has something to do
-    wake[r] = _router_wake(N, r, c)
+    row[RS_WAKE] = _router_wake(N, r, c)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -907,81 +889,68 @@ def _router_wake(N, r, c):
     one of their ports) and VC allocation with no free output VC on any entry's port (an
     output VC is freed only by this router switching a tail: it is busy then)."""
     par = N.par
+    rs = N.rs
+    row = rs[r]   # (router r's control scalars)
+    vs = N.vs
     sq = N.sq
-    xq_cnt = N.xq_cnt
-    xq_started = N.xq_started
-    xq_done = N.xq_done
-    oq_cnt = N.oq_cnt
-    sq_cnt = N.sq_cnt
-    sq_started = N.sq_started
-    sq_done = N.sq_done
-    sq_head = N.sq_head
-    vc_out = N.vc_out
     vc_port = N.vc_port
     vc_index = N.vc_index
-    owner = N.owner
-    credits = N.credits
-    vc_outvc = N.vc_outvc
-    cr_cnt = N.cr_cnt
-    cr_time = N.cr_time
-    cr_head = N.cr_head
-    ch_cnt = N.ch_cnt
-    ch_time = N.ch_time
-    ch_head = N.ch_head
+    cr = N.cr
+    ch = N.ch
     V = par[PAR_V]
     QN = sq.shape[2]
     nxt = INF_CYCLE
-    if xq_cnt[r] > 0:
-        if xq_started[r] == 0:
+    if row[RS_XQ_CNT] > 0:
+        if row[RS_XQ_STARTED] == 0:
             return c + 1
-        nxt = xq_done[r]
+        nxt = row[RS_XQ_DONE]
     for o in range(NPORTS):
-        if oq_cnt[r, o] > 0:
+        if row[RS_OQ_CNT + o] > 0:
             return c + 1
-    n = sq_cnt[r, STAGE_RT]
+    n = row[RS_SQ_CNT + STAGE_RT]
     if n > 0:
-        if sq_started[r, STAGE_RT] == 0:
+        if row[RS_SQ_STARTED + STAGE_RT] == 0:
             return c + 1
-        if sq_done[r, STAGE_RT] < nxt:
-            nxt = sq_done[r, STAGE_RT]
-    n = sq_cnt[r, STAGE_VA]
+        if row[RS_SQ_DONE + STAGE_RT] < nxt:
+            nxt = row[RS_SQ_DONE + STAGE_RT]
+    n = row[RS_SQ_CNT + STAGE_VA]
     if n > 0:
-        if sq_started[r, STAGE_VA] > 0:
-            if sq_done[r, STAGE_VA] < nxt:
-                nxt = sq_done[r, STAGE_VA]
+        if row[RS_SQ_STARTED + STAGE_VA] > 0:
+            if row[RS_SQ_DONE + STAGE_VA] < nxt:
+                nxt = row[RS_SQ_DONE + STAGE_VA]
         elif par[PAR_VA] != 1:
             return c + 1
         else:
-            h0 = sq_head[r, STAGE_VA]
+            h0 = row[RS_SQ_HEAD + STAGE_VA]
             for k in range(n):
-                e = sq[r, STAGE_VA, _ring(h0 + k, QN)]
-                o = vc_out[r, vc_port[e], vc_index[e]]
+                e = sq[r, STAGE_VA, _ring(h0 + k, QN), SQ_VC]
+                o = vs[r, vc_port[e], vc_index[e], VS_OUT]
                 for w in range(V):
-                    if owner[r, o, w] < 0:
+                    if vs[r, o, w, VS_OWNER] < 0:
                         return c + 1
-    n = sq_cnt[r, STAGE_SA]
+    n = row[RS_SQ_CNT + STAGE_SA]
     if n > 0:
-        if sq_started[r, STAGE_SA] > 0:
-            if sq_done[r, STAGE_SA] < nxt:
-                nxt = sq_done[r, STAGE_SA]
+        if row[RS_SQ_STARTED + STAGE_SA] > 0:
+            if row[RS_SQ_DONE + STAGE_SA] < nxt:
+                nxt = row[RS_SQ_DONE + STAGE_SA]
         elif par[PAR_SA] != 1:
             return c + 1
         else:
-            h0 = sq_head[r, STAGE_SA]
+            h0 = row[RS_SQ_HEAD + STAGE_SA]
             for k in range(n):
-                e = sq[r, STAGE_SA, _ring(h0 + k, QN)]
+                e = sq[r, STAGE_SA, _ring(h0 + k, QN), SQ_VC]
                 i = vc_port[e]
                 v = vc_index[e]
-                o = vc_out[r, i, v]
-                if credits[r, o, vc_outvc[r, i, v]] > 0:
+                o = vs[r, i, v, VS_OUT]
+                if vs[r, o, vs[r, i, v, VS_OUTVC], VS_CREDITS] > 0:
                     return c + 1
-                if cr_cnt[r, o] > 0:
-                    t = cr_time[r, o, cr_head[r, o]]
+                if row[RS_CR_CNT + o] > 0:
+                    t = cr[r, o, row[RS_CR_HEAD + o], CR_TIME]
                     if t < nxt:
                         nxt = t
     for i in range(NPORTS):
-        if ch_cnt[r, i] > 0:
-            t = ch_time[r, i, ch_head[r, i]]
+        if row[RS_CH_CNT + i] > 0:
+            t = ch[r, i, row[RS_CH_HEAD + i], CH_TIME]
             if t < nxt:
                 nxt = t
     return nxt if nxt > c else c + 1
@@ -992,11 +961,10 @@ def noc_cycle(P, N, c, pb):
     """Cycle c of the network (spec 6.2): the NIs, then every router holding flits. The
     packets whose tail reached their NI are left in ``N.ej_pkts[:N.sc[0]]``."""
     sc = N.sc
-    nload = N.nload
-    wake = N.wake
+    rs = N.rs
     sc[0] = 0
     if sc[1] > 0 or sc[2] > 0:
         _ni_cycle(P, N, c, pb)
-    for r in range(nload.shape[0]):
-        if nload[r] > 0 and wake[r] <= c:
+    for r in range(rs.shape[0]):
+        if rs[r, RS_NLOAD] > 0 and rs[r, RS_WAKE] <= c:
             _router_cycle(P, N, r, c, pb)
