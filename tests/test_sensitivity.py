@@ -123,3 +123,24 @@ def test_the_default_point_is_run_once_and_shown_in_every_dimension():
     # a dimension with its own default point, or no points, gets no copy
     rows[2]["default"] = True
     assert [r["dimension"] for r in S.with_default_copies(rows[:3], 1024, {"w": 4})[3:]] == []
+
+
+def test_points_of_one_workload_share_its_trace_and_report_what_they_report_alone():
+    """``step_trace`` draws a workload's trace once for consecutive points of the same
+    workload config: a point run after another of its workload (trace reused) reports
+    exactly what it reports run first (trace drawn), and a point with another batch draws
+    its own."""
+    first = S.Point("mlp-digits", "sram", 12, ("chip.cores=2",))
+    second = S.Point("mlp-digits", "weights", 4, ("chip.cores=2",
+                                                   "core.sram.weights.size_kib=4"))
+    S._last_trace.clear()
+    alone = S.run_point("paper-20core", second, MLP)
+    S._last_trace.clear()
+    S.run_point("paper-20core", first, MLP)
+    (shared,) = S._last_trace.values()
+    after = S.run_point("paper-20core", second, MLP)
+    assert next(iter(S._last_trace.values())) is shared     # not drawn again
+    assert after == alone
+    _, wl = api.load_configs("paper-20core", str(MLP), ["workload.batch=2"])
+    other = S.step_trace(wl, api.build_network(wl))
+    assert other is not shared and other.batch == 2
