@@ -509,8 +509,7 @@ def _ni_inject(P, N, e, r, port, c, pb):
         if ep_cred[e, v] <= 0:
             return
     ep_cred[e, v] -= 1
-    _flit_to(ch, rs, r, port, c + 1 + ID,
-             (p << 5) | s, v)
+    _flit_to(ch, rs, r, port, c + 1 + ID, (p << 5) | s, v)
     sc[2] += 1
     st_inj[e] += 1
     s += 1
@@ -618,8 +617,7 @@ def _router_cycle(P, N, r, c, pb):
             vs[r, i, v, VS_BUF_CNT] += 1
             st = vs[r, i, v, VS_STATE]
             if st == VC_IDLE:
-                _head_arrives(par, route, dst_ep, vs, sq, rs,
-                              r, i, v, f, pb)
+                _head_arrives(par, route, dst_ep, vs, sq, rs, r, i, v, f, pb)
             elif st == VC_ACTIVE and vs[r, i, v, VS_BUF_CNT] == 1:
                 _sq_push(sq, rs, r, STAGE_SA, i * V + v)
     for o in range(NPORTS):
@@ -871,8 +869,7 @@ def _router_cycle(P, N, r, c, pb):
             if ej[ep, k, CH_TIME] < ep_wake[ep]:
                 ep_wake[ep] = ej[ep, k, CH_TIME]
         else:
-            _flit_to(ch, rs, neigh[r, o],
-                     OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)
+            _flit_to(ch, rs, neigh[r, o], OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)
 
     # ---- the next cycle the router has something to do
     row[RS_WAKE] = _router_wake(N, r, c)
