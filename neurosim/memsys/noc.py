@@ -83,14 +83,6 @@ NRS = RS_WAKE + 1
 VS_BUF_HEAD, VS_BUF_CNT, VS_STATE, VS_OUT, VS_OUTVC, VS_OWNER, VS_CREDITS = range(7)
 NVS = 7
 
-# Fields of a FIFO entry (the last axis of the FIFO arrays of ``NocState``)
-CH_TIME, CH_FLIT, CH_VC = range(3)      # ``ch``, ``ej``: flit channels
-CR_TIME, CR_VC = range(2)               # ``cr``, ``ecr``: credit channels
-BUF_FLIT, BUF_ARR = range(2)            # ``buf``: input VC buffers
-SQ_VC, SQ_RES = range(2)                # ``sq``: stage queues
-XQ_FLIT, XQ_OUT, XQ_VC = range(3)       # ``xq``: switch traversal queue
-OQ_FLIT, OQ_VC = range(2)               # ``oq``: output queues
-
 # Fields of ``NocState.par``
 PAR_NAMES = ("routing_delay", "vc_alloc_delay", "sw_alloc_delay", "crossbar_delay",
              "link_delay", "credit_delay", "injection_delay", "ejection_delay",
@@ -122,26 +114,28 @@ NocState = namedtuple("NocState", [
     "neigh",      # [R, 6] router behind each port (-1: none)
     "route",      # [R, E] output port at each router towards each endpoint (XY routing)
     "vc_port", "vc_index",  # [6V] port and VC of a VC numbered ``port * V + vc``
-    "rs",         # [R, NRS] control scalars (RS_*: FIFO heads and counts, stages, pointers)
+    # input VCs [R, 6, V, B]: FIFO
+    "buf_flit", "buf_arr",
     "vs",         # [R, 6, V, NVS] per input VC and per output VC (VS_*)
-    # FIFOs, each entry's fields on the last axis (their heads and counts are in ``rs``/``vs``)
-    "buf",        # input VCs [R, 6, V, B, 2]: BUF_FLIT, BUF_ARR (cycle received)
-    "ch",         # channels into a router's input ports [R, 6, K, 3]: CH_TIME (receive
-    #               cycle), CH_FLIT, CH_VC
-    "cr",         # credit channels into a router's output ports [R, 6, K, 2]: CR_TIME
-    #               (usable cycle), CR_VC
-    "sq",         # stage queues [R, 3, 6V, 2] (route, VC allocation, switch allocation):
-    #               SQ_VC (input VC), SQ_RES (result)
-    "xq",         # switch traversal queue [R, K, 3]: XQ_FLIT, XQ_OUT (output port), XQ_VC
-    "oq",         # output queues [R, 6, K, 2]: OQ_FLIT, OQ_VC
+    "rs",         # [R, NRS] control scalars (RS_*: FIFO heads and counts, stages, pointers)
+    # channels into a router's input ports [R, 6, K]: receive cycle, flit, VC; FIFO
+    "ch_time", "ch_flit", "ch_vc",
+    # credit channels into a router's output ports [R, 6, K]: usable cycle, VC; FIFO
+    "cr_time", "cr_vc",
+    # stage queues [R, 3, 6V] (route, VC allocation, switch allocation): input VCs, result
+    "sq", "sq_res",
+    # switch traversal queue [R, K]: flit, output port, output VC; FIFO
+    "xq_flit", "xq_out", "xq_vc",
+    # output queues [R, 6, K]: flit, output VC
+    "oq_flit", "oq_vc",
     # iSLIP grant / accept pointers of the VC allocator [R, 6V]
     "va_gptr", "va_aptr",
     # network interfaces [E]: packet queue, flits sent of the head packet, its VC, last VC
     # taken; per injection VC [E, V]: owned by a packet, credits
     "ep_head", "ep_tail", "ep_sent", "ep_vc", "ep_last", "ep_own", "ep_cred",
     "ep_wake",    # [E] earliest cycle the NI can do anything (as RS_WAKE for routers)
-    "ecr", "ecr_head", "ecr_cnt",     # credits to the NI [E, K, 2]: as ``cr``
-    "ej", "ej_head", "ej_cnt",        # ejection channel [E, K, 3]: as ``ch``
+    "ecr_time", "ecr_vc", "ecr_head", "ecr_cnt",           # credits to the NI [E, K]
+    "ej_time", "ej_flit", "ej_vc", "ej_head", "ej_cnt",    # ejection channel [E, K]
     "ej_pkts",    # packets whose tail was received by their NI in the current cycle
     # allocator scratch: requests [6V, 6V], request counts, grants, matches
     "a_req", "a_nin", "a_nout", "a_grant", "a_inm", "a_outm",
@@ -210,12 +204,18 @@ def make_noc_state(cfg) -> NocState:
         par=np.array([p[k] for k in PAR_NAMES], np.int64), neigh=neigh,
         route=np.array([[noc_route(cols, r, e) for e in range(E)] for r in range(R)], np.int64),
         vc_port=np.arange(QN, dtype=np.int64) // V, vc_index=np.arange(QN, dtype=np.int64) % V,
-        rs=z(R, NRS), vs=vs, buf=z(R, NPORTS, V, B, 2), ch=z(R, NPORTS, kc, 3),
-        cr=z(R, NPORTS, kr, 2), sq=z(R, 3, QN, 2), xq=z(R, kx, 3), oq=z(R, NPORTS, ko, 2),
+        buf_flit=z(R, NPORTS, V, B), buf_arr=z(R, NPORTS, V, B), vs=vs,
+        rs=z(R, NRS),
+        ch_time=z(R, NPORTS, kc), ch_flit=z(R, NPORTS, kc), ch_vc=z(R, NPORTS, kc),
+        cr_time=z(R, NPORTS, kr), cr_vc=z(R, NPORTS, kr),
+        sq=z(R, 3, QN), sq_res=z(R, 3, QN),
+        xq_flit=z(R, kx), xq_out=z(R, kx), xq_vc=z(R, kx),
+        oq_flit=z(R, NPORTS, ko), oq_vc=z(R, NPORTS, ko),
         va_gptr=z(R, QN), va_aptr=z(R, QN),
         ep_head=z(E, fill=-1), ep_tail=z(E, fill=-1), ep_sent=z(E), ep_vc=z(E),
         ep_last=z(E, fill=-1), ep_own=z(E, V), ep_cred=z(E, V, fill=B), ep_wake=z(E),
-        ecr=z(E, kr, 2), ecr_head=z(E), ecr_cnt=z(E), ej=z(E, ke, 3), ej_head=z(E), ej_cnt=z(E),
+        ecr_time=z(E, kr), ecr_vc=z(E, kr), ecr_head=z(E), ecr_cnt=z(E),
+        ej_time=z(E, ke), ej_flit=z(E, ke), ej_vc=z(E, ke), ej_head=z(E), ej_cnt=z(E),
         ej_pkts=z(E),
         a_req=z(QN, QN, fill=-1), a_nin=z(QN), a_nout=z(QN), a_grant=z(QN), a_inm=z(QN),
         a_outm=z(QN),
@@ -341,13 +341,13 @@ def islip(req, nin, nout, n, m, gptr, aptr, goff, aoff, grant, inm, outm, iters)
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def _flit_to(ch, rs, d, i, t, f, w):
+def _flit_to(ch_time, ch_flit, ch_vc, rs, d, i, t, f, w):
     """Send flit f in VC w on the channel into input port i of router d, received at t."""
-    KC = ch.shape[2]
+    KC = ch_time.shape[2]
     k = _ring(rs[d, RS_CH_HEAD + i] + rs[d, RS_CH_CNT + i], KC)
-    ch[d, i, k, CH_TIME] = t
-    ch[d, i, k, CH_FLIT] = f
-    ch[d, i, k, CH_VC] = w
+    ch_time[d, i, k] = t
+    ch_flit[d, i, k] = f
+    ch_vc[d, i, k] = w
     rs[d, RS_CH_CNT + i] += 1
     rs[d, RS_NLOAD] += 1
     if t < rs[d, RS_WAKE]:
@@ -355,12 +355,12 @@ def _flit_to(ch, rs, d, i, t, f, w):
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
-def _credit_to(cr, rs, u, o, t, w):
+def _credit_to(cr_time, cr_vc, rs, u, o, t, w):
     """Send a credit for VC w to output port o of router u, usable from cycle t."""
-    KRR = cr.shape[2]
+    KRR = cr_time.shape[2]
     k = _ring(rs[u, RS_CR_HEAD + o] + rs[u, RS_CR_CNT + o], KRR)
-    cr[u, o, k, CR_TIME] = t
-    cr[u, o, k, CR_VC] = w
+    cr_time[u, o, k] = t
+    cr_vc[u, o, k] = w
     rs[u, RS_CR_CNT + o] += 1
     if t < rs[u, RS_WAKE]:
         rs[u, RS_WAKE] = t
@@ -370,7 +370,7 @@ def _credit_to(cr, rs, u, o, t, w):
 def _sq_push(sq, rs, r, s, e):
     """Append input VC e to stage queue s of router r."""
     QN = sq.shape[2]
-    sq[r, s, _ring(rs[r, RS_SQ_HEAD + s] + rs[r, RS_SQ_CNT + s], QN), SQ_VC] = e
+    sq[r, s, _ring(rs[r, RS_SQ_HEAD + s] + rs[r, RS_SQ_CNT + s], QN)] = e
     rs[r, RS_SQ_CNT + s] += 1
 
 
@@ -415,12 +415,15 @@ def _ni_cycle(P, N, c, pb):
     par = N.par
     rs = N.rs
     ep_head = N.ep_head
-    ej = N.ej
-    ecr = N.ecr
+    ej_time = N.ej_time
+    ecr_time = N.ecr_time
     ep_wake = N.ep_wake
-    cr = N.cr
+    cr_time = N.cr_time
+    cr_vc = N.cr_vc
     ej_cnt = N.ej_cnt
     ej_head = N.ej_head
+    ej_flit = N.ej_flit
+    ej_vc = N.ej_vc
     sc = N.sc
     st_ej = N.st_ej
     flits = P.flits
@@ -429,21 +432,22 @@ def _ni_cycle(P, N, c, pb):
     ecr_cnt = N.ecr_cnt
     ecr_head = N.ecr_head
     ep_cred = N.ep_cred
+    ecr_vc = N.ecr_vc
     ED = par[PAR_EJ]
     CD = par[PAR_CREDIT]
     E = ep_head.shape[0]
-    KE = ej.shape[1]
-    KR = ecr.shape[1]
+    KE = ej_time.shape[1]
+    KR = ecr_time.shape[1]
     for e in range(E):
         if ep_wake[e] > c:
             continue
         r = e >> 1
         port = 5 if (e & 1) else 0
         # ejection channel
-        while ej_cnt[e] > 0 and ej[e, ej_head[e], CH_TIME] <= c:
+        while ej_cnt[e] > 0 and ej_time[e, ej_head[e]] <= c:
             h = ej_head[e]
-            f = ej[e, h, CH_FLIT]
-            w = ej[e, h, CH_VC]
+            f = ej_flit[e, h]
+            w = ej_vc[e, h]
             ej_head[e] = _ring(h + 1, KE)
             ej_cnt[e] -= 1
             sc[2] -= 1
@@ -454,11 +458,11 @@ def _ni_cycle(P, N, c, pb):
                 ej_pkts[sc[0]] = p
                 sc[0] += 1
             # its credit goes back to the router's ejection port
-            _credit_to(cr, rs, r, port, c + 1 + ED + CD, w)
+            _credit_to(cr_time, cr_vc, rs, r, port, c + 1 + ED + CD, w)
         # credits from the router's injection port
-        while ecr_cnt[e] > 0 and ecr[e, ecr_head[e], CR_TIME] <= c:
+        while ecr_cnt[e] > 0 and ecr_time[e, ecr_head[e]] <= c:
             h = ecr_head[e]
-            ep_cred[e, ecr[e, h, CR_VC]] += 1
+            ep_cred[e, ecr_vc[e, h]] += 1
             ecr_head[e] = _ring(h + 1, KR)
             ecr_cnt[e] -= 1
         # injection: the next flit of the packet at the head of the queue
@@ -485,7 +489,9 @@ def _ni_inject(P, N, e, r, port, c, pb):
     flits = P.flits
     ep_tail = N.ep_tail
     next_packet = P.next
-    ch = N.ch
+    ch_time = N.ch_time
+    ch_flit = N.ch_flit
+    ch_vc = N.ch_vc
     V = par[PAR_V]
     ID = par[PAR_INJ]
     p = ep_head[e]
@@ -509,7 +515,8 @@ def _ni_inject(P, N, e, r, port, c, pb):
         if ep_cred[e, v] <= 0:
             return
     ep_cred[e, v] -= 1
-    _flit_to(ch, rs, r, port, c + 1 + ID, (p << 5) | s, v)
+    _flit_to(ch_time, ch_flit, ch_vc, rs, r, port, c + 1 + ID,
+             (p << 5) | s, v)
     sc[2] += 1
     st_inj[e] += 1
     s += 1
@@ -531,7 +538,7 @@ def _ni_wake(N, e, c):
     receives an ejected flit, or injects (the next cycle if it can, else when the next
     credit arrives: a blocked injection changes nothing)."""
     ej_cnt = N.ej_cnt
-    ej = N.ej
+    ej_time = N.ej_time
     ej_head = N.ej_head
     ep_head = N.ep_head
     ep_sent = N.ep_sent
@@ -540,11 +547,11 @@ def _ni_wake(N, e, c):
     par = N.par
     ep_own = N.ep_own
     ecr_cnt = N.ecr_cnt
-    ecr = N.ecr
+    ecr_time = N.ecr_time
     ecr_head = N.ecr_head
     nxt = INF_CYCLE
     if ej_cnt[e] > 0:
-        nxt = ej[e, ej_head[e], CH_TIME]
+        nxt = ej_time[e, ej_head[e]]
     if ep_head[e] >= 0:
         if ep_sent[e] > 0:
             if ep_cred[e, ep_vc[e]] > 0:
@@ -553,8 +560,8 @@ def _ni_wake(N, e, c):
             for w in range(par[PAR_V]):
                 if ep_own[e, w] == 0 and ep_cred[e, w] > 0:
                     return c + 1
-        if ecr_cnt[e] > 0 and ecr[e, ecr_head[e], CR_TIME] < nxt:
-            nxt = ecr[e, ecr_head[e], CR_TIME]
+        if ecr_cnt[e] > 0 and ecr_time[e, ecr_head[e]] < nxt:
+            nxt = ecr_time[e, ecr_head[e]]
     return nxt if nxt > c else c + 1
 
 
@@ -563,16 +570,20 @@ def _router_cycle(P, N, r, c, pb):
     """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""
     par = N.par
     rs = N.rs
-    row = rs[r]   # (router r's control scalars)
     vs = N.vs
     sq = N.sq
-    ch = N.ch
-    cr = N.cr
-    xq = N.xq
-    oq = N.oq
-    buf = N.buf
+    ch_time = N.ch_time
+    cr_time = N.cr_time
+    xq_flit = N.xq_flit
+    oq_flit = N.oq_flit
+    ch_flit = N.ch_flit
+    ch_vc = N.ch_vc
+    buf_flit = N.buf_flit
+    buf_arr = N.buf_arr
+    cr_vc = N.cr_vc
     vc_port = N.vc_port
     vc_index = N.vc_index
+    sq_res = N.sq_res
     va_gptr = N.va_gptr
     va_aptr = N.va_aptr
     a_nin = N.a_nin
@@ -588,58 +599,65 @@ def _router_cycle(P, N, r, c, pb):
     flits = P.flits
     ecr_head = N.ecr_head
     ecr_cnt = N.ecr_cnt
-    ecr = N.ecr
+    ecr_time = N.ecr_time
+    ecr_vc = N.ecr_vc
     ep_wake = N.ep_wake
     neigh = N.neigh
+    xq_out = N.xq_out
+    xq_vc = N.xq_vc
     st_busy = N.st_busy
+    oq_vc = N.oq_vc
     st_port = N.st_port
-    ej = N.ej
+    ej_time = N.ej_time
     ej_head = N.ej_head
     ej_cnt = N.ej_cnt
+    ej_flit = N.ej_flit
+    ej_vc = N.ej_vc
     V = par[PAR_V]
     B = par[PAR_B]
     QN = sq.shape[2]
-    KC = ch.shape[2]
-    KRR = cr.shape[2]
-    KX = xq.shape[1]
-    KO = oq.shape[2]
+    KC = ch_time.shape[2]
+    KRR = cr_time.shape[2]
+    KX = xq_flit.shape[1]
+    KO = oq_flit.shape[2]
     # ---- 1. receive flits (by input port) and credits
     for i in range(NPORTS):
-        while row[RS_CH_CNT + i] > 0 and ch[r, i, row[RS_CH_HEAD + i], CH_TIME] <= c:
-            h = row[RS_CH_HEAD + i]
-            f = ch[r, i, h, CH_FLIT]
-            v = ch[r, i, h, CH_VC]
-            row[RS_CH_HEAD + i] = _ring(h + 1, KC)
-            row[RS_CH_CNT + i] -= 1
+        while rs[r, RS_CH_CNT + i] > 0 and ch_time[r, i, rs[r, RS_CH_HEAD + i]] <= c:
+            h = rs[r, RS_CH_HEAD + i]
+            f = ch_flit[r, i, h]
+            v = ch_vc[r, i, h]
+            rs[r, RS_CH_HEAD + i] = _ring(h + 1, KC)
+            rs[r, RS_CH_CNT + i] -= 1
             pos = _ring(vs[r, i, v, VS_BUF_HEAD] + vs[r, i, v, VS_BUF_CNT], B)
-            buf[r, i, v, pos, BUF_FLIT] = f
-            buf[r, i, v, pos, BUF_ARR] = c
+            buf_flit[r, i, v, pos] = f
+            buf_arr[r, i, v, pos] = c
             vs[r, i, v, VS_BUF_CNT] += 1
             st = vs[r, i, v, VS_STATE]
             if st == VC_IDLE:
-                _head_arrives(par, route, dst_ep, vs, sq, rs, r, i, v, f, pb)
+                _head_arrives(par, route, dst_ep, vs, sq, rs,
+                              r, i, v, f, pb)
             elif st == VC_ACTIVE and vs[r, i, v, VS_BUF_CNT] == 1:
                 _sq_push(sq, rs, r, STAGE_SA, i * V + v)
     for o in range(NPORTS):
-        while row[RS_CR_CNT + o] > 0 and cr[r, o, row[RS_CR_HEAD + o], CR_TIME] <= c:
-            h = row[RS_CR_HEAD + o]
-            vs[r, o, cr[r, o, h, CR_VC], VS_CREDITS] += 1
-            row[RS_CR_HEAD + o] = _ring(h + 1, KRR)
-            row[RS_CR_CNT + o] -= 1
+        while rs[r, RS_CR_CNT + o] > 0 and cr_time[r, o, rs[r, RS_CR_HEAD + o]] <= c:
+            h = rs[r, RS_CR_HEAD + o]
+            vs[r, o, cr_vc[r, o, h], VS_CREDITS] += 1
+            rs[r, RS_CR_HEAD + o] = _ring(h + 1, KRR)
+            rs[r, RS_CR_CNT + o] -= 1
 
     # ---- 2. start the stages whose queue has no started entry
     # routing
-    if row[RS_SQ_STARTED + STAGE_RT] == 0 and row[RS_SQ_CNT + STAGE_RT] > 0:
-        row[RS_SQ_STARTED + STAGE_RT] = row[RS_SQ_CNT + STAGE_RT]
-        row[RS_SQ_DONE + STAGE_RT] = c + par[PAR_RT] - 1
+    if rs[r, RS_SQ_STARTED + STAGE_RT] == 0 and rs[r, RS_SQ_CNT + STAGE_RT] > 0:
+        rs[r, RS_SQ_STARTED + STAGE_RT] = rs[r, RS_SQ_CNT + STAGE_RT]
+        rs[r, RS_SQ_DONE + STAGE_RT] = c + par[PAR_RT] - 1
     # VC allocation
-    n_va = row[RS_SQ_CNT + STAGE_VA]
+    n_va = rs[r, RS_SQ_CNT + STAGE_VA]
     single = False
-    if row[RS_SQ_STARTED + STAGE_VA] == 0 and n_va == 1:
+    if rs[r, RS_SQ_STARTED + STAGE_VA] == 0 and n_va == 1:
         # one requester asking for at most one output VC: the request, if any, is granted
         # and accepted with the pointer moves of iSLIP's first iteration (as islip does)
-        h0 = row[RS_SQ_HEAD + STAGE_VA]
-        e = sq[r, STAGE_VA, h0, SQ_VC]
+        h0 = rs[r, RS_SQ_HEAD + STAGE_VA]
+        e = sq[r, STAGE_VA, h0]
         o = vs[r, vc_port[e], vc_index[e], VS_OUT]
         free = -1
         nfree = 0
@@ -652,21 +670,21 @@ def _router_cycle(P, N, r, c, pb):
             QV = NPORTS * V
             if nfree == 1:
                 g = o * V + free
-                sq[r, STAGE_VA, h0, SQ_RES] = g
+                sq_res[r, STAGE_VA, h0] = g
                 va_gptr[r, g] = _ring(e + 1, QV)
                 va_aptr[r, e] = _ring(g + 1, QV)
             else:
-                sq[r, STAGE_VA, h0, SQ_RES] = -1
-            row[RS_SQ_STARTED + STAGE_VA] = 1
-            row[RS_SQ_DONE + STAGE_VA] = c + par[PAR_VA] - 1
-    if not single and row[RS_SQ_STARTED + STAGE_VA] == 0 and n_va > 0:
+                sq_res[r, STAGE_VA, h0] = -1
+            rs[r, RS_SQ_STARTED + STAGE_VA] = 1
+            rs[r, RS_SQ_DONE + STAGE_VA] = c + par[PAR_VA] - 1
+    if not single and rs[r, RS_SQ_STARTED + STAGE_VA] == 0 and n_va > 0:
         QV = NPORTS * V
         for k in range(QV):
             a_nin[k] = 0
             a_nout[k] = 0
-        h0 = row[RS_SQ_HEAD + STAGE_VA]
+        h0 = rs[r, RS_SQ_HEAD + STAGE_VA]
         for k in range(n_va):
-            e = sq[r, STAGE_VA, _ring(h0 + k, QN), SQ_VC]
+            e = sq[r, STAGE_VA, _ring(h0 + k, QN)]
             o = vs[r, vc_port[e], vc_index[e], VS_OUT]
             for w in range(V):
                 if vs[r, o, w, VS_OWNER] < 0:
@@ -677,38 +695,38 @@ def _router_cycle(P, N, r, c, pb):
               a_inm, a_outm, par[PAR_ITERS])
         for k in range(n_va):
             j = _ring(h0 + k, QN)
-            e = sq[r, STAGE_VA, j, SQ_VC]
-            sq[r, STAGE_VA, j, SQ_RES] = a_inm[e]
+            e = sq[r, STAGE_VA, j]
+            sq_res[r, STAGE_VA, j] = a_inm[e]
             o = vs[r, vc_port[e], vc_index[e], VS_OUT]
             for w in range(V):
                 a_req[e, o * V + w] = -1
-        row[RS_SQ_STARTED + STAGE_VA] = n_va
-        row[RS_SQ_DONE + STAGE_VA] = c + par[PAR_VA] - 1
+        rs[r, RS_SQ_STARTED + STAGE_VA] = n_va
+        rs[r, RS_SQ_DONE + STAGE_VA] = c + par[PAR_VA] - 1
     # switch allocation
-    n_sa = row[RS_SQ_CNT + STAGE_SA]
-    if row[RS_SQ_STARTED + STAGE_SA] == 0 and n_sa == 1:
+    n_sa = rs[r, RS_SQ_CNT + STAGE_SA]
+    if rs[r, RS_SQ_STARTED + STAGE_SA] == 0 and n_sa == 1:
         # one request at most: as in islip, granted and accepted with the pointer moves
-        h0 = row[RS_SQ_HEAD + STAGE_SA]
-        e = sq[r, STAGE_SA, h0, SQ_VC]
+        h0 = rs[r, RS_SQ_HEAD + STAGE_SA]
+        e = sq[r, STAGE_SA, h0]
         i = vc_port[e]
         v = vc_index[e]
         o = vs[r, i, v, VS_OUT]
         if vs[r, o, vs[r, i, v, VS_OUTVC], VS_CREDITS] > 0:
-            sq[r, STAGE_SA, h0, SQ_RES] = o
-            row[RS_SW_PTR + i] = _ring(v + 1, V)
-            row[RS_SA_GPTR + o] = _ring(i + 1, NPORTS)
-            row[RS_SA_APTR + i] = _ring(o + 1, NPORTS)
+            sq_res[r, STAGE_SA, h0] = o
+            rs[r, RS_SW_PTR + i] = _ring(v + 1, V)
+            rs[r, RS_SA_GPTR + o] = _ring(i + 1, NPORTS)
+            rs[r, RS_SA_APTR + i] = _ring(o + 1, NPORTS)
         else:
-            sq[r, STAGE_SA, h0, SQ_RES] = -1
-        row[RS_SQ_STARTED + STAGE_SA] = 1
-        row[RS_SQ_DONE + STAGE_SA] = c + par[PAR_SA] - 1
-    elif row[RS_SQ_STARTED + STAGE_SA] == 0 and n_sa > 0:
+            sq_res[r, STAGE_SA, h0] = -1
+        rs[r, RS_SQ_STARTED + STAGE_SA] = 1
+        rs[r, RS_SQ_DONE + STAGE_SA] = c + par[PAR_SA] - 1
+    elif rs[r, RS_SQ_STARTED + STAGE_SA] == 0 and n_sa > 0:
         for k in range(NPORTS):
             a_nin[k] = 0
             a_nout[k] = 0
-        h0 = row[RS_SQ_HEAD + STAGE_SA]
+        h0 = rs[r, RS_SQ_HEAD + STAGE_SA]
         for k in range(n_sa):
-            e = sq[r, STAGE_SA, _ring(h0 + k, QN), SQ_VC]
+            e = sq[r, STAGE_SA, _ring(h0 + k, QN)]
             i = vc_port[e]
             v = vc_index[e]
             o = vs[r, i, v, VS_OUT]
@@ -720,56 +738,56 @@ def _router_cycle(P, N, r, c, pb):
                 a_nin[i] += 1
                 a_nout[o] += 1
             else:
-                ptr = row[RS_SW_PTR + i]
+                ptr = rs[r, RS_SW_PTR + i]
                 if _ring(v - ptr + V, V) < _ring(lab - ptr + V, V):
                     a_req[i, o] = v
         islip(a_req, a_nin, a_nout, NPORTS, NPORTS, rs[r], rs[r], RS_SA_GPTR, RS_SA_APTR,
               a_grant, a_inm, a_outm, par[PAR_ITERS])
         for k in range(n_sa):
             j = _ring(h0 + k, QN)
-            e = sq[r, STAGE_SA, j, SQ_VC]
+            e = sq[r, STAGE_SA, j]
             i = vc_port[e]
             v = vc_index[e]
             m = a_inm[i]
             if m >= 0 and a_req[i, m] == v:
-                sq[r, STAGE_SA, j, SQ_RES] = m
-                row[RS_SW_PTR + i] = _ring(v + 1, V)
+                sq_res[r, STAGE_SA, j] = m
+                rs[r, RS_SW_PTR + i] = _ring(v + 1, V)
             else:
-                sq[r, STAGE_SA, j, SQ_RES] = -1
+                sq_res[r, STAGE_SA, j] = -1
         for k in range(n_sa):
-            e = sq[r, STAGE_SA, _ring(h0 + k, QN), SQ_VC]
+            e = sq[r, STAGE_SA, _ring(h0 + k, QN)]
             i = vc_port[e]
             a_req[i, vs[r, i, vc_index[e], VS_OUT]] = -1
-        row[RS_SQ_STARTED + STAGE_SA] = n_sa
-        row[RS_SQ_DONE + STAGE_SA] = c + par[PAR_SA] - 1
+        rs[r, RS_SQ_STARTED + STAGE_SA] = n_sa
+        rs[r, RS_SQ_DONE + STAGE_SA] = c + par[PAR_SA] - 1
     # switch traversal
-    if row[RS_XQ_STARTED] == 0 and row[RS_XQ_CNT] > 0:
-        row[RS_XQ_STARTED] = row[RS_XQ_CNT]
-        row[RS_XQ_DONE] = c + par[PAR_ST] - 1
+    if rs[r, RS_XQ_STARTED] == 0 and rs[r, RS_XQ_CNT] > 0:
+        rs[r, RS_XQ_STARTED] = rs[r, RS_XQ_CNT]
+        rs[r, RS_XQ_DONE] = c + par[PAR_ST] - 1
 
     # ---- 3. complete the stages whose started entries are done now
-    n = row[RS_SQ_STARTED + STAGE_RT]
-    if n > 0 and row[RS_SQ_DONE + STAGE_RT] == c:
+    n = rs[r, RS_SQ_STARTED + STAGE_RT]
+    if n > 0 and rs[r, RS_SQ_DONE + STAGE_RT] == c:
         for k in range(n):
-            h = row[RS_SQ_HEAD + STAGE_RT]
-            e = sq[r, STAGE_RT, h, SQ_VC]
-            row[RS_SQ_HEAD + STAGE_RT] = _ring(h + 1, QN)
-            row[RS_SQ_CNT + STAGE_RT] -= 1
+            h = rs[r, RS_SQ_HEAD + STAGE_RT]
+            e = sq[r, STAGE_RT, h]
+            rs[r, RS_SQ_HEAD + STAGE_RT] = _ring(h + 1, QN)
+            rs[r, RS_SQ_CNT + STAGE_RT] -= 1
             i = vc_port[e]
             v = vc_index[e]
-            f = buf[r, i, v, vs[r, i, v, VS_BUF_HEAD], BUF_FLIT]
+            f = buf_flit[r, i, v, vs[r, i, v, VS_BUF_HEAD]]
             vs[r, i, v, VS_OUT] = route[r, dst_ep[(f >> 5) - pb]]
             vs[r, i, v, VS_STATE] = VC_VC_ALLOC
             _sq_push(sq, rs, r, STAGE_VA, e)
-        row[RS_SQ_STARTED + STAGE_RT] = 0
-    n = row[RS_SQ_STARTED + STAGE_VA]
-    if n > 0 and row[RS_SQ_DONE + STAGE_VA] == c:
+        rs[r, RS_SQ_STARTED + STAGE_RT] = 0
+    n = rs[r, RS_SQ_STARTED + STAGE_VA]
+    if n > 0 and rs[r, RS_SQ_DONE + STAGE_VA] == c:
         for k in range(n):
-            h = row[RS_SQ_HEAD + STAGE_VA]
-            e = sq[r, STAGE_VA, h, SQ_VC]
-            res = sq[r, STAGE_VA, h, SQ_RES]
-            row[RS_SQ_HEAD + STAGE_VA] = _ring(h + 1, QN)
-            row[RS_SQ_CNT + STAGE_VA] -= 1
+            h = rs[r, RS_SQ_HEAD + STAGE_VA]
+            e = sq[r, STAGE_VA, h]
+            res = sq_res[r, STAGE_VA, h]
+            rs[r, RS_SQ_HEAD + STAGE_VA] = _ring(h + 1, QN)
+            rs[r, RS_SQ_CNT + STAGE_VA] -= 1
             i = vc_port[e]
             v = vc_index[e]
             if res >= 0:
@@ -779,16 +797,16 @@ def _router_cycle(P, N, r, c, pb):
                 _sq_push(sq, rs, r, STAGE_SA, e)
             else:
                 _sq_push(sq, rs, r, STAGE_VA, e)
-        row[RS_SQ_STARTED + STAGE_VA] = 0
-    n = row[RS_SQ_STARTED + STAGE_SA]
-    if n > 0 and row[RS_SQ_DONE + STAGE_SA] == c:
+        rs[r, RS_SQ_STARTED + STAGE_VA] = 0
+    n = rs[r, RS_SQ_STARTED + STAGE_SA]
+    if n > 0 and rs[r, RS_SQ_DONE + STAGE_SA] == c:
         switched = False
         for k in range(n):
-            h = row[RS_SQ_HEAD + STAGE_SA]
-            e = sq[r, STAGE_SA, h, SQ_VC]
-            o = sq[r, STAGE_SA, h, SQ_RES]
-            row[RS_SQ_HEAD + STAGE_SA] = _ring(h + 1, QN)
-            row[RS_SQ_CNT + STAGE_SA] -= 1
+            h = rs[r, RS_SQ_HEAD + STAGE_SA]
+            e = sq[r, STAGE_SA, h]
+            o = sq_res[r, STAGE_SA, h]
+            rs[r, RS_SQ_HEAD + STAGE_SA] = _ring(h + 1, QN)
+            rs[r, RS_SQ_CNT + STAGE_SA] -= 1
             if o < 0:
                 _sq_push(sq, rs, r, STAGE_SA, e)
                 continue
@@ -797,8 +815,8 @@ def _router_cycle(P, N, r, c, pb):
             v = vc_index[e]
             w = vs[r, i, v, VS_OUTVC]
             bh = vs[r, i, v, VS_BUF_HEAD]
-            f = buf[r, i, v, bh, BUF_FLIT]
-            st_occ[r, i] += c - buf[r, i, v, bh, BUF_ARR]
+            f = buf_flit[r, i, v, bh]
+            st_occ[r, i] += c - buf_arr[r, i, v, bh]
             vs[r, i, v, VS_BUF_HEAD] = _ring(bh + 1, B)
             vs[r, i, v, VS_BUF_CNT] -= 1
             st_router[r] += 1
@@ -809,70 +827,71 @@ def _router_cycle(P, N, r, c, pb):
             # the freed slot's credit goes upstream (to the NI for an injection port)
             if i == 0 or i == 5:
                 ep = 2 * r + (1 if i == 5 else 0)
-                kk = _ring(ecr_head[ep] + ecr_cnt[ep], ecr.shape[1])
-                ecr[ep, kk, CR_TIME] = c + 1 + par[PAR_INJ]
-                ecr[ep, kk, CR_VC] = v
+                kk = _ring(ecr_head[ep] + ecr_cnt[ep], ecr_time.shape[1])
+                ecr_time[ep, kk] = c + 1 + par[PAR_INJ]
+                ecr_vc[ep, kk] = v
                 ecr_cnt[ep] += 1
-                if ecr[ep, kk, CR_TIME] < ep_wake[ep]:
-                    ep_wake[ep] = ecr[ep, kk, CR_TIME]
+                if ecr_time[ep, kk] < ep_wake[ep]:
+                    ep_wake[ep] = ecr_time[ep, kk]
             else:
-                _credit_to(cr, rs, neigh[r, i], OPPOSITE[i],
+                _credit_to(cr_time, cr_vc, rs, neigh[r, i], OPPOSITE[i],
                            c + 1 + par[PAR_LINK] + par[PAR_CREDIT], v)
-            kx = _ring(row[RS_XQ_HEAD] + row[RS_XQ_CNT], KX)
-            xq[r, kx, XQ_FLIT] = f
-            xq[r, kx, XQ_OUT] = o
-            xq[r, kx, XQ_VC] = w
-            row[RS_XQ_CNT] += 1
+            kx = _ring(rs[r, RS_XQ_HEAD] + rs[r, RS_XQ_CNT], KX)
+            xq_flit[r, kx] = f
+            xq_out[r, kx] = o
+            xq_vc[r, kx] = w
+            rs[r, RS_XQ_CNT] += 1
             if vs[r, i, v, VS_BUF_CNT] == 0:
                 if tail:
                     vs[r, i, v, VS_STATE] = VC_IDLE
             elif tail:
                 _head_arrives(par, route, dst_ep, vs, sq, rs,
-                              r, i, v, buf[r, i, v, vs[r, i, v, VS_BUF_HEAD], BUF_FLIT], pb)
+                              r, i, v, buf_flit[r, i, v, vs[r, i, v, VS_BUF_HEAD]], pb)
             else:
                 _sq_push(sq, rs, r, STAGE_SA, e)
-        row[RS_SQ_STARTED + STAGE_SA] = 0
+        rs[r, RS_SQ_STARTED + STAGE_SA] = 0
         if switched:
             st_busy[r] += 1
-    n = row[RS_XQ_STARTED]
-    if n > 0 and row[RS_XQ_DONE] == c:
+    n = rs[r, RS_XQ_STARTED]
+    if n > 0 and rs[r, RS_XQ_DONE] == c:
         for k in range(n):
-            h = row[RS_XQ_HEAD]
-            o = xq[r, h, XQ_OUT]
-            ko = _ring(row[RS_OQ_HEAD + o] + row[RS_OQ_CNT + o], KO)
-            oq[r, o, ko, OQ_FLIT] = xq[r, h, XQ_FLIT]
-            oq[r, o, ko, OQ_VC] = xq[r, h, XQ_VC]
-            row[RS_OQ_CNT + o] += 1
-            row[RS_XQ_HEAD] = _ring(h + 1, KX)
-            row[RS_XQ_CNT] -= 1
-        row[RS_XQ_STARTED] = 0
+            h = rs[r, RS_XQ_HEAD]
+            o = xq_out[r, h]
+            ko = _ring(rs[r, RS_OQ_HEAD + o] + rs[r, RS_OQ_CNT + o], KO)
+            oq_flit[r, o, ko] = xq_flit[r, h]
+            oq_vc[r, o, ko] = xq_vc[r, h]
+            rs[r, RS_OQ_CNT + o] += 1
+            rs[r, RS_XQ_HEAD] = _ring(h + 1, KX)
+            rs[r, RS_XQ_CNT] -= 1
+        rs[r, RS_XQ_STARTED] = 0
 
     # ---- 4. send: one flit per output port
     for o in range(NPORTS):
-        if row[RS_OQ_CNT + o] == 0:
+        if rs[r, RS_OQ_CNT + o] == 0:
             continue
-        h = row[RS_OQ_HEAD + o]
-        f = oq[r, o, h, OQ_FLIT]
-        w = oq[r, o, h, OQ_VC]
-        row[RS_OQ_HEAD + o] = _ring(h + 1, KO)
-        row[RS_OQ_CNT + o] -= 1
+        h = rs[r, RS_OQ_HEAD + o]
+        f = oq_flit[r, o, h]
+        w = oq_vc[r, o, h]
+        rs[r, RS_OQ_HEAD + o] = _ring(h + 1, KO)
+        rs[r, RS_OQ_CNT + o] -= 1
         st_port[r, o] += 1
-        row[RS_NLOAD] -= 1
+        rs[r, RS_NLOAD] -= 1
         if o == 0 or o == 5:
             ep = 2 * r + (1 if o == 5 else 0)
-            KE = ej.shape[1]
+            KE = ej_time.shape[1]
             k = _ring(ej_head[ep] + ej_cnt[ep], KE)
-            ej[ep, k, CH_TIME] = c + 1 + par[PAR_EJ]
-            ej[ep, k, CH_FLIT] = f
-            ej[ep, k, CH_VC] = w
+            ej_time[ep, k] = c + 1 + par[PAR_EJ]
+            ej_flit[ep, k] = f
+            ej_vc[ep, k] = w
             ej_cnt[ep] += 1
-            if ej[ep, k, CH_TIME] < ep_wake[ep]:
-                ep_wake[ep] = ej[ep, k, CH_TIME]
+            if ej_time[ep, k] < ep_wake[ep]:
+                ep_wake[ep] = ej_time[ep, k]
         else:
-            _flit_to(ch, rs, neigh[r, o], OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)
+            _flit_to(ch_time, ch_flit, ch_vc, rs, neigh[r, o],
+                     OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)
 
     # ---- the next cycle the router has something to do
-    row[RS_WAKE] = _router_wake(N, r, c)
+    rs[r, RS_WAKE] = _router_wake(N, r, c)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -887,67 +906,66 @@ def _router_wake(N, r, c):
     output VC is freed only by this router switching a tail: it is busy then)."""
     par = N.par
     rs = N.rs
-    row = rs[r]   # (router r's control scalars)
     vs = N.vs
     sq = N.sq
     vc_port = N.vc_port
     vc_index = N.vc_index
-    cr = N.cr
-    ch = N.ch
+    cr_time = N.cr_time
+    ch_time = N.ch_time
     V = par[PAR_V]
     QN = sq.shape[2]
     nxt = INF_CYCLE
-    if row[RS_XQ_CNT] > 0:
-        if row[RS_XQ_STARTED] == 0:
+    if rs[r, RS_XQ_CNT] > 0:
+        if rs[r, RS_XQ_STARTED] == 0:
             return c + 1
-        nxt = row[RS_XQ_DONE]
+        nxt = rs[r, RS_XQ_DONE]
     for o in range(NPORTS):
-        if row[RS_OQ_CNT + o] > 0:
+        if rs[r, RS_OQ_CNT + o] > 0:
             return c + 1
-    n = row[RS_SQ_CNT + STAGE_RT]
+    n = rs[r, RS_SQ_CNT + STAGE_RT]
     if n > 0:
-        if row[RS_SQ_STARTED + STAGE_RT] == 0:
+        if rs[r, RS_SQ_STARTED + STAGE_RT] == 0:
             return c + 1
-        if row[RS_SQ_DONE + STAGE_RT] < nxt:
-            nxt = row[RS_SQ_DONE + STAGE_RT]
-    n = row[RS_SQ_CNT + STAGE_VA]
+        if rs[r, RS_SQ_DONE + STAGE_RT] < nxt:
+            nxt = rs[r, RS_SQ_DONE + STAGE_RT]
+    n = rs[r, RS_SQ_CNT + STAGE_VA]
     if n > 0:
-        if row[RS_SQ_STARTED + STAGE_VA] > 0:
-            if row[RS_SQ_DONE + STAGE_VA] < nxt:
-                nxt = row[RS_SQ_DONE + STAGE_VA]
+        if rs[r, RS_SQ_STARTED + STAGE_VA] > 0:
+            if rs[r, RS_SQ_DONE + STAGE_VA] < nxt:
+                nxt = rs[r, RS_SQ_DONE + STAGE_VA]
         elif par[PAR_VA] != 1:
             return c + 1
         else:
-            h0 = row[RS_SQ_HEAD + STAGE_VA]
+            h0 = rs[r, RS_SQ_HEAD + STAGE_VA]
             for k in range(n):
-                e = sq[r, STAGE_VA, _ring(h0 + k, QN), SQ_VC]
+                e = sq[r, STAGE_VA, _ring(h0 + k, QN)]
                 o = vs[r, vc_port[e], vc_index[e], VS_OUT]
                 for w in range(V):
                     if vs[r, o, w, VS_OWNER] < 0:
                         return c + 1
-    n = row[RS_SQ_CNT + STAGE_SA]
+    n = rs[r, RS_SQ_CNT + STAGE_SA]
     if n > 0:
-        if row[RS_SQ_STARTED + STAGE_SA] > 0:
-            if row[RS_SQ_DONE + STAGE_SA] < nxt:
-                nxt = row[RS_SQ_DONE + STAGE_SA]
+        if rs[r, RS_SQ_STARTED + STAGE_SA] > 0:
+            if rs[r, RS_SQ_DONE + STAGE_SA] < nxt:
+                nxt = rs[r, RS_SQ_DONE + STAGE_SA]
         elif par[PAR_SA] != 1:
             return c + 1
         else:
-            h0 = row[RS_SQ_HEAD + STAGE_SA]
+            h0 = rs[r, RS_SQ_HEAD + STAGE_SA]
             for k in range(n):
-                e = sq[r, STAGE_SA, _ring(h0 + k, QN), SQ_VC]
+                e = sq[r, STAGE_SA, _ring(h0 + k, QN)]
                 i = vc_port[e]
                 v = vc_index[e]
                 o = vs[r, i, v, VS_OUT]
                 if vs[r, o, vs[r, i, v, VS_OUTVC], VS_CREDITS] > 0:
                     return c + 1
-                if row[RS_CR_CNT + o] > 0:
-                    t = cr[r, o, row[RS_CR_HEAD + o], CR_TIME]
+                if rs[r, RS_CR_CNT + o] > 0:
+                    t = cr_time[r, o, rs[r, RS_CR_HEAD + o]]
                     if t < nxt:
                         nxt = t
     for i in range(NPORTS):
-        if row[RS_CH_CNT + i] > 0:
-            t = ch[r, i, row[RS_CH_HEAD + i], CH_TIME]
+        if rs[r, RS_CH_CNT + i] > 0:
+            t = ch_time[r, i, rs[r, RS_CH_HEAD + i]]
             if t < nxt:
                 nxt = t
     return nxt if nxt > c else c + 1
