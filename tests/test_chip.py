@@ -172,3 +172,39 @@ def test_vgg11_on_20_cores_invariants_and_determinism():
         tile = next(t for p in model.programs[r.core].values() for t in p if t.key == r.key)
         length = model.coster.work(tile, model.part_of(tile))[0]
         assert r.end - r.start == length + r.bank_stalls
+
+
+@pytest.mark.parametrize("memory", [["noc.model=ideal", "dram.model=ideal"], []])
+def test_prediction_horizon_changes_no_result(monkeypatch, memory):
+    """While an engine of a core waits for its loads, the core's SRAM arbiter predicts its
+    next milestone no further than a horizon (chip.PREDICT_SPAN, doubled each time): a
+    speed setting. From one cycle to no bound at all, the step is the same."""
+    from neurosim.hw import chip as chip_mod
+    from neurosim.hw.sram import CoreArbiter
+
+    wl = small_conv_workload(batch=3, T=2)   # weights and weight gradients spilled
+    arch = api.load_arch("paper-20core", ["chip.cores=1", "core.sram.weights.size_kib=2",
+                                          "core.sram.wgrad.size_kib=2"] + memory)
+    reached = []
+    predict = CoreArbiter.predict
+
+    def spy(self, horizon=1 << 62):
+        when = predict(self, horizon)
+        if horizon < 1 << 40 and when == max(horizon, self.sync + 1) and self._spec:
+            reached.append(when)      # co-simulated up to the horizon, no milestone before
+        return when
+
+    monkeypatch.setattr(CoreArbiter, "predict", spy)
+    runs = {}
+    for span in (1, chip_mod.PREDICT_SPAN, 1 << 62):
+        monkeypatch.setattr(chip_mod, "PREDICT_SPAN", span)
+        reached.clear()
+        runs[span] = api.run(arch, wl), len(reached)
+    assert runs[1][1] > 0                   # the horizon was reached, and resumed from
+    ref = runs[1 << 62][0]
+    for span in (1, chip_mod.PREDICT_SPAN):
+        got = runs[span][0]
+        assert got.summary == ref.summary
+        assert got.timing.tiles == ref.timing.tiles
+        assert list(got.timing.dram) == list(ref.timing.dram)
+        assert got.stats.to_json() == ref.stats.to_json()

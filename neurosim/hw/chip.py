@@ -40,6 +40,11 @@ from .schedule import ENGINES, engine_programs, replica_of_core
 from .sram import CoreArbiter
 
 LATE = 2  # SimPy priority after URGENT (0) and NORMAL (1): end-of-cycle work
+# First horizon (cycles) of an SRAM arbiter's prediction while an engine of its core waits
+# for loads (ChipModel._predict): about one load through the ideal memory system (NoC and
+# DRAM ideal latencies, 10 + 50 cycles by default, and the transfer). A speed setting only:
+# results do not depend on it (tests/test_chip.py).
+PREDICT_SPAN = 128
 
 
 class _Late(Event):
@@ -161,6 +166,8 @@ class ChipModel:
         self._ms_wake = None
         self._arb_wake: dict = {}
         self._arb_token: dict = {}
+        self._loading: Counter = Counter()   # core -> its engines waiting for their loads
+        self._predict_span: dict = {}        # core -> horizon of its next prediction
         self.records: list = []
         self.counters: Counter = Counter()
         self._sram_keys: dict = {}
@@ -333,10 +340,12 @@ class ChipModel:
     def post_loads(self, core: int, engine: int, tile, loads: list) -> Event:
         done = self.env.event()
         left = [len(loads)]
+        self._loading[core] += 1
 
         def arrived(_h):
             left[0] -= 1
             if left[0] == 0:
+                self._loading[core] -= 1
                 done.succeed(self.env.now)
 
         for name, buf, kind, addr, nbytes in loads:
@@ -478,7 +487,18 @@ class ChipModel:
 
     def _predict(self, core: int) -> None:
         arb = self.cores[core].arbiter
-        when = arb.predict()
+        if self._loading[core]:
+            # An engine of the core starts a tile when its loads arrive, which voids a
+            # prediction past that cycle: predict no further than a horizon (doubled each
+            # time it is reached while the loads are out). Where the horizon falls changes
+            # no result, only how much co-simulation is thrown away
+            # (docs/performance.md, "Predictions no further than a tile's loads").
+            span = self._predict_span.get(core, PREDICT_SPAN)
+            self._predict_span[core] = 2 * span
+            when = arb.predict(self.env.now + span)
+        else:
+            self._predict_span.pop(core, None)
+            when = arb.predict()
         cur = self._arb_wake.get(core)
         if when is None:
             self._arb_wake[core] = None

@@ -226,13 +226,16 @@ class CoreArbiter:
         self.sync = c
         self._fire(c)
 
-    def predict(self) -> int | None:
+    def predict(self, horizon: int = int(NO_LIMIT)) -> int | None:
+        """The cycle of the active tiles' next milestone, or ``horizon`` if none comes
+        before it (co-simulated up to there only; a sync there resumes from that state).
+        None: no tile active."""
         act = [t for t in self.active if t is not None]
         if not act:
             return None
         if _independent(act):
             return self.sync + min(t.milestone - t.pos for t in act)
-        return self._run(int(NO_LIMIT), commit=False)
+        return self._run(min(max(horizon, self.sync + 1), int(NO_LIMIT)), commit=False)
 
     # ---------------------------------------------------------------- internals
 
