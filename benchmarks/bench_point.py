@@ -16,16 +16,21 @@ from neurosim.paths import WORKLOAD_DIR
 ARCH = "arch_configs/paper-20core.yaml"
 
 
+def points() -> dict:
+    """The study's points by key."""
+    return {p.key: p for p in study_points(ARCH, shipped_workloads(), False, "ideal")}
+
+
 def main(argv) -> int:
-    points = {p.key: p for p in study_points(ARCH, shipped_workloads(), False, "ideal")}
+    by_key = points()
     if not argv:
-        print("\n".join(points))
+        print("\n".join(by_key))
         return 0
-    if argv[0] not in points:
+    if argv[0] not in by_key:
         print(f"bench_point.py: {argv[0]}: not a point of the study (run without arguments "
               "for the list)", file=sys.stderr)
         return 2
-    p = points[argv[0]]
+    p = by_key[argv[0]]
     t0 = time.process_time()
     summary = run_point(ARCH, p, WORKLOAD_DIR / f"{p.workload}.yaml")
     print(f"{p.key}: {time.process_time() - t0:.1f} s CPU, "
