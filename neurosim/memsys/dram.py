@@ -633,6 +633,8 @@ def _wake_after_step(R, D, ch, c, rb, changed):
         return c + 1
     # a time counts when it is ahead of c, or (after a change) also when it has come
     lo = -INF if changed else c
+    # (c + 1 is the least it can return: the scans stop once t reaches it)
+    floor = c + 1
     t = INF
     for rk in range(rk_ref.shape[1]):
         if rk_ref[ch, rk] > c:
@@ -642,6 +644,8 @@ def _wake_after_step(R, D, ch, c, rb, changed):
             for x in (C_PRE, C_REF):
                 if earliest[ch, b, x] > lo:
                     t = min(t, earliest[ch, b, x])
+    if t <= floor:
+        return floor
     closed = 2 if p[P_CLOSED] else 0
     for q in range(2):
         x = (C_WR if q == WRITE_QUEUE else C_RD) + closed
@@ -655,6 +659,8 @@ def _wake_after_step(R, D, ch, c, rb, changed):
                 e = max(earliest[ch, b, C_ACT], _faw_free(D, ch, bank_rank[b]))
             else:
                 e = earliest[ch, b, C_PRE]
-            if e > lo:
-                t = min(t, e)
-    return max(t, c + 1)
+            if e > lo and e < t:
+                if e <= floor:
+                    return floor
+                t = e
+    return max(t, floor)
