@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     ap.add_argument("--base", required=True, type=Path, help="the other tree (A)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out-files", nargs="*", default=[],
-                    help="files under OUT.A and OUT.B to compare byte for byte")
+                    help="files of the two OUT directories to compare byte for byte")
     ap.add_argument("command", nargs=argparse.REMAINDER)
     a = ap.parse_args(argv)
     cmd = a.command[1:] if a.command[:1] == ["--"] else a.command
