@@ -34,10 +34,11 @@ def drive(ep, tiles, built=None):
         if nxt is not None and (pred is None or nxt <= pred):
             e, start, codes, dl = pending.pop(0)
 
-            def materialize(codes=codes, e=e):
+            def materialize(out, codes=codes, e=e):
                 if built is not None:
                     built.append(e)
-                return codes
+                out[:len(codes)] = codes
+                return out[:len(codes)]
             te = TileExec(e, len(codes), dl, stream_buffers(ep, codes, dl), materialize,
                           lambda c, e=e: deltas.__setitem__(e, c),
                           lambda c, e=e: ends.__setitem__(e, c))

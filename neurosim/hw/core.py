@@ -191,7 +191,7 @@ class TileCoster:
             n_out = self.net.output_layer.n_out
             n = ep.bp_depth + self.T * E.cdiv(n_out, ep.bp_lanes)
             cnt[E.CNT_MAC] += self.T * n_out
-            return n, n, cnt, (lambda: np.full(n, E.FREE, np.int64))
+            return n, n, cnt, _free_cycles(n)
         raise ValueError(kind)
 
     # ---------------------------------------------------------------- message payloads
@@ -280,12 +280,22 @@ class TileCoster:
 
 
 def _materializer(kernel, args, n, pair=False):
-    def run():
-        codes = np.empty(n, np.int64)
+    def run(out):
+        """The tile's ``n`` op codes, written into ``out[:n]`` (a buffer its engine reuses:
+        see :meth:`~neurosim.hw.sram.CoreArbiter.op_buffer`)."""
+        codes = out[:n]
         scratch = np.zeros(E.N_CNT, np.int64)
         got = kernel(*args, True, codes, scratch)
         got = got[0] if pair else got
         assert got == n, "op stream length differs from the counted length"
+        return codes
+    return run
+
+
+def _free_cycles(n):
+    def run(out):
+        codes = out[:n]
+        codes[:] = E.FREE
         return codes
     return run
 

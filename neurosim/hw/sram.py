@@ -155,7 +155,8 @@ class TileExec:
         self.ops = None
         self.stalls = np.zeros(N_BUF, np.int64)
         self.milestone = delta_len if delta_len < length else length
-        self.materialize = materialize   # () -> int64 op codes of the whole tile
+        self.materialize = materialize   # (buffer) -> int64 op codes of the whole tile,
+                                         # written into the buffer
         self.on_delta = on_delta         # callbacks(cycle), may be None
         self.on_end = on_end
         self.delta_end = -1
@@ -193,6 +194,10 @@ class CoreArbiter:
         self._spec = None          # (cycle, pos, stalls, ptr) of the last prediction
         self._empty = np.zeros(1, np.int64)
         self.cosim_cycles = 0      # cycles replayed by cosim (profiling)
+        # Each engine's op codes are written into one buffer it keeps (an engine runs one
+        # tile at a time): a fresh array per tile cost a page fault per 512 ops, about 15 %
+        # of a co-simulating step (docs/performance.md, "Op codes in a buffer per engine").
+        self._op_buffers = [self._empty, self._empty, self._empty]
 
     # ---------------------------------------------------------------- driving
 
@@ -250,7 +255,7 @@ class CoreArbiter:
                 ops.append(self._empty)
                 continue
             if t.ops is None:
-                t.ops = t.materialize()
+                t.ops = t.materialize(self.op_buffer(e, t.length))
                 assert len(t.ops) == t.length
             ops.append(t.ops)
             pos[e], active[e], milestone[e] = t.pos, True, t.milestone
@@ -272,6 +277,13 @@ class CoreArbiter:
         else:
             self._spec = (stop, pos, stalls, ptr)
         return stop
+
+    def op_buffer(self, engine: int, n: int) -> np.ndarray:
+        """Engine ``engine``'s op-code buffer, at least ``n`` long (grown as needed)."""
+        buf = self._op_buffers[engine]
+        if buf.shape[0] < n:
+            buf = self._op_buffers[engine] = np.empty(n, np.int64)
+        return buf
 
     def _fire(self, c: int) -> None:
         for e in range(3):
