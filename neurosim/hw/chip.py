@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time as _time
 from collections import Counter
+from operator import itemgetter
 
 import simpy
 from simpy.events import Event
@@ -45,6 +46,7 @@ LATE = 2  # SimPy priority after URGENT (0) and NORMAL (1): end-of-cycle work
 # DRAM ideal latencies, 10 + 50 cycles by default, and the transfer). A speed setting only:
 # results do not depend on it (tests/test_chip.py).
 PREDICT_SPAN = 128
+_ORDER = itemgetter(0)   # a post's NI order key (ChipModel._post)
 
 
 class _Late(Event):
@@ -222,6 +224,10 @@ class ChipModel:
             e.settle(self.env.now)
         self.last_event = max(self.last_event, self.env.now)
 
+    def _fire_tag(self, h) -> None:
+        """A delivered message or store: its tag is the key of what it settles."""
+        self.fire(h.tag)
+
     def part_of(self, tile) -> PartInfo | None:
         if tile.kind == "LOSS":
             return None
@@ -362,8 +368,11 @@ class ChipModel:
     # ---------------------------------------------------------------- NI and memory system
 
     def _post(self, core: int, engine: int, fn) -> None:
+        """``fn(cycle)`` posts to the memory system at this cycle's end, in NI order: by
+        core, engine, then posting order (one int: ``_late`` sorts by it, and the memory
+        system orders same-cycle posts by it)."""
         self._post_seq += 1
-        self._posts.append((core, engine, self._post_seq, fn))
+        self._posts.append(((core << 44) | (engine << 40) | self._post_seq, fn))
         self._want_late()
 
     def _want_late(self) -> None:
@@ -376,9 +385,9 @@ class ChipModel:
         now = self.env.now
         posts, self._posts = self._posts, []
         ms = self.memsys
-        for core, engine, seq, fn in sorted(posts, key=lambda p: p[:3]):
+        for order, fn in sorted(posts, key=_ORDER):
             # a zero-latency chain may post again in this cycle: the key keeps NI order
-            ms.post_order((core << 44) | (engine << 40) | seq)
+            ms.post_order(order)
             fn(now)
         for core in sorted(self._dirty):
             self._predict(core)
@@ -453,7 +462,7 @@ class ChipModel:
 
         def post(c):
             h = self.memsys.send(c, (core, PORT_CORE), (dst, PORT_CORE), bits, kind, key)
-            self._waiters[h.id] = lambda _h: self.fire(key)
+            self._waiters[h.id] = self._fire_tag
 
         self._post(core, engine, post)
 
@@ -572,7 +581,7 @@ class ChipModel:
 
             def post(c, addr=addr, nbytes=nbytes, kind=kind, key=key):
                 h = self.memsys.dram_write(c, core, addr, nbytes, kind, key)
-                self._waiters[h.id] = lambda _h: self.fire(key)
+                self._waiters[h.id] = self._fire_tag
 
             self._post(core, e, post)
         lp = self.layer_parts[pi.replica]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,7 +44,7 @@ from .topology import PORT_CORE, PORT_DRAM, Mesh
 MAX_PAYLOAD_FLITS = 16  # body flits per packet (docs/microarchitecture.md 4.4)
 
 
-@dataclass
+@dataclass(slots=True, eq=False)
 class Handle:
     """A posted message or DRAM transfer. ``available`` is set when it completes."""
 
@@ -53,7 +53,6 @@ class Handle:
     post: int
     tag: tuple = ()
     available: int | None = None
-    parts: list = field(default_factory=list)  # internal bookkeeping of the model
 
 
 def packetize(payload_bits: int, flit_bits: int) -> list[int]:
@@ -159,7 +158,7 @@ class MemorySystem:
         self._n_records = {"messages": 0, "dram": 0}
         self._by_kind: dict = {}     # kind -> (records, flits, payload bits), in record order
         self._traffic = Counter()    # counters fixed at post time
-        self._packets: dict = {}     # payload bits -> flits of each packet
+        self._packets: dict = {}     # payload bits -> (flits of each packet, their sum)
         self._endpoints_ok: set = set()   # endpoints already checked
         # counter keys of the per-message and per-transfer counts, built once: going through
         # the cached counters.key on every message (with the chip's SRAM keys) made an
@@ -174,6 +173,8 @@ class MemorySystem:
         # hops from each node to each channel's controller
         self._ctrl_hops = self.mesh.hops(np.arange(self.mesh.nodes)[:, None],
                                          self._ctrl_node[None, :])
+        nodes = np.arange(self.mesh.nodes)
+        self._hops = self.mesh.hops(nodes[:, None], nodes[None, :]).tolist()  # [a][b]
         bits = self.amap.burst * 8   # packets of a DRAM request / response (spec 5.2)
         self._dram_flits = {"dram_write": self.packets(bits), "dram_read_req": self.packets(0),
                             "dram_read_resp": self.packets(bits)}
@@ -182,9 +183,14 @@ class MemorySystem:
 
     def packets(self, payload_bits: int) -> list[int]:
         """Flits of each packet of a message of ``payload_bits`` (spec 4.4)."""
+        return self._packetized(payload_bits)[0]
+
+    def _packetized(self, payload_bits: int) -> tuple:
+        """(flits of each packet, total flits) of a message of ``payload_bits``."""
         got = self._packets.get(payload_bits)
         if got is None:
-            got = self._packets[payload_bits] = packetize(payload_bits, self.flit_bits)
+            flits = packetize(payload_bits, self.flit_bits)
+            got = self._packets[payload_bits] = (flits, sum(flits))
         return got
 
     def _new(self, kind: str, cycle: int, tag: tuple) -> Handle:
@@ -215,23 +221,21 @@ class MemorySystem:
         m, f, b = self._by_kind.get(kind, (0, 0, 0))
         self._by_kind[kind] = (m + n, f + n * flits, b + n * bits)
 
-    def _count_noc(self, flits: list, n: int, hops: int) -> None:
-        """NoC counters of ``n`` messages of packets ``flits`` crossing ``hops`` links in all
-        (spec 4.4: counted at post, whatever the timing model)."""
+    def _count_noc(self, npk: int, total: int, n: int, hops: int) -> None:
+        """NoC counters of ``n`` messages of ``npk`` packets and ``total`` flits crossing
+        ``hops`` links in all (spec 4.4: counted at post, whatever the timing model)."""
         c = self._traffic
         packets, flits_, router_flits, link_flits = self._noc_keys
-        total = sum(flits)
-        c[packets] += len(flits) * n
+        c[packets] += npk * n
         c[flits_] += total * n
         c[router_flits] += total * (hops + n)
         c[link_flits] += total * hops
 
-    def _message(self, h: Handle, src: tuple, dst: tuple, payload_bits: int,
-                 flits: list) -> None:
-        """Log and count one message (``flits``: its packets; empty when core-local)."""
-        total = sum(flits)
-        self._log.append(("msg", (h.kind, src, dst, h.post, payload_bits, len(flits),
-                                  total, h.tag, h)))
+    def _message(self, h: Handle, src: tuple, dst: tuple, payload_bits: int, npk: int,
+                 total: int) -> None:
+        """Log and count one message of ``npk`` packets, ``total`` flits (0, 0: core-local)."""
+        self._log.append(("msg", (h.kind, src, dst, h.post, payload_bits, npk, total, h.tag,
+                                  h)))
         self._count_records(h.kind, 1, total, payload_bits)
 
     # ------------------------------------------------------------ posts
@@ -263,16 +267,16 @@ class MemorySystem:
 
     def _local(self, cycle, src, payload_bits, kind, tag) -> Handle:
         h = self._new(kind, cycle, tag)
-        self._message(h, src, src, payload_bits, [])
+        self._message(h, src, src, payload_bits, 0, 0)
         return self._available_at(h, cycle)
 
     def _leg(self, cycle, src, via, dst, payload_bits, kind, tag, prev):
         """A message from ``src`` that leaves from ``via`` (the previous destination of a
         multicast chain, else ``src``); returns (handle, the model's token of the leg)."""
         h = self._new(kind, cycle, tag)
-        flits = self.packets(payload_bits)
-        self._count_noc(flits, 1, self.mesh.hops(via[0], dst[0]))
-        self._message(h, src, dst, payload_bits, flits)
+        flits, total = self._packetized(payload_bits)
+        self._count_noc(len(flits), total, 1, self._hops[via[0]][dst[0]])
+        self._message(h, src, dst, payload_bits, len(flits), total)
         return h, self._post_leg(h, via, dst, flits, prev)
 
     def dram_read(self, cycle: int, node: int, addr: int, nbytes: int, tensor: str,
@@ -302,7 +306,7 @@ class MemorySystem:
         legs = ("dram_write",) if write else ("dram_read_req", "dram_read_resp")
         for leg in legs:
             flits = self._dram_flits[leg]
-            self._count_noc(flits, n, hops)
+            self._count_noc(len(flits), sum(flits), n, hops)
             self._count_records(leg, n, sum(flits), b * 8 if leg != "dram_read_req" else 0)
         self._n_records["dram"] += n
         return self._post_transfer(h, node, first, n, channels, tensor, write)

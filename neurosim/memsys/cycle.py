@@ -969,14 +969,12 @@ class CycleMemorySystem(MemorySystem):
             self._E = None
 
     def _available_at(self, h: Handle, t: int) -> Handle:
-        h.parts = [t]
         heapq.heappush(self._known, (t, h.id, h))
         return h
 
     def _kernel_handle(self, h: Handle, parts: int) -> int:
         kh = self.eng.add_handle(parts)
         self._handles.append(h)
-        h.parts = [kh]
         return kh
 
     def _kind(self, kind: str) -> int:
