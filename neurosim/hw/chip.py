@@ -38,7 +38,7 @@ from ..memsys.cycle import make_memory_system
 from ..memsys.topology import PORT_CORE
 from ..resources import young_collections_only
 from .schedule import ENGINES, engine_programs, replica_of_core
-from .sram import CoreArbiter
+from .sram import CoreArbiter, OpBuffers
 
 LATE = 2  # SimPy priority after URGENT (0) and NORMAL (1): end-of-cycle work
 # First horizon (cycles) of an SRAM arbiter's prediction while an engine of its core waits
@@ -198,7 +198,8 @@ class ChipModel:
         self.total_tiles = sum(len(p) for progs in self.programs.values() for p in progs.values())
         self.done_tiles = 0
         self.progress = progress
-        self.cores = {c: Core(self, c, progs, CoreArbiter(self.ep))
+        op_buffers = OpBuffers()   # shared by the cores' arbiters
+        self.cores = {c: Core(self, c, progs, CoreArbiter(self.ep, op_buffers))
                       for c, progs in self.programs.items()}
 
     def _sram_key(self, core: int, buf: str, action: str) -> tuple:

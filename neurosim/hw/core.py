@@ -281,8 +281,8 @@ class TileCoster:
 
 def _materializer(kernel, args, n, pair=False):
     def run(out):
-        """The tile's ``n`` op codes, written into ``out[:n]`` (a buffer its engine reuses:
-        see :meth:`~neurosim.hw.sram.CoreArbiter.op_buffer`)."""
+        """The tile's ``n`` op codes, written into ``out[:n]`` (a reused buffer:
+        :class:`~neurosim.hw.sram.OpBuffers`)."""
         codes = out[:n]
         scratch = np.zeros(E.N_CNT, np.int64)
         got = kernel(*args, True, codes, scratch)

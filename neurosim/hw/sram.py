@@ -139,6 +139,40 @@ def _independent(active: list) -> bool:
     return True
 
 
+class OpBuffers:
+    """Arrays that running tiles' op codes are written into, returned when the tile ends and
+    lent again (the smallest that fits): a fresh array per tile cost a page fault per 512
+    ops, about 15 % of a co-simulating step (docs/performance.md, "Op codes in reused
+    buffers"). At most ``KEEP`` returned arrays of at most ``KEEP_BYTES`` in all are kept:
+    that bounds the memory this adds and the search; neither changes a result."""
+
+    KEEP = 64
+    KEEP_BYTES = 64 << 20
+
+    def __init__(self):
+        self.free: list = []
+        self.free_bytes = 0
+
+    def take(self, n: int) -> np.ndarray:
+        """An int64 array of at least ``n`` elements."""
+        best = -1
+        for i, buf in enumerate(self.free):
+            if buf.shape[0] >= n and (best < 0 or buf.shape[0] < self.free[best].shape[0]):
+                best = i
+        if best < 0:
+            return np.empty(n, np.int64)
+        buf = self.free.pop(best)
+        self.free_bytes -= buf.nbytes
+        return buf
+
+    def give(self, buf: np.ndarray) -> None:
+        """Return an array from :meth:`take` (the oldest kept ones go beyond the bound)."""
+        self.free.append(buf)
+        self.free_bytes += buf.nbytes
+        while self.free_bytes > self.KEEP_BYTES or len(self.free) > self.KEEP:
+            self.free_bytes -= self.free.pop(0).nbytes
+
+
 class TileExec:
     """A tile while it runs on an engine: its op stream position and stall counts."""
 
@@ -180,7 +214,7 @@ class CoreArbiter:
     before ``c`` and fires the milestones reached at ``c``; ``predict()`` returns the cycle of
     the next milestone if nothing else starts (the DES schedules a wake-up there)."""
 
-    def __init__(self, ep):
+    def __init__(self, ep, op_buffers: OpBuffers | None = None):
         self.kind_tables = ep.kind_tables
         self.kind_masks = ep.kind_masks
         self.banks = ep.banks
@@ -194,10 +228,8 @@ class CoreArbiter:
         self._spec = None          # (cycle, pos, stalls, ptr) of the last prediction
         self._empty = np.zeros(1, np.int64)
         self.cosim_cycles = 0      # cycles replayed by cosim (profiling)
-        # Each engine's op codes are written into one buffer it keeps (an engine runs one
-        # tile at a time): a fresh array per tile cost a page fault per 512 ops, about 15 %
-        # of a co-simulating step (docs/performance.md, "Op codes in a buffer per engine").
-        self._op_buffers = [self._empty, self._empty, self._empty]
+        self.op_buffers = op_buffers if op_buffers is not None else OpBuffers()
+        self._lent = [None, None, None]   # the op buffer of each engine's tile
 
     # ---------------------------------------------------------------- driving
 
@@ -255,7 +287,8 @@ class CoreArbiter:
                 ops.append(self._empty)
                 continue
             if t.ops is None:
-                t.ops = t.materialize(self.op_buffer(e, t.length))
+                self._lent[e] = self.op_buffers.take(t.length)
+                t.ops = t.materialize(self._lent[e])
                 assert len(t.ops) == t.length
             ops.append(t.ops)
             pos[e], active[e], milestone[e] = t.pos, True, t.milestone
@@ -278,13 +311,6 @@ class CoreArbiter:
             self._spec = (stop, pos, stalls, ptr)
         return stop
 
-    def op_buffer(self, engine: int, n: int) -> np.ndarray:
-        """Engine ``engine``'s op-code buffer, at least ``n`` long (grown as needed)."""
-        buf = self._op_buffers[engine]
-        if buf.shape[0] < n:
-            buf = self._op_buffers[engine] = np.empty(n, np.int64)
-        return buf
-
     def _fire(self, c: int) -> None:
         for e in range(3):
             t = self.active[e]
@@ -298,6 +324,9 @@ class CoreArbiter:
                     t.milestone = t.length
                     continue
             t.end = c
-            t.ops = None
+            if t.ops is not None:
+                t.ops = None
+                self.op_buffers.give(self._lent[e])
+                self._lent[e] = None
             self.active[e] = None
             t.on_end(c)
