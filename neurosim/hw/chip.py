@@ -60,23 +60,6 @@ class _Late(Event):
         env.schedule(self, LATE)
 
 
-class _Dependency(Event):
-    """What a tile may wait on, by key (a tile's end, a message, a store, ...)."""
-
-    def settle(self, value) -> None:
-        """Trigger it at ``value`` (the cycle). With nobody waiting on it yet it is also
-        processed at once: processing it later in the cycle would run no callback, and its
-        entry in the event heap at the current cycle would hold the memory system back until
-        the cycle's end-of-cycle work (one more SimPy event and kick per delivered message;
-        most messages complete a tile's dependencies without being the one it waits on)."""
-        if self.callbacks:
-            self.succeed(value)
-        else:
-            self._ok = True
-            self._value = value
-            self.callbacks = None
-
-
 def check_placement(arch, network, placement, batch: int) -> None:
     """The placement must cover every layer in every replica, on existing cores."""
     R = len(placement.replicas)
@@ -158,8 +141,14 @@ class ChipModel:
             self.layer_parts.append(per)
         self.programs = engine_programs(network, placement, self.sched, self.T)
         self.S = self.sched.samples_in_flight if self.sched.fp_bp_overlap else 1
-        # bookkeeping
-        self._events: dict = {}
+        # bookkeeping. A dependency (a tile's end, a message, a store, ...; by key) is met
+        # once fired: ``_met`` holds its cycle. Only a tile that waits on one not met yet
+        # gets a SimPy event for it, triggered when it is fired (most messages and stores
+        # complete before anyone asks: an event for each cost 30 % of the memory of a
+        # spilling step, docs/performance.md "Dependencies met without an event").
+        self._met: dict = {}
+        self._waited: dict = {}     # key -> event of the tiles waiting on it
+        self._core_ep = [(c, PORT_CORE) for c in range(self.arch.chip.cores)]
         self._posts: list = []
         self._post_seq = 0
         self._late_pending = False
@@ -212,18 +201,25 @@ class ChipModel:
 
     # ---------------------------------------------------------------- events
 
-    def ev(self, key) -> Event:
-        e = self._events.get(key)
+    def pending(self, key) -> Event | None:
+        """The event to wait on for dependency ``key``, or None when it is met (fired, and
+        its event, if a tile waits on it, processed)."""
+        e = self._waited.get(key)
         if e is None:
-            e = self._events[key] = _Dependency(self.env)
-            e.dep_key = key
-        return e
+            if key in self._met:
+                return None
+            e = self._waited[key] = self.env.event()
+        return None if e.processed else e
 
     def fire(self, key) -> None:
-        e = self.ev(key)
-        if not e.triggered:
-            e.settle(self.env.now)
-        self.last_event = max(self.last_event, self.env.now)
+        """Dependency ``key`` is met now (the first time only)."""
+        now = self.env.now
+        if key not in self._met:
+            self._met[key] = now
+            e = self._waited.get(key)
+            if e is not None:
+                e.succeed(now)
+        self.last_event = max(self.last_event, now)
 
     def _fire_tag(self, h) -> None:
         """A delivered message or store: its tag is the key of what it settles."""
@@ -238,52 +234,52 @@ class ChipModel:
     # ---------------------------------------------------------------- dependencies (3.2)
 
     def dependencies(self, core: int, tile) -> list:
-        ev = self.ev
+        """Keys of the dependencies of ``tile`` on ``core`` (spec 3.2), in waiting order."""
         T = self.T
         kind = tile.kind
         b, t = tile.b, tile.t
         if kind == "LOSS":
             out = self.layer_parts[b % self.R][self.net.output_layer.name][0]
-            return [ev(("FP", out.name, out.index, b, T - 1))]
+            return [("FP", out.name, out.index, b, T - 1)]
         pi = self.part_of(tile)
         lp = self.layer_parts[pi.replica]
         deps = []
         if kind == "FP":
             if (core, tile.key) in self._first_fp and b - self.S * self.R >= 0 \
                     and self.net.backward:   # inference keeps no state: no admission (3.6)
-                deps.append(ev(("BPWG_END", core, b - self.S * self.R)))
+                deps.append(("BPWG_END", core, b - self.S * self.R))
             if not self.sched.layer_pipeline and t == 0:
-                deps += [ev(("FP", m, q.index, b, tt)) for m in pi.producers for q in lp[m]
+                deps += [("FP", m, q.index, b, tt) for m in pi.producers for q in lp[m]
                          for tt in range(T)]
-            deps += [ev(("spike", m, q.index, b, t, pi.name, pi.core)) for m in pi.producers
+            deps += [("spike", m, q.index, b, t, pi.name, pi.core) for m in pi.producers
                      for q in lp[m]]
         elif kind == "BP":
             if pi.is_output:
-                deps.append(ev(("LOSS", "", -1, b, -1)))
+                deps.append(("LOSS", "", -1, b, -1))
             else:
-                deps += [ev(("grad", m, q.index, b, t, pi.name, pi.index)) for m in pi.consumers
+                deps += [("grad", m, q.index, b, t, pi.name, pi.index) for m in pi.consumers
                          for q in lp[m]]
             if pi.spilled("saved"):
-                deps.append(ev(("store", "saved", pi.name, pi.index, b, t)))
+                deps.append(("store", "saved", pi.name, pi.index, b, t))
             if not self.sched.layer_pipeline and t == T - 1:
-                deps += [ev(("BP", m, q.index, b, tt)) for m in pi.consumers for q in lp[m]
+                deps += [("BP", m, q.index, b, tt) for m in pi.consumers for q in lp[m]
                          for tt in range(T)]
         elif kind == "WG":
             k = "BPD" if self.sched.bp_wg_overlap else "BP"
-            deps.append(ev((k, pi.name, pi.index, b, t)))
+            deps.append((k, pi.name, pi.index, b, t))
             if pi.spilled("saved_in"):
-                deps.append(ev(("store", "saved_in", pi.name, pi.index, b, t)))
+                deps.append(("store", "saved_in", pi.name, pi.index, b, t))
         elif kind == "UPD":
-            deps += [ev(("wgrad", pi.name, pi.index, r)) for r in range(1, self.R)]
+            deps += [("wgrad", pi.name, pi.index, r) for r in range(1, self.R)]
         return deps
 
     def last_dependency(self, core: int, deps: list, ready: int) -> tuple:
         """(class, (how, producing tile key)) of the dependency met last, at ``ready``
         (spec 10.1; ties: WAIT_CLASSES order, WAIT_HOW order, the smallest key)."""
         best = None
-        for e in deps:
-            if e.value == ready:
-                cls, on = self._dependency_source(core, e.dep_key)
+        for key in deps:
+            if self._met[key] == ready:
+                cls, on = self._dependency_source(core, key)
                 cand = (WAIT_CLASSES.index(cls), WAIT_HOW.index(on[0]), on[1])
                 if best is None or cand < best:
                     best = cand
@@ -454,7 +450,8 @@ class ChipModel:
             self.fire(key)
 
             def post_local(c):
-                self.memsys.send(c, (core, PORT_CORE), (core, PORT_CORE), bits, kind, key)
+                ep = self._core_ep[core]
+                self.memsys.send(c, ep, ep, bits, kind, key)
 
             self._post(core, engine, post_local)
             return
@@ -462,7 +459,7 @@ class ChipModel:
         self.counters[self._sram_key(dst, buf, "write_bits")] += bits
 
         def post(c):
-            h = self.memsys.send(c, (core, PORT_CORE), (dst, PORT_CORE), bits, kind, key)
+            h = self.memsys.send(c, self._core_ep[core], self._core_ep[dst], bits, kind, key)
             self._waiters[h.id] = self._fire_tag
 
         self._post(core, engine, post)

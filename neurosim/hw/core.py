@@ -325,8 +325,9 @@ class Core:
         for tile in program:
             self.current[e] = tile
             deps = chip.dependencies(self.id, tile)
-            for ev in deps:
-                if not ev.processed:
+            for key in deps:
+                ev = chip.pending(key)
+                if ev is not None:
                     yield ev
             ready = env.now
             wait, wait_on = (chip.last_dependency(self.id, deps, ready) if ready > prev_end
