@@ -144,8 +144,9 @@ class ChipModel:
         # bookkeeping. A dependency (a tile's end, a message, a store, ...; by key) is met
         # once fired: ``_met`` holds its cycle. Only a tile that waits on one not met yet
         # gets a SimPy event for it, triggered when it is fired (most messages and stores
-        # complete before anyone asks: an event for each cost 30 % of the memory of a
-        # spilling step, docs/performance.md "Dependencies met without an event").
+        # complete before anyone asks: an event for each held 30 % of a spilling step's
+        # heap, docs/performance.md "Op codes in reused buffers, a leaner message path,
+        # dependencies met without events").
         self._met: dict = {}
         self._waited: dict = {}     # key -> event of the tiles waiting on it
         self._core_ep = [(c, PORT_CORE) for c in range(self.arch.chip.cores)]
