@@ -479,8 +479,8 @@ class ChipModel:
                 self.fire(key)
 
         def post(c):
-            hs = self.memsys.send(c, (core, PORT_CORE), [(d, PORT_CORE) for d in dsts], bits,
-                                  kind, keys[0])
+            hs = self.memsys.send(c, self._core_ep[core], [self._core_ep[d] for d in dsts],
+                                  bits, kind, keys[0])
             for d, h, key in zip(dsts, hs, keys):
                 if d != core:
                     self._waiters[h.id] = lambda _h, key=key: self.fire(key)

@@ -143,8 +143,9 @@ class OpBuffers:
     """Arrays that running tiles' op codes are written into, returned when the tile ends and
     lent again (the smallest that fits): a fresh array per tile cost a page fault per 512
     ops (docs/performance.md, "Op codes in reused buffers, a leaner message path,
-    dependencies met without events"). At most ``KEEP`` returned arrays of at most ``KEEP_BYTES`` in all are kept:
-    that bounds the memory this adds and the search; neither changes a result."""
+    dependencies met without events"). At most ``KEEP`` returned arrays of at most
+    ``KEEP_BYTES`` in all are kept: that bounds the memory this adds and the search;
+    neither changes a result."""
 
     KEEP = 64
     KEEP_BYTES = 64 << 20

@@ -170,11 +170,10 @@ class MemorySystem:
         self.dram = RecordLog(self, "dram")
         self._ctrl_node = np.array([self.mesh.dram_controller(ch)    # by channel
                                     for ch in range(cfg.dram.channels)], dtype=np.int64)
-        # hops from each node to each channel's controller
-        self._ctrl_hops = self.mesh.hops(np.arange(self.mesh.nodes)[:, None],
-                                         self._ctrl_node[None, :])
         nodes = np.arange(self.mesh.nodes)
-        self._hops = self.mesh.hops(nodes[:, None], nodes[None, :]).tolist()  # [a][b]
+        hops = self.mesh.hops(nodes[:, None], nodes[None, :])
+        self._hops = hops.tolist()                  # [a][b]: hops from node a to node b
+        self._ctrl_hops = hops[:, self._ctrl_node]  # from each node to each channel's controller
         bits = self.amap.burst * 8   # packets of a DRAM request / response (spec 5.2)
         self._dram_flits = {"dram_write": self.packets(bits), "dram_read_req": self.packets(0),
                             "dram_read_resp": self.packets(bits)}
@@ -186,7 +185,8 @@ class MemorySystem:
         return self._packetized(payload_bits)[0]
 
     def _packetized(self, payload_bits: int) -> tuple:
-        """(flits of each packet, total flits) of a message of ``payload_bits``."""
+        """(flits of each packet, total flits) of a message of ``payload_bits`` (computed
+        once per size: the chip sends hundreds of thousands of messages per step)."""
         got = self._packets.get(payload_bits)
         if got is None:
             flits = packetize(payload_bits, self.flit_bits)
@@ -306,8 +306,9 @@ class MemorySystem:
         legs = ("dram_write",) if write else ("dram_read_req", "dram_read_resp")
         for leg in legs:
             flits = self._dram_flits[leg]
-            self._count_noc(len(flits), sum(flits), n, hops)
-            self._count_records(leg, n, sum(flits), b * 8 if leg != "dram_read_req" else 0)
+            total = sum(flits)
+            self._count_noc(len(flits), total, n, hops)
+            self._count_records(leg, n, total, b * 8 if leg != "dram_read_req" else 0)
         self._n_records["dram"] += n
         return self._post_transfer(h, node, first, n, channels, tensor, write)
 
