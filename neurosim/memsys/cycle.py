@@ -488,7 +488,7 @@ class Engine:
         # cumulative counters N.st_port and D.cmd at cycles at least ``_activity_every``
         # apart, at most ACTIVITY_SAMPLES of them (then every other one is dropped and the
         # spacing doubles)
-        self._activity: list = []    # (cycle, flits by router output port, RD + WR by channel)
+        self._activity: list = []    # (cycle, the SAMPLED counters' slice of the state)
         self._activity_every = ACTIVITY_FIRST_EVERY
         self.packets_done = PacketTally()     # retired packets, summarised
         self.requests_done = RequestTally()   # retired requests, summarised
@@ -527,10 +527,16 @@ class Engine:
     def speculating(self) -> bool:
         return bool(self.S.par[CK_N] > 0)
 
+    # The cumulative counters an activity sample copies: adjacent in the live buffer, so
+    # that a sample is one slice copy.
+    SAMPLED = (("N", "st_port"), ("N", "st_inj"), ("D", "cmd"))
+
     def _make_live(self):
         """Move the live arrays into one flat buffer (views), for one-copy checkpoints."""
-        parts = ([(self.N, k) for k in nm.NOC_LIVE] + [(self.D, k) for k in dm.DRAM_LIVE]
-                 + [(self.B, "sc")])
+        sampled = [(getattr(self, o), k) for o, k in self.SAMPLED]
+        parts = ([(self.N, k) for k in nm.NOC_LIVE if ("N", k) not in self.SAMPLED]
+                 + [(self.D, k) for k in dm.DRAM_LIVE if ("D", k) not in self.SAMPLED]
+                 + sampled + [(self.B, "sc")])
         live = np.empty(sum(getattr(o, k).size for o, k in parts), np.int64)
         views: dict = {0: {}, 1: {}, 2: {}}
         self._live_at = {}                   # name -> (offset, shape, size) in the buffer
@@ -546,6 +552,8 @@ class Engine:
         self.D = self.D._replace(**views[1])
         self.B = self.B._replace(**views[2])
         self._sc_at = at - self.B.sc.size    # where Book.sc sits in the buffer
+        first, last = self._live_at[sampled[0][1]], self._live_at[sampled[-1][1]]
+        self._sampled = slice(first[0], last[0] + last[2])
         self.S = Spec(live=live, ck=np.empty((CK_MAX, live.size), np.int64),
                       ck_g=np.zeros(CK_MAX, np.int64), par=np.zeros(3, np.int64))
 
@@ -619,8 +627,8 @@ class Engine:
         below that one."""
         S, B = self.S, self.B
         n = int(S.par[CK_N])
-        if n <= 1:     # not speculating, or from one checkpoint: nothing to forget
-            return
+        if n <= 1 or S.ck_g[1] > committed:  # not speculating, or from one checkpoint
+            return                             # at or before committed: nothing to forget
         j = int(np.searchsorted(S.ck_g[:n], committed, side="right")) - 1
         if j <= 0:
             return
@@ -767,17 +775,6 @@ class Engine:
         return {k: np.concatenate([p[k].astype(bool if k == "write" else np.int64)
                                    for p in arch + [live]]) for k in live}
 
-    def _activity_at(self, state: np.ndarray) -> tuple:
-        """(flits by router output port, flits injected by endpoint, RD + WR commands by
-        channel) of a live state."""
-        def view(name):
-            at, shape, size = self._live_at[name]
-            return state[at:at + size].reshape(shape)
-
-        cmd, names = view("cmd"), dm.CMD_NAMES
-        return (view("st_port").copy(), view("st_inj").copy(),
-                cmd[:, names.index("rd")] + cmd[:, names.index("wr")])
-
     def sample_activity(self, committed: int, force: bool = False) -> None:
         """Note the committed counters of link and DRAM-bus activity: of the checkpoints at
         or before ``committed`` (no rollback can change them), or of the live state when it
@@ -796,16 +793,26 @@ class Engine:
             last = self._activity[-1][0] if self._activity else 0
             if cycle <= last or (cycle < last + self._activity_every and not force):
                 continue
-            self._activity.append((cycle, *self._activity_at(state)))
+            self._activity.append((cycle, state[self._sampled].copy()))
             if len(self._activity) > ACTIVITY_SAMPLES:
                 self._activity = self._activity[1::2]
                 self._activity_every *= 2
 
-    def activity(self) -> list:
-        """The samples of :meth:`sample_activity`: (cycle, flits sent by each router output
-        port [node, port] up to that cycle, flits injected by each endpoint up to it, RD + WR
-        commands by channel up to it)."""
-        return list(self._activity)
+    def activity(self) -> tuple:
+        """The samples of :meth:`sample_activity`: (cycles [S], flits sent by each router
+        output port up to each sample cycle [S, node, port], flits injected by each endpoint
+        [S, endpoint], RD + WR commands by channel [S, channel])."""
+        lo, hi = self._sampled.start, self._sampled.stop
+        rows = np.array([s for _, s in self._activity], np.int64).reshape(
+            len(self._activity), hi - lo)
+
+        def columns(name):
+            at, shape, size = self._live_at[name]
+            return rows[:, at - lo:at - lo + size].reshape((len(rows),) + shape)
+
+        cmd, names = columns("cmd"), dm.CMD_NAMES
+        return ([c for c, _ in self._activity], columns("st_port"), columns("st_inj"),
+                cmd[:, :, names.index("rd")] + cmd[:, :, names.index("wr")])
 
     def add_handle(self, parts: int) -> int:
         h = self.n_h
@@ -1304,14 +1311,13 @@ class CycleMemorySystem(MemorySystem):
 
         self._sync()
         self.eng.sample_activity(self._C, force=True)
-        samples = self.eng.activity()
+        cycles, ports, injected, rdwr = self.eng.activity()
         mesh = self.mesh
-        out = {"cycles": [c for c, _, _, _ in samples], "links": {}, "ports": {}, "dram": {}}
+        out = {"cycles": cycles, "links": {}, "ports": {}, "dram": {}}
         if self.noc_cycle:
             for r, o, d in mesh.links():
                 (x, y), (xd, yd) = mesh.xy(r), mesh.xy(d)
-                out["links"][f"({x},{y})->({xd},{yd})"] = [int(p[r, o])
-                                                           for _, p, _, _ in samples]
+                out["links"][f"({x},{y})->({xd},{yd})"] = ports[:, r, o].tolist()
             for node in range(mesh.nodes):
                 x, y = mesh.xy(node)
                 ends = [("core", PORT_CORE)]
@@ -1319,14 +1325,12 @@ class CycleMemorySystem(MemorySystem):
                     ends.append(("dram", PORT_DRAM))
                 for name, port in ends:
                     e = nm.endpoint(node, port)
-                    out["ports"][f"{name} ({x},{y}) injection"] = [int(i[e])
-                                                                   for _, _, i, _ in samples]
-                    out["ports"][f"{name} ({x},{y}) ejection"] = [int(p[node, port])
-                                                                  for _, p, _, _ in samples]
+                    out["ports"][f"{name} ({x},{y}) injection"] = injected[:, e].tolist()
+                    out["ports"][f"{name} ({x},{y}) ejection"] = ports[:, node, port].tolist()
         if self.dram_cycle:
             burst = dram_timing_cycles(self.cfg)["tBURST"]
             for ch in range(self.cfg.dram.channels):
-                out["dram"][f"ch{ch}"] = [int(b[ch]) * burst for _, _, _, b in samples]
+                out["dram"][f"ch{ch}"] = (rdwr[:, ch] * burst).tolist()
         return out
 
     @property
