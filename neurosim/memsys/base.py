@@ -85,27 +85,31 @@ class DramAddressMap:
                   "group": d.bank_groups, "col": d.row_bytes // d.burst_bytes}
         self.order = list(reversed(names))  # least significant first
         self.bits = {k: int(math.log2(v)) for k, v in widths.items()}
+        # (shift, mask) of each field below the row in a burst index; the row is always the
+        # most significant field: the rest of the index
+        self.layout: dict = {}
+        shift = 0
+        for name in self.order[:self.order.index("row")]:
+            self.layout[name] = (shift, (1 << self.bits[name]) - 1)
+            shift += self.bits[name]
+        self.row_shift = shift
 
     def channel_field(self) -> tuple[int, int]:
         """(shift, mask) of the channel field in a burst index."""
-        shift = 0
-        for name in self.order:
-            if name == "channel":
-                return shift, (1 << self.bits["channel"]) - 1
-            if name == "row":
-                break
-            shift += self.bits[name]
-        return 0, 0
+        return self.layout.get("channel", (0, 0))
+
+    def field_table(self) -> np.ndarray:
+        """(shift, mask) of the rank, bank and bank-group fields, the row's shift and the
+        banks per group, for kernels that decode burst indices (as :meth:`_fields`)."""
+        return np.array([*self.layout["rank"], *self.layout["bank"],
+                         *self.layout.get("group", (0, 0)), self.row_shift,
+                         self.group_banks], np.int64)
 
     def _fields(self, a) -> dict:
         out = {"group": 0}
-        for name in self.order:  # the row is always the most significant field: the rest
-            if name == "row":
-                out["row"] = a
-                break
-            w = self.bits[name]
-            out[name] = a & ((1 << w) - 1)
-            a = a >> w
+        for name, (shift, mask) in self.layout.items():
+            out[name] = (a >> shift) & mask
+        out["row"] = a >> self.row_shift
         out["bank"] = out.pop("group") * self.group_banks + out["bank"]
         return out
 

@@ -422,6 +422,57 @@ def _restore(P, R, B, S, j, logn_at):
 # --------------------------------------------------------------------------- engine
 
 
+@njit(cache=True, _nrt=False)
+def _transfer_rows(P, R, tensor_col, pb, rb, p0, r0, first, n, channels, fields, ctrl_node,
+                   nbanks, write, handle, tensor, noc_cycle, cycle, core_ep, req_flits,
+                   resp_flits, kind_req, kind_resp, arrive):
+    """Fill the table rows of a DRAM transfer of ``n`` bursts from burst index ``first``
+    (channels given): requests ``r0..``, and with a cycle-level NoC (``noc_cycle``) their
+    request packets from ``p0`` on, then for a read the response packets, which then carry
+    the kernel handle ``handle`` (else the requests do). ``fields``:
+    :meth:`DramAddressMap.field_table`; ``arrive`` >= 0: the requests' arrival (an ideal
+    NoC). Columns not named keep the rows' defaults (``Engine.P_FIELDS``, ``R_FIELDS``)."""
+    npk_req = req_flits.shape[0]
+    npk_resp = resp_flits.shape[0] if noc_cycle and write == 0 else 0
+    request_handle = -1 if npk_resp else handle
+    q_resp = p0 + n * npk_req          # the first response packet
+    for k in range(n):
+        a = first + k
+        rank = (a >> fields[0]) & fields[1]
+        bank = ((a >> fields[4]) & fields[5]) * fields[7] + ((a >> fields[2]) & fields[3])
+        i = r0 - rb + k
+        R.channel[i] = channels[k]
+        R.bank[i] = rank * nbanks + bank
+        R.row[i] = a >> fields[6]
+        R.write[i] = write
+        R.handle[i] = request_handle
+        R.pk_rem[i] = npk_req
+        tensor_col[i] = tensor
+        if arrive >= 0:
+            R.arrive[i] = arrive
+        if not noc_cycle:
+            continue
+        ctrl_ep = 2 * ctrl_node[channels[k]] + 1
+        for j in range(npk_req):
+            q = p0 - pb + k * npk_req + j
+            P.src_ep[q] = core_ep
+            P.dst_ep[q] = ctrl_ep
+            P.flits[q] = req_flits[j]
+            P.time[q] = cycle
+            P.req[q] = r0 + k
+            P.kind[q] = kind_req
+        if npk_resp:
+            R.resp_first[i] = q_resp + k * npk_resp
+            R.resp_n[i] = npk_resp
+            for j in range(npk_resp):
+                q = q_resp - pb + k * npk_resp + j
+                P.src_ep[q] = ctrl_ep
+                P.dst_ep[q] = core_ep
+                P.flits[q] = resp_flits[j]
+                P.handle[q] = handle
+                P.kind[q] = kind_resp
+
+
 def _narrow(a: np.ndarray) -> np.ndarray:
     """int32 copy of non-negative cycle counts (int64 if one does not fit)."""
     return a.astype(np.int32 if a.size == 0 or a.max() < 1 << 31 else np.int64)
@@ -494,7 +545,7 @@ class Engine:
         self.requests_done = RequestTally()   # retired requests, summarised
         self._arch_r: list = []      # retired requests' records: column chunks (see retire),
         #                              while no more than RECORD_ROWS rows (then None)
-        self._tensor = np.zeros(64, np.int64)  # tensor code of each request table row
+        self.tensor_code = np.zeros(64, np.int64)  # tensor code of each request table row
         self.retired_upto = 0        # every retired request's events are before this cycle
         self._retire_at = self.RETIRE_MIN  # live rows that trigger the next retire
         self._keys = [np.zeros(64, np.int64), np.zeros(64, np.int64)]  # order keys (Python)
@@ -567,29 +618,41 @@ class Engine:
                                 log_idx=_grow(B.log_idx, need, 0),
                                 log_old=_grow(B.log_old, need, 0))
 
-    def add_packets(self, n: int, **cols) -> np.ndarray:
+    def reserve_packets(self, n: int) -> int:
+        """Append ``n`` packet rows of defaults (``P_FIELDS``); the first one's id."""
         i0, pb = self.n_pk, self.pb
         self.n_pk += n
         if self.n_pk - pb > self.P.src_ep.shape[0]:
             self.P = nm.Packets(**{k: _grow(getattr(self.P, k), self.n_pk - pb, v)
                                    for k, v in self.P_FIELDS.items()})
-        for k, v in cols.items():
-            getattr(self.P, k)[i0 - pb:self.n_pk - pb] = v
         self._fit_log()
-        return np.arange(i0, self.n_pk)
+        return i0
 
-    def add_requests(self, n: int, tensor: int = 0, **cols) -> np.ndarray:
-        """``n`` requests of the tensor kind coded ``tensor`` (statistics only)."""
+    def reserve_requests(self, n: int) -> int:
+        """Append ``n`` request rows of defaults (``R_FIELDS``, tensor code 0); the first
+        one's id."""
         i0, rb = self.n_rq, self.rb
         self.n_rq += n
         if self.n_rq - rb > self.R.channel.shape[0]:
             self.R = dm.Requests(**{k: _grow(getattr(self.R, k), self.n_rq - rb, v)
                                     for k, v in self.R_FIELDS.items()})
-        self._tensor = _grow(self._tensor, self.n_rq - rb, 0)
-        self._tensor[i0 - rb:self.n_rq - rb] = tensor
+        self.tensor_code = _grow(self.tensor_code, self.n_rq - rb, 0)
+        self._fit_log()
+        return i0
+
+    def add_packets(self, n: int, **cols) -> np.ndarray:
+        i0 = self.reserve_packets(n)
+        for k, v in cols.items():
+            getattr(self.P, k)[i0 - self.pb:self.n_pk - self.pb] = v
+        return np.arange(i0, self.n_pk)
+
+    def add_requests(self, n: int, tensor: int = 0, **cols) -> np.ndarray:
+        """``n`` requests of the tensor kind coded ``tensor`` (statistics only)."""
+        i0 = self.reserve_requests(n)
+        rb = self.rb
+        self.tensor_code[i0 - rb:self.n_rq - rb] = tensor
         for k, v in cols.items():
             getattr(self.R, k)[i0 - rb:self.n_rq - rb] = v
-        self._fit_log()
         return np.arange(i0, self.n_rq)
 
     def set_packets(self, ids, **cols) -> None:
@@ -669,7 +732,7 @@ class Engine:
         if kr:
             self.retired_upto = max(self.retired_upto, lim)
             write = R.write[:kr] != 0
-            self.requests_done.add(R.channel[:kr], write, self._tensor[:kr], R.arrive[:kr],
+            self.requests_done.add(R.channel[:kr], write, self.tensor_code[:kr], R.arrive[:kr],
                                    comp[:kr])
             if self._arch_r is not None and rb + kr > self.RECORD_ROWS:
                 self._arch_r = None            # records no longer kept (see RECORD_ROWS)
@@ -680,7 +743,7 @@ class Engine:
                     "complete": comp[:kr].copy(), "wait": _narrow(wait),
                     "outcome": R.outcome[:kr].astype(np.int8), "resp_last": last[:kr].copy()})
             self.R = self._shift(R, self.R_FIELDS, kr, lr)
-            self._tensor[:lr - kr] = self._tensor[kr:lr]
+            self.tensor_code[:lr - kr] = self.tensor_code[kr:lr]
             B.mode[5] = rb + kr
         # packets: delivered ones, and none that a live read still has to send back
         lp = self.n_pk - pb
@@ -747,7 +810,7 @@ class Engine:
         comp = R.complete[:n]
         done = (comp >= 0) & (comp <= cycles)
         out = self.requests_done.copy()
-        out.add(R.channel[:n][done], R.write[:n][done] != 0, self._tensor[:n][done],
+        out.add(R.channel[:n][done], R.write[:n][done] != 0, self.tensor_code[:n][done],
                 R.arrive[:n][done], comp[done])
         return out
 
@@ -958,6 +1021,8 @@ class CycleMemorySystem(MemorySystem):
         self._order = 0              # key of the posts that follow (see post_order)
         self._ep_ids: dict = {}      # (node, port) -> endpoint id
         self._dram_flit_arrays = {k: np.array(v, np.int64) for k, v in self._dram_flits.items()}
+        self._field_table = self.amap.field_table()
+        self._transfer_rows = CompiledCall(_transfer_rows)
 
     @property
     def _C(self) -> int:
@@ -1024,40 +1089,31 @@ class CycleMemorySystem(MemorySystem):
 
     def _post_transfer(self, h, node, first, n, channels, tensor, write):
         cycle = h.post
-        b = self.amap.burst
-        bursts = (first + np.arange(n, dtype=np.int64)) * b
-        f = self.amap.decode_array(bursts)
+        eng = self.eng
         req_flits = self._dram_flit_arrays["dram_write" if write else "dram_read_req"]
         resp_flits = self._dram_flit_arrays["dram_read_resp"]
-        npk_req, npk_resp = len(req_flits), len(resp_flits)
         read_over_noc = self.noc_cycle and not write
-        kh = self._kernel_handle(h, n * (npk_resp if read_over_noc else 1))
-        eng = self.eng
-        r = eng.add_requests(n, channel=channels, bank=f["rank"] * self._nbanks + f["bank"],
-                             row=f["row"], write=int(write),
-                             handle=-1 if read_over_noc else kh, pk_rem=npk_req,
-                             tensor=self._tensors.setdefault(tensor, len(self._tensors)))
-        ctrl = self._ctrl_node[channels]
-        self._reqs.append((int(r[0]), n, tensor, int(bursts[0]), bool(write), node, cycle,
+        kh = self._kernel_handle(h, n * (len(resp_flits) if read_over_noc else 1))
+        r0 = eng.reserve_requests(n)
+        p0 = eng.n_pk
+        npk_req = len(req_flits)
+        if self.noc_cycle:
+            eng.reserve_packets(n * (npk_req + (len(resp_flits) if read_over_noc else 0)))
+        first, n = int(first), int(n)
+        self._transfer_rows(
+            eng.P, eng.R, eng.tensor_code, eng.pb, eng.rb, p0, r0, first, n, channels,
+            self._field_table, self._ctrl_node, self._nbanks, int(write), kh,
+            self._tensors.setdefault(tensor, len(self._tensors)), self.noc_cycle, cycle,
+            nm.endpoint(node, PORT_CORE), req_flits, resp_flits,
+            self._kind("dram_write" if write else "dram_read_req"),
+            self._kind("dram_read_resp"), -1 if self.noc_cycle else cycle + self.ln)
+        self._reqs.append((r0, n, tensor, first * self.amap.burst, bool(write), node, cycle,
                            h.tag))
         self._log.append(("dram", len(self._reqs) - 1))
         if self.noc_cycle:
-            core_ep = nm.endpoint(node, PORT_CORE)
-            ctrl_ep = 2 * ctrl + 1   # (nm.endpoint of (ctrl, PORT_DRAM), element-wise)
-            pk = eng.add_packets(n * npk_req, src_ep=core_ep,
-                                 dst_ep=np.repeat(ctrl_ep, npk_req),
-                                 flits=_tiled(req_flits, n), time=cycle,
-                                 req=np.repeat(r, npk_req),
-                                 kind=self._kind("dram_write" if write else "dram_read_req"))
-            eng.schedule_posts(pk, cycle, self._order)
-            if not write:
-                rp = eng.add_packets(n * npk_resp, src_ep=np.repeat(ctrl_ep, npk_resp),
-                                     dst_ep=core_ep, flits=_tiled(resp_flits, n), handle=kh,
-                                     kind=self._kind("dram_read_resp"))
-                eng.set_requests(r, resp_first=rp[0] + npk_resp * np.arange(n), resp_n=npk_resp)
+            eng.schedule_posts(np.arange(p0, p0 + n * npk_req), cycle, self._order)
         else:
-            eng.set_requests(r, arrive=cycle + self.ln)
-            eng.schedule_deliveries(r, cycle + self.ln, self._order)
+            eng.schedule_deliveries(np.arange(r0, r0 + n), cycle + self.ln, self._order)
         return h
 
     # ------------------------------------------------------------ time
