@@ -44,6 +44,7 @@ in ``c`` complete message parts (available ``c + 1``), deliver DRAM requests (ar
 """
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import Counter, namedtuple
 
@@ -690,9 +691,10 @@ class Engine:
         below that one."""
         S, B = self.S, self.B
         n = int(S.par[CK_N])
-        if n <= 1 or S.ck_g[1] > committed:  # not speculating, or from one checkpoint
-            return                             # at or before committed: nothing to forget
-        j = int(np.searchsorted(S.ck_g[:n], committed, side="right")) - 1
+        if n <= 1:     # not speculating, or from one checkpoint: nothing to forget
+            return
+        ck_g = S.ck_g[:n].tolist()
+        j = bisect.bisect_right(ck_g, committed) - 1
         if j <= 0:
             return
         at = self._sc_at + SC_LOGN
@@ -848,8 +850,8 @@ class Engine:
             return
         if self.speculating:
             S = self.S
-            states = [(int(S.ck_g[j]), S.ck[j]) for j in range(int(S.par[CK_N]))
-                      if S.ck_g[j] <= committed]
+            states = [(g, S.ck[j]) for j, g in enumerate(S.ck_g[:S.par[CK_N]].tolist())
+                      if g <= committed]
         else:
             states = [(self.G, self.S.live)] if self.G == committed else []
         for cycle, state in states:
