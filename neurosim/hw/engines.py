@@ -409,8 +409,9 @@ def fp_input_taps(in_words, n_in, sw, prm):
     unit[P_K0] = 1
     cnt = np.zeros(N_CNT, np.int64)
     no_codes = np.empty(0, np.int64)
-    k = _scan(in_words, n_in, sw, np.int64(MODE_FP), unit, unit, False, no_codes, 0, cnt,
-              np.zeros(N_MEMO, np.int64))
+    # (typed constants: literal False and 0 would compile _scan once more, ~2 s)
+    k = _scan(in_words, n_in, sw, np.int64(MODE_FP), unit, unit, np.bool_(False), no_codes,
+              np.int64(0), cnt, np.zeros(N_MEMO, np.int64))
     return cnt[CNT_ADD], k - cnt[CNT_ADD]
 
 
