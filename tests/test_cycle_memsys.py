@@ -516,3 +516,49 @@ def test_late_post_rolls_back_to_a_checkpoint_not_the_start():
     ms.drain()
     ref, _ = uninterrupted(("cycle", "cycle"), ops)
     assert ms.messages == ref.messages and ms.dram == ref.dram
+
+
+@pytest.mark.parametrize("noc,dram", COMBOS)
+def test_transfer_rows_hold_each_bursts_decoded_address(noc, dram):
+    """A transfer's table rows (filled by one kernel, ``_transfer_rows``): one request per
+    burst at the channel, rank x banks + bank and row that DramAddressMap.decode gives its
+    address (bank groups and two ranks in the map); with the cycle-level NoC, its request
+    packets to the channel's controller and, for a read, the response packets back, which
+    then carry the handle; with the ideal NoC, the arrival ``noc.ideal_latency`` later."""
+    ms = make(noc, dram, "chip.dram_nodes=[[0,0],[4,3]]", "dram.channels=2", "dram.ranks=2",
+              "dram.banks=8", "dram.bank_groups=2", "dram.address_mapping=RoRaBgBaChCo")
+    amap, eng = ms.amap, ms.eng
+    for write, node, addr, nbytes in ((False, 6, 4096 - 64 * 3, 64 * 7),
+                                      (True, 13, 1 << 20, 200)):
+        r0, p0 = eng.n_rq, eng.n_pk
+        (ms.dram_write if write else ms.dram_read)(5, node, addr, nbytes, "weights")
+        first, n = amap.bursts(addr, nbytes)
+        assert eng.n_rq - r0 == n
+        R, P = eng.R, eng.P
+        npk_req = len(ms._dram_flits["dram_write" if write else "dram_read_req"])
+        npk_resp = len(ms._dram_flits["dram_read_resp"])
+        for k in range(n):
+            f = amap.decode((first + k) * amap.burst)
+            i = r0 + k - eng.rb
+            assert (R.channel[i], R.bank[i], R.row[i], R.write[i], R.pk_rem[i]) == (
+                f["channel"], f["rank"] * 8 + f["bank"], f["row"], int(write), npk_req)
+            if noc == "ideal":
+                assert R.arrive[i] == 5 + ms.cfg.noc.ideal_latency and R.handle[i] >= 0
+                continue
+            ctrl_ep = 2 * int(ms._ctrl_node[f["channel"]]) + 1
+            for j in range(npk_req):
+                q = p0 + k * npk_req + j - eng.pb
+                assert (P.src_ep[q], P.dst_ep[q], P.time[q], P.req[q]) == (
+                    2 * node, ctrl_ep, 5, r0 + k)
+            if write:
+                assert R.handle[i] >= 0 and R.resp_n[i] == 0
+                continue
+            assert R.handle[i] == -1 and R.resp_n[i] == npk_resp
+            q0 = p0 + n * npk_req + k * npk_resp
+            assert R.resp_first[i] == q0
+            for q in range(q0 - eng.pb, q0 - eng.pb + npk_resp):
+                assert (P.src_ep[q], P.dst_ep[q], P.req[q]) == (ctrl_ep, 2 * node, -1)
+                assert P.handle[q] >= 0
+        assert eng.n_pk - p0 == (0 if noc == "ideal" else
+                                 n * (npk_req + (0 if write else npk_resp)))
+    ms.drain()
