@@ -394,7 +394,12 @@ def load_arch(path_or_dict, overrides: list[str] | None = None) -> Config:
 
 
 def check_arch(cfg: Config) -> None:
-    """Cross-key checks that the per-key schema cannot express."""
+    """Cross-key checks that the per-key schema cannot express (once per config: a check
+    that raised is made again)."""
+    cfg.derived(_check_arch)
+
+
+def _check_arch(cfg: Config) -> bool:
     chip = cfg.chip
     nodes = chip.mesh.cols * chip.mesh.rows
     if chip.cores > nodes:
@@ -471,6 +476,7 @@ def check_arch(cfg: Config) -> None:
     if not isinstance(cfg.get("energy.overrides"), dict):
         raise cfg.error("energy.overrides", "a mapping of entry name to energy",
                         cfg.get("energy.overrides"))
+    return True
 
 
 # --------------------------------------------------------------------------- derived values
@@ -562,6 +568,10 @@ def dram_timing_cycles(cfg: Config) -> dict[str, int]:
     """DRAM timing parameters in chip cycles, plus tBURST (data-bus time of one burst).
     The same-bank-group values ``tCCD_L``, ``tRRD_L``, ``tWTR_L`` default to ``tCCD``,
     ``tRRD``, ``tWTR`` and are those values when there is one bank group (7.4)."""
+    return dict(cfg.derived(_dram_timing_cycles))   # (a copy: the caller may change it)
+
+
+def _dram_timing_cycles(cfg: Config) -> dict[str, int]:
     d = cfg.dram
     t = {k: ns_to_cycles(cfg, v) for k, v in d.timing_ns.to_dict().items() if v is not None}
     for long_key in ("tCCD_L", "tRRD_L", "tWTR_L"):

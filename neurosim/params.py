@@ -325,7 +325,7 @@ class Config:
     capacities) can still raise one-line errors that name it.
     """
 
-    __slots__ = ("_data", "_source", "_path", "_overridden", "_sections")
+    __slots__ = ("_data", "_source", "_path", "_overridden", "_sections", "_derived")
 
     def __init__(self, data: dict, source: str = "<config>", path: str = "",
                  overridden: frozenset = frozenset()):
@@ -335,6 +335,7 @@ class Config:
         object.__setattr__(self, "_overridden", overridden)
         # views of sub-sections, made once (the simulator reads ``cfg.a.b.c`` in hot loops)
         object.__setattr__(self, "_sections", {})
+        object.__setattr__(self, "_derived", {})   # see derived()
 
     @property
     def origin(self) -> str:
@@ -374,6 +375,14 @@ class Config:
 
     def keys(self):
         return self._data.keys()
+
+    def derived(self, fn):
+        """``fn(self)``, computed on the first call only (the config is read-only): for
+        values derived from it that a simulation asks for many times."""
+        got = self._derived.get(fn)
+        if got is None:
+            got = self._derived[fn] = fn(self)
+        return got
 
     def to_dict(self) -> dict:
         return copy.deepcopy(self._data)

@@ -29,3 +29,15 @@ def test_a_row_reports_the_cycles_of_its_run(tmp_path):
 def test_a_failing_row_is_reported_not_raised(tmp_path):
     res = run_row(BenchRow("bad", ("run", "no-such-arch", "mlp-digits"), 1.0), tmp_path)
     assert res.returncode == 2 and res.met == "failed" and res.cycles is None
+
+
+def test_a_validate_row_reports_its_speed_ratio(tmp_path):
+    """The figure of the validate row is the ratio validate prints for its largest case."""
+    row = BenchRow("validate", ("validate", "--cases", "3"), target_ratio=1e9)
+    res = run_row(row, tmp_path)
+    assert res.returncode == 0 and res.ratio is not None and res.ratio > 0
+    log = (tmp_path / "validate.log").read_text()
+    assert f"speed ratio (reference/model) {res.ratio:.1f}" in log
+    assert res.met == "no" and res.as_dict()["speed_ratio"] == res.ratio
+    assert format_table([res]).splitlines()[2].split()[-2] == f"{res.ratio:g}"
+    assert any(r.target_ratio == 100.0 and r.argv[0] == "validate" for r in ROWS)

@@ -104,3 +104,23 @@ def test_set_switches_a_one_of_section():
     assert same.traces.dataset == "digits" and same.traces.epochs == 3
     with pytest.raises(InputError, match=r"^--set: traces.firing"):
         load_workload("mlp-digits", ["traces.firing=0.2"])   # not a trainer key
+
+
+def test_a_derived_value_is_computed_once_per_config_and_a_failed_check_again():
+    cfg = load_arch("paper-20core")
+    calls = []
+    assert cfg.derived(lambda c: calls.append(c) or 7) == 7
+    fn = lambda c: calls.append(c) or 8  # noqa: E731
+    assert cfg.derived(fn) == 8 and cfg.derived(fn) == 8 and len(calls) == 2
+    t = dram_timing_cycles(cfg)
+    t["tCL"] = -1                       # the caller's copy: the next call is unchanged
+    assert dram_timing_cycles(cfg)["tCL"] > 0
+    assert load_arch("paper-20core").derived(fn) == 8 and len(calls) == 3  # per config
+    from neurosim.arch import check_arch
+    from neurosim.params import Config
+    d = cfg.to_dict()
+    d["noc"]["st_final_delay"] = d["noc"]["st_prepare_delay"] = 0
+    bad = Config(d)
+    for _ in range(2):                  # a check that raised is not remembered as passed
+        with pytest.raises(InputError, match="st_final_delay"):
+            check_arch(bad)

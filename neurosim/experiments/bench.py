@@ -5,12 +5,15 @@ second and peak memory (docs/performance.md).
 A row is a command line; its numbers come from the process (wall clock around it, peak RSS
 from ``wait4``) and from the ``summary.json`` it writes. Rows whose command is ``run`` get an
 ``--out`` directory in a temporary folder; ``cold`` rows run with an empty numba cache (a
-fresh ``NUMBA_CACHE_DIR``) so their time includes compiling every kernel they use.
+fresh ``NUMBA_CACHE_DIR``) so their time includes compiling every kernel they use. A
+``validate`` row's figure is the speed ratio it prints for its largest case (reference
+seconds / event-model seconds), against ``target_ratio``.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +31,7 @@ class BenchRow:
     quick: bool = False    # in ``--quick``
     cold: bool = False     # empty numba cache: the first run after an install
     needs: str | None = None   # an optional package the row imports (skipped without it)
+    target_ratio: float | None = None   # a validate row: the least speed ratio asked for
 
 
 IDEAL = ("--set", "noc.model=ideal", "--set", "dram.model=ideal")
@@ -49,6 +53,8 @@ ROWS = (
              cold=True),
     BenchRow("vgg11 paper-20core (edge-sized, spills)", ("run", "paper-20core",
                                                          "vgg11-cifar10")),
+    BenchRow("validate: model vs reference, largest case", ("validate", "--cases", "2000"),
+             target_ratio=100.0),
     BenchRow("reproduce --quick", ("reproduce", "--quick")),
     BenchRow("reproduce", ("reproduce",), 180.0),
 )
@@ -62,22 +68,27 @@ class BenchResult:
     returncode: int
     cycles: int | None = None
     packets: int | None = None
+    ratio: float | None = None   # a validate row's speed ratio on its largest case
 
     @property
     def met(self) -> str:
         if self.returncode != 0:
             return "failed"
-        ok = ((self.row.target_s is None or self.wall_s <= self.row.target_s)
-              and (self.row.target_mib is None or self.peak_mib <= self.row.target_mib))
-        if self.row.target_s is None and self.row.target_mib is None:
+        row = self.row
+        if row.target_s is None and row.target_mib is None and row.target_ratio is None:
             return "-"
+        ok = ((row.target_s is None or self.wall_s <= row.target_s)
+              and (row.target_mib is None or self.peak_mib <= row.target_mib)
+              and (row.target_ratio is None
+                   or (self.ratio is not None and self.ratio >= row.target_ratio)))
         return "yes" if ok else "no"
 
     def as_dict(self) -> dict:
         return {"name": self.row.name, "command": "neurosim " + " ".join(self.row.argv),
                 "wall_s": self.wall_s, "peak_mib": self.peak_mib, "cycles": self.cycles,
                 "noc_packets": self.packets, "target_s": self.row.target_s,
-                "target_mib": self.row.target_mib, "met": self.met,
+                "target_mib": self.row.target_mib, "speed_ratio": self.ratio,
+                "target_ratio": self.row.target_ratio, "met": self.met,
                 "returncode": self.returncode}
 
 
@@ -115,7 +126,14 @@ def run_row(row: BenchRow, workdir: Path) -> BenchResult:
     if summary.is_file():
         s = json.loads(summary.read_text())
         res.cycles, res.packets = s.get("total_cycles"), s.get("noc_packets")
+    if argv[0] == "validate":
+        got = RATIO.search(out.with_suffix(".log").read_text())
+        res.ratio = float(got.group(1)) if got else None
     return res
+
+
+# the line `neurosim validate` prints for its largest case
+RATIO = re.compile(r"speed ratio \(reference/model\) ([0-9.]+|inf)")
 
 
 def run_bench(rows, progress=None) -> list[BenchResult]:
@@ -131,13 +149,16 @@ def run_bench(rows, progress=None) -> list[BenchResult]:
 
 
 def format_table(results) -> str:
-    head = (f"{'run':<42}{'wall s':>9}{'target':>8}{'Mcycle/s':>10}{'kpkt/s':>9}"
-            f"{'peak MiB':>10}{'met':>7}")
+    head = (f"{'run':<44}{'wall s':>9}{'target':>8}{'Mcycle/s':>10}{'kpkt/s':>9}"
+            f"{'peak MiB':>10}{'ratio':>8}{'met':>7}")
     lines = [head, "-" * len(head)]
     for r in results:
         rate = f"{r.cycles / r.wall_s / 1e6:.3g}" if r.cycles else "-"
         prate = f"{r.packets / r.wall_s / 1e3:.3g}" if r.packets else "-"
         target = f"{r.row.target_s:g}" if r.row.target_s is not None else "-"
-        lines.append(f"{r.row.name:<42}{r.wall_s:>9.1f}{target:>8}{rate:>10}"
-                     f"{prate:>9}{r.peak_mib:>10.0f}{r.met:>7}")
+        if r.row.target_ratio is not None:   # the figure asked for is the ratio
+            target = f">={r.row.target_ratio:g}x"
+        ratio = f"{r.ratio:g}" if r.ratio is not None else "-"
+        lines.append(f"{r.row.name:<44}{r.wall_s:>9.1f}{target:>8}{rate:>10}"
+                     f"{prate:>9}{r.peak_mib:>10.0f}{ratio:>8}{r.met:>7}")
     return "\n".join(lines)

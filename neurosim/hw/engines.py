@@ -24,6 +24,8 @@ The zero-skipping front end is :func:`_scan` -- the window rule lives there once
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numba import njit
 
@@ -555,8 +557,15 @@ def kind_bank_masks(kind_tables, banks) -> tuple:
     in its first (second) buffer is ``j`` occupies there, as a bit mask over all buffers'
     banks (bit = the buffer's first bit + bank, modulo 64). Two ops whose masks share no bit
     touch no common bank, so neither can be denied a port by the other (spec 3.4); a shared
-    bit (possibly an alias modulo 64) only means the arbiter must look closer."""
-    kb0, kk0, kb1, kk1 = kind_tables
+    bit (possibly an alias modulo 64) only means the arbiter must look closer. (Copies of
+    masks made once per distinct tables: a few hundred us of Python per chip model.)"""
+    key = tuple(tuple(int(x) for x in t) for t in kind_tables) + (tuple(int(x) for x in banks),)
+    return tuple(m.copy() for m in _kind_bank_masks(key))
+
+
+@lru_cache(maxsize=64)
+def _kind_bank_masks(key) -> tuple:
+    kb0, kk0, kb1, kk1, banks = (np.array(t, np.int64) for t in key)
     first_bit = np.concatenate([[0], np.cumsum(banks)[:-1]])
     masks = []
     for kb, kk in ((kb0, kk0), (kb1, kk1)):

@@ -479,11 +479,6 @@ def _narrow(a: np.ndarray) -> np.ndarray:
     return a.astype(np.int32 if a.size == 0 or a.max() < 1 << 31 else np.int64)
 
 
-def _tiled(a: np.ndarray, n: int) -> np.ndarray:
-    """``np.tile(a, n)`` of a 1-d array, without np.tile's Python-level overhead."""
-    return np.broadcast_to(a, (n, a.shape[0])).reshape(-1)
-
-
 def _grow(arr: np.ndarray, n: int, fill) -> np.ndarray:
     if n <= arr.shape[0]:
         return arr
@@ -659,10 +654,6 @@ class Engine:
     def set_packets(self, ids, **cols) -> None:
         for k, v in cols.items():
             getattr(self.P, k)[np.asarray(ids) - self.pb] = v
-
-    def set_requests(self, ids, **cols) -> None:
-        for k, v in cols.items():
-            getattr(self.R, k)[np.asarray(ids) - self.rb] = v
 
     # ------------------------------------------------------------ retiring rows
 
@@ -1090,7 +1081,7 @@ class CycleMemorySystem(MemorySystem):
         return pk
 
     def _post_transfer(self, h, node, first, n, channels, tensor, write):
-        cycle = h.post
+        cycle, first, n = h.post, int(first), int(n)
         eng = self.eng
         req_flits = self._dram_flit_arrays["dram_write" if write else "dram_read_req"]
         resp_flits = self._dram_flit_arrays["dram_read_resp"]
@@ -1101,7 +1092,6 @@ class CycleMemorySystem(MemorySystem):
         npk_req = len(req_flits)
         if self.noc_cycle:
             eng.reserve_packets(n * (npk_req + (len(resp_flits) if read_over_noc else 0)))
-        first, n = int(first), int(n)
         self._transfer_rows(
             eng.P, eng.R, eng.tensor_code, eng.pb, eng.rb, p0, r0, first, n, channels,
             self._field_table, self._ctrl_node, self._nbanks, int(write), kh,
