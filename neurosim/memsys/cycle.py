@@ -454,24 +454,29 @@ def _transfer_rows(P, R, tensor_col, pb, rb, p0, r0, first, n, channels, fields,
         if not noc_cycle:
             continue
         ctrl_ep = 2 * ctrl_node[channels[k]] + 1
-        for j in range(npk_req):
-            q = p0 - pb + k * npk_req + j
-            P.src_ep[q] = core_ep
-            P.dst_ep[q] = ctrl_ep
-            P.flits[q] = req_flits[j]
-            P.time[q] = cycle
-            P.req[q] = r0 + k
-            P.kind[q] = kind_req
+        q = p0 - pb + k * npk_req
+        _packet_rows(P, q, core_ep, ctrl_ep, req_flits, kind_req)
+        for j in range(q, q + npk_req):
+            P.time[j] = cycle
+            P.req[j] = r0 + k
         if npk_resp:
             R.resp_first[i] = q_resp + k * npk_resp
             R.resp_n[i] = npk_resp
-            for j in range(npk_resp):
-                q = q_resp - pb + k * npk_resp + j
-                P.src_ep[q] = ctrl_ep
-                P.dst_ep[q] = core_ep
-                P.flits[q] = resp_flits[j]
-                P.handle[q] = handle
-                P.kind[q] = kind_resp
+            q = q_resp - pb + k * npk_resp
+            _packet_rows(P, q, ctrl_ep, core_ep, resp_flits, kind_resp)
+            for j in range(q, q + npk_resp):
+                P.handle[j] = handle
+
+
+@njit(cache=True, _nrt=False, no_cpython_wrapper=True)
+def _packet_rows(P, q, src_ep, dst_ep, flits, kind):
+    """Packet table rows ``q..``: one packet of each of ``flits`` flits from ``src_ep`` to
+    ``dst_ep``, of message kind ``kind``."""
+    for j in range(flits.shape[0]):
+        P.src_ep[q + j] = src_ep
+        P.dst_ep[q + j] = dst_ep
+        P.flits[q + j] = flits[j]
+        P.kind[q + j] = kind
 
 
 def _narrow(a: np.ndarray) -> np.ndarray:
