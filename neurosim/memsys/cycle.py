@@ -506,6 +506,14 @@ class Engine:
                 "outcome": -1, "next": -1}
 
     RETIRE_MIN = 1 << 16   # table rows below which retiring is not worth a pass
+    TABLE_ROWS = 1024      # rows a table starts with (growing from 64 to a small validate
+    #                        case's ~1000 packets cost 2 % of its time)
+    # The kernels, called without the dispatcher's per-call typing (see jitcall). Shared by
+    # every engine: the state an engine builds always has the same types (int64 arrays of
+    # fixed dimensions), so the types are worked out once per process, not per simulation.
+    _engine_run = CompiledCall(engine_run)
+    _checkpoint = CompiledCall(_checkpoint)
+    _restore = CompiledCall(_restore)
     # Retired requests whose per-request records are kept (24 bytes each): beyond, only the
     # summaries are (statistics unchanged; iterating the records raises RecordsNotKept).
     RECORD_ROWS = 1 << 20
@@ -526,10 +534,11 @@ class Engine:
         self.N = nm.make_noc_state(cfg)
         self.D = dm.make_dram_state(cfg, extra_latency=self.ln)
         self.n_pk = self.n_rq = self.n_h = 0
-        self.P = nm.Packets(**{k: np.full(64, v, np.int64) for k, v in self.P_FIELDS.items()})
-        self.R = dm.Requests(**{k: np.full(64, v, np.int64) for k, v in self.R_FIELDS.items()})
-        z = lambda: np.zeros(64, np.int64)  # noqa: E731
-        self.B = Book(h_rem=z(), h_avail=np.full(64, -1, np.int64), post_pkt=z(),
+        rows = self.TABLE_ROWS
+        self.P = nm.Packets(**{k: np.full(rows, v, np.int64) for k, v in self.P_FIELDS.items()})
+        self.R = dm.Requests(**{k: np.full(rows, v, np.int64) for k, v in self.R_FIELDS.items()})
+        z = lambda: np.zeros(rows, np.int64)  # noqa: E731
+        self.B = Book(h_rem=z(), h_avail=np.full(rows, -1, np.int64), post_pkt=z(),
                       post_time=z(), dreq=z(), dreq_time=z(), ev_h=z(), ev_t=z(),
                       log_code=z(), log_idx=z(), log_old=z(), sc=np.zeros(8, np.int64),
                       cnt=np.zeros(2, np.int64),
@@ -546,14 +555,10 @@ class Engine:
         self.requests_done = RequestTally()   # retired requests, summarised
         self._arch_r: list = []      # retired requests' records: column chunks (see retire),
         #                              while no more than RECORD_ROWS rows (then None)
-        self.tensor_code = np.zeros(64, np.int64)  # tensor code of each request table row
+        self.tensor_code = np.zeros(rows, np.int64)  # tensor code of each request table row
         self.retired_upto = 0        # every retired request's events are before this cycle
         self._retire_at = self.RETIRE_MIN  # live rows that trigger the next retire
-        self._keys = [np.zeros(64, np.int64), np.zeros(64, np.int64)]  # order keys (Python)
-        # the kernels, called without the dispatcher's per-call typing (see jitcall)
-        self._engine_run = CompiledCall(engine_run)
-        self._checkpoint = CompiledCall(_checkpoint)
-        self._restore = CompiledCall(_restore)
+        self._keys = [np.zeros(rows, np.int64), np.zeros(rows, np.int64)]  # order keys
 
     # ------------------------------------------------------------ tables
 
@@ -993,6 +998,7 @@ class CycleMemorySystem(MemorySystem):
 
     LOG_MIN = 1 << 16      # log entries below which dropping old messages is not worth a pass
     speculates = True
+    _transfer_rows = CompiledCall(_transfer_rows)   # (shared, as Engine's kernels)
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -1020,7 +1026,6 @@ class CycleMemorySystem(MemorySystem):
         self._ep_ids: dict = {}      # (node, port) -> endpoint id
         self._dram_flit_arrays = {k: np.array(v, np.int64) for k, v in self._dram_flits.items()}
         self._field_table = self.amap.field_table()
-        self._transfer_rows = CompiledCall(_transfer_rows)
 
     @property
     def _C(self) -> int:
