@@ -365,6 +365,11 @@ class Config:
     def __setattr__(self, name, value):
         raise AttributeError("configs are read-only; use --set or with_overrides()")
 
+    def __reduce__(self):
+        # pickle and copy.deepcopy rebuild the view from its data (by default they would set
+        # the slots through __setattr__, and read them through __getattr__ before that)
+        return (Config, (self._data, self._source, self._path, self._overridden))
+
     def get(self, dotted: str, default=None):
         node: Any = self._data
         for part in dotted.split("."):

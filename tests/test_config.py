@@ -124,3 +124,15 @@ def test_a_derived_value_is_computed_once_per_config_and_a_failed_check_again():
     for _ in range(2):                  # a check that raised is not remembered as passed
         with pytest.raises(InputError, match="st_final_delay"):
             check_arch(bad)
+
+
+def test_a_config_can_be_pickled_and_copied():
+    """(Both used to recurse without end in __getattr__.)"""
+    import copy
+    import pickle
+    cfg = load_arch("paper-20core", ["chip.cores=4"])
+    dram_timing_cycles(cfg)
+    for other in (pickle.loads(pickle.dumps(cfg)), copy.deepcopy(cfg), copy.copy(cfg)):
+        assert other.to_dict() == cfg.to_dict() and other.chip.cores == 4
+        assert other.source_of("chip.cores") == "--set" and other.origin == cfg.origin
+        assert dram_timing_cycles(other) == dram_timing_cycles(cfg)
