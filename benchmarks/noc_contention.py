@@ -24,21 +24,21 @@ import numpy as np
 
 from neurosim import api
 from neurosim.memsys import cycle as cy
+from neurosim.memsys.topology import Mesh
 
 
 class Latencies:
     """Occurrences of each network latency, and the NI queueing, per (hops, flits)."""
 
-    def __init__(self, cols: int):
-        self.cols = cols
+    def __init__(self, mesh: Mesh):
+        self.mesh = mesh
         self.counts = collections.defaultdict(lambda: np.zeros(0, np.int64))
         self.wait = collections.defaultdict(int)
 
     def add(self, P, k: int) -> None:
         """The first k rows of the packet table P (those delivered)."""
         ok = P.eject[:k] >= 0
-        s, d = P.src_ep[:k][ok] >> 1, P.dst_ep[:k][ok] >> 1
-        hops = np.abs(s % self.cols - d % self.cols) + np.abs(s // self.cols - d // self.cols)
+        hops = self.mesh.hops(P.src_ep[:k][ok] >> 1, P.dst_ep[:k][ok] >> 1)
         lat = (P.eject[:k] - P.inject[:k])[ok]
         wait = (P.inject[:k] - P.time[:k])[ok]
         flits = P.flits[:k][ok]
@@ -83,7 +83,7 @@ def main(argv) -> int:
 
     def noting_advance(self, cycle):
         state["eng"] = self.eng
-        state.setdefault("lat", Latencies(self.mesh.cols))
+        state.setdefault("lat", Latencies(self.mesh))
         return advance(self, cycle)
 
     cy.Engine._shift = staticmethod(counting_shift)

@@ -105,6 +105,10 @@ def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+# the line `neurosim validate` prints for its largest case
+RATIO = re.compile(r"speed ratio \(reference/model\) ([0-9.]+|inf)")
+
+
 def run_row(row: BenchRow, workdir: Path) -> BenchResult:
     """One row as its own process; its stdout and stderr go to ``workdir/NAME.log``."""
     out = workdir / row.name.replace(" ", "_").replace(",", "")
@@ -130,10 +134,6 @@ def run_row(row: BenchRow, workdir: Path) -> BenchResult:
         got = RATIO.search(out.with_suffix(".log").read_text())
         res.ratio = float(got.group(1)) if got else None
     return res
-
-
-# the line `neurosim validate` prints for its largest case
-RATIO = re.compile(r"speed ratio \(reference/model\) ([0-9.]+|inf)")
 
 
 def run_bench(rows, progress=None) -> list[BenchResult]:
