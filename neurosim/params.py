@@ -295,7 +295,10 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
                 spec = spec.fields[part]
                 node_in_tree = node_in_tree.get(part) if isinstance(node_in_tree, dict) else None
             else:
-                raise InputError("--set", ".".join(path[: i + 1]), "a known key", "unknown key")
+                known = (" (one of: " + ", ".join(spec.fields) + ")"
+                         if isinstance(spec, Group) and spec.fields else "")
+                raise InputError("--set", ".".join(path[: i + 1]), "a known key" + known,
+                                 "unknown key")
         node = tree
         for part in path[:-1]:
             if not isinstance(node.get(part), dict):

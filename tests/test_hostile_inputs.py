@@ -210,6 +210,15 @@ def test_overrides_blame_set(override, key):
     assert_one_line_error(rc, err, "--set", key)
 
 
+@pytest.mark.parametrize("override, key, known", [
+    ("sram.weights_kib=512", "sram", "chip, core, noc, dram"),
+    ("core.sram.weightz.size_kib=512", "core.sram.weightz", "weights, state, spikes")])
+def test_unknown_set_key_lists_the_known_ones(override, key, known):
+    rc, _, err = run_inprocess("config", "show", "paper-20core", "--set", override)
+    assert_one_line_error(rc, err, "--set", key)
+    assert "expected a known key (one of: " in err and known in err
+
+
 # --------------------------------------------------------------------------- sizes
 
 
