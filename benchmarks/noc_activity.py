@@ -1,15 +1,16 @@
 """How much work the cycle-level NoC does in one run: busy cycles, router and NI evaluations,
-DRAM channel steps (docs/performance.md, "What bounds the reproduction: the cycle-level NoC
-against BookSim2").
+the allocations they start (one request, or iSLIP over several), DRAM channel steps
+(docs/performance.md, "What bounds the reproduction: the cycle-level NoC against BookSim2").
 
     python benchmarks/noc_activity.py run paper-20core vgg-cifar10dvs --set workload.batch=1
+    python benchmarks/noc_activity.py case 643 [--seed 0]
 
 The kernel keeps no such counters (any change to the code compiled into ``engine_run`` moves
 its speed, docs/performance.md): this script copies the ``neurosim`` package to a temporary
 directory, adds the counters to that copy's ``noc.py`` and ``cycle.py`` (in ``NocState.sc``),
-runs the command's ``neurosim.api.run`` there with an empty numba cache (so it compiles,
-about 30 s) and prints the counts with the run's CPU seconds. Arguments after ``run``: arch,
-workload and ``--set KEY=VALUE`` overrides.
+runs the command's ``neurosim.api.run`` (``run``: arch, workload and ``--set KEY=VALUE``
+overrides) or the event model on a ``neurosim validate`` case (``case``) there with an empty
+numba cache (so it compiles, 30-50 s) and prints the counts with the run's CPU seconds.
 """
 from __future__ import annotations
 
@@ -25,7 +26,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (file, exact text, replacement): each must match once
 EDITS = [
-    ("memsys/noc.py", "        sc=z(3),", "        sc=z(12),"),
+    ("memsys/noc.py", "        sc=z(3),", "        sc=z(15),"),
+    # the allocations a router evaluation starts: one request (no iSLIP), or iSLIP
+    ("memsys/noc.py",
+     '    """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""\n',
+     '    """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""\n'
+     "    act = N.sc\n"),
+    ("memsys/noc.py",
+     "    if not single and rs[r, RS_SQ_STARTED + STAGE_VA] == 0 and n_va > 0:\n",
+     "    if not single and rs[r, RS_SQ_STARTED + STAGE_VA] == 0 and n_va > 0:\n"
+     "        act[14] += 1\n"),
+    ("memsys/noc.py",
+     "        if nfree <= 1:\n            single = True\n",
+     "        if nfree <= 1:\n            single = True\n            act[10] += 1\n"),
+    ("memsys/noc.py",
+     "    if rs[r, RS_SQ_STARTED + STAGE_SA] == 0 and n_sa == 1:\n",
+     "    if rs[r, RS_SQ_STARTED + STAGE_SA] == 0 and n_sa == 1:\n        act[12] += 1\n"),
+    ("memsys/noc.py",
+     "    elif rs[r, RS_SQ_STARTED + STAGE_SA] == 0 and n_sa > 0:\n",
+     "    elif rs[r, RS_SQ_STARTED + STAGE_SA] == 0 and n_sa > 0:\n        act[13] += 1\n"),
     ("memsys/noc.py",
      "        if ep_wake[e] > c:\n            continue\n        r = e >> 1",
      "        if ep_wake[e] > c:\n            continue\n        sc[11] += 1\n        r = e >> 1"),
@@ -46,7 +65,9 @@ EDITS = [
 ]
 COUNTERS = {4: "busy NoC cycles (noc_cycle calls)", 5: "cycles with NIs evaluated",
             11: "NI evaluations", 6: "router evaluations", 7: "cycles with a router evaluated",
-            8: "router-cycles holding flits", 9: "DRAM channel steps"}
+            8: "router-cycles holding flits", 9: "DRAM channel steps",
+            10: "VC allocations, one request", 14: "VC allocations by iSLIP",
+            12: "switch allocations, one request", 13: "switch allocations by iSLIP"}
 
 CHILD = r"""
 import sys, time
@@ -60,7 +81,13 @@ def counted(self, *a, **k):
     return run(self, *a, **k)
 cycle.Engine.run = counted
 t = time.process_time()
-res = api.run(sys.argv[1], sys.argv[2], sys.argv[3:])
+if sys.argv[1] == "case":
+    from neurosim.hw.chip import simulate
+    from neurosim.validation.strategies import seeded_case
+    case = seeded_case(int(sys.argv[3]), int(sys.argv[2]))
+    simulate(case.arch, case.network, case.trace, case.placement, momentum=case.momentum)
+else:
+    api.run(sys.argv[2], sys.argv[3], sys.argv[4:])
 cpu = time.process_time() - t
 e = engines[-1]
 print("cycles", int(e.G), "cpu_s", round(cpu, 1))
@@ -71,11 +98,21 @@ for k in %s:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("verb", choices=["run"])
-    ap.add_argument("arch")
-    ap.add_argument("workload")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sub = ap.add_subparsers(dest="verb", required=True)
+    r = sub.add_parser("run", help="a neurosim run")
+    r.add_argument("arch")
+    r.add_argument("workload")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    c = sub.add_parser("case", help="the event model on a neurosim validate case")
+    c.add_argument("index", type=int)
+    c.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.verb == "case":
+        child_args = ["case", str(args.index), str(args.seed)]
+        what = f"validate case {args.index} of seed {args.seed}"
+    else:
+        child_args = ["run", args.arch, args.workload, *args.set]
+        what = " ".join([args.arch, args.workload] + [f"--set {kv}" for kv in args.set])
     with tempfile.TemporaryDirectory(prefix="noc-activity-") as tmp:
         pkg = Path(tmp) / "neurosim"
         shutil.copytree(ROOT / "neurosim", pkg,
@@ -88,11 +125,10 @@ def main(argv=None) -> int:
                          f"instruments (update EDITS): {old.splitlines()[0]!r}")
             f.write_text(text.replace(old, new))
         env = dict(os.environ, PYTHONPATH=tmp, NUMBA_CACHE_DIR=str(Path(tmp) / "numba"))
-        out = subprocess.run([sys.executable, "-c", CHILD % (list(COUNTERS),), args.arch,
-                              args.workload, *args.set], env=env, cwd=tmp, check=True,
-                             capture_output=True, text=True).stdout.split("\n")
+        out = subprocess.run([sys.executable, "-c", CHILD % (list(COUNTERS),), *child_args],
+                             env=env, cwd=tmp, check=True, capture_output=True,
+                             text=True).stdout.split("\n")
     head = out[0].split()
-    what = " ".join([args.arch, args.workload] + [f"--set {kv}" for kv in args.set])
     print(f"{what}: {int(head[1]):,} cycles, "
           f"{head[3]} s CPU (instrumented, compiled in the run)")
     for line in out[1:]:
