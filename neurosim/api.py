@@ -165,6 +165,7 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
 
         check_output_dir(out_dir, "out_dir", RUN_OUTPUT_FILES)
     arch_cfg, wl = load_configs(arch, workload, overrides)
+    prepare_kernels(arch_cfg)
     network = build_network(wl)
     if trace is None:
         trace = get_traces(wl, network)
@@ -177,6 +178,20 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     if out_dir is not None:
         write_outputs(result, out_dir, gantt)
     return result
+
+
+def prepare_kernels(arch_cfg=None) -> None:
+    """The first run after an install (an empty numba cache): compile the memory system's
+    engine in a second process (:mod:`neurosim.memsys.precompile`) and meanwhile the chip's
+    kernels here, on a one-sample step of a small convolutional network with the ideal
+    memory system (docs/performance.md, "The first run after an install"). Nothing if the
+    engine is compiled already or a run on ``arch_cfg`` (any run, if None) does not use it."""
+    from .memsys.cycle import compile_engine_elsewhere
+
+    if compile_engine_elsewhere(arch_cfg):
+        run("single-core", "convnet-digits", ("noc.model=ideal", "dram.model=ideal",
+                                              "workload.traces.source=synthetic",
+                                              "workload.batch=1", "workload.time_steps=1"))
 
 
 class DatapathStepTimer:

@@ -147,8 +147,11 @@ def run_jobs(arch, jobs, workers: int, progress) -> dict:
     """Every job's result by key. With one worker the jobs run here, in order; with more, in
     that many processes (each simulation is independent and deterministic, so the results
     are the same either way)."""
+    from ..api import prepare_kernels
+
     results = {}
     t0 = time.perf_counter()
+    prepare_kernels()   # a fresh install: the kernels compiled once, before the workers start
 
     def finished(result) -> None:
         key, summary, batch, cpu_s = result

@@ -57,6 +57,7 @@ from ..jitcall import CompiledCall
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm
 from . import noc as nm
+from . import precompile
 from .base import Handle, MemorySystem, RecordsNotKept
 from .ideal import IdealMemorySystem
 from .stats import PacketTally, RequestTally
@@ -939,6 +940,8 @@ class Engine:
     # ------------------------------------------------------------ running
 
     def run(self, until: int, how: int = RUN_UNTIL, ev_min: int = INF) -> tuple[int, int]:
+        if self._engine_run.entry is None:   # its first call here: compiled elsewhere?
+            precompile.wait(engine_run)
         st, e = self._engine_run(self.P, self.R, self.B, self.N, self.D, self.S, int(until),
                                  how, int(ev_min))
         return int(st), int(e)
@@ -973,6 +976,31 @@ class Engine:
     def events(self, lo: int = 0):
         n = int(self.B.sc[SC_EVN])
         return self.B.ev_h[lo:n], self.B.ev_t[lo:n]
+
+
+def compile_engine_elsewhere(cfg=None) -> bool:
+    """The first run after an install: have a child process compile the engine's kernels
+    (:mod:`~neurosim.memsys.precompile`) if a run on ``cfg`` (any run, if None) uses a
+    cycle-level NoC or DRAM and the engine is loaded neither here nor in numba's cache.
+    True if started."""
+    if cfg is not None and cfg.noc.model != "cycle" and cfg.dram.model != "cycle":
+        return False
+    if Engine._engine_run.entry is not None:
+        return False
+    return precompile.start(engine_run, f"{__name__}:_compile_engine")
+
+
+def _compile_engine() -> None:
+    """In that child: the engine's kernels into the cache, on an engine of both cycle-level
+    models (their argument types are the same for every config)."""
+    from ..arch import load_arch
+
+    with precompile.compiling(engine_run) as needed:
+        if needed:
+            engine = Engine(load_arch("paper-20core"), True, True)
+            engine.snapshot()                  # _checkpoint
+            engine.run(1)                      # engine_run
+            engine.rollback(0, 0)              # _restore
 
 
 # --------------------------------------------------------------------------- memory system

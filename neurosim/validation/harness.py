@@ -109,6 +109,10 @@ def validate(cases: int, seed: int = 0, model: str = DEFAULT_MODEL,
     """Run ``cases`` seeded cases; the summary counts passes and features."""
     ref_fn = load_model(reference, "--reference")
     mod_fn = ref_fn if model == reference else load_model(model, "--model")
+    if model == DEFAULT_MODEL:
+        from ..api import prepare_kernels
+
+        prepare_kernels()   # a fresh install: the engine compiles beside the first cases
     summary = Summary(model, reference, seed)
     for i in range(cases):
         case = seeded_case(seed, i)
