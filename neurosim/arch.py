@@ -320,6 +320,9 @@ def _parse_yaml(path: Path, what: str) -> dict:
     except _DuplicateKey as e:
         raise InputError(path, e.key, "each key once in a mapping",
                          f"a second {e.key!r} at line {e.line}") from None
+    except RecursionError:
+        raise InputError(path, "", "YAML nested less deeply",
+                         "nesting deeper than the parser can follow") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "?"

@@ -12,11 +12,19 @@ from .fileio import check_output_arguments
 EXIT_INPUT = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (argparse prints the usage block first);
+    the subcommands' parsers are of this class too."""
+
+    def error(self, message):
+        self.exit(EXIT_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .commands import COMMANDS
 
-    p = argparse.ArgumentParser(prog="neurosim", description=__doc__.split("\n")[0])
+    p = _Parser(prog="neurosim", description=__doc__.split("\n")[0])
     p.add_argument("--version", action="version", version=f"neurosim {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -261,6 +261,9 @@ def parse_set_option(text: str):
         value = yaml.safe_load(raw) if raw.strip() != "" else ""
     except yaml.YAMLError:
         value = raw
+    except RecursionError:
+        raise InputError("--set", key, "a value nested less deeply",
+                         "nesting deeper than the parser can follow") from None
     return key.split("."), value
 
 

@@ -330,3 +330,46 @@ def test_set_switches_a_one_of_section():
 def test_set_switch_to_file_names_the_missing_path():
     rc, _, err = run_inprocess("trace", "info", "mlp-digits", "--set", "traces.source=file")
     assert_one_line_error(rc, err, "mlp-digits.yaml", "traces.path")
+
+
+# --------------------------------------------------------------------------- found by fuzzing
+
+
+def test_yaml_nested_deeper_than_the_parser_follows(tmp_path):
+    deep = "[" * 3000 + "]" * 3000
+    f = tmp_path / "deep.yaml"
+    f.write_text(f"name: {deep}\n")
+    rc, _, err = run_inprocess("config", "show", f)
+    assert_one_line_error(rc, err, "deep.yaml", "<top>")
+    rc, _, err = run_inprocess("config", "show", "paper-20core", "--set", f"name={deep}")
+    assert_one_line_error(rc, err, "--set", "name")
+
+
+@pytest.mark.parametrize("argv, key", [
+    (("run", "paper-20core"), "the following arguments are required: workload"),
+    (("run", "paper-20core", "mlp-digits", "--timeline-max-events", "abc"),
+     "argument --timeline-max-events"),
+    (("frobnicate",), "argument COMMAND: invalid choice"),
+    ((), "the following arguments are required: COMMAND")])
+def test_command_line_usage_errors_are_one_line(argv, key):
+    rc, _, err = run_inprocess(*argv)
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and key in err and "--help" in err, err
+
+
+@pytest.mark.parametrize("argv, key", [
+    (("noc", "--seed", "-1"), "seed"),
+    (("dram", "--seed", "-1"), "seed"),
+    (("noc", "--traffic", "hotspot", "--hotspot-frac", "2"), "hotspot_frac"),
+    (("noc", "--traffic", "hotspot", "--hotspot-frac", "-0.5"), "hotspot_frac")])
+def test_characterize_checks_its_arguments_before_making_the_output(tmp_path, argv, key):
+    out = tmp_path / "out"
+    rc, _, err = run_inprocess("characterize", argv[0], "paper-20core", "--out", out,
+                               *argv[1:])
+    assert_one_line_error(rc, err, "--", key)
+    assert not out.exists()
+
+
+def test_reproduce_checks_the_gpu_before_simulating(no_simulation):
+    rc, _, err = run_inprocess("reproduce", "--gpu", "zz")
+    assert_one_line_error(rc, err, "--gpu", "<top>")

@@ -33,6 +33,11 @@ def _csv_bytes(rows: list[dict]) -> bytes:
     return buf.getvalue().encode()
 
 
+def _check_seed(seed: int) -> None:
+    if seed < 0:
+        raise InputError("--seed", "seed", "a seed >= 0", seed)
+
+
 def _out_dir(text: str) -> Path:
     out = Path(text)
     try:
@@ -47,7 +52,11 @@ def cmd_noc(args) -> int:
     from ..memsys.characterize import noc_sweep
 
     cfg = load_arch(args.arch, args.overrides)
+    _check_seed(args.seed)
     rates = _floats(args.rates, "rates") if args.rates else None
+    if not 0 <= args.hotspot_frac <= 1:
+        raise InputError("--hotspot-frac", "hotspot_frac", "a fraction in [0, 1]",
+                         args.hotspot_frac)
     if args.warmup < 0:
         raise InputError("--warmup", "warmup", "a number of cycles >= 0", args.warmup)
     if args.measure < 100:
@@ -58,7 +67,6 @@ def cmd_noc(args) -> int:
         if len(on_off) != 2 or not all(0 < v <= 1 for v in on_off):
             raise InputError("--on-off", "on_off", "ALPHA,BETA, two probabilities in (0, 1]",
                              args.on_off)
-    out = _out_dir(args.out)
     m = cfg.chip.mesh
     n = cfg.noc
     print(f"NoC {m.cols}x{m.rows} mesh, {args.traffic} traffic, {args.injection} injection, "
@@ -76,6 +84,7 @@ def cmd_noc(args) -> int:
     rows = noc_sweep(cfg, args.traffic, args.packet_flits, rates, args.warmup, args.measure,
                      args.seed, args.hotspot_frac, on_off, progress=show)
     stem = f"noc-{args.traffic}-{args.packet_flits}flit"
+    out = _out_dir(args.out)
     _write_atomic(out / f"{stem}.csv", _csv_bytes(rows))
     x = [r["offered"] for r in rows]
     from ..plots import characterization_figure
@@ -109,7 +118,7 @@ def cmd_dram(args) -> int:
     from ..memsys.characterize import dram_sweep, dram_trace_replay, peak_bytes_per_cycle
 
     cfg = load_arch(args.arch, args.overrides)
-    out = _out_dir(args.out)
+    _check_seed(args.seed)
     d = cfg.dram
     peak = peak_bytes_per_cycle(cfg) * cfg.chip.clock_mhz / 1e3
     print(f"DRAM {d.preset or 'custom'}: {d.channels} ch x {d.bus_bits} bit at "
@@ -120,6 +129,7 @@ def cmd_dram(args) -> int:
         for k, v in summary.items():
             print(f"  {k:<18} {v if v is None or isinstance(v, int) else round(v, 3)}")
         stem = "dram-trace-" + Path(args.trace).stem
+        out = _out_dir(args.out)
         _write_atomic(out / f"{stem}.csv", _csv_bytes(per_request))
         print(f"wrote {out / (stem + '.csv')}")
         return 0
@@ -141,6 +151,7 @@ def cmd_dram(args) -> int:
     rows = dram_sweep(cfg, args.pattern, loads, args.requests, args.seed, progress=show,
                       **traffic)
     stem = f"dram-{args.pattern}"
+    out = _out_dir(args.out)
     _write_atomic(out / f"{stem}.csv", _csv_bytes(rows))
     x = [r["offered_gbs"] for r in rows]
     from ..plots import characterization_figure

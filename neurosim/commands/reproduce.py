@@ -38,7 +38,10 @@ def cmd_reproduce(args) -> int:
     from ..experiments.reproduce import (default_jobs, report_markdown, reproduce,
                                          shipped_workloads, write_outputs)
 
-    load_arch(args.arch)  # a bad config fails here, before minutes of work
+    from ..baselines.gpu import load_gpu
+
+    load_arch(args.arch)  # a bad config or GPU name fails here, before minutes of work
+    load_gpu(args.gpu)
     if args.jobs is not None and args.jobs < 1:
         raise InputError("--jobs", "jobs", "a number of processes >= 1", args.jobs)
 
