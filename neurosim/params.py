@@ -10,6 +10,7 @@ nested dict; :class:`Config` wraps it for attribute access.
 from __future__ import annotations
 
 import copy
+import re
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -399,8 +400,11 @@ class Config:
         return copy.deepcopy(self._data)
 
     def is_overridden(self, key: str) -> bool:
-        """Whether ``key`` (relative to this node) was set by a command-line override."""
-        return _join(self._path, key) in self._overridden
+        """Whether ``key`` (relative to this node) was set by a command-line override, itself
+        or with the section or list that holds it (``chip.mesh={cols: 5}`` sets
+        ``chip.mesh.cols``, ``chip.dram_nodes=[[9, 9]]`` sets ``chip.dram_nodes[0]``)."""
+        parts = re.sub(r"\[\d+\]", "", _join(self._path, key)).split(".")
+        return any(".".join(parts[:i]) in self._overridden for i in range(1, len(parts) + 1))
 
     def source_of(self, key: str) -> str:
         """Where ``key`` (relative to this node) got its value: ``--set`` for a command-line

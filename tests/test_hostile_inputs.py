@@ -373,3 +373,14 @@ def test_characterize_checks_its_arguments_before_making_the_output(tmp_path, ar
 def test_reproduce_checks_the_gpu_before_simulating(no_simulation):
     rc, _, err = run_inprocess("reproduce", "--gpu", "zz")
     assert_one_line_error(rc, err, "--gpu", "<top>")
+
+
+@pytest.mark.parametrize("argv, key", [
+    (("config", "show", "paper-20core", "--set", "chip.dram_nodes=[[9, 9]]"),
+     "chip.dram_nodes[0]"),
+    (("run", "paper-20core", "mlp-digits", "--set", "workload.mapping.layers={fc1: [99]}"),
+     "mapping.layers.fc1")])
+def test_a_bad_value_inside_an_overridden_list_or_section_blames_set(no_simulation, argv,
+                                                                     key):
+    rc, _, err = run_inprocess(*argv)
+    assert_one_line_error(rc, err, "--set", key)
