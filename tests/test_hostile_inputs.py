@@ -380,7 +380,7 @@ def test_reproduce_checks_the_gpu_before_simulating(no_simulation):
      "chip.dram_nodes[0]"),
     (("run", "paper-20core", "mlp-digits", "--set", "workload.mapping.layers={fc1: [99]}"),
      "mapping.layers.fc1")])
-def test_a_bad_value_inside_an_overridden_list_or_section_blames_set(no_simulation, argv,
-                                                                     key):
+def test_a_bad_value_inside_an_overridden_list_or_section_blames_set(no_chip_simulation,
+                                                                     argv, key):
     rc, _, err = run_inprocess(*argv)
     assert_one_line_error(rc, err, "--set", key)
