@@ -294,4 +294,5 @@ def test_unreachable_scheduler_is_one_line_error(tmp_path):
     with pytest.raises(InputError, match=rf"^--scheduler: tcp://127.0.0.1:{port}: expected "
                                          r"the address of a running Dask scheduler"):
         run_sweep(spec, scheduler=f"tcp://127.0.0.1:{port}", point_runner=RUNNER,
-                  progress=False, connect_timeout="2s")
+                  progress=False, connect_timeout="2s", db=tmp_path / "r.db")
+    assert not list(tmp_path.glob("r.db*"))   # no database left by the refused command

@@ -109,23 +109,30 @@ def run_sweep(spec, *, db=None, workers: int | None = None, scheduler: str | Non
     runs = (Path(runs_dir) if runs_dir is not None else runs_dir_for(db)).resolve()
     check_output_file(db, "--db")          # both before the database is created
     check_output_dir(runs, "--runs-dir")
-    with ResultStore(db) as store:
-        store.set_spec_points(spec.name, points)
-        statuses = store.statuses()
-        skip = {"ok", "error"} - ({"error"} if retry_failed else set())
-        todo = [p for p in points if statuses.get(p.hash) not in skip]
-        report.skipped = len(points) - len(todo)
-        todo_hashes = {p.hash for p in todo}
-        report.skipped_failed = sum(statuses.get(p.hash) == "error" for p in points
-                                    if p.hash not in todo_hashes)
-        _clean_partial_outputs(runs)
-        if todo:
-            bar = Progress(len(points), report.skipped, stream, progress)
-            with _dask_client(client, scheduler, workers, processes, threads_per_worker,
-                              len(todo), connect_timeout) as cl:
-                _preflight(cl, point_runner, scheduler)
-                _run_points(cl, spec, todo, point_runner, runs, db, store, report, bar)
-            bar.close()
+    fresh = not Path(db).exists()
+    try:
+        with ResultStore(db) as store:
+            store.set_spec_points(spec.name, points)
+            statuses = store.statuses()
+            skip = {"ok", "error"} - ({"error"} if retry_failed else set())
+            todo = [p for p in points if statuses.get(p.hash) not in skip]
+            report.skipped = len(points) - len(todo)
+            todo_hashes = {p.hash for p in todo}
+            report.skipped_failed = sum(statuses.get(p.hash) == "error" for p in points
+                                        if p.hash not in todo_hashes)
+            _clean_partial_outputs(runs)
+            if todo:
+                bar = Progress(len(points), report.skipped, stream, progress)
+                with _dask_client(client, scheduler, workers, processes, threads_per_worker,
+                                  len(todo), connect_timeout) as cl:
+                    _preflight(cl, point_runner, scheduler)
+                    _run_points(cl, spec, todo, point_runner, runs, db, store, report, bar)
+                bar.close()
+    except InputError:
+        if fresh:   # found once the database existed (a bad --scheduler): leave none
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+        raise
     report.wall_s = time.perf_counter() - t0
     return report
 
