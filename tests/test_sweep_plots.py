@@ -108,6 +108,11 @@ def test_plot_and_export_commands(sweep_db, tmp_path, capsys):
     assert main(["export", str(sweep_db), "--csv", str(tmp_path / "a.csv"),
                  "--where", "workload.time_steps=4"]) == 0
     assert capsys.readouterr().out == f"wrote {tmp_path / 'a.csv'} (4 rows)\n"
+    assert main(["export", str(sweep_db), "--csv", str(tmp_path / "u.csv"),
+                 "--where", "chip.corez=4"]) == 2      # not a key: not "0 rows"
+    assert capsys.readouterr().err.startswith("neurosim: error: --where: chip.corez: "
+                                              "expected a swept key")
+    assert not (tmp_path / "u.csv").exists()
     assert main(["plot", str(sweep_db), "--out", str(tmp_path / "figs")]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"wrote {tmp_path / 'figs' / n}" for n in ("speedup.png", "dram.png", "energy.png",

@@ -35,12 +35,23 @@ def _filter(rows, text: str) -> list[dict]:
     except InputError as e:
         raise InputError("--where", e.key, "KEY=VALUE (e.g. chip.cores=4)", text) from None
     key = ".".join(path)
+    if rows and all(_lookup(r, key) is _ABSENT for r in rows):
+        raise InputError("--where", key, "a swept key, a result column or a key of the "
+                         "points' config or workload", "unknown key")
     return [r for r in rows if value_of(r, key) == want]
 
 
 def value_of(row: dict, key: str):
     """A column of the row, or any key of its resolved config (``chip.mesh.cols``) or
     workload (``workload.batch``); None when absent."""
+    got = _lookup(row, key)
+    return None if got is _ABSENT else got
+
+
+_ABSENT = object()
+
+
+def _lookup(row: dict, key: str):
     if key in row["keys"]:
         return row["keys"][key]
     if key in row and key not in _HIDDEN:
@@ -55,7 +66,7 @@ def value_of(row: dict, key: str):
         node = json.loads(node)
     for p in parts:
         if not isinstance(node, dict) or p not in node:
-            return None
+            return _ABSENT
         node = node[p]
     return node
 
