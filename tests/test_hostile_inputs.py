@@ -279,6 +279,10 @@ TRACE_CASES = {
         "network.layers[0].edges[0].src"),
     "negative-shape": (lambda z: _edit_network(
         z, lambda n: n["layers"][1].update(out_shape=[-10])), "network.layers[1].out_shape"),
+    "header-time-steps-unlike-the-arrays": (lambda z: _edit_network(
+        z, lambda n: n.update(time_steps=n["time_steps"] + 3)), "network.time_steps"),
+    "header-batch-unlike-the-arrays": (lambda z: _edit_network(
+        z, lambda n: n.update(batch=10**9)), "network.batch"),
 }
 
 

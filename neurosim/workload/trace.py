@@ -309,6 +309,10 @@ def validate_trace(trace: Trace, source: str = "<trace>") -> None:
                                  f"{gv.dtype} {gv.shape}")
     if b == 0 or t == 0:
         raise InputError(source, "L0.in_mask", "at least one sample and one time step", (b, t))
+    if (net.batch, net.time_steps) != (b, t):
+        key, want, said = (("network.batch", b, net.batch) if net.batch != b
+                           else ("network.time_steps", t, net.time_steps))
+        raise InputError(source, key, f"{want}, as the arrays hold (batch {b}, T {t})", said)
 
 
 # --------------------------------------------------------------------------- edges
