@@ -297,6 +297,22 @@ def test_malformed_trace_metadata(tmp_path, small_trace, case):
     assert_one_line_error(rc, err, f"{case}.npz", key)
 
 
+def test_trace_array_larger_than_memory_names_it(tmp_path):
+    import zipfile
+
+    header = io.BytesIO()   # a header declaring 8 TB of data, and no data
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<u8", "fortran_order": False, "shape": (10**6, 10**6, 1)})
+    fmt = io.BytesIO()
+    np.save(fmt, np.array("neurosim-trace"))
+    f = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(f, "w") as z:
+        z.writestr("format.npy", fmt.getvalue())
+        z.writestr("L0.in_mask.npy", header.getvalue())
+    rc, _, err = run_inprocess("trace", "info", f)
+    assert_one_line_error(rc, err, "bomb.npz", "L0.in_mask")
+
+
 # --------------------------------------------------------------------------- interrupt
 
 

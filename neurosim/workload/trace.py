@@ -170,9 +170,14 @@ def load_trace(path, expect: Network | None = None) -> Trace:
     src = str(path)
     if not path.is_file():
         raise InputError(src, "", "an existing trace file (.npz)", "no such file")
+    data, key = {}, ""
     try:
         with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
+            for key in z.files:
+                data[key] = z[key]
+    except MemoryError:   # a header declaring a shape no machine holds (or this one cannot)
+        raise InputError(src, key.removesuffix(".npy"), "an array that fits in memory",
+                         "a larger one") from None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
         raise InputError(src, "", "a complete neurosim trace (.npz)",
                          f"unreadable ({type(e).__name__}: truncated or not an npz file)") from None
