@@ -170,14 +170,10 @@ def load_trace(path, expect: Network | None = None) -> Trace:
     src = str(path)
     if not path.is_file():
         raise InputError(src, "", "an existing trace file (.npz)", "no such file")
-    data, key = {}, ""
     try:
+        _check_array_sizes(path, src)
         with np.load(path, allow_pickle=False) as z:
-            for key in z.files:
-                data[key] = z[key]
-    except MemoryError:   # a header declaring a shape no machine holds (or this one cannot)
-        raise InputError(src, key.removesuffix(".npy"), "an array that fits in memory",
-                         "a larger one") from None
+            data = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
         raise InputError(src, "", "a complete neurosim trace (.npz)",
                          f"unreadable ({type(e).__name__}: truncated or not an npz file)") from None
@@ -214,6 +210,27 @@ def load_trace(path, expect: Network | None = None) -> Trace:
             raise InputError(src, "batch", f"batch = {expect.batch} as in the workload",
                              trace.batch)
     return trace
+
+
+def _check_array_sizes(path: Path, src: str) -> None:
+    """Every array of the archive holds the data its header declares (read from the headers
+    alone: a header may declare terabytes that the file does not hold)."""
+    fmt = np.lib.format
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with zf.open(info) as f:
+                version = fmt.read_magic(f)
+                read = fmt.read_array_header_1_0 if version == (1, 0) else \
+                    fmt.read_array_header_2_0
+                shape, _, dtype = read(f)
+                held = info.file_size - f.tell()
+            declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if declared > held:
+                raise InputError(src, info.filename.removesuffix(".npy"),
+                                 f"the {declared:,} bytes its header declares",
+                                 f"{held:,} bytes")
 
 
 def _json_field(data: dict, key: str, src: str, check) -> dict:
