@@ -4,6 +4,7 @@ one module each, listed there explicitly."""
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 from .errors import InputError
@@ -57,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as e:   # after BrokenPipeError, one of them
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # not a bad input (exit 1), but one line too; the outputs are written whole or not at
+        # all (fileio.write_directory), so nothing half-written is left
+        print(f"neurosim: error: {e.filename or 'output'}: {e.strerror}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -313,6 +313,24 @@ def test_trace_array_larger_than_memory_names_it(tmp_path):
     assert_one_line_error(rc, err, "bomb.npz", "L0.in_mask")
 
 
+def test_a_full_disk_is_one_line_and_leaves_no_output(tmp_path, monkeypatch):
+    import errno
+
+    import neurosim.fileio as fileio
+
+    def full(path, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(fileio, "write_directory", full)
+    out = tmp_path / "out"
+    rc, _, err = run_inprocess("run", "paper-20core", "mlp-digits", "--set",
+                               "workload.batch=1", "--set", "workload.time_steps=1", "--set",
+                               "noc.model=ideal", "--set", "dram.model=ideal", "--out", out)
+    assert rc == 1
+    assert err == f"neurosim: error: {out}: No space left on device\n"
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------- interrupt
 
 
