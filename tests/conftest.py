@@ -14,6 +14,17 @@ def run_cli(*args, cwd=None):
     return p.returncode, p.stdout, p.stderr
 
 
+@pytest.fixture(scope="session", autouse=True)
+def kernels_prepared():
+    """On a fresh clone (empty numba cache) the first simulation compiles the kernels, the
+    memory system's engine in a second process while this one compiles the chip's on a
+    small step (``api.prepare_kernels``): done here, before any test replaces a function
+    that step goes through; a no-op with the cache filled."""
+    from neurosim import api
+
+    api.prepare_kernels()
+
+
 @pytest.fixture
 def cli():
     return run_cli

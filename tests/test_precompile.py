@@ -68,12 +68,18 @@ def test_the_compiling_process_does_not_wait_for_itself(cache, monkeypatch):
 
 
 def test_start_only_when_the_engine_will_be_needed_and_is_not_compiled(cache, monkeypatch):
+    holder = _holder(cache, 30.0)        # another process compiling it (until killed below)
     started = []
     monkeypatch.setattr(precompile.subprocess, "Popen",
                         lambda *a, **k: started.append(a) or object())
     monkeypatch.setattr(Engine._engine_run, "entry", None)
     edge = load_arch("paper-20core")
     ideal = load_arch("paper-20core", ["noc.model=ideal", "dram.model=ideal"])
+    try:
+        assert not compile_engine_elsewhere(edge)       # under way elsewhere
+    finally:
+        holder.kill()
+        holder.wait()
     assert not compile_engine_elsewhere(ideal)          # an ideal memory system
     monkeypatch.setattr(precompile, "_cpus", lambda: 1)
     assert not compile_engine_elsewhere(edge)           # one CPU

@@ -59,12 +59,24 @@ def start(kernel, build: str) -> bool:
     if kernel in _children or _compiling or fcntl is None or _cpus() < 2:
         return False
     index = _index(kernel)
-    if index is None or index.exists():
+    if index is None or index.exists() or _held(_lock(index)):
         return False
     _children[kernel] = subprocess.Popen(
         [sys.executable, "-m", __name__, build, str(os.getpid())], stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return True
+
+
+def _held(lock: Path) -> bool:
+    """Another process is compiling (it holds ``lock``)."""
+    if not lock.exists():
+        return False
+    with open(lock, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+    return False
 
 
 def wait(kernel) -> None:
