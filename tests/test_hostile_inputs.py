@@ -408,6 +408,13 @@ def test_characterize_checks_its_arguments_before_making_the_output(tmp_path, ar
     assert not out.exists()
 
 
+@pytest.mark.parametrize("override, key", [("energy.table=/nonexistent.yaml", "energy.table"),
+                                           ("energy.overrides={foo: 1}", "energy.overrides.foo")])
+def test_config_show_resolves_the_energy_table_as_a_run_does(override, key):
+    rc, _, err = run_inprocess("config", "show", "paper-20core", "--set", override)
+    assert_one_line_error(rc, err, "--set", key)
+
+
 def test_reproduce_checks_the_gpu_before_simulating(no_simulation):
     rc, _, err = run_inprocess("reproduce", "--gpu", "zz")
     assert_one_line_error(rc, err, "--gpu", "<top>")

@@ -23,8 +23,10 @@ def cmd_config_show(args) -> int:
     import yaml
 
     from .. import api
+    from ..energy.table import load_table
 
     cfg = api.load_arch(args.arch, args.overrides)
+    load_table(cfg)   # its energy table too (a file, overrides), as a run would resolve it
     print(yaml.safe_dump(cfg.to_dict(), sort_keys=False, default_flow_style=None), end="")
     return 0
 
