@@ -186,9 +186,10 @@ def prepare_kernels(arch_cfg=None) -> None:
     kernels here, on a one-sample step of a small convolutional network with the ideal
     memory system (docs/performance.md, "The first run after an install"). Nothing if the
     engine is compiled already or a run on ``arch_cfg`` (any run, if None) does not use it."""
-    from .memsys.cycle import compile_engine_elsewhere
+    from .memsys.cycle import compile_dram_kernels, compile_engine_elsewhere
 
     if compile_engine_elsewhere(arch_cfg):
+        compile_dram_kernels()
         run("single-core", "convnet-digits", ("noc.model=ideal", "dram.model=ideal",
                                               "workload.traces.source=synthetic",
                                               "workload.batch=1", "workload.time_steps=1"))

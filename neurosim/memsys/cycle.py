@@ -990,6 +990,21 @@ def compile_engine_elsewhere(cfg=None) -> bool:
     return precompile.start(engine_run, f"{__name__}:_compile_engine")
 
 
+def compile_dram_kernels() -> None:
+    """While a child compiles the engine (:func:`compile_engine_elsewhere`): the DRAM
+    kernels it calls, compiled here first (their argument types as ``engine_run`` passes
+    them). The child reaches those call sites after inlining the NoC's kernels, seconds
+    later, and then loads them from the cache."""
+    from numba import typeof, types
+
+    from ..arch import load_arch
+
+    engine = Engine(load_arch("paper-20core"), True, True)
+    R, D, B, i64 = typeof(engine.R), typeof(engine.D), typeof(engine.B), types.int64
+    dm.dram_channel_cycle.compile((R, D, i64, i64, i64))
+    _request_arrived.compile((R, D, B, i64, i64, types.boolean, i64, i64))
+
+
 def _compile_engine() -> None:
     """In that child: the engine's kernels into the cache, on an engine of both cycle-level
     models (their argument types are the same for every config)."""
