@@ -4,7 +4,8 @@ numba compiles every kernel on first use and keeps it in its on-disk cache, per 
 Most of that first compilation is the cycle-level memory system's ``engine_run`` (the NoC's
 router and NI bodies inlined into it, the DRAM kernels linked): docs/performance.md, "The
 first run after an install". :func:`start` has a child process compile such a kernel while
-this one goes on (``api.prepare_kernels`` compiles the chip's kernels meanwhile);
+this one goes on (``api.prepare_kernels`` compiles meanwhile the kernels the engine calls
+and the chip's);
 :func:`wait`, before the kernel's first call here, lets that compilation finish, and the
 kernel then loads from the cache. A process that did not start the child (a worker of
 ``neurosim reproduce``, a second test process) finds it by its lock file, held while it
