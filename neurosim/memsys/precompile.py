@@ -5,9 +5,8 @@ Most of that first compilation is the cycle-level memory system's ``engine_run``
 router and NI bodies inlined into it, the DRAM kernels linked): docs/performance.md, "The
 first run after an install". :func:`start` has a child process compile such a kernel while
 this one goes on (``api.prepare_kernels`` compiles meanwhile the kernels the engine calls
-and the chip's);
-:func:`wait`, before the kernel's first call here, lets that compilation finish, and the
-kernel then loads from the cache. A process that did not start the child (a worker of
+and the chip's); :func:`wait`, before the kernel's first call here, lets that compilation
+finish, and the kernel then loads from the cache. A process that did not start the child (a worker of
 ``neurosim reproduce``, a second test process) finds it by its lock file, held while it
 compiles. Without a second CPU, a writable cache or numba's cache layout, nothing is started
 and the kernel compiles where it is first called, as before.
