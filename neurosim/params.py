@@ -10,8 +10,8 @@ nested dict; :class:`Config` wraps it for attribute access.
 from __future__ import annotations
 
 import copy
-import re
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 

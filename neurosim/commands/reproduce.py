@@ -35,10 +35,9 @@ def register(sub) -> None:
 
 def cmd_reproduce(args) -> int:
     from ..api import InputError, load_arch
+    from ..baselines.gpu import load_gpu
     from ..experiments.reproduce import (default_jobs, report_markdown, reproduce,
                                          shipped_workloads, write_outputs)
-
-    from ..baselines.gpu import load_gpu
 
     load_arch(args.arch)  # a bad config or GPU name fails here, before minutes of work
     load_gpu(args.gpu)
