@@ -429,3 +429,21 @@ def test_a_bad_value_inside_an_overridden_list_or_section_blames_set(no_chip_sim
                                                                      argv, key):
     rc, _, err = run_inprocess(*argv)
     assert_one_line_error(rc, err, "--set", key)
+
+
+def test_a_full_disk_under_a_sweep_database_is_one_line(tmp_path, monkeypatch):
+    import sqlite3
+
+    import neurosim.sweep as sweep
+
+    def full(*a, **k):
+        e = sqlite3.OperationalError("database or disk is full")
+        e.sqlite_errorcode = sqlite3.SQLITE_FULL
+        raise e
+
+    monkeypatch.setattr(sweep, "run_sweep", full)
+    spec = tmp_path / "s.yaml"
+    spec.write_text("arch: paper-20core\nworkload: mlp-digits\ngrid: {chip.cores: [1]}\n")
+    rc, _, err = run_inprocess("sweep", spec, "--db", tmp_path / "s.db")
+    assert rc == 1
+    assert err == f"neurosim: error: {tmp_path / 's.db'}: No space left on device\n"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..fileio import OutputDir, OutputFile, check_output_dir, check_output_file
 
 import argparse
+import errno
+import sqlite3
 import sys
 
 
@@ -80,11 +82,21 @@ def cmd_sweep(args) -> int:
         for label, kept in dups:
             print(f"  note: {label} is the same point as {kept}")
         return 0
-    report = run_sweep(args.spec, db=args.db, workers=args.workers, scheduler=args.scheduler,
-                       point_runner=args.runner or DEFAULT_RUNNER, processes=args.processes,
-                       threads_per_worker=args.threads_per_worker,
-                       retry_failed=args.retry_failed, runs_dir=args.runs_dir,
-                       progress=not args.quiet)
+    try:
+        report = run_sweep(args.spec, db=args.db, workers=args.workers,
+                           scheduler=args.scheduler,
+                           point_runner=args.runner or DEFAULT_RUNNER,
+                           processes=args.processes,
+                           threads_per_worker=args.threads_per_worker,
+                           retry_failed=args.retry_failed, runs_dir=args.runs_dir,
+                           progress=not args.quiet)
+    except sqlite3.OperationalError as e:
+        if getattr(e, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+            raise
+        # the command's one line for a full disk (cli.main); the database keeps the points
+        # recorded so far, and running again resumes
+        raise OSError(errno.ENOSPC, "No space left on device",
+                      str(args.db or "the sweep's database")) from None
     if args.quiet and report.lost:
         label, why = report.lost[0]
         print(f"neurosim: {len(report.lost)} points did not finish, e.g. {label}: {why}",
