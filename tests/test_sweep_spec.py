@@ -251,3 +251,19 @@ def test_set_reaches_the_keys_of_the_selected_trace_source():
         load_workload(WL, ["traces.path=t.npz"])  # synthetic traces have no path
     with pytest.raises(InputError, match="^--set: traces.seedz: expected a known key"):
         load_workload(WL, ["traces.seedz=1"])
+
+
+def test_a_points_trace_file_is_checked_before_anything_runs(tmp_path):
+    from conftest import ROOT
+
+    import yaml
+
+    (tmp_path / "garbage.npz").write_bytes(b"not a trace" * 100)
+    data = yaml.safe_load((ROOT / "workloads/mlp-digits.yaml").read_text())
+    data["traces"] = {"source": "file", "path": str(tmp_path / "garbage.npz")}
+    wl = tmp_path / "wl.yaml"
+    wl.write_text(yaml.safe_dump(data))
+    spec = load_spec(write_spec(tmp_path, "grid: {chip.cores: [1, 2]}\n", wl=wl))
+    with pytest.raises(InputError, match=r"garbage\.npz: <top>: expected a complete neurosim "
+                                         r"trace"):
+        expand_points(spec)

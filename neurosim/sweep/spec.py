@@ -235,6 +235,7 @@ def expand_points(spec: SweepSpec) -> tuple[list[Point], list[tuple[str, str]]]:
     by_hash: dict[str, Point] = {}
     dups: list[tuple[str, str]] = []
     fixed_text = [f"{k}={encode_value(v, spec.source, f'set.{k}')}" for k, v in spec.fixed.items()]
+    traces_checked: set = set()
     for keys, entry in _combinations(spec):
         where = {k: f"set.{k}" for k in spec.fixed}
         where.update({k: (f"points[{entry}].{k}" if entry is not None and k in spec.points[entry]
@@ -247,6 +248,7 @@ def expand_points(spec: SweepSpec) -> tuple[list[Point], list[tuple[str, str]]]:
             wl = load_workload(spec.workload, wl_o)
         except InputError as e:
             raise _spec_error(e, spec, where, keys) from None
+        _check_trace_file(wl, traces_checked)
         h = config_hash(cfg.to_dict(), wl.to_dict())
         p = Point(index=len(points), keys=keys, overrides=tuple(texts), hash=h,
                   config=cfg.to_dict(), workload=wl.to_dict())
@@ -256,6 +258,21 @@ def expand_points(spec: SweepSpec) -> tuple[list[Point], list[tuple[str, str]]]:
         by_hash[h] = p
         points.append(p)
     return points, dups
+
+
+def _check_trace_file(wl, checked: set) -> None:
+    """A point whose trace is a file: the file is loaded and checked against the point's
+    network now (once per file and network), as ``neurosim run`` would before simulating,
+    rather than failing as a point later."""
+    if wl.traces.source != "file":
+        return
+    from ..workload import build_network, load_trace
+
+    network = build_network(wl)
+    key = (str(wl.traces.path), network.to_json())
+    if key not in checked:
+        load_trace(wl.traces.path, expect=network)
+        checked.add(key)
 
 
 def _spec_error(e: InputError, spec: SweepSpec, where: dict, keys: dict) -> InputError:
