@@ -424,7 +424,8 @@ def test_reproduce_checks_the_gpu_before_simulating(no_simulation):
     (("config", "show", "paper-20core", "--set", "chip.dram_nodes=[[9, 9]]"),
      "chip.dram_nodes[0]"),
     (("run", "paper-20core", "mlp-digits", "--set", "workload.mapping.layers={fc1: [99]}"),
-     "mapping.layers.fc1")])
+     "mapping.layers.fc1"),
+    (("config", "show", "paper-20core", "--set", "dram.row_bytes=32"), "dram.row_bytes")])
 def test_a_bad_value_inside_an_overridden_list_or_section_blames_set(no_chip_simulation,
                                                                      argv, key):
     rc, _, err = run_inprocess(*argv)
