@@ -460,10 +460,9 @@ def _check_arch(cfg: Config) -> bool:
                         "banks in one cycle", cfg.core.fp.neuron_lanes)
     d = cfg.dram
     if d.burst_bytes > d.row_bytes:
-        if cfg.is_overridden("dram.row_bytes") and not cfg.is_overridden("dram.burst_bytes"):
-            raise cfg.error("dram.row_bytes", f"at least burst_bytes ({d.burst_bytes})",
-                            d.row_bytes)   # the value the command line changed
-        raise cfg.error("dram.burst_bytes", f"at most row_bytes ({d.row_bytes})", d.burst_bytes)
+        key = cfg.blamed("dram.burst_bytes", "dram.row_bytes")
+        raise cfg.error(key, "burst_bytes <= row_bytes",
+                        f"burst_bytes {d.burst_bytes}, row_bytes {d.row_bytes}")
     for key in ("channels", "ranks", "banks", "bank_groups"):
         if d[key] & (d[key] - 1):
             raise cfg.error(f"dram.{key}", "a power of two (address bits are sliced)", d[key])

@@ -406,6 +406,11 @@ class Config:
         parts = re.sub(r"\[\d+\]", "", _join(self._path, key)).split(".")
         return any(".".join(parts[:i]) in self._overridden for i in range(1, len(parts) + 1))
 
+    def blamed(self, *keys: str) -> str:
+        """Which of the keys a cross-key check that failed on them names: the first one a
+        command-line override set (the value the user just changed), else the first."""
+        return next((k for k in keys if self.is_overridden(k)), keys[0])
+
     def source_of(self, key: str) -> str:
         """Where ``key`` (relative to this node) got its value: ``--set`` for a command-line
         override, else the config's file."""
