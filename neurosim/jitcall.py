@@ -51,15 +51,18 @@ class CompiledCall:
     """``CompiledCall(kernel)(*args)`` runs ``kernel(*args)`` through the implementation
     selected for the first call's argument types."""
 
-    __slots__ = ("kernel", "entry", "signature")
+    __slots__ = ("kernel", "entry", "signature", "before_first")
 
-    def __init__(self, kernel):
+    def __init__(self, kernel, before_first=None):
         self.kernel = kernel
         self.entry = None
         self.signature = None
+        self.before_first = before_first   # called once, before the first call's dispatch
 
     def __call__(self, *args):
         if self.entry is None:
+            if self.before_first is not None:
+                self.before_first()
             key = (self.kernel, type_key(args))
             got = _ENTRIES.get(key)
             if got is None:

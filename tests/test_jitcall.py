@@ -54,3 +54,12 @@ def test_type_key_tells_apart_what_numba_types_apart():
                                      np.zeros(4, np.int64), 1, 1.0, True)]
     assert len(set(keys)) == len(keys)
     assert type_key((a,)) == type_key((np.ones((5, 2), np.int64),))
+
+
+def test_before_first_runs_once_before_the_first_call():
+    seen = []
+    call = CompiledCall(_add_into, lambda: seen.append(call.entry))
+    p = Pair(np.arange(4, dtype=np.int64), np.zeros(4, np.int64))
+    call(p, 1)
+    call(p, 1)
+    assert seen == [None]             # once, before the implementation was chosen

@@ -480,6 +480,12 @@ def _packet_rows(P, q, src_ep, dst_ep, flits, kind):
         P.kind[q + j] = kind
 
 
+def _compiled_elsewhere() -> None:
+    """Before the engine's kernels are first called here: a compilation of them in another
+    process (:func:`compile_engine_elsewhere`) finishes first."""
+    precompile.wait(engine_run)
+
+
 def _narrow(a: np.ndarray) -> np.ndarray:
     """int32 copy of non-negative cycle counts (int64 if one does not fit)."""
     return a.astype(np.int32 if a.size == 0 or a.max() < 1 << 31 else np.int64)
@@ -512,9 +518,11 @@ class Engine:
     # The kernels, called without the dispatcher's per-call typing (see jitcall). Shared by
     # every engine: the state an engine builds always has the same types (int64 arrays of
     # fixed dimensions), so the types are worked out once per process, not per simulation.
-    _engine_run = CompiledCall(engine_run)
-    _checkpoint = CompiledCall(_checkpoint)
-    _restore = CompiledCall(_restore)
+    # Before the first call, a compilation of them under way in another process (the first
+    # run after an install: compile_engine_elsewhere) is let finish.
+    _engine_run = CompiledCall(engine_run, _compiled_elsewhere)
+    _checkpoint = CompiledCall(_checkpoint, _compiled_elsewhere)
+    _restore = CompiledCall(_restore, _compiled_elsewhere)
     # Retired requests whose per-request records are kept (24 bytes each): beyond, only the
     # summaries are (statistics unchanged; iterating the records raises RecordsNotKept).
     RECORD_ROWS = 1 << 20
@@ -940,8 +948,6 @@ class Engine:
     # ------------------------------------------------------------ running
 
     def run(self, until: int, how: int = RUN_UNTIL, ev_min: int = INF) -> tuple[int, int]:
-        if self._engine_run.entry is None:   # its first call here: compiled elsewhere?
-            precompile.wait(engine_run)
         st, e = self._engine_run(self.P, self.R, self.B, self.N, self.D, self.S, int(until),
                                  how, int(ev_min))
         return int(st), int(e)
@@ -983,11 +989,19 @@ def compile_engine_elsewhere(cfg=None) -> bool:
     (:mod:`~neurosim.memsys.precompile`) if a run on ``cfg`` (any run, if None) uses a
     cycle-level NoC or DRAM and the engine is loaded neither here nor in numba's cache.
     True if started."""
-    if cfg is not None and cfg.noc.model != "cycle" and cfg.dram.model != "cycle":
+    if cfg is not None and not uses_engine(cfg):
         return False
     if Engine._engine_run.entry is not None:
         return False
     return precompile.start(engine_run, f"{__name__}:_compile_engine")
+
+
+def _probe_engine() -> Engine:
+    """An engine of both cycle-level models, to compile the kernels with: their argument
+    types are the same for every config."""
+    from ..arch import load_arch
+
+    return Engine(load_arch("paper-20core"), True, True)
 
 
 def compile_dram_kernels() -> None:
@@ -997,22 +1011,17 @@ def compile_dram_kernels() -> None:
     later, and then loads them from the cache."""
     from numba import typeof, types
 
-    from ..arch import load_arch
-
-    engine = Engine(load_arch("paper-20core"), True, True)
+    engine = _probe_engine()
     R, D, B, i64 = typeof(engine.R), typeof(engine.D), typeof(engine.B), types.int64
     dm.dram_channel_cycle.compile((R, D, i64, i64, i64))
     _request_arrived.compile((R, D, B, i64, i64, types.boolean, i64, i64))
 
 
 def _compile_engine() -> None:
-    """In that child: the engine's kernels into the cache, on an engine of both cycle-level
-    models (their argument types are the same for every config)."""
-    from ..arch import load_arch
-
+    """In that child: the engine's kernels into the cache."""
     with precompile.compiling(engine_run) as needed:
         if needed:
-            engine = Engine(load_arch("paper-20core"), True, True)
+            engine = _probe_engine()
             engine.snapshot()                  # _checkpoint
             engine.run(1)                      # engine_run
             engine.rollback(0, 0)              # _restore
@@ -1442,9 +1451,13 @@ class CycleMemorySystem(MemorySystem):
         return memsys_extra(self)
 
 
+def uses_engine(cfg) -> bool:
+    """Whether the config's memory system is this cycle-level one (a cycle-level NoC or
+    DRAM), whose engine the run calls."""
+    return not (cfg.noc.model == "ideal" and cfg.dram.model == "ideal")
+
+
 def make_memory_system(cfg) -> MemorySystem:
     """The memory system the config asks for: the ideal one when both parts are ideal, else
     this cycle-level one (here, not in memsys.py, so that memsys never imports this module)."""
-    if cfg.noc.model == "ideal" and cfg.dram.model == "ideal":
-        return IdealMemorySystem(cfg)
-    return CycleMemorySystem(cfg)
+    return CycleMemorySystem(cfg) if uses_engine(cfg) else IdealMemorySystem(cfg)
