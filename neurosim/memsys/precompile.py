@@ -91,16 +91,11 @@ def wait(kernel) -> None:
             child.kill()
         return
     index = _index(kernel)
-    if fcntl is None or index is None or index.exists() or not _lock(index).exists():
+    if fcntl is None or index is None or index.exists():
         return
     deadline = time.monotonic() + WAIT_LIMIT_S
-    with open(_lock(index), "a") as f:        # the child holds it exclusively
-        while time.monotonic() < deadline:
-            try:
-                fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                time.sleep(0.1)
+    while _held(_lock(index)) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @contextmanager
