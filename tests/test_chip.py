@@ -208,3 +208,41 @@ def test_prediction_horizon_changes_no_result(monkeypatch, memory):
         assert got.timing.tiles == ref.timing.tiles
         assert list(got.timing.dram) == list(ref.timing.dram)
         assert got.stats.to_json() == ref.stats.to_json()
+
+
+def test_quiet_deliveries_change_no_result(monkeypatch):
+    """Messages and stores no tile waits on yet are delivered without waking the chip
+    (``ChipModel._meets_on_delivery``, ``MemorySystem.set_wakes``): on a spilling
+    multi-core step with the cycle-level NoC and DRAM, the same step as when every
+    delivery wakes it, with far fewer wake-ups."""
+    from neurosim.memsys.cycle import CycleMemorySystem
+
+    wl = small_conv_workload(batch=2, T=2)
+    arch = api.load_arch("paper-20core", ["chip.cores=4", "core.sram.weights.size_kib=2",
+                                          "core.sram.wgrad.size_kib=2"])
+    calls = {"settled": 0, "advance": 0}
+    settled, advance = CycleMemorySystem.settled, CycleMemorySystem.advance
+
+    def count_settled(self):
+        out = settled(self)
+        calls["settled"] += len(out)
+        return out
+
+    def count_advance(self, cycle):
+        calls["advance"] += 1
+        return advance(self, cycle)
+
+    monkeypatch.setattr(CycleMemorySystem, "settled", count_settled)
+    monkeypatch.setattr(CycleMemorySystem, "advance", count_advance)
+    quiet = api.run(arch, wl)
+    quiet_calls = dict(calls)
+    monkeypatch.setattr(CycleMemorySystem, "set_wakes", lambda self, h, wakes: False)
+    calls.update(settled=0, advance=0)
+    woken = api.run(arch, wl)
+    assert quiet_calls["settled"] > 0 and calls["settled"] == 0
+    assert quiet_calls["advance"] < calls["advance"]
+    assert quiet.summary == woken.summary
+    assert quiet.timing.tiles == woken.timing.tiles
+    assert list(quiet.timing.messages) == list(woken.timing.messages)
+    assert list(quiet.timing.dram) == list(woken.timing.dram)
+    assert quiet.stats.to_json() == woken.stats.to_json()

@@ -41,9 +41,14 @@ def random_op(rng, t, multicast=False):
     return ("rd" if u < 0.8 else "wr", t, a, addr, int(rng.integers(1, 700)))
 
 
-def reactive_run(ms, rng, n_ops, multicast=False, horizon=False):
+def reactive_run(ms, rng, n_ops, multicast=False, horizon=False, quiet=0.0, got=None):
     """A chip-like driver: some posts at fixed cycles, and every completed handle triggers
-    a new post a few cycles later. Returns the posts in call order."""
+    a new post a few cycles later. With ``quiet``, that share of the handles is posted
+    quiet (``set_wakes(h, False)``, needs ``horizon="final"``): as in the chip model,
+    nothing reacts to them, and they are taken from ``settled()``, each before the cycle the
+    driver goes to next. ``got``: filled with handle id -> availability. Returns the posts
+    in call order."""
+    got = {} if got is None else got
     posts = []
     pending = sorted((int(t), k) for k, t in enumerate(rng.integers(0, 3000, n_ops // 2)))
     own = [t for t, _ in pending]
@@ -54,9 +59,15 @@ def reactive_run(ms, rng, n_ops, multicast=False, horizon=False):
         nxt_own = min(own + reactions) if (own or reactions) else None
         # horizon "final": the driver promises no post before its own next one, as the
         # chip model does (reactions come at or after a delivery, which stops the engine)
-        e = (ms.next_event(nxt_own, final=horizon == "final")
-             if horizon and nxt_own is not None else ms.next_event())
+        final = horizon == "final"
+        e = (ms.next_event(nxt_own, final=final) if horizon and (nxt_own is not None or final)
+             else ms.next_event())
+        settled = ms.settled()
         cands = [x for x in (e, nxt_own) if x is not None]
+        for h in settled:
+            assert now <= h.available < min(cands)   # passed on the way, before going on
+            returned.append(h.id)
+            got[h.id] = h.available
         if not cands:
             break
         t = min(cands)
@@ -66,18 +77,16 @@ def reactive_run(ms, rng, n_ops, multicast=False, horizon=False):
         for h in done:
             assert h.available <= t
             returned.append(h.id)
+            got[h.id] = h.available
             if len(posts) < n_ops and rng.random() < 0.7:
                 reactions.append(h.available + int(rng.integers(0, 20)))
-        while t in own:
-            own.remove(t)
+        while t in own or t in reactions:
+            (own if t in own else reactions).remove(t)
             op = random_op(rng, t, multicast)
             posts.append(op)
-            post(ms, op)
-        while t in reactions:
-            reactions.remove(t)
-            op = random_op(rng, t, multicast)
-            posts.append(op)
-            post(ms, op)
+            for h in post(ms, op):
+                if quiet and rng.random() < quiet:
+                    ms.set_wakes(h, False)
     assert len(returned) == len(set(returned))
     return posts
 
@@ -102,6 +111,27 @@ def test_interleaved_equals_uninterrupted(noc, dram, horizon):
     assert a.dram == b.dram
     assert a.counters == b.counters
     assert all(m.available >= m.send >= 0 for m in a.messages)
+
+
+@pytest.mark.parametrize("noc, dram", COMBOS)
+def test_quiet_handles_are_settled_with_their_own_cycles(noc, dram):
+    """Handles posted quiet do not stop a final run: they come back from ``settled()``
+    with the availability one uninterrupted run gives them, and the driver is woken less
+    often; everything else is as without them."""
+    sets = (noc, dram, "dram.timing_ns.tREFI=400")
+    wakes, avail = {}, {}
+    for q in (0.0, 0.8):
+        a = make(*sets)
+        calls = []
+        a.advance = (lambda f: lambda t: calls.append(t) or f(t))(a.advance)
+        got = {}
+        posts = reactive_run(a, np.random.default_rng(11), 160, horizon="final", quiet=q,
+                             got=got)
+        b, handles = uninterrupted(sets, posts)
+        assert a.messages == b.messages and a.dram == b.dram and a.counters == b.counters
+        assert [got[h.id] for h in handles] == [h.available for h in handles]
+        wakes[q], avail[q] = len(calls), got
+    assert wakes[0.8] < wakes[0.0]
 
 
 def test_interleaved_equals_uninterrupted_multicast():

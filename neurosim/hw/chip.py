@@ -154,7 +154,10 @@ class ChipModel:
         self._post_seq = 0
         self._late_pending = False
         self._dirty: set = set()
-        self._waiters: dict = {}
+        self._waiters: dict = {}    # handle id -> callback at its delivery
+        self._meets: dict = {}      # handle id -> dependency key its delivery meets
+        self._quiet: dict = {}      # key -> in-flight handles meeting it that the memory
+        #                             system need not wake the chip for (no tile waits yet)
         self._ms_wake = None
         self._arb_wake: dict = {}
         self._arb_token: dict = {}
@@ -210,21 +213,32 @@ class ChipModel:
             if key in self._met:
                 return None
             e = self._waited[key] = self.env.event()
+            for h in self._quiet.pop(key, ()):   # now someone waits on their delivery
+                self.memsys.set_wakes(h, True)
         return None if e.processed else e
 
-    def fire(self, key) -> None:
-        """Dependency ``key`` is met now (the first time only)."""
-        now = self.env.now
+    def fire(self, key, at: int | None = None) -> None:
+        """Dependency ``key`` is met at cycle ``at`` (now if None; the first time only)."""
+        if at is None:
+            at = self.env.now
         if key not in self._met:
-            self._met[key] = now
+            self._met[key] = at
+            self._quiet.pop(key, None)         # (no tile waits on it from now on)
             e = self._waited.get(key)
             if e is not None:
-                e.succeed(now)
-        self.last_event = max(self.last_event, now)
+                e.succeed(at)
+        self.last_event = max(self.last_event, at)
 
-    def _fire_tag(self, h) -> None:
-        """A delivered message or store: its tag is the key of what it settles."""
-        self.fire(h.tag)
+    def _meets_on_delivery(self, h, key) -> None:
+        """Delivering ``h`` meets dependency ``key``. Unless a tile waits on it already, the
+        memory system need not wake the chip for it (most messages and stores complete
+        before anyone asks): it passes such deliveries on its way to the chip's next event
+        and hands them over (``_settle``)."""
+        self._meets[h.id] = key
+        if key in self._waited:
+            return
+        if self.memsys.set_wakes(h, False) and key not in self._met:
+            self._quiet.setdefault(key, []).append(h)
 
     def part_of(self, tile) -> PartInfo | None:
         if tile.kind == "LOSS":
@@ -405,14 +419,13 @@ class ChipModel:
             if peek <= now:
                 self._want_late()
                 return
-            if peek < float("inf"):
-                ne = self.memsys.next_event(int(peek), final=True)
-                if ne is None:
-                    ne = int(peek)
-            else:
-                ne = self.memsys.next_event()
-                if ne is None:
+            horizon = int(peek) if peek < float("inf") else None
+            ne = self.memsys.next_event(horizon, final=True)
+            self._settle(self.memsys.settled())
+            if ne is None:
+                if horizon is None:
                     return
+                ne = horizon
             if ne > now:
                 break
             got = self.memsys.advance(now)            # zero-latency transfers
@@ -438,10 +451,23 @@ class ChipModel:
             if h.available != now:
                 raise AssertionError(f"transfer {h.kind} available at {h.available}, "
                                      f"delivered at {now}")
-            self.last_event = max(self.last_event, now)
-            cb = self._waiters.pop(h.id, None)
-            if cb is not None:
-                cb(h)
+            self._delivered(h)
+
+    def _settle(self, handles) -> None:
+        """Deliveries the memory system passed without waking the chip (nothing waited on
+        them: ``_meets_on_delivery``), each at its own cycle, before the chip's next event."""
+        for h in handles:
+            self._delivered(h)
+
+    def _delivered(self, h) -> None:
+        self.last_event = max(self.last_event, h.available)
+        key = self._meets.pop(h.id, None)
+        if key is not None:
+            self.fire(key, h.available)
+            return
+        cb = self._waiters.pop(h.id, None)
+        if cb is not None:
+            cb(h)
 
     def _send(self, core: int, engine: int, dst: int, bits: int, kind: str, key: tuple,
               buf: str) -> None:
@@ -461,7 +487,7 @@ class ChipModel:
 
         def post(c):
             h = self.memsys.send(c, self._core_ep[core], self._core_ep[dst], bits, kind, key)
-            self._waiters[h.id] = self._fire_tag
+            self._meets_on_delivery(h, key)
 
         self._post(core, engine, post)
 
@@ -483,7 +509,7 @@ class ChipModel:
                                   bits, kind, keys[0])
             for d, h, key in zip(dsts, hs, keys):
                 if d != core:
-                    self._waiters[h.id] = lambda _h, key=key: self.fire(key)
+                    self._meets_on_delivery(h, key)
 
         self._post(core, engine, post)
 
@@ -580,7 +606,7 @@ class ChipModel:
 
             def post(c, addr=addr, nbytes=nbytes, kind=kind, key=key):
                 h = self.memsys.dram_write(c, core, addr, nbytes, kind, key)
-                self._waiters[h.id] = self._fire_tag
+                self._meets_on_delivery(h, key)
 
             self._post(core, e, post)
         lp = self.layer_parts[pi.replica]

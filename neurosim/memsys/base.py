@@ -16,6 +16,10 @@ of ``docs/microarchitecture.md`` sections 4-7:
   work when posts follow. ``final=True`` promises that nothing will be posted before
   ``horizon``: the cycle-level model then runs there without checkpoints (a post before it
   is an error).
+- ``set_wakes(h, False)``: the caller need not be woken at ``h``'s delivery (nothing it has
+  waits on it). A final ``next_event`` then does not stop there: the handles it passes
+  that way are available, at their own cycles, in ``settled()``, which the caller takes
+  after each ``next_event``; ``advance`` delivers the others as usual.
 - ``send(..., dst=[(node, port), ...])`` sends one message to several endpoints and returns
   a list of handles, one per destination in the order given: a chained multicast
   (``docs/microarchitecture.md`` 4.5) with ``noc.multicast: true``, else one unicast each.
@@ -53,6 +57,7 @@ class Handle:
     post: int
     tag: tuple = ()
     available: int | None = None
+    kh: int = -1              # the timing model's own number of it (-1: none)
 
 
 def packetize(payload_bits: int, flit_bits: int) -> list[int]:
@@ -376,6 +381,17 @@ class MemorySystem:
 
     def next_event(self, horizon: int | None = None, final: bool = False) -> int | None:
         raise NotImplementedError
+
+    def set_wakes(self, h: Handle, wakes: bool) -> bool:
+        """Whether the caller must be woken at ``h``'s delivery (the default) or may take it
+        from :meth:`settled` (see the module docstring). False: the model delivers every
+        handle through ``advance``, whatever is asked."""
+        return False
+
+    def settled(self) -> list[Handle]:
+        """Quiet handles (``set_wakes(h, False)``) that the last ``next_event(...,
+        final=True)`` found available before the cycle it ran to, by (available, id)."""
+        return []
 
     def advance(self, cycle: int) -> list[Handle]:
         raise NotImplementedError

@@ -108,12 +108,14 @@ ACTIVITY_FIRST_EVERY = 64                   # their initial spacing (cycles)
 
 Book = namedtuple("Book", [
     "h_rem", "h_avail",          # per handle: parts outstanding, availability so far
+    "h_quiet",                   # per handle: 1 if a committed run need not stop at its
+    #                              completion (``CycleMemorySystem.set_wakes``)
     "post_pkt", "post_time",     # packets to enqueue at core NIs, by (time, post order)
     "dreq", "dreq_time",         # requests an ideal NoC delivers, by (arrival, post order)
     "ev_h", "ev_t",              # handle completions (handle, available)
     "log_code", "log_idx", "log_old",  # undo log of a speculation
     "sc",                        # live scalars SC_*
-    "cnt",                       # [posts, dreqs] entries (set by Python)
+    "cnt",                       # [posts, dreqs, handles] entries (set by Python)
     "mode",                      # [noc cycle?, dram cycle?, noc ideal latency,
     #                              dram ideal latency, packet of table row 0, request of row 0]
 ])
@@ -149,10 +151,12 @@ def _log(B, code, idx, old):
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)
 def _part_done(B, h, t, ev_min):
-    """One part of handle h is available at t; returns the updated earliest new event."""
+    """One part of handle h is available at t; returns the updated earliest new event (a
+    quiet handle's completion is not one, but while speculating)."""
     sc = B.sc
     h_rem = B.h_rem
     h_avail = B.h_avail
+    h_quiet = B.h_quiet
     ev_h = B.ev_h
     ev_t = B.ev_t
     if h < 0:
@@ -168,7 +172,7 @@ def _part_done(B, h, t, ev_min):
         ev_h[n] = h
         ev_t[n] = h_avail[h]
         sc[SC_EVN] = n + 1
-        if h_avail[h] < ev_min:
+        if h_avail[h] < ev_min and (h_quiet[h] == 0 or sc[SC_LOGGING] != 0):
             return h_avail[h]
     return ev_min
 
@@ -293,6 +297,11 @@ def engine_run(P, R, B, N, D, S, until, how, ev_min):
         if how == RUN_STOP_EVENT and ev_min <= c:
             sc[SC_G] = c
             return S_EVENT, ev_min
+        if how == RUN_STOP_EVENT and sc[SC_LOGGING] == 0 and sc[SC_EVN] == cnt[2]:
+            # committed work with every handle complete: nothing for the caller before it
+            # posts again (and its step may end here: no DRAM cycles beyond it committed)
+            sc[SC_G] = c
+            return S_IDLE, ev_min
         if c >= until:
             sc[SC_G] = c
             return S_UNTIL, ev_min
@@ -547,10 +556,10 @@ class Engine:
         self.P = nm.Packets(**{k: np.full(rows, v, np.int64) for k, v in self.P_FIELDS.items()})
         self.R = dm.Requests(**{k: np.full(rows, v, np.int64) for k, v in self.R_FIELDS.items()})
         z = lambda: np.zeros(rows, np.int64)  # noqa: E731
-        self.B = Book(h_rem=z(), h_avail=np.full(rows, -1, np.int64), post_pkt=z(),
+        self.B = Book(h_rem=z(), h_avail=np.full(rows, -1, np.int64), h_quiet=z(), post_pkt=z(),
                       post_time=z(), dreq=z(), dreq_time=z(), ev_h=z(), ev_t=z(),
                       log_code=z(), log_idx=z(), log_old=z(), sc=np.zeros(8, np.int64),
-                      cnt=np.zeros(2, np.int64),
+                      cnt=np.zeros(3, np.int64),
                       mode=np.array([noc_cycle, dram_cycle, self.ln, self.ld, 0, 0],
                                     np.int64))
         self._make_live()
@@ -850,6 +859,10 @@ class Engine:
         return {k: np.concatenate([p[k].astype(bool if k == "write" else np.int64)
                                    for p in arch + [live]]) for k in live}
 
+    def next_sample(self) -> int:
+        """The first cycle at which :meth:`sample_activity` takes a sample (unforced)."""
+        return (self._activity[-1][0] if self._activity else 0) + self._activity_every
+
     def sample_activity(self, committed: int, force: bool = False) -> None:
         """Note the committed counters of link and DRAM-bus activity: of the checkpoints at
         or before ``committed`` (no rollback can change them), or of the live state when it
@@ -896,9 +909,12 @@ class Engine:
         if self.n_h > B.h_rem.shape[0]:
             self.B = B._replace(h_rem=_grow(B.h_rem, self.n_h, 0),
                                 h_avail=_grow(B.h_avail, self.n_h, -1),
+                                h_quiet=_grow(B.h_quiet, self.n_h, 0),
                                 ev_h=_grow(B.ev_h, self.n_h, 0), ev_t=_grow(B.ev_t, self.n_h, 0))
         self.B.h_rem[h] = parts
         self.B.h_avail[h] = -1
+        self.B.h_quiet[h] = 0
+        self.B.cnt[2] = self.n_h
         return h
 
     def _insert_sorted(self, ids_name, time_name, k, ids, times, key=0):
@@ -1070,6 +1086,7 @@ class CycleMemorySystem(MemorySystem):
         self._drop_at = self.LOG_MIN
         self._known: list = []       # heap of handles whose availability was known at post
         self._ev_lo = 0
+        self._settled: list = []     # quiet handles passed by committed runs, not yet taken
         self._reqs: list = []        # per DRAM transfer: (first request, bursts, tensor,
         #                              first address, write, node, cycle, tag)
         self._kinds = {k: i for i, k in enumerate(MESSAGE_KINDS)}
@@ -1100,9 +1117,21 @@ class CycleMemorySystem(MemorySystem):
         return h
 
     def _kernel_handle(self, h: Handle, parts: int) -> int:
-        kh = self.eng.add_handle(parts)
+        kh = h.kh = self.eng.add_handle(parts)
         self._handles.append(h)
         return kh
+
+    def set_wakes(self, h: Handle, wakes: bool) -> bool:
+        """See :class:`~neurosim.memsys.base.MemorySystem`: a quiet handle's completion does
+        not stop a committed run of the engine (``_part_done``)."""
+        if h.kh < 0:
+            return False
+        self.eng.B.h_quiet[h.kh] = 0 if wakes else 1
+        return True
+
+    def settled(self) -> list:
+        out, self._settled = self._settled, []
+        return out
 
     def _kind(self, kind: str) -> int:
         if kind not in self._kinds:
@@ -1181,13 +1210,40 @@ class CycleMemorySystem(MemorySystem):
                 self.eng.run(self._C)
             self._dirty = INF
 
-    def _pending_kernel_min(self) -> int:
+    def _pending_kernel_min(self) -> tuple[int, int]:
+        """The earliest completion found by the engine and not delivered: of a handle that
+        is not quiet, and of any."""
         hs, ts = self.eng.events(self._ev_lo)
-        best = INF
-        for h, t in zip(hs.tolist(), ts.tolist()):
-            if self._handles[h].available is None and t < best:
-                best = t
-        return best
+        quiet = self.eng.B.h_quiet[hs].tolist()
+        stop = best = INF
+        for h, t, q in zip(hs.tolist(), ts.tolist(), quiet):
+            if self._handles[h].available is None:
+                if t < best:
+                    best = t
+                if not q and t < stop:
+                    stop = t
+        return stop, best
+
+    def _take(self, last: int, quiet_only: bool) -> list:
+        """Mark available the engine's completions not delivered yet at cycles <= ``last``
+        (of quiet handles only, or all) and return their handles; handles delivered in an
+        unbroken run from ``_ev_lo`` are passed for good."""
+        eng = self.eng
+        hs, ts = eng.events(self._ev_lo)
+        quiet = eng.B.h_quiet[hs].tolist() if quiet_only else None
+        out = []
+        lo_moving = True
+        for j, (kh, t) in enumerate(zip(hs.tolist(), ts.tolist())):
+            h = self._handles[kh]
+            if h.available is None and t <= last and (not quiet_only or quiet[j]):
+                h.available = int(t)
+                out.append(h)
+            if lo_moving and h.available is not None:
+                self._ev_lo += 1
+                self._handles[kh] = None     # never looked up again
+            else:
+                lo_moving = False
+        return out
 
     def next_event(self, horizon: int | None = None, final: bool = False):
         """See :class:`~neurosim.memsys.base.MemorySystem`. ``final``: the caller posts
@@ -1203,16 +1259,17 @@ class CycleMemorySystem(MemorySystem):
         self._consistent()
         eng = self.eng
         known = self._known[0][0] if self._known else INF
-        k = self._pending_kernel_min()
-        if k >= eng.G + eng.a_done:  # completions not yet simulated could come earlier
-            until = lim
-            if final and horizon is not None:
+        stop, k = self._pending_kernel_min()
+        if stop >= eng.G + eng.a_done:  # completions not yet simulated could come earlier
+            if final:
                 # committed work, so only up to where the caller may post: its horizon, or
                 # a delivery known already (the caller acts on it, and may post then)
-                until = min(lim, known)
-            elif not eng.speculating:
-                eng.snapshot()
-            _, k = eng.run(max(until, self._C), RUN_STOP_EVENT, k)
+                self._run_final(max(min(lim, known), self._C), stop)
+            else:
+                if not eng.speculating:
+                    eng.snapshot()
+                eng.run(max(lim, self._C), RUN_STOP_EVENT, stop)
+            k = self._pending_kernel_min()[1]
         best = min(known, k)
         value = int(best) if best < INF else None
         if value is not None and value > lim:
@@ -1220,6 +1277,25 @@ class CycleMemorySystem(MemorySystem):
             return None
         self._E = (value, lim)
         return value
+
+    def _run_final(self, until: int, stop: int) -> None:
+        """Run the engine as committed work to ``until`` or to the first completion of a
+        handle that is not quiet (``stop``: the earliest one found already). The quiet
+        completions before the engine's cycle are final: handed over (``settled``), not
+        woken for; one at that cycle is delivered by ``advance`` there, after the caller's
+        own events of the cycle, as any. Link and DRAM-bus activity is sampled on the way
+        (``Engine.next_sample``)."""
+        eng = self.eng
+        while True:
+            at = min(until, eng.next_sample())
+            st, stop = eng.run(at, RUN_STOP_EVENT, stop)   # (stop: found ones included)
+            settled = self._take(eng.G - 1, quiet_only=True)
+            if settled:
+                settled.sort(key=lambda h: (h.available, h.id))
+                self._settled += settled
+            if st != S_UNTIL or at >= until:
+                return
+            eng.sample_activity(eng.G)
 
     def advance(self, cycle):
         eng = self.eng
@@ -1239,18 +1315,7 @@ class CycleMemorySystem(MemorySystem):
             t, _, h = heapq.heappop(self._known)
             h.available = t
             out.append(h)
-        hs, ts = eng.events(self._ev_lo)
-        lo_moving = True
-        for j, (kh, t) in enumerate(zip(hs.tolist(), ts.tolist())):
-            h = self._handles[kh]
-            if h.available is None and t <= cycle:
-                h.available = int(t)
-                out.append(h)
-            if lo_moving and h.available is not None:
-                self._ev_lo += 1
-                self._handles[kh] = None     # never looked up again
-            else:
-                lo_moving = False
+        out += self._take(cycle, quiet_only=False)
         if self._E is not None and self._E[0] is not None and self._E[0] <= cycle:
             self._E = None
         out.sort(key=lambda h: (h.available, h.id))
