@@ -666,9 +666,11 @@ class Engine:
 
     def add_packets(self, n: int, **cols) -> np.ndarray:
         i0 = self.reserve_packets(n)
+        lo = i0 - self.pb
+        P = self.P
         for k, v in cols.items():
-            getattr(self.P, k)[i0 - self.pb:self.n_pk - self.pb] = v
-        return np.arange(i0, self.n_pk)
+            getattr(P, k)[lo:lo + n] = v
+        return np.arange(i0, i0 + n)
 
     def add_requests(self, n: int, tensor: int = 0, **cols) -> np.ndarray:
         """``n`` requests of the tensor kind coded ``tensor`` (statistics only)."""
