@@ -309,7 +309,7 @@ def apply_overrides(tree: dict, overrides: list[str] | None, schema: Group) -> d
                 node[part] = {}
             node = node[part]
         # Validate the overridden leaf on its own so the error points at --set.
-        if isinstance(spec, Param):
+        if isinstance(spec, (Param, ListOf)):
             spec.validate(value, "--set", ".".join(path))
         elif isinstance(spec, Group) and not isinstance(value, dict):
             raise InputError("--set", ".".join(path), "a mapping of keys (or one key inside "
@@ -410,6 +410,10 @@ class Config:
         """Which of the keys a cross-key check that failed on them names: the first one a
         command-line override set (the value the user just changed), else the first."""
         return next((k for k in keys if self.is_overridden(k)), keys[0])
+
+    def overrides(self) -> list:
+        """The keys set by command-line overrides (``--set``), sorted."""
+        return sorted(self._overridden)
 
     def source_of(self, key: str) -> str:
         """Where ``key`` (relative to this node) got its value: ``--set`` for a command-line

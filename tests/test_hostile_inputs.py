@@ -448,3 +448,21 @@ def test_a_full_disk_under_a_sweep_database_is_one_line(tmp_path, monkeypatch):
     rc, _, err = run_inprocess("sweep", spec, "--db", tmp_path / "s.db")
     assert rc == 1
     assert err == f"neurosim: error: {tmp_path / 's.db'}: No space left on device\n"
+
+
+@pytest.mark.parametrize("override, source", [
+    ("noc.vcs=100000", "paper-20core.yaml with --set noc.vcs"),
+    ("chip.area_budget_mm2=1", "--set")])
+def test_an_exceeded_area_budget_names_the_overrides_that_exceeded_it(no_chip_simulation,
+                                                                     override, source):
+    rc, _, err = run_inprocess("run", "paper-20core", "mlp-digits", "--set", override)
+    assert_one_line_error(rc, err, source, "chip.area_budget_mm2")
+
+
+@pytest.mark.parametrize("override, key", [
+    ("workload.network.layers=[]", "network.layers"),
+    ("workload.network.layers=[{type: linear, out: 0}]", "network.layers[0].out")])
+def test_a_list_set_on_the_command_line_is_checked_as_the_command_lines(no_chip_simulation,
+                                                                        override, key):
+    rc, _, err = run_inprocess("run", "paper-20core", "mlp-digits", "--set", override)
+    assert_one_line_error(rc, err, "--set", key)

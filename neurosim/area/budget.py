@@ -9,6 +9,7 @@ from importlib import resources
 import yaml
 
 from ..arch import sram_kib_per_core
+from ..errors import InputError
 from ..params import Config
 
 
@@ -44,7 +45,8 @@ def check_budgets(arch: Config) -> None:
         total = report.total_mm2
         if total > budget:
             sram = report.by_class["sram"]
-            raise arch.error("chip.area_budget_mm2", f"a chip area within the budget of "
+            raise InputError(_budget_source(arch, "chip.area_budget_mm2"),
+                             "chip.area_budget_mm2", f"a chip area within the budget of "
                              f"{budget:g} mm2 (`neurosim area` itemises it)",
                              _Total(f"{total:.2f} mm2, of which SRAM {sram:.2f} mm2"))
     part = arch.fpga.part
@@ -57,10 +59,22 @@ def check_budgets(arch: Config) -> None:
         have = mem["bram"] + mem["uram"]                  # Kib
         need = sram_kib(arch) * 8                         # KiB -> Kib
         if need > have:
-            raise arch.error("fpga.part", f"on-chip SRAM within the {have / 1024:g} Mib of "
+            raise InputError(_budget_source(arch, "fpga.part"), "fpga.part",
+                             f"on-chip SRAM within the {have / 1024:g} Mib of "
                              f"block RAM + UltraRAM of {part}",
                              _Total(f"{need / 1024:g} Mib ({arch.chip.cores} cores x "
                                     f"{need / 1024 / arch.chip.cores:g} Mib)"))
+
+
+def _budget_source(arch: Config, key: str) -> str:
+    """Where a budget that the config exceeds came from, and the overrides that may have
+    made it exceed it: ``FILE with --set KEY, ...`` (the budget is the file's, what broke
+    it the command line's)."""
+    source = arch.source_of(key)
+    others = [k for k in arch.overrides() if k != key]
+    if source == "--set" or not others:
+        return source
+    return f"{source} with --set {', '.join(others)}"
 
 
 class _Total(str):
