@@ -14,8 +14,8 @@ of ``docs/microarchitecture.md`` sections 4-7:
   stop looking at ``horizon`` (the caller's own next event) and then returns ``None`` if
   nothing is available by then; the cycle-level model simulates no further, which saves
   work when posts follow. ``final=True`` promises that nothing will be posted before
-  ``horizon``: the cycle-level model then runs there without checkpoints (a post before it
-  is an error).
+  ``horizon`` (without a horizon: before the delivery it returns): the cycle-level model
+  then runs there without checkpoints (a post before it is an error).
 - ``set_wakes(h, False)``: the caller need not be woken at ``h``'s delivery (nothing it has
   waits on it). A final ``next_event`` then does not stop there: the handles it passes
   that way are available, at their own cycles, in ``settled()``, which the caller takes

@@ -1249,8 +1249,9 @@ class CycleMemorySystem(MemorySystem):
 
     def next_event(self, horizon: int | None = None, final: bool = False):
         """See :class:`~neurosim.memsys.base.MemorySystem`. ``final``: the caller posts
-        nothing before ``horizon`` (its own next event), so the engine may run there as
-        committed work, without checkpoints or an undo log."""
+        nothing before ``horizon`` (its own next event; without one, before the delivery
+        returned), so the engine may run there as committed work, without checkpoints or an
+        undo log; quiet completions on the way are handed over (``settled``)."""
         lim = INF if horizon is None else horizon
         if self._E is not None:  # no post or advance since it was computed
             value, covered = self._E
