@@ -450,19 +450,13 @@ def test_a_full_disk_under_a_sweep_database_is_one_line(tmp_path, monkeypatch):
     assert err == f"neurosim: error: {tmp_path / 's.db'}: No space left on device\n"
 
 
-@pytest.mark.parametrize("override, source", [
-    ("noc.vcs=100000", "paper-20core.yaml with --set noc.vcs"),
-    ("chip.area_budget_mm2=1", "--set")])
-def test_an_exceeded_area_budget_names_the_overrides_that_exceeded_it(no_chip_simulation,
-                                                                     override, source):
+@pytest.mark.parametrize("override, source, key", [
+    # an exceeded area budget names the overrides that exceeded it (the budget is the file's)
+    ("noc.vcs=100000", "paper-20core.yaml with --set noc.vcs", "chip.area_budget_mm2"),
+    ("chip.area_budget_mm2=1", "--set", "chip.area_budget_mm2"),
+    # a list set on the command line is checked as the command line's
+    ("workload.network.layers=[]", "--set", "network.layers"),
+    ("workload.network.layers=[{type: linear, out: 0}]", "--set", "network.layers[0].out")])
+def test_errors_caused_by_an_override_name_it(no_chip_simulation, override, source, key):
     rc, _, err = run_inprocess("run", "paper-20core", "mlp-digits", "--set", override)
-    assert_one_line_error(rc, err, source, "chip.area_budget_mm2")
-
-
-@pytest.mark.parametrize("override, key", [
-    ("workload.network.layers=[]", "network.layers"),
-    ("workload.network.layers=[{type: linear, out: 0}]", "network.layers[0].out")])
-def test_a_list_set_on_the_command_line_is_checked_as_the_command_lines(no_chip_simulation,
-                                                                        override, key):
-    rc, _, err = run_inprocess("run", "paper-20core", "mlp-digits", "--set", override)
-    assert_one_line_error(rc, err, "--set", key)
+    assert_one_line_error(rc, err, source, key)
