@@ -258,10 +258,7 @@ def endpoint(node: int, port: int) -> int:
 # time"): a kernel binds the state arrays it reads to locals once (``x = N.x``: every
 # ``N.x`` on a namedtuple of ~80 arrays lowers to a load of the whole tuple); small helpers
 # take the few arrays they use and are plain calls, which LLVM inlines (``inline="always"``
-# makes numba copy the callee's IR, with all its variables, per call site); the router and
-# NI bodies, which take the whole state, are ``forceinline``: compiled once each and inlined
-# by LLVM (the same machine code as numba's IR inlining, which took 7.8 of the engine's 24 s
-# of compilation: docs/performance.md, "The router and NI bodies inlined by LLVM"); helpers only
+# makes numba copy the callee's IR, with all its variables, per call site); helpers only
 # called from kernels have no CPython wrapper (``no_cpython_wrapper``: unboxing a tuple of
 # arrays costs compilation per function). A literal argument compiles a helper once more
 # per value (``islip`` is compiled for the VC allocator's ``QV`` and for the switch
@@ -422,7 +419,7 @@ def noc_busy(sc):
     return sc[1] > 0 or sc[2] > 0
 
 
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True, forceinline=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _ni_cycle(P, N, c, pb):
     """Spec 6.5: the NIs' part of cycle c -- receive ejected flits and credits, inject."""
     par = N.par
@@ -484,7 +481,7 @@ def _ni_cycle(P, N, c, pb):
         ep_wake[e] = _ni_wake(N, e, c)
 
 
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True, forceinline=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _ni_inject(P, N, e, r, port, c, pb):
     """Spec 6.5: NI e injects the next flit of the packet at the head of its queue, if it
     can (a free injection VC with a credit for a head flit, a credit on its VC otherwise)."""
@@ -545,7 +542,7 @@ def _ni_inject(P, N, e, r, port, c, pb):
     ep_sent[e] = s
 
 
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True, forceinline=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _ni_wake(N, e, c):
     """After NI e's cycle c: a cycle no later than the next one in which it does anything --
     receives an ejected flit, or injects (the next cycle if it can, else when the next
@@ -578,7 +575,7 @@ def _ni_wake(N, e, c):
     return nxt if nxt > c else c + 1
 
 
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True, forceinline=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _router_cycle(P, N, r, c, pb):
     """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""
     par = N.par
@@ -907,7 +904,7 @@ def _router_cycle(P, N, r, c, pb):
     rs[r, RS_WAKE] = _router_wake(N, r, c)
 
 
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True, forceinline=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _router_wake(N, r, c):
     """After router r's cycle c: a cycle no later than the next one in which it does
     anything -- receives a flit from a channel, starts or completes a stage, sends a flit.
@@ -984,7 +981,7 @@ def _router_wake(N, r, c):
     return nxt if nxt > c else c + 1
 
 
-@njit(cache=True, _nrt=False, no_cpython_wrapper=True, forceinline=True)
+@njit(cache=True, _nrt=False, inline="always")
 def noc_cycle(P, N, c, pb):
     """Cycle c of the network (spec 6.2): the NIs, then every router holding flits. The
     packets whose tail reached their NI are left in ``N.ej_pkts[:N.sc[0]]``."""
