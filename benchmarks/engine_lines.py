@@ -9,7 +9,8 @@ samples) with the engine compiled, into a temporary numba cache, with line table
 otherwise as shipped (numba's debug info in its "directives only" form, which keeps the
 inlining that full debug info turns off, and no bounds checks): the same machine code, with
 addresses that map to lines. The engine's samples are then counted per line. Needs Linux
-``perf`` and ``readelf``.
+``perf`` and ``readelf``. (``benchmarks/perf_map.py`` names the kernels as whole functions;
+this goes down to lines inside the one big engine function.)
 
 The line table names one file for all lines (the engine's ``cycle.py``) since the router,
 NI and DRAM bodies are inlined into it; each line is printed with its text in ``noc.py``,
