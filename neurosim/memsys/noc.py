@@ -372,7 +372,7 @@ def _credit_to(cr_time, cr_vc, rs, u, o, t, w):
     cr_time[u, o, k] = t
     cr_vc[u, o, k] = w
     rs[u, RS_CR_CNT + o] += 1
-    if t < rs[u, RS_WAKE]:
+    if t < rs[u, RS_WAKE] and rs[u, RS_NLOAD] > 0:   # (an empty router takes it later)
         rs[u, RS_WAKE] = t
 
 
@@ -991,5 +991,5 @@ def noc_cycle(P, N, c, pb):
     if sc[1] > 0 or sc[2] > 0:
         _ni_cycle(P, N, c, pb)
     for r in range(rs.shape[0]):
-        if rs[r, RS_NLOAD] > 0 and rs[r, RS_WAKE] <= c:
+        if rs[r, RS_WAKE] <= c:       # (INF once it is empty: see _credit_to)
             _router_cycle(P, N, r, c, pb)
