@@ -22,7 +22,9 @@ Implementation notes (they do not change the semantics of section 6):
 - Routers and NIs are evaluated only in the cycles in which they can do something
   (``RS_WAKE``, ``ep_wake``: the earliest flit or credit arrival that matters, stage start or
   completion, flit to send or inject); any other cycle would only take credits early. So a
-  router whose flits all wait for credits (or a free output VC) sleeps until one arrives.
+  router whose flits all wait for credits (or a free output VC) sleeps until one arrives,
+  and an empty router sleeps (wake INF) until a flit is sent to it: a credit to it leaves
+  its wake alone and is taken at that evaluation.
 - A stage queue holds input VCs (``input * V + vc``); its started entries form a prefix
   (they all complete in the same cycle), so "started" is one count per queue.
 - A flit is encoded as ``packet << 5 | index`` (at most 17 flits per packet).
