@@ -25,11 +25,12 @@ import collections
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from perf_map import _object_symbols   # (this directory: run as a script)
 
 SRC = Path(__file__).resolve().parents[1] / "neurosim" / "memsys"
 
@@ -59,23 +60,17 @@ def child(args: list, out: str) -> None:
     except SystemExit:
         pass
     cres = next(iter(cycle.engine_run.overloads.values()))
-    addr = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
-    Path(out).write_text(json.dumps({"addr": addr}))
-
-
-def engine_object(cache: Path) -> bytes:
-    """The ELF object numba cached for engine_run (pickled in its .nbc file)."""
-    data = next(cache.rglob("cycle.engine_run-*.nbc")).read_bytes()
-    i = data.find(b"\x7fELF")
-    if data[i - 5:i - 4] == b"B":
-        n = struct.unpack("<I", data[i - 4:i])[0]
-    else:
-        n = struct.unpack("<Q", data[i - 8:i])[0]
-    return data[i:i + n]
+    name = cres.fndesc.llvm_func_name
+    obj = Path(out).with_suffix(".o")
+    obj.write_bytes(cres.library._get_compiled_object())   # compiled here, as perf_map.py's
+    offset = next(off for off, _, n in _object_symbols(str(obj)) if n == name)
+    addr = cres.library.get_pointer_to_function(name)
+    Path(out).write_text(json.dumps({"base": addr - offset}))
 
 
 def line_table(obj: Path) -> list:
-    """(address, line) rows of the object's first sequence (engine_run, at address 0)."""
+    """(address, line) rows of the object's first sequence (engine_run's, the library's
+    first function)."""
     dump = subprocess.run(["readelf", "--debug-dump=decodedline", str(obj)],
                           capture_output=True, text=True, check=True).stdout
     rows, prev = [], -1
@@ -106,8 +101,7 @@ def main() -> None:
         subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-o",
                         str(tmp / "perf.data"), "--", sys.executable, __file__, "--child",
                         str(tmp / "engine.json"), *cmd], env=env, check=True)
-        addr = json.loads((tmp / "engine.json").read_text())["addr"]
-        (tmp / "engine.o").write_bytes(engine_object(tmp / "cache"))
+        base = json.loads((tmp / "engine.json").read_text())["base"]
         rows = line_table(tmp / "engine.o")
         ips = subprocess.run(["perf", "script", "-i", str(tmp / "perf.data"), "-F", "ip"],
                              capture_output=True, text=True, check=True).stdout.split()
@@ -115,8 +109,8 @@ def main() -> None:
     end = rows[-1][0]
     counts: collections.Counter = collections.Counter()
     for ip in ips:
-        off = int(ip, 16) - addr
-        if 0 <= off <= end:
+        off = int(ip, 16) - base
+        if rows[0][0] <= off <= end:
             k = bisect.bisect_right(starts, off) - 1
             while k > 0 and rows[k][1] == 0:      # line 0: the code of the line before
                 k -= 1

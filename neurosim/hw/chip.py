@@ -460,11 +460,11 @@ class ChipModel:
             self._delivered(h)
 
     def _delivered(self, h) -> None:
-        self.last_event = max(self.last_event, h.available)
         key = self._meets.pop(h.id, None)
         if key is not None:
-            self.fire(key, h.available)
+            self.fire(key, h.available)           # (the step's last event so far, too)
             return
+        self.last_event = max(self.last_event, h.available)
         cb = self._waiters.pop(h.id, None)
         if cb is not None:
             cb(h)

@@ -861,17 +861,19 @@ class Engine:
         return {k: np.concatenate([p[k].astype(bool if k == "write" else np.int64)
                                    for p in arch + [live]]) for k in live}
 
+    def _last_sample(self) -> int:
+        return self._activity[-1][0] if self._activity else 0
+
     def next_sample(self) -> int:
         """The first cycle at which :meth:`sample_activity` takes a sample (unforced)."""
-        return (self._activity[-1][0] if self._activity else 0) + self._activity_every
+        return self._last_sample() + self._activity_every
 
     def sample_activity(self, committed: int, force: bool = False) -> None:
         """Note the committed counters of link and DRAM-bus activity: of the checkpoints at
         or before ``committed`` (no rollback can change them), or of the live state when it
         is at ``committed`` and not speculating; at most one every ``_activity_every``
         cycles unless ``force``."""
-        last = self._activity[-1][0] if self._activity else 0
-        if committed < last + (1 if force else self._activity_every):
+        if committed < (self._last_sample() + 1 if force else self.next_sample()):
             return
         if self.speculating:
             S = self.S
@@ -880,7 +882,7 @@ class Engine:
         else:
             states = [(self.G, self.S.live)] if self.G == committed else []
         for cycle, state in states:
-            last = self._activity[-1][0] if self._activity else 0
+            last = self._last_sample()
             if cycle <= last or (cycle < last + self._activity_every and not force):
                 continue
             self._activity.append((cycle, state[self._sampled].copy()))
@@ -1133,6 +1135,7 @@ class CycleMemorySystem(MemorySystem):
 
     def settled(self) -> list:
         out, self._settled = self._settled, []
+        out.sort(key=lambda h: (h.available, h.id))
         return out
 
     def _kind(self, kind: str) -> int:
@@ -1292,10 +1295,7 @@ class CycleMemorySystem(MemorySystem):
         while True:
             at = min(until, eng.next_sample())
             st, stop = eng.run(at, RUN_STOP_EVENT, stop)   # (stop: found ones included)
-            settled = self._take(eng.G - 1, quiet_only=True)
-            if settled:
-                settled.sort(key=lambda h: (h.available, h.id))
-                self._settled += settled
+            self._settled += self._take(eng.G - 1, quiet_only=True)
             if st != S_UNTIL or at >= until:
                 return
             eng.sample_activity(eng.G)
