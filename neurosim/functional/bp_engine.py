@@ -11,8 +11,8 @@ kernel offset for conv: the trainer's kernel
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ..workload.conv_kernels import conv_backward
 from .numerics import rnd
 

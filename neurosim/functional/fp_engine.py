@@ -13,8 +13,8 @@ LIF: ``U = beta*U_prev*(1-S_prev) + I`` (hard reset) or ``U = beta*U_prev + I - 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ..workload.conv_kernels import conv_forward
 from .numerics import rnd
 

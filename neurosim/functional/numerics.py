@@ -27,8 +27,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import intrinsic
+
+from ..jit import njit
 
 NATIVE, FP16, FP32, INT8, INT4 = -1, 0, 1, 2, 3
 CODES = {"fp16": FP16, "fp32": FP32, "int8": INT8, "int4": INT4}

@@ -19,8 +19,8 @@ FP32 master copy, and the datapath copy is then rounded from it (nearest); with
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from ..workload.conv_kernels import conv_backward
 from .numerics import rnd, rnd_stochastic
 

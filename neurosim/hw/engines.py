@@ -27,10 +27,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
 
 from ..arch import (SRAM_BUFFERS, grad_bits, master_words_per_chunk, neuron_words_per_chunk,
                     value_bits, words_per_chunk)
+from ..jit import njit
 
 # Buffers, by index (order of arch.SRAM_BUFFERS).
 BUF = {name: i for i, name in enumerate(SRAM_BUFFERS)}

@@ -21,8 +21,8 @@ before it.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from .engines import N_BUF
 
 NO_LIMIT = np.int64(1) << np.int64(62)

@@ -49,10 +49,10 @@ import heapq
 from collections import Counter, namedtuple
 
 import numpy as np
-from numba import njit
 
 from ..counters import dram_path
 from ..counters import key as counter_key
+from ..jit import njit
 from ..jitcall import CompiledCall
 from ..timing import MESSAGE_KINDS, DramRecord, MessageRecord
 from . import dram as dm

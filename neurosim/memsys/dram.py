@@ -28,9 +28,9 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
 
 from ..arch import dram_timing_cycles
+from ..jit import njit
 
 NEG = -(1 << 40)       # "long ago" for last-command times
 INF = 1 << 62

@@ -35,8 +35,8 @@ from collections import namedtuple
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
 
+from ..jit import njit
 from . import topology
 from .topology import NPORTS, PORT_CORE, PORT_DRAM, Mesh
 

@@ -21,9 +21,9 @@ nonzero inputs in ascending HWC index; ``g(x)``, nonzero deltas in ascending (oy
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from ..functional.numerics import NATIVE, rnd
+from ..jit import njit
 
 
 def out_size(h: int, k: int, s: int, p: int) -> int:
