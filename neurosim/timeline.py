@@ -235,6 +235,7 @@ def timeline_json(timing, max_events: int = DEFAULT_MAX_EVENTS) -> str:
 
 CLASS_COLORS = {"busy": "tab:green", "bank_stall": "tab:orange", "wait_noc": "tab:blue",
                 "wait_dram": "tab:red", "wait_dep": "tab:grey"}
+GANTT_DPI = 110
 
 
 def gantt_png(timing, title: str, max_rows: int = 96) -> bytes:
@@ -263,13 +264,15 @@ def gantt_png(timing, title: str, max_rows: int = 96) -> bytes:
             bars[(i, "bank_stall")].append((r.start + busy, r.bank_stalls))
         prev[i] = r.end
     import numpy as np
+    from matplotlib import rcParams
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
+    from matplotlib.lines import TICKLEFT
     from matplotlib.patches import Patch
 
-    fig = Figure(figsize=(9, max(2.5, 0.18 * len(rows) + 1.2)), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = Figure(figsize=(9, max(2.5, 0.18 * len(rows) + 1.2)), dpi=GANTT_DPI)
+    canvas = FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     # one collection of rectangles per class (a broken_barh per row and class cost ~5 ms
     # each; no two rectangles overlap, so the drawing order changes no pixel); the limits
@@ -285,15 +288,41 @@ def gantt_png(timing, title: str, max_rows: int = 96) -> bytes:
         verts[:, 0, 1] = verts[:, 3, 1] = i - 0.4
         verts[:, 1, 1] = verts[:, 2, 1] = i - 0.4 + 0.8
         ax.add_collection(PolyCollection(verts, color=color, linewidth=0), autolim=False)
-    ax.set_yticks(range(len(rows)), [f"core{c} {e.upper()}" for c, e in rows], fontsize=6)
+    # the rows' labels as texts and their tick marks as one line of markers, placed as the
+    # axis would place them: 60 axis ticks (each two lines and two texts, all measured again
+    # at every draw) cost ~1/3 of the rest of this function
+    tick = rcParams["ytick.major.size"]
+    ax.set_yticks([])
+    ax.plot(np.zeros(len(rows)), range(len(rows)), linestyle="", marker=TICKLEFT,
+            markersize=tick, markeredgewidth=rcParams["ytick.major.width"],
+            color=rcParams["ytick.color"], transform=ax.get_yaxis_transform(), clip_on=False)
+    transform, va, ha = ax.get_yaxis_text1_transform(tick + rcParams["ytick.major.pad"])
+    labels = [ax.text(0, i, f"core{c} {e.upper()}", fontsize=6, transform=transform,
+                      va=va, ha=ha) for i, (c, e) in enumerate(rows)]
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, max(1, timing.total_cycles))
     ax.set_xlabel("cycle")
-    ax.legend(handles=[Patch(color=c, label=k) for k, c in CLASS_COLORS.items()],
-              fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    legend = ax.legend(handles=[Patch(color=c, label=k) for k, c in CLASS_COLORS.items()],
+                       fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title(title, fontsize=9)
+    # margins from the measured sizes of the labels around the axes, in pixels: the
+    # constrained layout engine measured every tick label many times and drew the figure
+    # twice (a third of this function's time with 60 rows)
+    r, pt = canvas.get_renderer(), fig.dpi / 72
+    left = (max((t.get_window_extent(r).width for t in labels), default=0)
+            + (tick + rcParams["ytick.major.pad"]) * pt)
+    bottom = (ax.get_xticklabels()[0].get_window_extent(r).height
+              + (rcParams["xtick.major.size"] + rcParams["xtick.major.pad"]) * pt
+              + ax.xaxis.labelpad * pt + ax.xaxis.label.get_window_extent(r).height)
+    top = ax.title.get_window_extent(r).height + rcParams["axes.titlepad"] * pt
+    right = legend.get_window_extent(r).width + legend.borderaxespad * 7 * pt
+    pad = 4 * pt
+    fig.subplots_adjust(left=(left + pad) / fig.bbox.width,
+                        right=1 - (right + pad) / fig.bbox.width,
+                        bottom=(bottom + pad) / fig.bbox.height,
+                        top=1 - (top + pad) / fig.bbox.height)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format="png", dpi=GANTT_DPI)
     return buf.getvalue()
 
 
