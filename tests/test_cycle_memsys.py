@@ -592,3 +592,33 @@ def test_transfer_rows_hold_each_bursts_decoded_address(noc, dram):
         assert eng.n_pk - p0 == (0 if noc == "ideal" else
                                  n * (npk_req + (0 if write else npk_resp)))
     ms.drain()
+
+
+@pytest.mark.parametrize("noc, dram", COMBOS)
+def test_activity_samples_hold_the_counters_of_their_cycles(noc, dram, monkeypatch):
+    """The timeline's activity samples (taken by the engine in committed runs, and at each
+    advance) hold the cumulative link, injection and DRAM-command counters at the top of
+    their cycles, as a run advanced to that cycle has them; at least the spacing apart, and
+    thinned out (the spacing doubled) beyond the limit. Small limit and buffer here, so that
+    both the thinning and the engine's full-buffer returns happen."""
+    from neurosim.memsys import cycle
+
+    monkeypatch.setattr(cycle, "ACTIVITY_SAMPLES", 40)
+    monkeypatch.setattr(cycle, "SAMPLE_ROWS", 7)
+    sets = (noc, dram, "dram.timing_ns.tREFI=400")
+    a = make(*sets)
+    posts = reactive_run(a, np.random.default_rng(5), 400, horizon="final", quiet=0.5)
+    cycles, st_port, st_inj, bus = a.eng.activity()
+    assert 20 <= len(cycles) <= 40
+    assert min(np.diff(cycles)) >= 2 * cycle.ACTIVITY_FIRST_EVERY    # thinned at least once
+    b = make(*sets)
+    for op in posts:
+        post(b, op)
+    cmd = b.eng.D.cmd
+    rdwr = [cycle.dm.CMD_NAMES.index(k) for k in ("rd", "wr")]
+    for j, c in enumerate(cycles):
+        b.advance(c)
+        assert (b.eng.N.st_port == st_port[j]).all(), c
+        assert (b.eng.N.st_inj == st_inj[j]).all(), c
+        assert (cmd[:, rdwr].sum(axis=1) == bus[j]).all(), c
+    assert st_port[-1].sum() > 0 if noc == "cycle" else bus[-1].sum() > 0

@@ -951,10 +951,10 @@ class Engine:
             last = self._last_sample()
             if cycle <= last or (cycle < last + self._activity_every and not force):
                 continue
-            self._add_sample(cycle, state[self._sampled].copy())
+            self._activity.append((cycle, state[self._sampled].copy()))
+            self._thin_samples()
 
-    def _add_sample(self, cycle: int, counters: np.ndarray) -> None:
-        self._activity.append((cycle, counters))
+    def _thin_samples(self) -> None:
         if len(self._activity) > ACTIVITY_SAMPLES:
             self._activity = self._activity[1::2]
             self._activity_every *= 2
@@ -971,13 +971,13 @@ class Engine:
         par[SA_N] = 0
 
     def take_samples(self) -> None:
-        """The samples of the last armed run, noted (and the run disarmed)."""
+        """The samples of the last armed run, noted (and the run disarmed). Only the last
+        one can make them too many (``arm_samples``' room): thinned once, after it."""
         A = self.A
         A.par[SA_NEXT] = INF
         n = int(A.par[SA_N])
-        rows = A.rows[:n].copy()
-        for j, cycle in enumerate(A.cycle[:n].tolist()):
-            self._add_sample(cycle, rows[j])
+        self._activity += zip(A.cycle[:n].tolist(), A.rows[:n].copy())
+        self._thin_samples()
 
     def activity(self) -> tuple:
         """The samples of :meth:`sample_activity`: (cycles [S], flits sent by each router
