@@ -663,7 +663,8 @@ class Engine:
                       ck_g=np.zeros(CK_MAX, np.int64), par=np.zeros(3, np.int64))
         self.A = Samples(par=np.array([INF, 0, 0, 0, self._sampled.start], np.int64),
                          cycle=np.empty(SAMPLE_ROWS, np.int64),
-                         rows=np.empty((SAMPLE_ROWS, last[0] + last[2] - first[0]), np.int64))
+                         rows=np.empty((SAMPLE_ROWS, self._sampled.stop - self._sampled.start),
+                                       np.int64))
 
     def _fit_log(self):
         # a speculation logs at most 4 updates per packet (ejection, handle part, request
