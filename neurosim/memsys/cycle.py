@@ -582,6 +582,9 @@ class Engine:
         self.N = nm.make_noc_state(cfg)
         self.D = dm.make_dram_state(cfg, extra_latency=self.ln)
         self.n_pk = self.n_rq = self.n_h = 0
+        # packet and request ids of table row 0, as B.mode[4] and [5] (which the kernels
+        # read) hold them; plain ints here (read at every post)
+        self.pb = self.rb = 0
         rows = self.TABLE_ROWS
         self.P = nm.Packets(**{k: np.full(rows, v, np.int64) for k, v in self.P_FIELDS.items()})
         self.R = dm.Requests(**{k: np.full(rows, v, np.int64) for k, v in self.R_FIELDS.items()})
@@ -617,16 +620,6 @@ class Engine:
     @property
     def a_done(self) -> int:
         return int(self.B.sc[SC_ADONE])
-
-    @property
-    def pb(self) -> int:
-        """Packet id of table row 0."""
-        return int(self.B.mode[4])
-
-    @property
-    def rb(self) -> int:
-        """Request id of table row 0."""
-        return int(self.B.mode[5])
 
     @property
     def speculating(self) -> bool:
@@ -716,7 +709,7 @@ class Engine:
         (a numpy slice write costs about eight item writes)."""
         n = len(flits)
         i0 = self.reserve_packets(n)
-        lo = i0 - int(self.B.mode[4])
+        lo = i0 - self.pb
         P = self.P
         if n == 1:
             P.src_ep[lo] = src_ep
@@ -749,7 +742,7 @@ class Engine:
     def forward(self, prev: int, first: int, n: int) -> None:
         """Packets ``prev..prev+n-1``, once ejected, are enqueued again as packets
         ``first..first+n-1`` at their destination NI (a multicast chain's next leg)."""
-        lo = prev - int(self.B.mode[4])
+        lo = prev - self.pb
         self.P.fwd[lo:lo + n] = np.arange(first, first + n)
 
     # ------------------------------------------------------------ retiring rows
@@ -834,7 +827,7 @@ class Engine:
                     "outcome": R.outcome[:kr].astype(np.int8), "resp_last": last[:kr].copy()})
             self.R = self._shift(R, self.R_FIELDS, kr, lr)
             self.tensor_code[:lr - kr] = self.tensor_code[kr:lr]
-            B.mode[5] = rb + kr
+            B.mode[5] = self.rb = rb + kr
         # packets: delivered ones, and none that a live read still has to send back
         lp = self.n_pk - pb
         ej = P.eject[:lp]
@@ -848,7 +841,7 @@ class Engine:
         if kp > 0:
             self.packets_done.add(P.kind[:kp], P.flits[:kp], ej[:kp] + 1 - P.time[:kp])
             self.P = self._shift(P, self.P_FIELDS, kp, lp)
-            B.mode[4] = pb + kp
+            B.mode[4] = self.pb = pb + kp
         for k, (ids, times) in enumerate((("post_pkt", "post_time"), ("dreq", "dreq_time"))):
             at = self._sc_at + SC_POST + k  # consumed entries, live and in every checkpoint
             used = int(S.ck[:nck, at].min(initial=B.sc[SC_POST + k]))
@@ -1024,7 +1017,9 @@ class Engine:
             B = B._replace(**{ids_name: _grow(idl, n + m, 0), time_name: _grow(tl, n + m, 0)})
             self.B = B
             idl, tl = getattr(B, ids_name), getattr(B, time_name)
-        self._keys[k] = kl = _grow(self._keys[k], n + m, 0)
+        kl = self._keys[k]
+        if n + m > kl.shape[0]:
+            kl = self._keys[k] = _grow(kl, n + m, 0)
         one_cycle = isinstance(times, (int, np.integer))
         if one_cycle and m == 1 and (n == 0 or times > tl[n - 1]
                                      or (times == tl[n - 1] and key >= kl[n - 1])):
