@@ -33,7 +33,8 @@ the records of the last ``Engine.RECORD_WINDOW`` cycles can be listed
 **Activity samples.** For the timeline's per-link and per-channel tracks the engine notes
 the cumulative link-flit and DRAM-command counters at committed cycles
 (:meth:`Engine.sample_activity`; at most ``ACTIVITY_SAMPLES``), read from its checkpoints
-or its state after an ``advance``: no kernel keeps anything more.
+or its state after an ``advance``, or copied by the kernel itself at the sample cycles a
+committed run passes (:meth:`Engine.arm_samples`): no kernel keeps anything more.
 
 **Cycle order** (one engine cycle ``c``): (a) DRAM completions due at ``c`` (write done;
 read response enqueued at the controller's NI, channel order); (b) requests delivered by an
