@@ -2,12 +2,13 @@
 
 When numba first compiles or loads a function from its cache, it imports its array-math
 module, which probes for BLAS by importing ``scipy.linalg.cython_blas``; scipy is installed
-(scikit-learn needs it), so every command paid for importing all of ``scipy.linalg``: 0.4-0.9 s of a
-3-9 s ``neurosim run`` (docs/performance.md, "numba's BLAS probe"). The probe only
-chooses how ``np.correlate``/``np.convolve`` are compiled, which no kernel here uses. So it is
-answered "no BLAS", once, before any kernel loads: a compilation that needs BLAS later
-(``np.dot`` in a jitted function) still imports scipy then, and an import of scipy that came
-first is left alone.
+(scikit-learn needs it), so every command paid for importing all of ``scipy.linalg``: about
+0.3 s of CPU on a 2-core machine where ``neurosim run`` of a small workload takes 7 s
+(docs/performance.md, "Fixed costs of a command, the posting path, activity samples in the
+engine"). The probe only chooses how ``np.correlate``/``np.convolve`` are compiled, which no
+kernel here uses. So it is answered "no BLAS", once, before any kernel loads: a compilation
+that needs BLAS later (``np.dot`` in a jitted function) still imports scipy then, and an
+import of scipy that came first is left alone.
 """
 from __future__ import annotations
 
