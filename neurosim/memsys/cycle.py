@@ -721,7 +721,7 @@ class Engine:
             if time is not None:
                 P.time[lo] = time
             return i0
-        hi = lo + n
+        hi = lo + n     # (add_packets' slices, without its keyword dict and id array)
         P.src_ep[lo:hi] = src_ep
         P.dst_ep[lo:hi] = dst_ep
         P.flits[lo:hi] = flits
@@ -971,8 +971,9 @@ class Engine:
         A = self.A
         A.par[SA_NEXT] = INF
         n = int(A.par[SA_N])
-        self._activity += zip(A.cycle[:n].tolist(), A.rows[:n].copy())
-        self._thin_samples()
+        if n:
+            self._activity += zip(A.cycle[:n].tolist(), A.rows[:n].copy())
+            self._thin_samples()
 
     def activity(self) -> tuple:
         """The samples of :meth:`sample_activity`: (cycles [S], flits sent by each router
@@ -1022,13 +1023,6 @@ class Engine:
         if n + m > kl.shape[0]:
             kl = self._keys[k] = _grow(kl, n + m, 0)
         one_cycle = isinstance(times, (int, np.integer))
-        if one_cycle and m == 1 and (n == 0 or times > tl[n - 1]
-                                     or (times == tl[n - 1] and key >= kl[n - 1])):
-            idl[n] = ids[0]     # one post after the others (the chip's most common): items
-            tl[n] = times
-            kl[n] = key
-            B.cnt[k] = n + 1
-            return
         if one_cycle:
             first = times
         else:
@@ -1036,6 +1030,12 @@ class Engine:
             ids, times = np.asarray(ids)[order], np.asarray(times)[order]
             first = times[0]
         if n == 0 or first > tl[n - 1] or (first == tl[n - 1] and key >= kl[n - 1]):
+            if m == 1 and one_cycle:   # one post after the others (the chip's most common):
+                idl[n] = ids[0]        # item writes, not slices
+                tl[n] = times
+                kl[n] = key
+                B.cnt[k] = n + 1
+                return
             idl[n:n + m] = ids
             tl[n:n + m] = times
             kl[n:n + m] = key
