@@ -469,25 +469,32 @@ class ChipModel:
         if cb is not None:
             cb(h)
 
-    def _send(self, core: int, engine: int, dst: int, bits: int, kind: str, key: tuple,
-              buf: str) -> None:
-        """A message; to the own core it is available at once, uses no NoC and moves no
-        data (it is still recorded, with 0 packets)."""
-        if dst == core:
-            self.fire(key)
-
-            def post_local(c):
-                ep = self._core_ep[core]
-                self.memsys.send(c, ep, ep, bits, kind, key)
-
-            self._post(core, engine, post_local)
-            return
-        self.counters[self._sram_key(core, buf, "read_bits")] += bits
-        self.counters[self._sram_key(dst, buf, "write_bits")] += bits
+    def _send(self, core: int, engine: int, kind: str, buf: str, sends: list) -> None:
+        """Unicast messages of one kind from ``core``: ``sends`` is a list of (destination
+        core, payload bits, dependency key), posted together (a tile's messages follow each
+        other in NI order). A message to the own core is available at once, uses no NoC and
+        moves no data (it is still recorded, with 0 packets)."""
+        remote, read = False, 0
+        for dst, bits, key in sends:
+            if dst == core:
+                self.fire(key)
+            else:
+                remote, read = True, read + bits
+        if remote:
+            counters = self.counters
+            counters[self._sram_key(core, buf, "read_bits")] += read
+            for dst, bits, _ in sends:
+                if dst != core:
+                    counters[self._sram_key(dst, buf, "write_bits")] += bits
 
         def post(c):
-            h = self.memsys.send(c, self._core_ep[core], self._core_ep[dst], bits, kind, key)
-            self._meets_on_delivery(h, key)
+            eps = self._core_ep
+            hs = self.memsys.send_many(c, eps[core], [eps[d] for d, _, _ in sends],
+                                       [bits for _, bits, _ in sends], kind,
+                                       [key for _, _, key in sends])
+            for (d, _, key), h in zip(sends, hs):
+                if d != core:
+                    self._meets_on_delivery(h, key)
 
         self._post(core, engine, post)
 
@@ -610,32 +617,32 @@ class ChipModel:
 
             self._post(core, e, post)
         lp = self.layer_parts[pi.replica]
-        bits = self.ep.bits
-        if tile.kind == "FP":
+        kind = tile.kind
+        if kind == "FP":
+            sends = []
             for m in pi.consumers:
                 dsts = sorted({q.core for q in lp[m]})
                 payload = self.coster.spike_payload(pi, m, b, t)
                 keys = [("spike", pi.name, pi.index, b, t, m, dst) for dst in dsts]
                 if self.arch.noc.multicast:
                     self._multicast(core, e, dsts, payload, "spike", keys, "spikes")
-                    continue
-                for dst, key in zip(dsts, keys):
-                    self._send(core, e, dst, payload, "spike", key, "spikes")
-        elif tile.kind == "BP" and pi.transposed:
-            for l in pi.producers:
-                for p in lp[l]:
-                    payload = self.coster.grad_payload(pi, p, b, t)
-                    self._send(core, e, p.core, payload, "grad",
-                               ("grad", pi.name, pi.index, b, t, p.name, p.index), "gradients")
-        elif tile.kind == "WG" and pi.replica > 0 and tile.key in self._last_wg:
+                else:
+                    sends += [(dst, payload, key) for dst, key in zip(dsts, keys)]
+            if sends:
+                self._send(core, e, "spike", "spikes", sends)
+        elif kind == "BP" and pi.transposed:
+            ps = [p for l in pi.producers for p in lp[l]]
+            self._send(core, e, "grad", "gradients",
+                       [(p.core, bits, ("grad", pi.name, pi.index, b, t, p.name, p.index))
+                        for p, bits in zip(ps, self.coster.grad_payloads(pi, ps, b, t))])
+        elif kind == "WG" and pi.replica > 0 and tile.key in self._last_wg:
             root = self.parts[(0, pi.name, pi.index)]
-            self._send(core, e, root.core, pi.n_w * self.ep.grad_bits, "wgrad",
-                       ("wgrad", pi.name, pi.index, pi.replica), "wgrad")
-        elif tile.kind == "UPD":
-            for r in range(1, self.R):
-                dst = self.parts[(r, pi.name, pi.index)].core
-                self._send(core, e, dst, pi.n_w * bits, "weights",
-                           ("weights", pi.name, pi.index, r), "weights")
+            self._send(core, e, "wgrad", "wgrad", [(root.core, pi.n_w * self.ep.grad_bits,
+                                                    ("wgrad", pi.name, pi.index, pi.replica))])
+        elif kind == "UPD" and self.R > 1:
+            self._send(core, e, "weights", "weights",
+                       [(self.parts[(r, pi.name, pi.index)].core, pi.n_w * self.ep.bits,
+                         ("weights", pi.name, pi.index, r)) for r in range(1, self.R)])
 
     # ---------------------------------------------------------------- run
 

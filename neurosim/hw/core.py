@@ -221,22 +221,24 @@ class TileCoster:
             return bitmap
         return aer
 
-    def grad_payload(self, q: PartInfo, p: PartInfo, b: int, t: int) -> int:
-        """Bits of the partial g(S_in) message from consumer part ``q`` to producer part ``p``
-        (4.2)."""
-        m = q.layer
-        e_count = self._grad_elements(q, p)
-        reach = self._reached(q)[b, t]
-        if m.kind == "conv":
-            nz = int(reach) * p.n_ch
-        else:
-            nz = e_count if reach else 0
-        dense = e_count * self.ep.bits
-        sparse = nz * (max(1, clog2(e_count)) + self.ep.bits)
+    def grad_payloads(self, q: PartInfo, producers: list, b: int, t: int) -> list[int]:
+        """Bits of the partial g(S_in) messages from consumer part ``q`` to each of the
+        producer parts ``producers`` (4.2)."""
+        if not producers:
+            return []
+        reach = int(self._reached(q)[b, t])
+        conv = q.layer.kind == "conv"
+        w = self.ep.bits
         enc = self.gradient_encoding
-        if enc == "dense" or (enc == "auto" and dense <= sparse):
-            return dense
-        return sparse
+        out = []
+        for p in producers:
+            e_count = self._grad_elements(q, p)
+            nz = reach * p.n_ch if conv else (e_count if reach else 0)
+            dense = e_count * w
+            sparse = nz * (max(1, clog2(e_count)) + w)
+            out.append(dense if enc == "dense" or (enc == "auto" and dense <= sparse)
+                       else sparse)
+        return out
 
     def _grad_elements(self, q: PartInfo, p: PartInfo) -> int:
         """Elements of producer part ``p``'s g(S) that consumer part ``q`` sends back: p's

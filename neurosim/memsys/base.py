@@ -144,8 +144,8 @@ class MemorySystem:
     (5.2), the traffic counters fixed at post time (``noc`` packets, flits, router and link
     flits; DRAM bytes per channel and tensor kind) and the message log behind ``messages``.
 
-    A model provides the timing: ``_post_local`` (a message to the sender's own endpoint),
-    ``_post_leg`` (a unicast message, or one leg of a multicast chain), ``_post_transfer``
+    A model provides the timing: ``_post_unicasts`` (unicast messages posted together),
+    ``_post_leg`` (one leg of a multicast chain), ``_post_transfer``
     (a DRAM transfer split into bursts), ``_available_at`` (a handle whose availability is
     known at post), ``next_event``, ``advance``, ``_expand_transfer`` (the records of a
     transfer), and ``_now`` (posts before it are refused)."""
@@ -202,11 +202,14 @@ class MemorySystem:
             got = self._packets[payload_bits] = (flits, sum(flits))
         return got
 
-    def _new(self, kind: str, cycle: int, tag: tuple) -> Handle:
+    def _post_at(self, cycle: int) -> None:
+        """Posts at ``cycle`` follow (refused before the committed cycle)."""
         if cycle < self._now:
             raise ValueError(f"post at cycle {cycle} after advance to {self._now}")
-        self._id += 1
         self._posted(cycle)
+
+    def _new(self, kind: str, cycle: int, tag: tuple) -> Handle:
+        self._id += 1
         return Handle(self._id, kind, cycle, tag)
 
     def _posted(self, cycle: int) -> None:
@@ -225,27 +228,22 @@ class MemorySystem:
         self._endpoints_ok.add(ep)
 
     def _count_records(self, kind: str, n: int, flits: int, bits: int) -> None:
-        """``n`` message records of one kind, ``flits`` flits and ``bits`` payload each."""
+        """``n`` message records of one kind, of ``flits`` flits and ``bits`` payload in
+        all."""
         self._n_records["messages"] += n
         m, f, b = self._by_kind.get(kind, (0, 0, 0))
-        self._by_kind[kind] = (m + n, f + n * flits, b + n * bits)
+        self._by_kind[kind] = (m + n, f + flits, b + bits)
 
-    def _count_noc(self, npk: int, total: int, n: int, hops: int) -> None:
-        """NoC counters of ``n`` messages of ``npk`` packets and ``total`` flits crossing
-        ``hops`` links in all (spec 4.4: counted at post, whatever the timing model)."""
+    def _count_noc(self, packets: int, flits: int, link_flits: int) -> None:
+        """NoC counters of ``packets`` packets of ``flits`` flits in all, crossing links
+        ``link_flits`` times in all (spec 4.4: counted at post, whatever the timing model);
+        a flit passes the router of each link it crosses and its source's."""
         c = self._traffic
-        packets, flits_, router_flits, link_flits = self._noc_keys
-        c[packets] += npk * n
-        c[flits_] += total * n
-        c[router_flits] += total * (hops + n)
-        c[link_flits] += total * hops
-
-    def _message(self, h: Handle, src: tuple, dst: tuple, payload_bits: int, npk: int,
-                 total: int) -> None:
-        """Log and count one message of ``npk`` packets, ``total`` flits (0, 0: core-local)."""
-        self._log.append(("msg", (h.kind, src, dst, h.post, payload_bits, npk, total, h.tag,
-                                  h)))
-        self._count_records(h.kind, 1, total, payload_bits)
+        k_packets, k_flits, k_router, k_link = self._noc_keys
+        c[k_packets] += packets
+        c[k_flits] += flits
+        c[k_router] += link_flits + flits
+        c[k_link] += link_flits
 
     # ------------------------------------------------------------ posts
 
@@ -254,39 +252,73 @@ class MemorySystem:
         """One message; to a list of endpoints, a chained multicast (spec 4.5) with
         ``noc.multicast: true`` (one handle per destination, in the order given), else one
         unicast each. A message to the sender's own endpoint uses no NoC."""
-        if isinstance(dst, list):
-            if not self.cfg.noc.multicast:
-                return [self.send(cycle, src, d, payload_bits, kind, tag) for d in dst]
-            src, dsts = tuple(src), [tuple(d) for d in dst]
-            for ep in [src] + dsts:
-                self._check_endpoint(ep)
-            handles, leg, via = {}, None, src
-            if src in dsts:
-                handles[src] = self._local(cycle, src, payload_bits, kind, tag)
-            for d in self.mesh.multicast_chain(src, dsts):  # each leg counts its own hops
-                handles[d], leg = self._leg(cycle, src, via, d, payload_bits, kind, tag, leg)
-                via = d
-            return [handles[d] for d in dsts]
-        src, dst = tuple(src), tuple(dst)
+        if not isinstance(dst, list):
+            return self.send_many(cycle, src, [dst], [payload_bits], kind, [tag])[0]
+        if not self.cfg.noc.multicast:
+            n = len(dst)
+            return self.send_many(cycle, src, dst, [payload_bits] * n, kind, [tag] * n)
+        src, dsts = self._endpoints(src, dst)
+        chain = self.mesh.multicast_chain(src, dsts)     # each leg counts its own hops
+        self._post_at(cycle)
+        local = [src] if src in dsts else []
+        order = local + chain
+        n = len(order)
+        handles, legs = self._new_messages(cycle, src, local + ([src] + chain)[:len(chain)],
+                                           order, [payload_bits] * n, kind, [tag] * n)
+        token, via = None, src
+        for h, d, flits in legs:
+            token = self._post_leg(h, via, d, flits, token)
+            via = d
+        by_dst = dict(zip(order, handles))
+        return [by_dst[d] for d in dsts]
+
+    def send_many(self, cycle: int, src: tuple, dsts: list, payload_bits: list, kind: str,
+                  tags: list) -> list[Handle]:
+        """Unicast messages of one kind from ``src`` to each of ``dsts``, with the payload
+        bits and tag of each: the same as one ``send`` each, in the order given, with one
+        pass of the timing model for all (the chip model posts a tile's messages so). One
+        handle per message, in that order."""
+        src, dsts = self._endpoints(src, dsts)
+        self._post_at(cycle)
+        handles, legs = self._new_messages(cycle, src, [src] * len(dsts), dsts, payload_bits,
+                                           kind, tags)
+        if legs:
+            self._post_unicasts(src, legs)
+        return handles
+
+    def _endpoints(self, src, dsts) -> tuple:
+        """(src, dsts) as tuples, checked."""
+        src, dsts = tuple(src), [tuple(d) for d in dsts]
         self._check_endpoint(src)
-        self._check_endpoint(dst)
-        if src == dst:
-            return self._local(cycle, src, payload_bits, kind, tag)
-        return self._leg(cycle, src, src, dst, payload_bits, kind, tag, None)[0]
+        for ep in dsts:
+            self._check_endpoint(ep)
+        return src, dsts
 
-    def _local(self, cycle, src, payload_bits, kind, tag) -> Handle:
-        h = self._new(kind, cycle, tag)
-        self._message(h, src, src, payload_bits, 0, 0)
-        return self._available_at(h, cycle)
-
-    def _leg(self, cycle, src, via, dst, payload_bits, kind, tag, prev):
-        """A message from ``src`` that leaves from ``via`` (the previous destination of a
-        multicast chain, else ``src``); returns (handle, the model's token of the leg)."""
-        h = self._new(kind, cycle, tag)
-        flits, total = self._packetized(payload_bits)
-        self._count_noc(len(flits), total, 1, self._hops[via[0]][dst[0]])
-        self._message(h, src, dst, payload_bits, len(flits), total)
-        return h, self._post_leg(h, via, dst, flits, prev)
+    def _new_messages(self, cycle, src, vias, dsts, payload_bits, kind, tags) -> tuple:
+        """Messages of one kind from ``src`` that leave from ``vias`` (the previous
+        destination of a multicast chain, else ``src``), logged and counted: (a handle
+        each, (handle, destination, flits of each packet) of those that use the NoC, for
+        the timing model to post). One to ``src`` itself is available at once."""
+        handles, legs = [], []
+        packets = flits = link_flits = 0
+        log, hops = self._log, self._hops
+        for via, dst, bits, tag in zip(vias, dsts, payload_bits, tags):
+            h = self._new(kind, cycle, tag)
+            handles.append(h)
+            if dst == src:
+                log.append(("msg", (kind, src, src, cycle, bits, 0, 0, tag, h)))
+                self._available_at(h, cycle)
+                continue
+            f, total = self._packetized(bits)
+            log.append(("msg", (kind, src, dst, cycle, bits, len(f), total, tag, h)))
+            packets += len(f)
+            flits += total
+            link_flits += total * hops[via[0]][dst[0]]
+            legs.append((h, dst, f))
+        self._count_records(kind, len(handles), flits, sum(payload_bits))
+        if legs:
+            self._count_noc(packets, flits, link_flits)
+        return handles, legs
 
     def dram_read(self, cycle: int, node: int, addr: int, nbytes: int, tensor: str,
                   tag: tuple = ()) -> Handle:
@@ -300,6 +332,7 @@ class MemorySystem:
         """A transfer of ``nbytes`` from byte ``addr``: one request per burst (spec 5.2),
         each with its request (and response) messages between the core and the channel's
         controller."""
+        self._post_at(cycle)
         h = self._new("dram_write" if write else "dram_read", cycle, tag)
         first, n = self.amap.bursts(addr, nbytes)
         if n == 0:
@@ -316,8 +349,8 @@ class MemorySystem:
         for leg in legs:
             flits = self._dram_flits[leg]
             total = sum(flits)
-            self._count_noc(len(flits), total, n, hops)
-            self._count_records(leg, n, total, b * 8 if leg != "dram_read_req" else 0)
+            self._count_noc(len(flits) * n, total * n, total * hops)
+            self._count_records(leg, n, total * n, b * 8 * n if leg != "dram_read_req" else 0)
         self._n_records["dram"] += n
         return self._post_transfer(h, node, first, n, channels, tensor, write)
 
@@ -367,7 +400,15 @@ class MemorySystem:
     def _available_at(self, h: Handle, t: int) -> Handle:
         raise NotImplementedError
 
+    def _post_unicasts(self, src: tuple, legs: list) -> None:
+        """Unicast messages from ``src`` posted together: ``legs`` is a list of (handle,
+        destination, flits of each packet), in posting order."""
+        raise NotImplementedError
+
     def _post_leg(self, h: Handle, via: tuple, dst: tuple, flits: list, prev):
+        """A leg of a multicast chain from ``via`` to ``dst``, posted at once (``prev`` is
+        None) or forwarded once the previous leg (the model's token ``prev``, returned by
+        the call that posted it) has reached ``via``; returns the leg's token."""
         raise NotImplementedError
 
     def _post_transfer(self, h, node, first, n, channels, tensor, write) -> Handle:

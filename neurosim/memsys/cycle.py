@@ -702,20 +702,23 @@ class Engine:
             getattr(P, k)[lo:lo + n] = v
         return np.arange(i0, i0 + n)
 
-    def add_message(self, flits: list, src_ep: int, dst_ep: int, handle: int, kind: int,
-                    time: int | None) -> int:
-        """Rows for the packets of one message (or multicast leg), ``flits`` flits each:
-        enqueued at cycle ``time`` (None: left to be forwarded). The first one's id (they
-        are consecutive). A one-packet message, the most common, is written item by item
-        (a numpy slice write costs about eight item writes)."""
-        n = len(flits)
+    def add_messages(self, src_ep: int, dst_eps: list, flits: list, handle: int, kind: int,
+                     time: int | None) -> int:
+        """Rows for the packets of messages from one endpoint (or of one multicast leg):
+        message i goes to ``dst_eps[i]`` in packets of ``flits[i]`` flits each, for kernel
+        handle ``handle + i``, all enqueued at cycle ``time`` (None: left to be forwarded).
+        The first packet's id (they are consecutive, message by message). One packet, the
+        most common single post, is written item by item (a numpy slice write costs about
+        eight item writes)."""
+        counts = [len(f) for f in flits]
+        n = sum(counts)
         i0 = self.reserve_packets(n)
         lo = i0 - self.pb
         P = self.P
         if n == 1:
             P.src_ep[lo] = src_ep
-            P.dst_ep[lo] = dst_ep
-            P.flits[lo] = flits[0]
+            P.dst_ep[lo] = dst_eps[0]
+            P.flits[lo] = flits[0][0]
             P.handle[lo] = handle
             P.kind[lo] = kind
             if time is not None:
@@ -723,12 +726,17 @@ class Engine:
             return i0
         hi = lo + n     # (add_packets' slices, without its keyword dict and id array)
         P.src_ep[lo:hi] = src_ep
-        P.dst_ep[lo:hi] = dst_ep
-        P.flits[lo:hi] = flits
-        P.handle[lo:hi] = handle
         P.kind[lo:hi] = kind
         if time is not None:
             P.time[lo:hi] = time
+        if len(counts) == 1:
+            P.dst_ep[lo:hi] = dst_eps[0]
+            P.flits[lo:hi] = flits[0]
+            P.handle[lo:hi] = handle
+        else:
+            P.dst_ep[lo:hi] = np.repeat(dst_eps, counts)
+            P.flits[lo:hi] = [f for each in flits for f in each]
+            P.handle[lo:hi] = np.repeat(np.arange(handle, handle + len(counts)), counts)
         return i0
 
     def add_requests(self, n: int, tensor: int = 0, **cols) -> np.ndarray:
@@ -991,19 +999,28 @@ class Engine:
         return ([c for c, _ in self._activity], columns("st_port"), columns("st_inj"),
                 cmd[:, :, names.index("rd")] + cmd[:, :, names.index("wr")])
 
-    def add_handle(self, parts: int) -> int:
+    def add_handles(self, parts: list) -> int:
+        """Handles for transfers of ``parts[i]`` parts each (packets or requests, whose
+        completions complete them); the first one's id (they are consecutive)."""
         h = self.n_h
-        self.n_h += 1
+        m = len(parts)
+        self.n_h += m
         B = self.B
         if self.n_h > B.h_rem.shape[0]:
-            self.B = B._replace(h_rem=_grow(B.h_rem, self.n_h, 0),
-                                h_avail=_grow(B.h_avail, self.n_h, -1),
-                                h_quiet=_grow(B.h_quiet, self.n_h, 0),
-                                ev_h=_grow(B.ev_h, self.n_h, 0), ev_t=_grow(B.ev_t, self.n_h, 0))
-        self.B.h_rem[h] = parts
-        self.B.h_avail[h] = -1
-        self.B.h_quiet[h] = 0
-        self.B.cnt[2] = self.n_h
+            B = self.B = B._replace(h_rem=_grow(B.h_rem, self.n_h, 0),
+                                    h_avail=_grow(B.h_avail, self.n_h, -1),
+                                    h_quiet=_grow(B.h_quiet, self.n_h, 0),
+                                    ev_h=_grow(B.ev_h, self.n_h, 0),
+                                    ev_t=_grow(B.ev_t, self.n_h, 0))
+        if m == 1:     # (item writes: see add_messages)
+            B.h_rem[h] = parts[0]
+            B.h_avail[h] = -1
+            B.h_quiet[h] = 0
+        else:
+            B.h_rem[h:h + m] = parts
+            B.h_avail[h:h + m] = -1
+            B.h_quiet[h:h + m] = 0
+        B.cnt[2] = self.n_h
         return h
 
     def _insert_sorted(self, ids_name, time_name, k, ids, times, key=0):
@@ -1213,9 +1230,12 @@ class CycleMemorySystem(MemorySystem):
         heapq.heappush(self._known, (t, h.id, h))
         return h
 
-    def _kernel_handle(self, h: Handle, parts: int) -> int:
-        kh = h.kh = self.eng.add_handle(parts)
-        self._handles.append(h)
+    def _kernel_handles(self, handles: list, parts: list) -> int:
+        """The engine's handles of ``handles`` (``parts`` parts each); the first one's id."""
+        kh = self.eng.add_handles(parts)
+        for i, h in enumerate(handles):
+            h.kh = kh + i
+        self._handles += handles
         return kh
 
     def set_wakes(self, h: Handle, wakes: bool) -> bool:
@@ -1251,23 +1271,35 @@ class CycleMemorySystem(MemorySystem):
         NI order (4.4) even when they are posted in several rounds of that cycle."""
         self._order = int(key)
 
-    def _post_leg(self, h, via, dst, flits, prev):
-        """A unicast message, or the leg of a multicast chain from ``via`` to ``dst``; its
-        packets are posted at once (``prev`` is None) or forwarded by the NI at ``via`` once
-        the previous leg's packets (from id ``prev``) have been ejected there (spec 4.5).
-        Returns the id of the leg's first packet (its packets are consecutive)."""
+    def _post_unicasts(self, src, legs):
+        """Returns the id of the first packet (the legs' packets are consecutive)."""
         if not self.noc_cycle:
-            self._available_at(h, h.post + self.ln)
+            for h, _dst, _flits in legs:
+                self._available_at(h, h.post + self.ln)
             return None
-        eng, n = self.eng, len(flits)
-        kh = self._kernel_handle(h, n)
-        first = eng.add_message(flits, self._ep(via), self._ep(dst), kh, self._kind(h.kind),
-                                h.post if prev is None else None)  # (forwarded: at ejection)
-        if prev is None:
-            eng.schedule_posts(range(first, first + n), h.post, self._order)
-        else:
-            eng.forward(prev, first, n)
+        cycle = legs[0][0].post
+        first = self._add_legs(src, legs, cycle)
+        self.eng.schedule_posts(range(first, self.eng.n_pk), cycle, self._order)
         return first
+
+    def _post_leg(self, h, via, dst, flits, prev):
+        """The leg's token: the id of its first packet (its packets are consecutive); a
+        forwarded leg is enqueued by the NI at ``via`` once the previous leg's packets
+        (from id ``prev``) have been ejected there (spec 4.5)."""
+        if prev is None:
+            return self._post_unicasts(via, [(h, dst, flits)])
+        first = self._add_legs(via, [(h, dst, flits)], None)
+        self.eng.forward(prev, first, len(flits))
+        return first
+
+    def _add_legs(self, via, legs, time):
+        """Handles and packet rows of messages leaving from ``via`` (enqueued at ``time``;
+        None: forwarded); the first packet's id."""
+        handles = [h for h, _, _ in legs]
+        flits = [f for _, _, f in legs]
+        kh = self._kernel_handles(handles, [len(f) for f in flits])
+        return self.eng.add_messages(self._ep(via), [self._ep(d) for _, d, _ in legs], flits,
+                                     kh, self._kind(handles[0].kind), time)
 
     def _post_transfer(self, h, node, first, n, channels, tensor, write):
         cycle, first, n = h.post, int(first), int(n)
@@ -1275,7 +1307,7 @@ class CycleMemorySystem(MemorySystem):
         req_flits = self._dram_flit_arrays["dram_write" if write else "dram_read_req"]
         resp_flits = self._dram_flit_arrays["dram_read_resp"]
         read_over_noc = self.noc_cycle and not write
-        kh = self._kernel_handle(h, n * (len(resp_flits) if read_over_noc else 1))
+        kh = self._kernel_handles([h], [n * (len(resp_flits) if read_over_noc else 1)])
         r0 = eng.reserve_requests(n)
         p0 = eng.n_pk
         npk_req = len(req_flits)

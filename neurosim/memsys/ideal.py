@@ -32,6 +32,10 @@ class IdealMemorySystem(MemorySystem):
         heapq.heappush(self._heap, (t, h.id, h))
         return h
 
+    def _post_unicasts(self, src, legs):
+        for h, _dst, _flits in legs:
+            self._available_at(h, h.post + self.ln)
+
     def _post_leg(self, h, via, dst, flits, prev):
         self._available_at(h, h.post + self.ln)
 
