@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from . import yamlio
 from .errors import InputError
 from .paths import ARCH_DIR, display_path
 from .params import (REQUIRED, Config, Group, Param, apply_overrides, deep_merge,
@@ -264,7 +265,7 @@ ARCH_SCHEMA = Group("an architecture config", {
 @lru_cache(maxsize=1)
 def dram_presets() -> dict:
     text = resources.files("neurosim").joinpath("data/dram_presets.yaml").read_text()
-    return yaml.safe_load(text)
+    return yamlio.safe_load(text)
 
 
 class _DuplicateKey(Exception):
@@ -272,7 +273,7 @@ class _DuplicateKey(Exception):
         self.key, self.line = str(key), line
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(yamlio.SafeLoader):
     """PyYAML keeps the last of two equal keys without a word; a config that says ``chip:``
     twice is a mistake worth one line."""
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-import yaml
-
+from .. import yamlio
 from ..arch import sram_kib_per_core
 from ..errors import InputError
 from ..params import Config
@@ -18,7 +17,7 @@ def fpga_parts() -> dict:
     """The bundled FPGA parts: ``{parts: {name: {bram_blocks, uram_blocks, family}},
     block_kib: {bram, uram}, source}``."""
     text = resources.files("neurosim").joinpath("data/fpga_parts.yaml").read_text()
-    return yaml.safe_load(text)
+    return yamlio.safe_load(text)
 
 
 def part_memory_kib(part: str) -> dict:

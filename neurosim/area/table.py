@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-import yaml
-
+from .. import yamlio
 from ..params import Config
 
 BUNDLED = ("28nm",)
@@ -26,7 +25,7 @@ SCALED_CLASSES = ("logic", "sram")
 @lru_cache(maxsize=None)
 def bundled_raw(name: str = "28nm") -> dict:
     text = resources.files("neurosim").joinpath(f"data/area/{name}.yaml").read_text()
-    return yaml.safe_load(text)
+    return yamlio.safe_load(text)
 
 
 def area_scale(from_nm: float, to_nm: float) -> float:

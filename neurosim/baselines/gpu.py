@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-import yaml
-
+from .. import yamlio
 from ..errors import InputError
 from ..params import Config, Group, Param, apply_overrides, overridden_keys
 from ..timing import TENSOR_KINDS
@@ -95,7 +94,7 @@ GPU_SCHEMA = Group("a GPU and how the framework runs the training step on it", {
 @lru_cache(maxsize=1)
 def gpu_presets() -> dict:
     text = resources.files("neurosim").joinpath("data/gpu_presets.yaml").read_text()
-    return yaml.safe_load(text)
+    return yamlio.safe_load(text)
 
 
 def load_gpu(name: str = "a100-40gb", framework: str | None = None,

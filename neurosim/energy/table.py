@@ -16,8 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from .. import yamlio
 from ..errors import InputError
 from ..params import Config
 from .scaling import NODES, scale_energy
@@ -35,7 +34,7 @@ UNSCALED = {"sram.write_over_read", "noc.link_mm", "noc.link_bit_mm"}
 @lru_cache(maxsize=None)
 def _bundled_raw(name: str) -> dict:
     text = resources.files("neurosim").joinpath(f"data/energy/{name}.yaml").read_text()
-    return yaml.safe_load(text)
+    return yamlio.safe_load(text)
 
 
 @dataclass
