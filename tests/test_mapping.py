@@ -1,6 +1,7 @@
 """The mapper: strategies and objectives, the SRAM capacity rule (parts split until their
 working set fits), residency and addresses, the exact DRAM traffic of a placement (spec 5.2),
 and the ideal memory system's bulk DRAM transfers."""
+import dataclasses
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,7 @@ from neurosim.mapping import layer_outputs, map_network, part_footprint
 from neurosim.memsys.ideal import IdealMemorySystem
 from neurosim.memsys.topology import PORT_CORE, PORT_DRAM
 from neurosim.mapping import placement_traffic
+from neurosim.mapping.placement import Placement
 from neurosim.mapping.footprint import PER_STEP_TENSORS, TENSORS
 from neurosim.workload import build_network, load_workload
 
@@ -291,6 +293,24 @@ def test_spilled_state_and_momentum_traffic_matches_the_simulation():
     for kind, (rd, wr) in traffic.items():
         assert (s[f"dram_read_bytes_{kind}"], s[f"dram_write_bytes_{kind}"]) == (rd, wr), kind
     assert s["dram_read_bytes"] + s["dram_write_bytes"] == traffic_total(pl, net, arch)
+
+
+def test_placement_to_dict_is_asdict_and_round_trips():
+    # Placement.to_dict is written field by field for speed: it must stay what
+    # dataclasses.asdict gives (every field, in order), on spilled tensors and two replicas.
+    wl = load_workload("convnet-digits", ["optimizer.type=momentum", "traces.source=synthetic",
+                                          "batch=2"])
+    net = build_network(wl)
+    tr = api.get_traces(wl, net)
+    arch = api.load_arch(BIG, ["chip.cores=4", "mapping.strategy=data-parallel",
+                               "core.sram.state.size_kib=4", "core.sram.wgrad.size_kib=8"])
+    pl = map_network(arch, net, wl, tr)
+    assert len(pl.replicas) == 2
+    assert any(not tp.resident for r in pl.replicas for parts in r.layers.values()
+               for p in parts for tp in p.tensors.values())
+    d = pl.to_dict()
+    assert d == dataclasses.asdict(pl) and list(d) == list(dataclasses.asdict(pl))
+    assert Placement.from_dict(d).to_dict() == d
 
 
 def first_fit_cores(net, capacity: int, bits: int = 16) -> int:

@@ -9,7 +9,7 @@ the trace; :func:`build_placement` makes one from per-replica layouts.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ..arch import SRAM_BUFFERS, buffer_bytes, value_bits
 from ..errors import DoesNotFit
@@ -74,7 +74,26 @@ class Placement:
         return self.replicas[b % len(self.replicas)]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """``dataclasses.asdict(self)`` (what :meth:`from_dict` reads), built field by field:
+        asdict's generic deep copy took 0.19 s of a spilling VGG-11 step's output."""
+        def tensor(t):
+            return {"resident": t.resident, "sram_base": t.sram_base, "nbytes": t.nbytes,
+                    "dram_addr": t.dram_addr, "stride": t.stride}
+
+        def part(p):
+            return {"layer": p.layer, "index": p.index, "core": p.core, "out_lo": p.out_lo,
+                    "out_hi": p.out_hi,
+                    "tensors": {k: tensor(t) for k, t in p.tensors.items()}}
+
+        return {"strategy": self.strategy,
+                "replicas": [{"index": r.index, "samples": list(r.samples),
+                              "layers": {name: [part(p) for p in parts]
+                                         for name, parts in r.layers.items()}}
+                             for r in self.replicas],
+                "input_dram_addr": self.input_dram_addr,
+                "input_frame_bytes": self.input_frame_bytes,
+                "input_frame_stride": self.input_frame_stride,
+                "notes": list(self.notes)}
 
     @staticmethod
     def from_dict(d: dict) -> "Placement":
