@@ -103,13 +103,44 @@ def part_footprint(arch, network, layer, n_ch: int, momentum: bool, root: bool,
     """Per-tile working set of a part, per buffer: every tensor a tile of the part touches
     must be in SRAM at once (resident or staged)."""
     bits = value_bits(arch) if bits is None else bits
-    t = part_tensors(arch, network, layer, n_ch, momentum, root, state_full, bits)
+    return _footprint(network, layer,
+                      part_tensors(arch, network, layer, n_ch, momentum, root, state_full, bits),
+                      bits)
+
+
+def _footprint(network, layer, t: dict, bits: int) -> dict:
     ws = {b: 0 for b in SRAM_BUFFERS}
     for name, nbytes in t.items():
         ws[TENSORS[name][0]] += nbytes
     if any(e.src == "input" for e in layer.edges):
         ws["spikes"] += input_frame_bytes(network, bits)
     return ws
+
+
+class TensorSizes:
+    """:func:`part_tensors` of one arch, network and training options, computed once per
+    (layer, channels, root): a layout search prices a few dozen placements of the same
+    layers, most parts the same widths (a spilling VGG-11 step: 22.5 k calls, 0.35 s).
+    The dicts returned are shared: read them, do not change them."""
+
+    def __init__(self, arch, network, momentum: bool, state_full: bool):
+        self.arch, self.network = arch, network
+        self.momentum, self.state_full = momentum, state_full
+        self.bits = value_bits(arch)
+        self._memo: dict = {}
+
+    def __call__(self, layer, n_ch: int, root: bool) -> dict:
+        key = (layer.name, n_ch, root)
+        got = self._memo.get(key)
+        if got is None:
+            got = self._memo[key] = part_tensors(self.arch, self.network, layer, n_ch,
+                                                 self.momentum, root, self.state_full,
+                                                 self.bits)
+        return got
+
+    def footprint(self, layer, n_ch: int, root: bool) -> dict:
+        """:func:`part_footprint` from the memo."""
+        return _footprint(self.network, layer, self(layer, n_ch, root), self.bits)
 
 
 def overfull_buffer(caps: dict, ws: dict):
@@ -123,4 +154,5 @@ def overfull_buffer(caps: dict, ws: dict):
 
 __all__ = ["TENSORS", "MODE_TENSORS", "PER_STEP_TENSORS", "ALWAYS_RESIDENT", "PERSISTENT_TENSORS", "ADDITIVE",
            "cdiv", "round_up", "layer_outputs", "reads_input", "split_even",
-           "input_frame_bytes", "part_tensors", "part_footprint", "overfull_buffer"]
+           "input_frame_bytes", "part_tensors", "part_footprint", "overfull_buffer",
+           "TensorSizes"]

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from ..arch import SRAM_BUFFERS, buffer_bytes, value_bits
 from ..errors import DoesNotFit
-from .footprint import (ALWAYS_RESIDENT, PER_STEP_TENSORS, PERSISTENT_TENSORS, TENSORS, cdiv,
-                        input_frame_bytes, layer_outputs, overfull_buffer, part_footprint,
-                        part_tensors, round_up, split_even)
+from .footprint import (ALWAYS_RESIDENT, PER_STEP_TENSORS, PERSISTENT_TENSORS, TENSORS,
+                        TensorSizes, cdiv, input_frame_bytes, layer_outputs, overfull_buffer,
+                        round_up, split_even)
 
 
 @dataclass
@@ -129,10 +129,11 @@ class Placement:
 
 
 def fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_full: bool,
-               notes: list) -> dict:
-    """Split parts on their core until each part's working set fits the SRAM."""
+              notes: list, sizes: TensorSizes | None = None) -> dict:
+    """Split parts on their core until each part's working set fits the SRAM (``sizes``: a
+    memo of the parts' tensors for these options, if the caller keeps one)."""
     out = {}
-    bits = value_bits(arch)
+    sizes = sizes or TensorSizes(arch, network, momentum, state_full)
     caps = {b: buffer_bytes(arch, b) for b in SRAM_BUFFERS}
     for l in network.layers:
         parts = []
@@ -141,8 +142,7 @@ def fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_ful
             k = 1
             while True:
                 widest = cdiv(n, k)
-                ws = part_footprint(arch, network, l, widest, momentum, root, state_full,
-                                    bits)
+                ws = sizes.footprint(l, widest, root)
                 buf = overfull_buffer(caps, ws)
                 if buf is None:
                     break
@@ -169,7 +169,8 @@ def fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_ful
 def build_placement(arch, network, layouts: list, *, strategy: str = "explicit",
                     momentum: bool = False, state_full: bool = False, batch: int | None = None,
                     time_steps: int | None = None, samples_in_flight: int | None = None,
-                    notes: list | None = None, fit: bool = True) -> Placement:
+                    notes: list | None = None, fit: bool = True,
+                    sizes: TensorSizes | None = None) -> Placement:
     """A :class:`Placement` from per-replica layouts ``[{layer: [(core, lo, hi)]}]``: parts
     split to fit (``fit``), tensors resident or spilled per buffer, SRAM and DRAM addresses.
 
@@ -178,8 +179,10 @@ def build_placement(arch, network, layouts: list, *, strategy: str = "explicit",
     the core's parts in turn; spikes: the staged input frame); then a *staging region* large
     enough for the largest set of one part's spilled tensors; then resident tensors, filled
     greedily in part order -- ``W``, ``GW``, ``M``, ``U`` first, then the per-step ``saved``
-    and ``saved_in`` (resident means all ``min(S, samples) * T`` instances fit)."""
+    and ``saved_in`` (resident means all ``min(S, samples) * T`` instances fit).
+    ``sizes``: a memo of the parts' tensors for these options, if the caller keeps one."""
     notes = list(notes or [])
+    sizes = sizes or TensorSizes(arch, network, momentum, state_full)
     B = batch if batch is not None else network.batch
     T = time_steps if time_steps is not None else network.time_steps
     S = samples_in_flight
@@ -191,7 +194,8 @@ def build_placement(arch, network, layouts: list, *, strategy: str = "explicit",
     replicas = []
     for r, layout in enumerate(layouts):
         if fit:
-            layout = fit_parts(arch, network, layout, momentum, r == 0, state_full, notes)
+            layout = fit_parts(arch, network, layout, momentum, r == 0, state_full, notes,
+                               sizes)
         layers = {}
         for l in network.layers:
             ends = [0] + [hi for _, _, hi in layout[l.name]]
@@ -214,20 +218,19 @@ def build_placement(arch, network, layouts: list, *, strategy: str = "explicit",
         s_eff = min(S, max(1, len(rep.samples)))
         for core in rep.cores():
             parts = [p for l in network.layers for p in rep.layers[l.name] if p.core == core]
-            _place_core(arch, network, parts, rep.index == 0, momentum, state_full, s_eff * T,
-                        B * T, dram_next, burst, spilled_count)
+            _place_core(arch, network, parts, rep.index == 0, sizes, s_eff * T, B * T,
+                        dram_next, burst, spilled_count)
     for name, n in sorted(spilled_count.items()):
         notes.append(f"{n} {name} tensor(s) spilled to DRAM")
     placement.notes = notes
     return placement
 
 
-def _place_core(arch, network, parts, root, momentum, state_full, held, instances, dram_next,
-                burst, spilled_count) -> None:
+def _place_core(arch, network, parts, root, tensor_sizes, held, instances, dram_next, burst,
+                spilled_count) -> None:
     """Residency and addresses of one core's tensors."""
     bits = value_bits(arch)
-    sizes = {id(p): part_tensors(arch, network, network[p.layer], p.out_hi - p.out_lo, momentum,
-                                 root, state_full, bits) for p in parts}
+    sizes = {id(p): tensor_sizes(network[p.layer], p.out_hi - p.out_lo, root) for p in parts}
     frame = input_frame_bytes(network, bits)
     for p in parts:
         p.tensors = {}
@@ -235,8 +238,8 @@ def _place_core(arch, network, parts, root, momentum, state_full, held, instance
         width = arch.core.sram[buf].width_bits
         cap = buffer_bytes(arch, buf)
 
-        def words(nbytes):
-            return cdiv(nbytes * 8, width)
+        def words(nbytes):      # (cdiv of ints, inlined: called ~160 k times per search)
+            return -(-nbytes * 8 // width)
 
         if buf == "gradients":
             for p in parts:

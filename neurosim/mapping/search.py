@@ -32,8 +32,8 @@ import math
 
 from ..arch import buffer_bytes, value_bits
 from .estimate import ENG, CostModel, Estimator, WorkModel, gradient_passes
-from .footprint import (ADDITIVE, TENSORS, cdiv, input_frame_bytes, layer_outputs, part_tensors,
-                        reads_input, split_even)
+from .footprint import (ADDITIVE, TENSORS, TensorSizes, cdiv, input_frame_bytes, layer_outputs,
+                        part_tensors, reads_input, split_even)
 from .placement import Placement, build_placement, fit_parts
 
 
@@ -106,6 +106,7 @@ class SearchContext:
         S = arch.schedule.samples_in_flight if arch.schedule.fp_bp_overlap else 1
         self.work = WorkModel(arch, network, trace)
         self.estimate = Estimator(arch, network, trace, self.work, momentum)
+        self.sizes = TensorSizes(arch, network, momentum, state_full)   # shared by _price
         frame = input_frame_bytes(network, value_bits(arch))
         self.packers = {}
 
@@ -123,7 +124,8 @@ def _price(ctx: SearchContext, layout: dict, samples: int):
     """The :class:`~neurosim.mapping.estimate.Estimate` of one replica's layout processing
     ``samples`` samples (placed as the final placement will be)."""
     pl = build_placement(ctx.arch, ctx.network, [layout], momentum=ctx.momentum,
-                         state_full=ctx.state_full, batch=samples, time_steps=ctx.T)
+                         state_full=ctx.state_full, batch=samples, time_steps=ctx.T,
+                         sizes=ctx.sizes)
     return ctx.estimate(pl)
 
 
