@@ -1354,26 +1354,31 @@ class CycleMemorySystem(MemorySystem):
                     stop = t
         return stop, best
 
-    def _take(self, last: int, quiet_only: bool) -> list:
+    def _take(self, last: int, quiet_only: bool) -> tuple[list, int]:
         """Mark available the engine's completions not delivered yet at cycles <= ``last``
-        (of quiet handles only, or all) and return their handles; handles delivered in an
-        unbroken run from ``_ev_lo`` are passed for good."""
+        (of quiet handles only, or all); returns their handles and the earliest completion
+        left undelivered (INF: none; ``_pending_kernel_min``'s second value, in the same
+        scan). Handles delivered in an unbroken run from ``_ev_lo`` are passed for good."""
         eng = self.eng
         hs, ts = eng.events(self._ev_lo)
         quiet = eng.B.h_quiet[hs].tolist() if quiet_only else None
         out = []
+        rest = INF
         lo_moving = True
         for j, (kh, t) in enumerate(zip(hs.tolist(), ts.tolist())):
             h = self._handles[kh]
-            if h.available is None and t <= last and (not quiet_only or quiet[j]):
-                h.available = int(t)
-                out.append(h)
+            if h.available is None:
+                if t <= last and (not quiet_only or quiet[j]):
+                    h.available = int(t)
+                    out.append(h)
+                elif t < rest:
+                    rest = t
             if lo_moving and h.available is not None:
                 self._ev_lo += 1
                 self._handles[kh] = None     # never looked up again
             else:
                 lo_moving = False
-        return out
+        return out, rest
 
     def next_event(self, horizon: int | None = None, final: bool = False):
         """See :class:`~neurosim.memsys.base.MemorySystem`. ``final``: the caller posts
@@ -1395,12 +1400,12 @@ class CycleMemorySystem(MemorySystem):
             if final:
                 # committed work, so only up to where the caller may post: its horizon, or
                 # a delivery known already (the caller acts on it, and may post then)
-                self._run_final(max(min(lim, known), self._C), stop)
+                k = self._run_final(max(min(lim, known), self._C), stop)
             else:
                 if not eng.speculating:
                     eng.snapshot()
                 eng.run(max(lim, self._C), RUN_STOP_EVENT, stop)
-            k = self._pending_kernel_min()[1]
+                k = self._pending_kernel_min()[1]
         best = min(known, k)
         value = int(best) if best < INF else None
         if value is not None and value > lim:
@@ -1409,13 +1414,14 @@ class CycleMemorySystem(MemorySystem):
         self._E = (value, lim)
         return value
 
-    def _run_final(self, until: int, stop: int) -> None:
+    def _run_final(self, until: int, stop: int) -> int:
         """Run the engine as committed work to ``until`` or to the first completion of a
         handle that is not quiet (``stop``: the earliest one found already). The quiet
         completions before the engine's cycle are final: handed over (``settled``), not
         woken for; one at that cycle is delivered by ``advance`` there, after the caller's
         own events of the cycle, as any. Link and DRAM-bus activity is sampled on the way
-        (by the engine: ``Engine.arm_samples``)."""
+        (by the engine: ``Engine.arm_samples``). Returns the earliest completion left
+        undelivered (INF: none)."""
         eng = self.eng
         if eng.speculating:
             raise AssertionError("a committed run while speculating")
@@ -1425,7 +1431,9 @@ class CycleMemorySystem(MemorySystem):
             eng.take_samples()
             if st != S_SAMPLED:
                 break
-        self._settled += self._take(eng.G - 1, quiet_only=True)
+        taken, rest = self._take(eng.G - 1, quiet_only=True)
+        self._settled += taken
+        return rest
 
     def advance(self, cycle):
         eng = self.eng
@@ -1445,7 +1453,7 @@ class CycleMemorySystem(MemorySystem):
             t, _, h = heapq.heappop(self._known)
             h.available = t
             out.append(h)
-        out += self._take(cycle, quiet_only=False)
+        out += self._take(cycle, quiet_only=False)[0]
         if self._E is not None and self._E[0] is not None and self._E[0] <= cycle:
             self._E = None
         out.sort(key=lambda h: (h.available, h.id))
