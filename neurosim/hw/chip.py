@@ -227,7 +227,8 @@ class ChipModel:
             e = self._waited.get(key)
             if e is not None:
                 e.succeed(at)
-        self.last_event = max(self.last_event, at)
+        if at > self.last_event:     # (not max(): called for every message)
+            self.last_event = at
 
     def _meets_on_delivery(self, h, key) -> None:
         """Delivering ``h`` meets dependency ``key``. Unless a tile waits on it already, the
@@ -464,7 +465,8 @@ class ChipModel:
         if key is not None:
             self.fire(key, h.available)           # (the step's last event so far, too)
             return
-        self.last_event = max(self.last_event, h.available)
+        if h.available > self.last_event:
+            self.last_event = h.available
         cb = self._waiters.pop(h.id, None)
         if cb is not None:
             cb(h)

@@ -91,6 +91,7 @@ class TileCoster:
         self._nnz_in: dict = {}
         self._fp_taps: dict = {}   # (layer, b, t) -> fp_input_taps of the layer's input
         self._grad_elems: dict = {}   # (consumer, producer part) -> g(S) elements sent back
+        self._grad_rows: dict = {}    # consumer part -> _grad_message_rows of its producers
         self._prm: dict = {}
         self._spike: dict = {}
         self._reach: dict = {}
@@ -223,22 +224,34 @@ class TileCoster:
 
     def grad_payloads(self, q: PartInfo, producers: list, b: int, t: int) -> list[int]:
         """Bits of the partial g(S_in) messages from consumer part ``q`` to each of the
-        producer parts ``producers`` (4.2)."""
+        producer parts ``producers`` (4.2): all of q's producers, in the chip's order."""
         if not producers:
             return []
+        rows = self._grad_rows.get((q.name, q.lo, q.hi))
+        if rows is None:
+            rows = self._grad_rows[(q.name, q.lo, q.hi)] = self._grad_message_rows(q, producers)
         reach = int(self._reached(q)[b, t])
-        conv = q.layer.kind == "conv"
-        w = self.ep.bits
         enc = self.gradient_encoding
+        dense_only, auto = enc == "dense", enc == "auto"
         out = []
+        for dense, unit, nz_bits in rows:
+            sparse = reach * unit * nz_bits
+            out.append(dense if dense_only or (auto and dense <= sparse) else sparse)
+        return out
+
+    def _grad_message_rows(self, q: PartInfo, producers: list) -> list:
+        """Per producer part: (dense bits, nonzero elements per unit of q's reach, bits per
+        nonzero element). Conv: the reach counts input positions, each with the producer
+        part's channels; linear: the reach is 0 or 1, all elements. The same in every
+        replica (replicas split identically)."""
+        w = self.ep.bits
+        conv = q.layer.kind == "conv"
+        rows = []
         for p in producers:
             e_count = self._grad_elements(q, p)
-            nz = reach * p.n_ch if conv else (e_count if reach else 0)
-            dense = e_count * w
-            sparse = nz * (max(1, clog2(e_count)) + w)
-            out.append(dense if enc == "dense" or (enc == "auto" and dense <= sparse)
-                       else sparse)
-        return out
+            rows.append((e_count * w, p.n_ch if conv else e_count,
+                         max(1, clog2(e_count)) + w))
+        return rows
 
     def _grad_elements(self, q: PartInfo, p: PartInfo) -> int:
         """Elements of producer part ``p``'s g(S) that consumer part ``q`` sends back: p's
