@@ -217,6 +217,12 @@ class ChipModel:
                 self.memsys.set_wakes(h, True)
         return None if e.processed else e
 
+    def unmet(self, deps: list) -> list:
+        """The keys of ``deps`` a tile may still wait on, in order: ``pending`` is None for
+        the others now and later (a key met with no event made for it never gets one)."""
+        met, waited = self._met, self._waited
+        return [k for k in deps if k not in met or k in waited]
+
     def fire(self, key, at: int | None = None) -> None:
         """Dependency ``key`` is met at cycle ``at`` (now if None; the first time only)."""
         if at is None:

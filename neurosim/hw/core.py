@@ -90,7 +90,7 @@ class TileCoster:
         self._nnzc: dict = {}
         self._nnz_in: dict = {}
         self._fp_taps: dict = {}   # (layer, b, t) -> fp_input_taps of the layer's input
-        self._grad_elems: dict = {}   # (consumer, producer part) -> g(S) elements sent back
+        self._grad_elems: dict = {}   # (consumer, producer layer) -> g(S) elements per channel
         self._grad_rows: dict = {}    # consumer part -> _grad_message_rows of its producers
         self._prm: dict = {}
         self._spike: dict = {}
@@ -248,27 +248,26 @@ class TileCoster:
         conv = q.layer.kind == "conv"
         rows = []
         for p in producers:
-            e_count = self._grad_elements(q, p)
+            e_count = p.n_ch * self._grad_elements_per_channel(q.layer, p.layer)
             rows.append((e_count * w, p.n_ch if conv else e_count,
                          max(1, clog2(e_count)) + w))
         return rows
 
-    def _grad_elements(self, q: PartInfo, p: PartInfo) -> int:
-        """Elements of producer part ``p``'s g(S) that consumer part ``q`` sends back: p's
-        outputs after the edge's pooling."""
-        key = (q.name, p.name, p.lo, p.hi)
+    def _grad_elements_per_channel(self, consumer, producer) -> int:
+        """Elements per output channel of a ``producer`` part's g(S) that a part of
+        ``consumer`` sends back: the producer's output positions after the edge's pooling
+        (conv), 1 (linear)."""
+        key = (consumer.name, producer.name)
         got = self._grad_elems.get(key)
         if got is None:
-            edge = next(e for e in q.layer.edges if e.src == p.name)
-            if p.layer.kind == "conv":
-                shape = (p.n_ch,) + tuple(p.layer.out_shape[1:])
+            got = 1
+            if producer.kind == "conv":
+                edge = next(e for e in consumer.edges if e.src == producer.name)
+                _, h, w = producer.out_shape
                 for pool in edge.pools:
-                    c, h, w = shape
-                    shape = (c, (h - pool.kernel) // pool.stride + 1,
-                             (w - pool.kernel) // pool.stride + 1)
-                got = shape[0] * shape[1] * shape[2]
-            else:
-                got = p.n_ch
+                    h = (h - pool.kernel) // pool.stride + 1
+                    w = (w - pool.kernel) // pool.stride + 1
+                got = h * w
             self._grad_elems[key] = got
         return got
 
@@ -341,7 +340,7 @@ class Core:
         for tile in program:
             self.current[e] = tile
             deps = chip.dependencies(self.id, tile)
-            for key in deps:
+            for key in chip.unmet(deps):
                 ev = chip.pending(key)
                 if ev is not None:
                     yield ev
