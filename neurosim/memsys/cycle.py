@@ -1344,8 +1344,10 @@ class CycleMemorySystem(MemorySystem):
         """The earliest completion found by the engine and not delivered: of a handle that
         is not quiet, and of any."""
         hs, ts = self.eng.events(self._ev_lo)
-        quiet = self.eng.B.h_quiet[hs].tolist()
         stop = best = INF
+        if not len(hs):      # (most calls: every completion delivered)
+            return stop, best
+        quiet = self.eng.B.h_quiet[hs].tolist()
         for h, t, q in zip(hs.tolist(), ts.tolist(), quiet):
             if self._handles[h].available is None:
                 if t < best:
@@ -1361,9 +1363,11 @@ class CycleMemorySystem(MemorySystem):
         scan). Handles delivered in an unbroken run from ``_ev_lo`` are passed for good."""
         eng = self.eng
         hs, ts = eng.events(self._ev_lo)
-        quiet = eng.B.h_quiet[hs].tolist() if quiet_only else None
         out = []
         rest = INF
+        if not len(hs):
+            return out, rest
+        quiet = eng.B.h_quiet[hs].tolist() if quiet_only else None
         lo_moving = True
         for j, (kh, t) in enumerate(zip(hs.tolist(), ts.tolist())):
             h = self._handles[kh]
