@@ -186,6 +186,40 @@ def test_final_horizon_runs_without_speculation_and_refuses_earlier_posts():
         ms.send(first - 5, (0, 0), (1, 0), 8, "spike")
 
 
+@pytest.mark.parametrize("noc,dram", COMBOS)
+def test_send_many_is_one_send_each(noc, dram):
+    # The chip posts a tile's messages with one send_many: the same handles, records,
+    # counters and delivery cycles as one send each, in order (messages to the sender
+    # itself, multi-packet ones and DRAM traffic between the batches included).
+    rng = np.random.default_rng(7)
+    batches = []
+    for t in range(0, 400, 4):
+        src = int(rng.integers(0, 20))
+        dsts = [int(d) for d in rng.integers(0, 20, int(rng.integers(1, 9)))]
+        bits = [int(b) for b in rng.integers(0, 6000, len(dsts))]
+        batches.append((t, src, dsts, bits))
+    runs = []
+    for many in (False, True):
+        ms = make(noc, dram)
+        got = {}
+        for k, (t, src, dsts, bits) in enumerate(batches):
+            ms.post_order(k % 3)
+            tags = [("m", k, i) for i in range(len(dsts))]
+            if many:
+                hs = ms.send_many(t, (src, 0), [(d, 0) for d in dsts], bits, "grad", tags)
+            else:
+                hs = [ms.send(t, (src, 0), (d, 0), b, "grad", tag)
+                      for d, b, tag in zip(dsts, bits, tags)]
+            hs.append(ms.dram_read(t, src, 64 * k * 7, 200, "weights"))
+            got.update((h.id, h) for h in hs)
+        ms.drain()
+        runs.append(({i: h.available for i, h in got.items()}, list(ms.messages),
+                     list(ms.dram), ms.counters, ms.messages.summary_by_kind()))
+    assert runs[0] == runs[1]
+    with pytest.raises(ValueError, match="2 destinations, 1 payloads"):
+        make(noc, dram).send_many(0, (0, 0), [(1, 0), (2, 0)], [8], "grad", [(), ()])
+
+
 def test_post_before_committed_cycle_is_refused():
     ms = make("cycle", "cycle")
     ms.advance(100)

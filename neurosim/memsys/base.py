@@ -278,6 +278,9 @@ class MemorySystem:
         bits and tag of each: the same as one ``send`` each, in the order given, with one
         pass of the timing model for all (the chip model posts a tile's messages so). One
         handle per message, in that order."""
+        if not len(dsts) == len(payload_bits) == len(tags):
+            raise ValueError(f"send_many: {len(dsts)} destinations, {len(payload_bits)} "
+                             f"payloads, {len(tags)} tags")
         src, dsts = self._endpoints(src, dsts)
         self._post_at(cycle)
         handles, legs = self._new_messages(cycle, src, [src] * len(dsts), dsts, payload_bits,
