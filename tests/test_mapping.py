@@ -15,7 +15,8 @@ from neurosim.mapping import layer_outputs, map_network, part_footprint
 from neurosim.memsys.ideal import IdealMemorySystem
 from neurosim.memsys.topology import PORT_CORE, PORT_DRAM
 from neurosim.mapping import placement_traffic
-from neurosim.mapping.placement import Placement
+from neurosim.mapping.footprint import TensorSizes
+from neurosim.mapping.placement import Placement, build_placement
 from neurosim.mapping.footprint import PER_STEP_TENSORS, TENSORS
 from neurosim.workload import build_network, load_workload
 
@@ -311,6 +312,19 @@ def test_placement_to_dict_is_asdict_and_round_trips():
     d = pl.to_dict()
     assert d == dataclasses.asdict(pl) and list(d) == list(dataclasses.asdict(pl))
     assert Placement.from_dict(d).to_dict() == d
+
+
+def test_placement_refuses_a_tensor_memo_of_other_options():
+    wl = load_workload("convnet-digits", ["traces.source=synthetic"])
+    net = build_network(wl)
+    arch = api.load_arch(BIG, ["chip.cores=2"])
+    layout = {l.name: [(0, 0, layer_outputs(l))] for l in net.layers}
+    memo = TensorSizes(arch, net, momentum=True, state_full=False)
+    with pytest.raises(ValueError, match="another arch, network or training options"):
+        build_placement(arch, net, [layout], momentum=False, sizes=memo)
+    same = TensorSizes(arch, net, momentum=False, state_full=False)
+    assert (build_placement(arch, net, [layout], sizes=same).to_json()
+            == build_placement(arch, net, [layout]).to_json())
 
 
 def first_fit_cores(net, capacity: int, bits: int = 16) -> int:

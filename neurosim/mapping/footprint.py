@@ -142,6 +142,17 @@ class TensorSizes:
         """:func:`part_footprint` from the memo."""
         return _footprint(self.network, layer, self(layer, n_ch, root), self.bits)
 
+    @classmethod
+    def of(cls, arch, network, momentum: bool, state_full: bool, given=None) -> "TensorSizes":
+        """``given`` (a caller's memo) if it is one of these options, else a new memo; a
+        memo of other options is refused (its sizes would be wrong here)."""
+        if given is None:
+            return cls(arch, network, momentum, state_full)
+        if (given.arch is not arch or given.network is not network
+                or (given.momentum, given.state_full) != (momentum, state_full)):
+            raise ValueError("TensorSizes of another arch, network or training options")
+        return given
+
 
 def overfull_buffer(caps: dict, ws: dict):
     """The first buffer whose working set ``ws`` exceeds its capacity in ``caps``, or None."""

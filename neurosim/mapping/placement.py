@@ -133,7 +133,7 @@ def fit_parts(arch, network, layout: dict, momentum: bool, root: bool, state_ful
     """Split parts on their core until each part's working set fits the SRAM (``sizes``: a
     memo of the parts' tensors for these options, if the caller keeps one)."""
     out = {}
-    sizes = sizes or TensorSizes(arch, network, momentum, state_full)
+    sizes = TensorSizes.of(arch, network, momentum, state_full, sizes)
     caps = {b: buffer_bytes(arch, b) for b in SRAM_BUFFERS}
     for l in network.layers:
         parts = []
@@ -182,7 +182,7 @@ def build_placement(arch, network, layouts: list, *, strategy: str = "explicit",
     and ``saved_in`` (resident means all ``min(S, samples) * T`` instances fit).
     ``sizes``: a memo of the parts' tensors for these options, if the caller keeps one."""
     notes = list(notes or [])
-    sizes = sizes or TensorSizes(arch, network, momentum, state_full)
+    sizes = TensorSizes.of(arch, network, momentum, state_full, sizes)
     B = batch if batch is not None else network.batch
     T = time_steps if time_steps is not None else network.time_steps
     S = samples_in_flight
