@@ -482,18 +482,14 @@ class ChipModel:
         core, payload bits, dependency key), posted together (a tile's messages follow each
         other in NI order). A message to the own core is available at once, uses no NoC and
         moves no data (it is still recorded, with 0 packets)."""
-        remote, read = False, 0
+        counters = self.counters
+        read = self._sram_key(core, buf, "read_bits")
         for dst, bits, key in sends:
             if dst == core:
                 self.fire(key)
             else:
-                remote, read = True, read + bits
-        if remote:
-            counters = self.counters
-            counters[self._sram_key(core, buf, "read_bits")] += read
-            for dst, bits, _ in sends:
-                if dst != core:
-                    counters[self._sram_key(dst, buf, "write_bits")] += bits
+                counters[read] += bits
+                counters[self._sram_key(dst, buf, "write_bits")] += bits
 
         def post(c):
             eps = self._core_ep

@@ -702,15 +702,16 @@ class Engine:
             getattr(P, k)[lo:lo + n] = v
         return np.arange(i0, i0 + n)
 
-    def add_messages(self, src_ep: int, dst_eps: list, flits: list, handle: int, kind: int,
-                     time: int | None) -> int:
-        """Rows for the packets of messages from one endpoint (or of one multicast leg):
-        message i goes to ``dst_eps[i]`` in packets of ``flits[i]`` flits each, for kernel
-        handle ``handle + i``, all enqueued at cycle ``time`` (None: left to be forwarded).
-        The first packet's id (they are consecutive, message by message). One packet, the
-        most common single post, is written item by item (a numpy slice write costs about
-        eight item writes)."""
+    def add_messages(self, src_ep: int, dst_eps: list, flits: list, kind: int,
+                     time: int | None) -> tuple[int, int]:
+        """Rows for the packets of messages from one endpoint (or of one multicast leg), and a
+        handle for each message: message i goes to ``dst_eps[i]`` in packets of ``flits[i]``
+        flits each, all enqueued at cycle ``time`` (None: left to be forwarded). Returns the
+        first packet's id and the first handle's (both consecutive, message by message). One
+        packet, the most common single post, is written item by item (a numpy slice write
+        costs about eight item writes)."""
         counts = [len(f) for f in flits]
+        h0 = self.add_handles(counts)
         n = sum(counts)
         i0 = self.reserve_packets(n)
         lo = i0 - self.pb
@@ -719,25 +720,20 @@ class Engine:
             P.src_ep[lo] = src_ep
             P.dst_ep[lo] = dst_eps[0]
             P.flits[lo] = flits[0][0]
-            P.handle[lo] = handle
+            P.handle[lo] = h0
             P.kind[lo] = kind
             if time is not None:
                 P.time[lo] = time
-            return i0
+            return i0, h0
         hi = lo + n     # (add_packets' slices, without its keyword dict and id array)
         P.src_ep[lo:hi] = src_ep
         P.kind[lo:hi] = kind
         if time is not None:
             P.time[lo:hi] = time
-        if len(counts) == 1:
-            P.dst_ep[lo:hi] = dst_eps[0]
-            P.flits[lo:hi] = flits[0]
-            P.handle[lo:hi] = handle
-        else:
-            P.dst_ep[lo:hi] = np.repeat(dst_eps, counts)
-            P.flits[lo:hi] = [f for each in flits for f in each]
-            P.handle[lo:hi] = np.repeat(np.arange(handle, handle + len(counts)), counts)
-        return i0
+        P.dst_ep[lo:hi] = np.repeat(dst_eps, counts)
+        P.flits[lo:hi] = [f for each in flits for f in each]
+        P.handle[lo:hi] = np.repeat(np.arange(h0, h0 + len(counts)), counts)
+        return i0, h0
 
     def add_requests(self, n: int, tensor: int = 0, **cols) -> np.ndarray:
         """``n`` requests of the tensor kind coded ``tensor`` (statistics only)."""
@@ -1230,9 +1226,8 @@ class CycleMemorySystem(MemorySystem):
         heapq.heappush(self._known, (t, h.id, h))
         return h
 
-    def _kernel_handles(self, handles: list, parts: list) -> int:
-        """The engine's handles of ``handles`` (``parts`` parts each); the first one's id."""
-        kh = self.eng.add_handles(parts)
+    def _kernel_handles(self, handles: list, kh: int) -> int:
+        """``handles`` are the engine's handles ``kh``, ``kh + 1``, ...; returns ``kh``."""
         for i, h in enumerate(handles):
             h.kh = kh + i
         self._handles += handles
@@ -1296,10 +1291,11 @@ class CycleMemorySystem(MemorySystem):
         """Handles and packet rows of messages leaving from ``via`` (enqueued at ``time``;
         None: forwarded); the first packet's id."""
         handles = [h for h, _, _ in legs]
-        flits = [f for _, _, f in legs]
-        kh = self._kernel_handles(handles, [len(f) for f in flits])
-        return self.eng.add_messages(self._ep(via), [self._ep(d) for _, d, _ in legs], flits,
-                                     kh, self._kind(handles[0].kind), time)
+        first, kh = self.eng.add_messages(self._ep(via), [self._ep(d) for _, d, _ in legs],
+                                          [f for _, _, f in legs],
+                                          self._kind(handles[0].kind), time)
+        self._kernel_handles(handles, kh)
+        return first
 
     def _post_transfer(self, h, node, first, n, channels, tensor, write):
         cycle, first, n = h.post, int(first), int(n)
@@ -1307,7 +1303,8 @@ class CycleMemorySystem(MemorySystem):
         req_flits = self._dram_flit_arrays["dram_write" if write else "dram_read_req"]
         resp_flits = self._dram_flit_arrays["dram_read_resp"]
         read_over_noc = self.noc_cycle and not write
-        kh = self._kernel_handles([h], [n * (len(resp_flits) if read_over_noc else 1)])
+        kh = self._kernel_handles(
+            [h], eng.add_handles([n * (len(resp_flits) if read_over_noc else 1)]))
         r0 = eng.reserve_requests(n)
         p0 = eng.n_pk
         npk_req = len(req_flits)
