@@ -1,15 +1,17 @@
-"""Wall-clock of the two PNG plots of ``neurosim run --out``: ``gantt.png``
-(``timeline.gantt_png``) and ``noc_links.png`` (``memsys.heatmap.link_heatmap_png``), drawn
+"""Wall-clock of the two plots of ``neurosim run --out``: ``gantt.svg``
+(``timeline.gantt_svg``) and ``noc_links.svg`` (``memsys.heatmap.link_heatmap_svg``), drawn
 from one run's result in one process (the run itself is not timed), min and median of
 ``--repeat`` calls each. With ``--base TREE`` (e.g. a ``git worktree`` of an earlier commit)
 that tree's two plotting modules are loaded alongside and timed alternately with this
-tree's, on the same result, so both see the same machine load.
+tree's, on the same result, so both see the same machine load (a tree from before
+2026-12-05 draws PNGs with matplotlib: ``gantt_png``, ``link_heatmap_png``). The first
+call of each (imports: matplotlib's about 0.75 s) is not timed; ``first (ms)`` shows it.
 
     python benchmarks/bench_plots.py [ARCH WORKLOAD] [--set KEY=VALUE ...] [--repeat N]
         [--base TREE] [--save DIR]
 
 Defaults: paper-20core-85mib convnet-digits, 10 repetitions. ``--save DIR`` writes the
-PNGs (``gantt.png``, ``noc_links.png``, and ``base_*.png`` with ``--base``) to look at.
+plots (``gantt.*``, ``noc_links.*``, and ``base_*`` with ``--base``) to look at.
 """
 from __future__ import annotations
 
@@ -38,12 +40,14 @@ def _plots(tl, hm, result) -> dict:
     """The two plot calls as ``api.write_outputs`` makes them."""
     timing = result.timing
     noc = timing.extra.get("memsys", {}).get("noc")
-    calls = {"gantt_png": lambda: tl.gantt_png(
+    gantt = getattr(tl, "gantt_svg", None) or tl.gantt_png
+    heat = getattr(hm, "link_heatmap_svg", None) or hm.link_heatmap_png
+    calls = {"gantt": lambda: gantt(
         timing, f"{result.workload.name} on {result.arch.name}: "
         f"{timing.total_cycles:,} cycles")}
     if noc is not None:
         mesh = Mesh.of(result.arch)
-        calls["link_heatmap_png"] = lambda: hm.link_heatmap_png(
+        calls["heat map"] = lambda: heat(
             noc, mesh, f"{result.arch.get('name')} / {result.workload.get('name')}: NoC link "
             f"utilisation over {noc['cycles']:,} cycles")
     return calls
@@ -56,7 +60,7 @@ def main(argv=None) -> None:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--base", type=Path, help="a tree whose plotting code to time alongside")
-    ap.add_argument("--save", type=Path, help="write the PNGs here")
+    ap.add_argument("--save", type=Path, help="write the plots here")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -69,25 +73,29 @@ def main(argv=None) -> None:
             _load("neurosim.memsys._base_heatmap", args.base / "neurosim/memsys/heatmap.py"),
             result)
     times = {(tree, plot): [] for tree, calls in trees.items() for plot in calls}
-    pngs = {}
+    files, first = {}, {}
     for tree, calls in trees.items():          # a warm-up call each (imports, font cache)
         for plot, call in calls.items():
-            pngs[tree, plot] = call()
+            t = time.perf_counter()
+            files[tree, plot] = call()
+            first[tree, plot] = time.perf_counter() - t
     for i in range(args.repeat):
         for plot in trees["this"]:
             for tree in sorted(trees, reverse=i % 2 == 1):   # alternately first
                 t = time.perf_counter()
                 trees[tree][plot]()
                 times[tree, plot].append(time.perf_counter() - t)
-    print(f"{'plot':<18}{'tree':<6}{'min (ms)':>10}{'median (ms)':>13}{'PNG (KiB)':>11}")
+    print(f"{'plot':<10}{'tree':<6}{'first (ms)':>12}{'min (ms)':>10}{'median (ms)':>13}"
+          f"{'file (KiB)':>12}")
     for (tree, plot), ts in sorted(times.items(), key=lambda kv: kv[0][::-1]):
-        print(f"{plot:<18}{tree:<6}{1e3 * min(ts):>10.0f}{1e3 * statistics.median(ts):>13.0f}"
-              f"{len(pngs[tree, plot]) / 1024:>11.0f}")
+        print(f"{plot:<10}{tree:<6}{1e3 * first[tree, plot]:>12.0f}{1e3 * min(ts):>10.0f}"
+              f"{1e3 * statistics.median(ts):>13.0f}{len(files[tree, plot]) / 1024:>12.0f}")
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
-        names = {"gantt_png": "gantt.png", "link_heatmap_png": "noc_links.png"}
-        for (tree, plot), png in pngs.items():
-            (args.save / (("" if tree == "this" else "base_") + names[plot])).write_bytes(png)
+        for (tree, plot), data in files.items():
+            ext = "svg" if data.lstrip().startswith(b"<svg") else "png"
+            name = {"gantt": "gantt", "heat map": "noc_links"}[plot]
+            (args.save / f"{'' if tree == 'this' else 'base_'}{name}.{ext}").write_bytes(data)
 
 
 if __name__ == "__main__":

@@ -157,13 +157,13 @@ def run(arch, workload, overrides=(), out_dir=None, progress=False, trace=None,
     ``arch`` / ``workload``: a path, a shipped name, or a loaded Config. ``trace``: a Trace,
     a ``.npz`` path, or None (the workload's trace source). ``placement``: a Placement, or
     None (the mapper). ``out_dir``: if given, stats.json, stats.csv, summary.json,
-    placement.json, critical_path.json (and gantt.png with ``gantt``) are written there
+    placement.json, critical_path.json (and gantt.svg with ``gantt``) are written there
     (atomically). ``progress``: a bar on stderr for runs
     longer than a few seconds."""
     if out_dir is not None:   # before any work: a bad place fails now, not after the run
         from .fileio import check_output_dir
 
-        check_output_dir(out_dir, "out_dir", RUN_OUTPUT_FILES)
+        check_output_dir(out_dir, "out_dir", RUN_OUTPUT_REPLACEABLE)
     arch_cfg, wl = load_configs(arch, workload, overrides)
     prepare_kernels(arch_cfg)
     network = build_network(wl)
@@ -220,20 +220,23 @@ class DatapathStepTimer:
 
 
 RUN_OUTPUT_FILES = ("stats.json", "stats.csv", "summary.json", "placement.json",
-                    "critical_path.json", "gantt.png", "noc_links.png")
+                    "critical_path.json", "gantt.svg", "noc_links.svg")
+# what an output directory may hold to be replaced: these, and the PNG plots of earlier
+# versions
+RUN_OUTPUT_REPLACEABLE = RUN_OUTPUT_FILES + ("gantt.png", "noc_links.png")
 
 
 def write_outputs(result: RunResult, out_dir, gantt: bool = False) -> list:
     """stats.json (nested {value, unit, desc}), stats.csv, summary.json, placement.json,
     critical_path.json (the links of docs/microarchitecture.md 10.2), with ``gantt``
-    gantt.png (the engines' cycles by class over the step) and, with the cycle-level NoC,
-    noc_links.png (the link utilisation heat map), written as one directory: it appears
+    gantt.svg (the engines' cycles by class over the step) and, with the cycle-level NoC,
+    noc_links.svg (the link utilisation heat map), written as one directory: it appears
     complete or not at all (``fileio.write_directory``)."""
     import json
 
     from .critical_path import links_json
     from .fileio import write_directory
-    from .timeline import gantt_png
+    from .timeline import gantt_svg
 
     files = {
         "stats.json": result.stats.to_json(),
@@ -244,18 +247,19 @@ def write_outputs(result: RunResult, out_dir, gantt: bool = False) -> list:
     }
     noc = result.timing.extra.get("memsys", {}).get("noc")
     if noc is not None:       # the cycle-level NoC's link statistics
-        from .memsys.heatmap import link_heatmap_png
+        from .memsys.heatmap import link_heatmap_svg
         from .memsys.topology import Mesh
 
-        files["noc_links.png"] = link_heatmap_png(
+        files["noc_links.svg"] = link_heatmap_svg(
             noc, Mesh.of(result.arch),
             f"{result.arch.get('name')} / {result.workload.get('name')}: NoC link utilisation "
             f"over {noc['cycles']:,} cycles")
     if gantt:
-        files["gantt.png"] = gantt_png(result.timing, f"{result.workload.name} on "
+        files["gantt.svg"] = gantt_svg(result.timing, f"{result.workload.name} on "
                                        f"{result.arch.name}: {result.timing.total_cycles:,} "
                                        "cycles")
-    return write_directory(out_dir, files, replaceable=RUN_OUTPUT_FILES)
+    return write_directory(out_dir, files,
+                           replaceable=RUN_OUTPUT_REPLACEABLE)
 
 
 def write_text(path, text: str) -> Path:

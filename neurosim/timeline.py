@@ -16,7 +16,7 @@ async slices from send to available) and a ``DRAM requests`` process a track per
 (requests from arrival to end of data). Time stamps are chip cycles (shown as
 microseconds).
 
-``gantt_png`` draws the same classes as a PNG Gantt overview (``neurosim run --out``).
+``gantt_svg`` draws the same classes as an SVG Gantt overview (``neurosim run --out``).
 
 Bounded size (``max_events``): if the tiles alone exceed it, consecutive tiles of one engine
 with the same kind, layer and sample are merged into one slice whose children carry the
@@ -233,21 +233,21 @@ def timeline_json(timing, max_events: int = DEFAULT_MAX_EVENTS) -> str:
     return json.dumps(trace_events(timing, max_events), separators=(",", ":"))
 
 
-CLASS_COLORS = {"busy": "tab:green", "bank_stall": "tab:orange", "wait_noc": "tab:blue",
-                "wait_dram": "tab:red", "wait_dep": "tab:grey"}
-GANTT_DPI = 110
+# the classes in matplotlib's "tab10" colours (tab:green, orange, blue, red, grey)
+CLASS_COLORS = {"busy": "#2ca02c", "bank_stall": "#ff7f0e", "wait_noc": "#1f77b4",
+                "wait_dram": "#d62728", "wait_dep": "#7f7f7f"}
 
 
-def gantt_png(timing, title: str, max_rows: int = 96) -> bytes:
-    """PNG Gantt overview of a step: a row per engine of each core used (the first
+def gantt_svg(timing, title: str, max_rows: int = 96) -> bytes:
+    """SVG Gantt overview of a step: a row per engine of each core used (the first
     ``max_rows``), tiles' busy and bank-stall cycles and the waits before them coloured by
     class (docs/microarchitecture.md 10.1; bank stalls drawn at each tile's end)."""
-    import io
+    from .svg import Svg, nice_ticks, text_width, tick_labels
 
     rows = sorted({(r.core, r.engine) for r in timing.tiles},
                   key=lambda k: (k[0], "fp bp wg".split().index(k[1])))[:max_rows]
     index = {k: i for i, k in enumerate(rows)}
-    bars = {(i, cls): [] for i in range(len(rows)) for cls in CLASS_COLORS}
+    bars = {cls: [] for cls in CLASS_COLORS}     # (row, first cycle, cycles)
     prev = {}
     for r in sorted(timing.tiles, key=lambda r: r.start):
         i = index.get((r.core, r.engine))
@@ -255,76 +255,66 @@ def gantt_png(timing, title: str, max_rows: int = 96) -> bytes:
             continue
         p = prev.get(i, 0)
         if r.ready > p:
-            bars[(i, r.wait)].append((p, r.ready - p))
+            bars[r.wait].append((i, p, r.ready - p))
         if r.start > r.ready:
-            bars[(i, "wait_dram")].append((r.ready, r.start - r.ready))
+            bars["wait_dram"].append((i, r.ready, r.start - r.ready))
         busy = r.end - r.start - r.bank_stalls
-        bars[(i, "busy")].append((r.start, busy))
+        bars["busy"].append((i, r.start, busy))
         if r.bank_stalls:
-            bars[(i, "bank_stall")].append((r.start + busy, r.bank_stalls))
+            bars["bank_stall"].append((i, r.start + busy, r.bank_stalls))
         prev[i] = r.end
-    import numpy as np
-    from matplotlib import rcParams
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.collections import PolyCollection
-    from matplotlib.figure import Figure
-    from matplotlib.lines import TICKLEFT
-    from matplotlib.patches import Patch
 
-    fig = Figure(figsize=(9, max(2.5, 0.18 * len(rows) + 1.2)), dpi=GANTT_DPI)
-    canvas = FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    # one collection of rectangles per class (a broken_barh per row and class cost ~5 ms
-    # each; no two rectangles overlap, so the drawing order changes no pixel); the limits
-    # are set below, so the collections need not update them
+    # font sizes and margins in pixels: the row labels at the left, the legend at the right
+    title_px, label_px, tick_px, legend_px, tick_len, pad = 13, 9, 12, 10, 5, 8
+    labels = [f"core{c} {e.upper()}" for c, e in rows]
+    total = max(1, timing.total_cycles)
+    left = pad + max((text_width(t, label_px) for t in labels), default=0) + tick_len + 4
+    legend_w = 40 + max(text_width(k, legend_px) for k in CLASS_COLORS)
+    right = legend_w + 2 * pad
+    top = pad + title_px + 8
+    bottom = tick_len + tick_px + 6 + tick_px + pad + 4
+    width = max(990.0, left + right + 200)
+    height = max(275.0, 19.8 * len(rows) + 132)
+    aw, ah = width - left - right, height - top - bottom
+    pitch = ah / max(1, len(rows))
+    svg = Svg(width, height)
+    svg.text(left + aw / 2, pad + title_px, title, title_px, anchor="middle")
+    # the bars: one path per class, in cycles along x (scaled into the axes), rows of 0.8
+    # pitch; no two rectangles overlap (edges on whole pixels: anti-aliased, two adjacent
+    # rectangles leave a light seam between them)
+    svg.add(f'<g transform="translate({left:.1f} {top:.1f}) scale({aw / total:.9g} 1)" '
+            'shape-rendering="crispEdges">')
     for cls, color in CLASS_COLORS.items():
-        spans = [(x, w, i) for i in range(len(rows)) for x, w in bars[(i, cls)]]
-        if not spans:
-            continue
-        x, w, i = (np.array(v, float) for v in zip(*spans))
-        verts = np.empty((len(x), 4, 2))
-        verts[:, 0, 0] = verts[:, 1, 0] = x
-        verts[:, 2, 0] = verts[:, 3, 0] = x + w
-        verts[:, 0, 1] = verts[:, 3, 1] = i - 0.4
-        verts[:, 1, 1] = verts[:, 2, 1] = i - 0.4 + 0.8
-        ax.add_collection(PolyCollection(verts, color=color, linewidth=0), autolim=False)
-    # the rows' labels as texts and their tick marks as one line of markers, placed as the
-    # axis would place them: 60 axis ticks (each two lines and two texts, all measured again
-    # at every draw) cost ~1/3 of the rest of this function
-    tick = rcParams["ytick.major.size"]
-    ax.set_yticks([])
-    ax.plot(np.zeros(len(rows)), range(len(rows)), linestyle="", marker=TICKLEFT,
-            markersize=tick, markeredgewidth=rcParams["ytick.major.width"],
-            color=rcParams["ytick.color"], transform=ax.get_yaxis_transform(), clip_on=False)
-    transform, va, ha = ax.get_yaxis_text1_transform(tick + rcParams["ytick.major.pad"])
-    labels = [ax.text(0, i, f"core{c} {e.upper()}", fontsize=6, transform=transform,
-                      va=va, ha=ha) for i, (c, e) in enumerate(rows)]
-    ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlim(0, max(1, timing.total_cycles))
-    ax.set_xlabel("cycle")
-    legend = ax.legend(handles=[Patch(color=c, label=k) for k, c in CLASS_COLORS.items()],
-                       fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title(title, fontsize=9)
-    # margins from the measured sizes of the labels around the axes, in pixels: the
-    # constrained layout engine measured every tick label many times and drew the figure
-    # twice (a third of this function's time with 60 rows)
-    r, pt = canvas.get_renderer(), fig.dpi / 72
-    left = (max((t.get_window_extent(r).width for t in labels), default=0)
-            + (tick + rcParams["ytick.major.pad"]) * pt)
-    bottom = (ax.get_xticklabels()[0].get_window_extent(r).height
-              + (rcParams["xtick.major.size"] + rcParams["xtick.major.pad"]) * pt
-              + ax.xaxis.labelpad * pt + ax.xaxis.label.get_window_extent(r).height)
-    top = ax.title.get_window_extent(r).height + rcParams["axes.titlepad"] * pt
-    right = legend.get_window_extent(r).width + legend.borderaxespad * 7 * pt
-    pad = 4 * pt
-    fig.subplots_adjust(left=(left + pad) / fig.bbox.width,
-                        right=1 - (right + pad) / fig.bbox.width,
-                        bottom=(bottom + pad) / fig.bbox.height,
-                        top=1 - (top + pad) / fig.bbox.height)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=GANTT_DPI)
-    return buf.getvalue()
+        if bars[cls]:
+            d = "".join(f"M{x} {(i + 0.1) * pitch:.1f}h{w}v{0.8 * pitch:.1f}h{-w}z"
+                        for i, x, w in bars[cls])
+            svg.add(f'<path fill="{color}" d="{d}"/>')
+    svg.add("</g>")
+    svg.rect(left, top, aw, ah)
+    # row labels and their ticks
+    svg.add('<path stroke="black" stroke-width="0.8" d="' + "".join(
+        f"M{left - tick_len:.1f} {top + (i + 0.5) * pitch:.1f}h{tick_len}"
+        for i in range(len(rows))) + '"/>')
+    for i, t in enumerate(labels):
+        svg.text(left - tick_len - 3, top + (i + 0.5) * pitch, t, label_px, anchor="end",
+                 baseline="central")
+    # the cycle axis
+    ticks = nice_ticks(total)
+    for v, t in zip(ticks, tick_labels(ticks)):
+        x = left + aw * v / total
+        svg.line(x, top + ah, x, top + ah + tick_len)
+        svg.text(x, top + ah + tick_len + tick_px, t, tick_px, anchor="middle")
+    svg.text(left + aw / 2, top + ah + tick_len + 2 * tick_px + 6, "cycle", tick_px,
+             anchor="middle")
+    # the legend, beside the axes' top right corner
+    lx = left + aw + pad
+    svg.rect(lx, top, legend_w, 16 * len(CLASS_COLORS) + 6, fill="white", stroke="#cccccc")
+    for k, (cls, color) in enumerate(CLASS_COLORS.items()):
+        y = top + 6 + 16 * k
+        svg.rect(lx + 6, y, 20, 10, fill=color, stroke="none")
+        svg.text(lx + 32, y + 5, cls, legend_px, baseline="central")
+    return svg.to_bytes()
 
 
-__all__ = ["gantt_png", "trace_events", "timeline_json", "DEFAULT_MAX_EVENTS", "NOC_PID", "DRAM_PID",
+__all__ = ["gantt_svg", "trace_events", "timeline_json", "DEFAULT_MAX_EVENTS", "NOC_PID", "DRAM_PID",
            "LINKS_PID", "PORTS_PID", "BUSES_PID", "ENGINE_TID"]

@@ -1,11 +1,14 @@
 """`neurosim run`: outputs, re-mapping on --set chip.cores=N, and one-line errors for
 impossible mappings (exit code 2)."""
 import json
+from xml.etree import ElementTree
 
 import pytest
 import yaml
 
 from neurosim import api
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 TINY = {
     "name": "tiny", "time_steps": 2, "batch": 2,
@@ -74,23 +77,35 @@ def test_run_writes_outputs_and_prints_summary(cli, tmp_path):
 
 
 def test_run_out_draws_the_noc_link_heat_map(cli, tmp_path):
-    # with the cycle-level NoC (the default) --out also holds noc_links.png, a PNG of the
-    # mesh; the ideal NoC has no link statistics, so no heat map, and a rerun into the same
-    # directory replaces the earlier one whole
+    # with the cycle-level NoC (the default) --out also holds noc_links.svg, an SVG of the
+    # mesh (an arrow per directed link); the ideal NoC has no link statistics, so no heat
+    # map, and a rerun into the same directory replaces the earlier one whole
     wl = write(tmp_path, TINY)
     out = tmp_path / "out"
     rc, stdout, stderr = cli("run", "paper-20core", wl, "--out", out)
     assert rc == 0, stderr
-    png = (out / "noc_links.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
-    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    root = ElementTree.parse(out / "noc_links.svg").getroot()
+    width, height = int(root.get("width")), int(root.get("height"))
     assert width > height > 100    # the 5 x 4 mesh and its colour bar: wider than high
-    assert "noc_links.png" in stdout
+    assert len(root.findall(f"{SVG}polygon")) == 2 * (4 * 4 + 5 * 3)   # directed links
+    assert "noc_links.svg" in stdout
     rc, stdout, stderr = cli("run", "paper-20core", wl, "--set", "noc.model=ideal", "--out",
                              out)
     assert rc == 0, stderr
-    assert (out / "summary.json").is_file() and not (out / "noc_links.png").exists()
-    assert "noc_links.png" not in stdout
+    assert (out / "summary.json").is_file() and not (out / "noc_links.svg").exists()
+    assert "noc_links.svg" not in stdout
+
+
+def test_run_out_replaces_a_directory_of_earlier_png_plots(cli, tmp_path):
+    # the plots were PNGs before: a directory holding them is a run's output too
+    wl = write(tmp_path, TINY)
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("stats.json", "gantt.png", "noc_links.png"):
+        (out / name).write_bytes(b"old")
+    rc, stdout, stderr = cli("run", "single-core", wl, "--out", out)
+    assert rc == 0, stderr
+    assert not (out / "gantt.png").exists() and (out / "gantt.svg").is_file()
 
 
 @pytest.mark.parametrize("n", [1, 3, 5])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..api import RUN_OUTPUT_FILES
+from ..api import RUN_OUTPUT_FILES, RUN_OUTPUT_REPLACEABLE
 from ..fileio import OutputDir, OutputFile
 from ..timeline import DEFAULT_MAX_EVENTS
 
@@ -15,10 +15,10 @@ def register(sub) -> None:
     p.add_argument("arch", help="arch config (path or name in arch_configs/)")
     p.add_argument("workload", help="workload YAML (path or name in workloads/)")
     add_set(p)
-    p.add_argument("--out", metavar="DIR", type=OutputDir.holding(RUN_OUTPUT_FILES), help="write stats.json, stats.csv, summary.json, "
-                   "placement.json, critical_path.json and gantt.png (the engines' cycles "
-                   "by class) here, and noc_links.png (link utilisation heat map) with the "
-                   "cycle-level NoC")
+    p.add_argument("--out", metavar="DIR", type=OutputDir.holding(RUN_OUTPUT_REPLACEABLE),
+                   help="write stats.json, stats.csv, summary.json, placement.json, "
+                   "critical_path.json and gantt.svg (the engines' cycles by class) here, "
+                   "and noc_links.svg (link utilisation heat map) with the cycle-level NoC")
     p.add_argument("--timeline", metavar="FILE", type=OutputFile, help="write the step's "
                    "timeline here in the Chrome trace-event format (Perfetto UI, "
                    "chrome://tracing): a track per engine of each core, a utilisation "

@@ -1,12 +1,11 @@
 """The link utilisation heat map of the cycle-level NoC (``neurosim run --out DIR`` writes it
-as ``noc_links.png``; ``docs/noc.md``): the mesh of ``docs/microarchitecture.md`` 6.1 drawn
-with matplotlib (Agg backend, no display needed)."""
+as ``noc_links.svg``; ``docs/noc.md``): the mesh of ``docs/microarchitecture.md`` 6.1 drawn
+as SVG (:mod:`neurosim.svg`)."""
 from __future__ import annotations
 
 from .topology import Mesh
 
-DPI = 110
-PITCH = 1.2 * DPI       # pixels between neighbouring routers
+PITCH = 132             # pixels between neighbouring routers
 HALF = 0.16             # half the size of a router square (mesh pitch 1)
 # a link's arrow from its start, in (along the link, to its right) units of the pitch: a
 # shaft 0.05 wide, a head 0.11 wide and 0.09 long, the head inside the length
@@ -29,89 +28,84 @@ def _arrows(links):
             + shape[None, :, 1:] * right[:, None, :])
 
 
-def link_heatmap_png(noc: dict, mesh: Mesh, title: str = "") -> bytes:
+def link_heatmap_svg(noc: dict, mesh: Mesh, title: str = "") -> bytes:
     """``neurosim run --out`` with the cycle-level NoC: the mesh with every directed
     router-to-router link drawn as an arrow coloured by its utilisation (flits / cycles, from
     ``TimingResult.extra["memsys"]["noc"]["links"]``); the two directions of a link side by
-    side (each on its right-hand side of the line between the routers). Returns PNG bytes."""
-    import io
-
-    import numpy as np
-    from matplotlib import colormaps, rcParams
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.collections import PolyCollection
-    from matplotlib.colors import Normalize
-    from matplotlib.figure import Figure
+    side (each on its right-hand side of the line between the routers). Returns SVG bytes."""
+    from ..svg import VIRIDIS, Svg, nice_ticks, text_width, tick_labels, viridis
 
     links = noc["links"]
-    util = np.array([link["utilization"] for link in links], float)
-    norm = Normalize(0.0, max(util.max(initial=0.0), 1e-9))
-    cmap = colormaps["viridis"]
+    util = [link["utilization"] for link in links]
+    top_util = max(util, default=0.0) or 1.0     # (no busy link: a scale of 0 to 1)
     cols, rows = mesh.cols, mesh.rows
-    fig = Figure(dpi=DPI)
-    canvas = FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.1, 0.1, 0.6, 0.8))           # placed below
-    cax = fig.add_axes((0.8, 0.1, 0.05, 0.8))
-    # one collection for the routers and one for the links (not a patch each: each patch
-    # builds its own path and transforms at every draw)
-    xy = np.array([mesh.xy(n) for n in range(mesh.nodes)], float)
-    ctrl = np.isin(np.arange(mesh.nodes), mesh.dram_nodes)
-    ax.add_collection(PolyCollection(
-        xy[:, None, :] + HALF * np.array([(-1, -1), (1, -1), (1, 1), (-1, 1)]),
-        facecolors="#f2f2f2", edgecolors=np.where(ctrl, "#c05030", "#555555"),
-        linewidths=np.where(ctrl, 2.0, 0.8), joinstyle="miter", zorder=2), autolim=False)
-    for n, (x, y) in enumerate(xy):
-        ax.text(x, y, str(n), ha="center", va="center", fontsize=7, zorder=3)
-    if links:
-        ax.add_collection(PolyCollection(_arrows(links), facecolors=cmap(norm(util)),
-                                         edgecolors="face", linewidths=1.0, zorder=1),
-                          autolim=False)
-    ax.set_xlim(-0.6, cols - 0.4)
-    ax.set_ylim(rows - 0.4, -0.6)                     # y grows southwards (spec 6.1)
-    ax.set_aspect("equal")
-    ax.set_xticks(range(cols))
-    ax.set_yticks(range(rows))
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax,
-                 label="link utilisation (flits / cycle)")
-    ax.set_title(title or "NoC link utilisation", fontsize=9)
-
-    # The figure's size and the axes' places from the measured sizes of the labels, in
-    # pixels (the constrained layout engine drew the figure twice and left a long title or
-    # colour bar label clipped on a small mesh): the map at PITCH per router, the colour
-    # bar at 0.8 of its height (at least its label's length) to its right; the map at the
-    # top, so a title wider than the map passes above the colour bar.
-    r, pt = canvas.get_renderer(), DPI / 72
-    pad, tick = 4 * pt, (rcParams["xtick.major.size"] + rcParams["xtick.major.pad"]) * pt
-
-    def size(text):
-        box = text.get_window_extent(r)
-        return box.width, box.height
-
+    title = title or "NoC link utilisation"
+    bar_label = "link utilisation (flits / cycle)"
+    # font sizes and margins in pixels; the map at PITCH per router, the colour bar at 0.8
+    # of its height (at least its label's length) to its right; a title wider than the
+    # map passes above the colour bar
+    title_px, tick_px, label_px, node_px, tick_len, pad = 12, 12, 12, 9, 5, 6
+    ticks = nice_ticks(top_util)
+    bar_ticks = tick_labels(ticks)
     map_w, map_h = (cols + 0.2) * PITCH, (rows + 0.2) * PITCH
-    title_w, title_h = size(ax.title)
-    left = (pad + size(ax.yaxis.label)[0] + ax.yaxis.labelpad * pt + tick
-            + max(size(t)[0] for t in ax.get_yticklabels()))
-    bottom = (pad + size(ax.xaxis.label)[1] + ax.xaxis.labelpad * pt + tick
-              + max(size(t)[1] for t in ax.get_xticklabels()))
-    top = title_h + rcParams["axes.titlepad"] * pt + pad
-    bar_w, gap = 0.25 * DPI, 0.3 * DPI
-    right = (gap + bar_w + tick + max(size(t)[0] for t in cax.get_yticklabels())
-             + cax.yaxis.labelpad * pt + size(cax.yaxis.label)[0] + pad)
-    height = max(map_h, (size(cax.yaxis.label)[1] + 2 * pad) / 0.8)
-    centre = max(left + map_w / 2, title_w / 2 + pad)  # room for the title over the map
-    fig_w = round(max(centre + map_w / 2 + right, centre + title_w / 2 + pad))
-    fig_h = round(bottom + height + top)
-    fig.set_size_inches(fig_w / DPI, fig_h / DPI)
-    ax.set_position(((centre - map_w / 2) / fig_w, (bottom + height - map_h) / fig_h,
-                     map_w / fig_w, map_h / fig_h))
-    cax.set_position(((centre + map_w / 2 + gap) / fig_w, (bottom + 0.1 * height) / fig_h,
-                      bar_w / fig_w, 0.8 * height / fig_h))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    return buf.getvalue()
+    left = pad + label_px + 12 + tick_len + text_width(str(rows - 1), tick_px) + 4
+    bottom = pad + label_px + 6 + tick_len + tick_px + 4
+    top = pad + title_px + 10
+    bar_w, gap = 27.5, 33.0
+    right = (gap + bar_w + tick_len + 4 + max(text_width(t, tick_px) for t in bar_ticks)
+             + 8 + label_px + pad)
+    height = max(map_h, (text_width(bar_label, label_px) + 2 * pad) / 0.8)
+    title_w = text_width(title, title_px)
+    centre = max(left + map_w / 2, title_w / 2 + pad)
+    svg = Svg(max(centre + map_w / 2 + right, centre + title_w / 2 + pad),
+              bottom + height + top)
+    ox, oy = centre - map_w / 2, top + height - map_h    # the map's top left corner
+
+    def px(x, y):          # mesh coordinates (x east, y south) -> pixels
+        return ox + (x + 0.6) * PITCH, oy + (y + 0.6) * PITCH
+
+    svg.text(centre, pad + title_px, title, title_px, anchor="middle")
+    for a, u in zip(_arrows(links), util) if links else ():
+        pts = " ".join("{:.1f},{:.1f}".format(*px(x, y)) for x, y in a)
+        svg.add(f'<polygon points="{pts}" fill="{viridis(u / top_util)}"/>')
+    for n in range(mesh.nodes):
+        x, y = px(*mesh.xy(n))
+        ctrl = n in mesh.dram_nodes
+        svg.rect(x - HALF * PITCH, y - HALF * PITCH, 2 * HALF * PITCH, 2 * HALF * PITCH,
+                 fill="#f2f2f2", stroke="#c05030" if ctrl else "#555555",
+                 stroke_width=2.0 if ctrl else 0.8)
+        svg.text(x, y, str(n), node_px, anchor="middle", baseline="central")
+    # axes: the frame, x and y ticks at the routers' columns and rows
+    svg.rect(ox, oy, map_w, map_h)
+    for k in range(cols):
+        x, _ = px(k, 0)
+        svg.line(x, oy + map_h, x, oy + map_h + tick_len)
+        svg.text(x, oy + map_h + tick_len + tick_px, str(k), tick_px, anchor="middle")
+    for k in range(rows):
+        _, y = px(0, k)
+        svg.line(ox - tick_len, y, ox, y)
+        svg.text(ox - tick_len - 3, y, str(k), tick_px, anchor="end", baseline="central")
+    svg.text(ox + map_w / 2, oy + map_h + tick_len + 2 * tick_px + 6, "x", label_px,
+             anchor="middle")
+    svg.text(ox - tick_len - 12 - text_width(str(rows - 1), tick_px), oy + map_h / 2, "y",
+             label_px, anchor="middle", rotate=-90)
+    # the colour bar: a gradient through the colour map's points, ticks on its right
+    bx, bh = centre + map_w / 2 + gap, 0.8 * height
+    by = top + 0.1 * height
+    stops = "".join(f'<stop offset="{k / (len(VIRIDIS) - 1):.4f}" stop-color="{c}"/>'
+                    for k, c in enumerate(VIRIDIS))
+    svg.add(f'<defs><linearGradient id="bar" x1="0" y1="1" x2="0" y2="0">{stops}'
+            "</linearGradient></defs>")
+    svg.add(f'<rect x="{bx:.1f}" y="{by:.1f}" width="{bar_w:.1f}" height="{bh:.1f}" '
+            'fill="url(#bar)" stroke="black" stroke-width="0.8"/>')
+    for v, t in zip(ticks, bar_ticks):
+        y = by + bh * (1 - v / top_util)
+        svg.line(bx + bar_w, y, bx + bar_w + tick_len, y)
+        svg.text(bx + bar_w + tick_len + 3, y, t, tick_px, baseline="central")
+    lx = bx + bar_w + tick_len + 4 + max(text_width(t, tick_px) for t in bar_ticks) + 8
+    svg.text(lx + label_px / 2, by + bh / 2, bar_label, label_px, anchor="middle",
+             baseline="central", rotate=-90)
+    return svg.to_bytes()
 
 
-__all__ = ["link_heatmap_png"]
+__all__ = ["link_heatmap_svg"]
