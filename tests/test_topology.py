@@ -51,11 +51,16 @@ def test_multicast_chain_order():
 
 @pytest.mark.parametrize("cols, rows", [(5, 4), (4, 4), (1, 3), (3, 1)])
 def test_the_noc_kernel_routes_as_the_topology(cols, rows):
-    """noc.noc_route (the numba kernel's XY step) takes the same ports as Mesh.route."""
+    """The NoC kernel's route table takes the same ports as Mesh.route, and the
+    destination endpoint's own port (0 or 5) at its router."""
     m = Mesh(cols, rows)
+    cfg = load_arch("paper-20core", [f"chip.mesh.cols={cols}", f"chip.mesh.rows={rows}",
+                                     f"chip.cores={cols * rows}"])
+    table = noc.make_noc_state(cfg).route
+    assert table.shape == (m.nodes, 2 * m.nodes)
     for a in range(m.nodes):
         for b in range(m.nodes):
             for port in (PORT_CORE, PORT_DRAM):
                 ep = noc.endpoint(b, port)
                 for r, o in m.route(a, b):
-                    assert noc.noc_route(cols, r, ep) == (o if o >= 0 else port)
+                    assert table[r, ep] == (o if o >= 0 else port)

@@ -230,10 +230,15 @@ def make_noc_state(cfg) -> NocState:
 
 @lru_cache(maxsize=16)
 def _route_table(cols: int, rows: int) -> np.ndarray:
-    """:func:`noc_route` from every router to every endpoint of a cols x rows mesh (built
-    once per shape: 800 dispatcher calls on a 20-core mesh, for every simulation)."""
-    R = cols * rows
-    return np.array([[noc_route(cols, r, e) for e in range(2 * R)] for r in range(R)],
+    """XY routing (spec 6.1, :meth:`Mesh.next_port`): the output port at every router
+    towards every endpoint of a cols x rows mesh, the endpoint's own port (0 or 5) at its
+    router. The kernels route by this table (built once per shape)."""
+    mesh = Mesh(cols, rows)
+
+    def port(r, e):
+        o = mesh.next_port(r, e >> 1)
+        return o if o >= 0 else PORT_DRAM if e & 1 else PORT_CORE
+    return np.array([[port(r, e) for e in range(2 * mesh.nodes)] for r in range(mesh.nodes)],
                     np.int64)
 
 
@@ -266,27 +271,6 @@ def endpoint(node: int, port: int) -> int:
 # per value (``islip`` is compiled for the VC allocator's ``QV`` and for the switch
 # allocator's literal ``NPORTS``: kept, its loops over 6 ports then unroll: 7.2 us/cycle on
 # bench_kernels' uniform 0.30 row, 7.5 with ``np.int64(NPORTS)``).
-
-
-@njit(cache=True, _nrt=False)
-def noc_route(cols, r, dst_ep):
-    """XY routing: the output port at router r towards endpoint dst_ep."""
-    d = dst_ep >> 1
-    x = r % cols
-    xd = d % cols
-    if xd > x:
-        return 2
-    if xd < x:
-        return 4
-    y = r // cols
-    yd = d // cols
-    if yd > y:
-        return 3
-    if yd < y:
-        return 1
-    if dst_ep & 1:
-        return 5
-    return 0
 
 
 @njit(cache=True, _nrt=False, no_cpython_wrapper=True)

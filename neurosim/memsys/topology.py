@@ -5,9 +5,8 @@ multicast chain visits its destinations.
 
 Everything in neurosim that needs the geometry of the mesh asks :class:`Mesh` (the mapper,
 both memory systems, their statistics, characterisation and the validation checks), except
-:mod:`neurosim.reference`, which reads the spec on its own. The NoC kernel
-(:func:`neurosim.memsys.noc.noc_route`) takes the same XY step inside numba;
-``tests/test_topology.py`` checks it against :meth:`Mesh.route` on every pair of nodes.
+:mod:`neurosim.reference`, which reads the spec on its own. The NoC kernel routes by a
+table built from :meth:`Mesh.next_port` (``neurosim.memsys.noc._route_table``).
 """
 from __future__ import annotations
 
