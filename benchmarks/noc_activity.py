@@ -51,12 +51,12 @@ EDITS = [
     ("memsys/noc.py",
      "    if sc[1] > 0 or sc[2] > 0:\n        _ni_cycle(P, N, c, pb)\n"
      "    for r in range(rs.shape[0]):\n"
-     "        if rs[r, RS_NLOAD] > 0 and rs[r, RS_WAKE] <= c:\n"
+     "        if rs[r, RS_WAKE] <= c:       # (INF once it is empty: see _credit_to)\n"
      "            _router_cycle(P, N, r, c, pb)",
      "    sc[4] += 1\n    if sc[1] > 0 or sc[2] > 0:\n        sc[5] += 1\n"
      "        _ni_cycle(P, N, c, pb)\n    any_r = 0\n    for r in range(rs.shape[0]):\n"
      "        if rs[r, RS_NLOAD] > 0:\n            sc[8] += 1\n"
-     "        if rs[r, RS_NLOAD] > 0 and rs[r, RS_WAKE] <= c:\n            sc[6] += 1\n"
+     "        if rs[r, RS_WAKE] <= c:\n            sc[6] += 1\n"
      "            any_r = 1\n            _router_cycle(P, N, r, c, pb)\n    sc[7] += any_r"),
     ("memsys/cycle.py",
      "                if dm.dram_channel_due(D, ch, c):\n                    n0 = cf_cnt[ch]",

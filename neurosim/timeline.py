@@ -281,13 +281,22 @@ def gantt_svg(timing, title: str, max_rows: int = 96) -> bytes:
     svg.text(left + aw / 2, pad + title_px, title, title_px, anchor="middle")
     # the bars: one path per class, in cycles along x (scaled into the axes), rows of 0.8
     # pitch; no two rectangles overlap (edges on whole pixels: anti-aliased, two adjacent
-    # rectangles leave a light seam between them)
+    # rectangles leave a light seam between them); a span that starts where the row's
+    # previous one of its class ended extends it (one rectangle: busy tiles back to back)
     svg.add(f'<g transform="translate({left:.1f} {top:.1f}) scale({aw / total:.9g} 1)" '
             'shape-rendering="crispEdges">')
     for cls, color in CLASS_COLORS.items():
-        if bars[cls]:
+        spans, last = [], {}
+        for i, x, w in bars[cls]:
+            k = last.get(i)
+            if k is not None and spans[k][1] + spans[k][2] == x:
+                spans[k][2] += w
+            else:
+                last[i] = len(spans)
+                spans.append([i, x, w])
+        if spans:
             d = "".join(f"M{x} {(i + 0.1) * pitch:.1f}h{w}v{0.8 * pitch:.1f}h{-w}z"
-                        for i, x, w in bars[cls])
+                        for i, x, w in spans)
             svg.add(f'<path fill="{color}" d="{d}"/>')
     svg.add("</g>")
     svg.rect(left, top, aw, ah)

@@ -55,11 +55,13 @@ def tile(kind, core, ready, start, end, wait="wait_dep", bank_stalls=0):
 
 def test_gantt_draws_each_class_where_the_tiles_spent_it():
     # core 0 FP: waits on a dependency 0-10, waits for DRAM 10-12, busy 12-18 and a bank
-    # stall 18-20; core 1 WG: busy 0-5, waits on the NoC 5-30, busy 30-40
-    timing = TimingResult(total_cycles=40, tiles=[
+    # stall 18-20; core 1 WG: busy 0-5, waits on the NoC 5-30, busy 30-40 and 40-45 (two
+    # tiles back to back: one rectangle)
+    timing = TimingResult(total_cycles=45, tiles=[
         tile("FP", 0, 10, 12, 20, bank_stalls=2),
         tile("WG", 1, 0, 0, 5),
-        tile("WG", 1, 30, 30, 40, wait="wait_noc")])
+        tile("WG", 1, 30, 30, 40, wait="wait_noc"),
+        tile("WG", 1, 40, 40, 45)])
     root = ElementTree.fromstring(gantt_svg(timing, "a & b < c"))
     spans = {}
     for path in root.iter(f"{NS}path"):
@@ -69,7 +71,7 @@ def test_gantt_draws_each_class_where_the_tiles_spent_it():
             spans[cls] = [(int(x), int(w)) for x, w in
                           re.findall(r"M(-?\d+) [\d.]+h(-?\d+)", path.get("d"))]
     assert spans == {"wait_dep": [(0, 10)], "wait_dram": [(10, 2)],
-                     "busy": [(0, 5), (12, 6), (30, 10)], "bank_stall": [(18, 2)],
+                     "busy": [(0, 5), (12, 6), (30, 15)], "bank_stall": [(18, 2)],
                      "wait_noc": [(5, 25)]}
     texts = [t.text for t in root.iter(f"{NS}text")]
     assert "a & b < c" in texts                       # escaped in the file, read back
