@@ -258,8 +258,7 @@ def write_outputs(result: RunResult, out_dir, gantt: bool = False) -> list:
         files["gantt.svg"] = gantt_svg(result.timing, f"{result.workload.name} on "
                                        f"{result.arch.name}: {result.timing.total_cycles:,} "
                                        "cycles")
-    return write_directory(out_dir, files,
-                           replaceable=RUN_OUTPUT_REPLACEABLE)
+    return write_directory(out_dir, files, replaceable=RUN_OUTPUT_REPLACEABLE)
 
 
 def write_text(path, text: str) -> Path:
