@@ -288,103 +288,117 @@ class ScheduleEstimate:
                           for row in rows)
         free = [[0.0] * n_nodes for _ in range(ENG)]   # engine -> core -> free at
         bpwg_end = {}       # sample -> per core: end of its last BP or WG tile
-        wg_last = {}        # (layer, part index) -> its last WG end (+ message if not root)
-        fwd = ([(t, name) for t in range(T) for name in names] if pipe else
-               [(t, name) for name in names for t in range(T)])
-        back = ([(t, name) for t in range(T - 1, -1, -1) for name in reversed(names)] if pipe
-                else [(t, name) for name in reversed(names) for t in range(T - 1, -1, -1)])
+        # Layers by index (lists, not dicts keyed by (layer, t): the loops below run per
+        # sample, step, layer and part). Producers / consumers as layer indices.
+        L = len(names)
+        at = {name: li for li, name in enumerate(names)}
+        prod = [[at[m] for m in self.producers[name]] for name in names]
+        cons = [[at[m] for m in self.consumers[name]] for name in names]
+        lo = at[out_name]
+        # per layer and part index: its last WG end (+ message if not root), over replicas
+        wg_last = [[0.0] * max(len(parts[name]) for _, parts in reps) for name in names]
+        fwd = ([(t, li) for t in range(T) for li in range(L)] if pipe else
+               [(t, li) for li in range(L) for t in range(T)])
+        back = ([(t, li) for t in range(T - 1, -1, -1) for li in range(L - 1, -1, -1)] if pipe
+                else [(t, li) for li in range(L - 1, -1, -1) for t in range(T - 1, -1, -1)])
         fpf, bpf, wgf = free
         for rep, parts in reps:
+            # each phase's fields of every part, as plain tuples
+            rows = [parts[name] for name in names]
+            fp_rows = [[(r.core, r.load_fp_first, r.load_fp, r.fp) for r in rs] for rs in rows]
+            bp_rows = [[(r.core, r.saved_store, r.load_bp, r.bp, r.delta) for r in rs]
+                       for rs in rows]
+            wg_rows = [[(r.core, r.saved_in_store, r.load_wg, r.wg) for r in rs] for rs in rows]
+            oc = rows[lo][0].core
+            extra = msg if rep.index else 0.0
             for b in rep.samples:
                 done_bw = [0.0] * n_nodes
                 bpwg_end[b] = done_bw
                 admit = bpwg_end.get(b - S * R) if b - S * R >= 0 else None
                 seen = set()
                 # ---------------------------------------------------------- FP
-                fp_end = {}     # (layer, t) -> end of the layer's last part
-                fp_tile = {}    # (layer, t) -> [end of each part]
-                for t, name in fwd:
+                fp_end = [[0.0] * T for _ in range(L)]   # layer, t -> end of its last part
+                fp_tile = [[None] * T for _ in range(L)]  # layer, t -> end of each part
+                for t, li in fwd:
                     dep = 0.0
-                    for m in self.producers[name]:
-                        v = fp_end[(m, t if pipe else T - 1)] + msg
+                    tp = t if pipe else T - 1
+                    for m in prod[li]:
+                        v = fp_end[m][tp] + msg
                         if v > dep:
                             dep = v
                     last = 0.0
                     ends = []
-                    for row in parts[name]:
-                        c = row.core
-                        st = dep + (row.load_fp if t > 0 else row.load_fp_first)
+                    for c, ld_first, ld, length in fp_rows[li]:
+                        st = dep + (ld if t > 0 else ld_first)
                         if fpf[c] > st:
                             st = fpf[c]
                         if admit is not None and c not in seen:     # admission (3.2)
                             seen.add(c)
                             if admit[c] > st:
                                 st = admit[c]
-                        end = fpf[c] = st + row.fp
+                        end = fpf[c] = st + length
                         ends.append(end)
                         if end > last:
                             last = end
-                    fp_end[(name, t)] = last
-                    fp_tile[(name, t)] = ends
+                    fp_end[li][t] = last
+                    fp_tile[li][t] = ends
                 # ---------------------------------------------------------- LOSS, BP
-                oc = parts[out_name][0].core
-                st = max(fp_end[(out_name, T - 1)], bpf[oc])
+                st = max(fp_end[lo][T - 1], bpf[oc])
                 loss = bpf[oc] = st + loss_len
                 done_bw[oc] = loss
-                bp_end, bpd = {}, {}
-                for t, name in back:
-                    if name == out_name:
+                bp_end = [[0.0] * T for _ in range(L)]
+                bpd = [[None] * T for _ in range(L)]
+                for t, li in back:
+                    if li == lo:
                         dep = loss
                     else:
                         dep = 0.0
-                        for m in self.consumers[name]:
-                            v = bp_end[(m, t if pipe else 0)] + msg
+                        tc = t if pipe else 0
+                        for m in cons[li]:
+                            v = bp_end[m][tc] + msg
                             if v > dep:
                                 dep = v
                     last = 0.0
                     deltas = []
-                    ends = fp_tile[(name, t)]
-                    for i, row in enumerate(parts[name]):
-                        c = row.core
+                    ends = fp_tile[li][t]
+                    for i, (c, saved_store, ld, length, delta) in enumerate(bp_rows[li]):
                         ready = dep
-                        if row.saved_store and ends[i] + row.saved_store > ready:
-                            ready = ends[i] + row.saved_store
-                        st = ready + row.load_bp
+                        if saved_store and ends[i] + saved_store > ready:
+                            ready = ends[i] + saved_store
+                        st = ready + ld
                         if bpf[c] > st:
                             st = bpf[c]
-                        end = bpf[c] = st + row.bp
-                        deltas.append(st + row.delta if overlap else end)
+                        end = bpf[c] = st + length
+                        deltas.append(st + delta if overlap else end)
                         if end > last:
                             last = end
                         if end > done_bw[c]:
                             done_bw[c] = end
-                    bp_end[(name, t)] = last
-                    bpd[(name, t)] = deltas
+                    bp_end[li][t] = last
+                    bpd[li][t] = deltas
                 # ---------------------------------------------------------- WG
-                extra = msg if rep.index else 0.0
-                for t, name in back:
-                    deltas = bpd[(name, t)]
-                    ends = fp_tile[(name, t)]
-                    for i, row in enumerate(parts[name]):
-                        c = row.core
+                for t, li in back:
+                    deltas = bpd[li][t]
+                    ends = fp_tile[li][t]
+                    wl = wg_last[li]
+                    for i, (c, saved_in_store, ld, length) in enumerate(wg_rows[li]):
                         ready = deltas[i]
-                        if row.saved_in_store and ends[i] + row.saved_in_store > ready:
-                            ready = ends[i] + row.saved_in_store
-                        st = ready + row.load_wg
+                        if saved_in_store and ends[i] + saved_in_store > ready:
+                            ready = ends[i] + saved_in_store
+                        st = ready + ld
                         if wgf[c] > st:
                             st = wgf[c]
-                        end = wgf[c] = st + row.wg
+                        end = wgf[c] = st + length
                         if end > done_bw[c]:
                             done_bw[c] = end
-                        key = (name, i)
-                        if end + extra > wg_last.get(key, 0.0):
-                            wg_last[key] = end + extra
+                        if end + extra > wl[i]:
+                            wl[i] = end + extra
         # ---------------------------------------------------------- UPD (root replica)
         rep, parts = reps[0]
-        for name in names:
+        for li, name in enumerate(names):
             for i, row in enumerate(parts[name]):
                 c = row.core
-                st = max(wg_last.get((name, i), 0.0) + row.load_upd, wgf[c])
+                st = max(wg_last[li][i] + row.load_upd, wgf[c])
                 wgf[c] = st + row.upd
         makespan = max(max(f) for f in free)
         return makespan
