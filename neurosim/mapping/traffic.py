@@ -9,12 +9,18 @@ def spilled_transfers(name: str, samples: int, T: int, root: bool) -> tuple:
     """(loads, stores) of one part's spilled tensor ``name`` in one training step, by the
     table of spec 5.2, for a replica processing ``samples`` samples (``root``: it runs UPD)."""
     n, u = samples * T, int(root)
-    return {"W": (2 * n + u, u),                       # FP, BP, UPD / UPD
-            "GW": (n + u, n),                          # WG, UPD / WG
-            "M": (u, u),                               # UPD / UPD
-            "U": (samples * (T - 1), samples * (T - 1)),  # FP t>0 / FP t<T-1
-            "saved": (n, n),                           # BP / FP
-            "saved_in": (n, n)}.get(name, (0, 0))      # WG / FP
+    # (tests, not a table built per call: the mapper asks ~200 k times per layout search)
+    if name == "W":
+        return 2 * n + u, u                            # FP, BP, UPD / UPD
+    if name == "GW":
+        return n + u, n                                # WG, UPD / WG
+    if name == "M":
+        return u, u                                    # UPD / UPD
+    if name == "U":
+        return samples * (T - 1), samples * (T - 1)    # FP t>0 / FP t<T-1
+    if name == "saved" or name == "saved_in":
+        return n, n                                    # BP / FP, WG / FP
+    return 0, 0
 
 
 def transfer_bytes(nbytes: int, burst: int) -> int:
