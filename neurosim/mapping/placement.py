@@ -256,11 +256,13 @@ def _place_core(arch, network, parts, root, tensor_sizes, held, instances, dram_
             work = frame
         cands = []   # (part, tensor, instance bytes, instances held)
         for group in (PERSISTENT_TENSORS, PER_STEP_TENSORS):
+            here = [name for name in group if TENSORS[name][0] == buf]
             for p in parts:
-                for name in group:
-                    if name in sizes[id(p)] and TENSORS[name][0] == buf:
+                sz = sizes[id(p)]
+                for name in here:
+                    if name in sz:
                         n = held if name in PER_STEP_TENSORS else 1
-                        cands.append((p, name, sizes[id(p)][name], n))
+                        cands.append((p, name, sz[name], n))
         spilled = {(id(p), name) for p, name, _, _ in cands}
         # the staging region: the largest sum of one part's spilled instances
         spill_sum = {id(p): 0 for p in parts}

@@ -2,7 +2,7 @@
 spilled tensor of a part, and the exact DRAM bytes of a placement."""
 from __future__ import annotations
 
-from .footprint import TENSORS, cdiv, reads_input
+from .footprint import TENSORS, reads_input
 
 
 def spilled_transfers(name: str, samples: int, T: int, root: bool) -> tuple:
@@ -25,7 +25,7 @@ def spilled_transfers(name: str, samples: int, T: int, root: bool) -> tuple:
 
 def transfer_bytes(nbytes: int, burst: int) -> int:
     """DRAM bytes one transfer moves: whole bursts from a burst-aligned address."""
-    return cdiv(nbytes, burst) * burst if nbytes > 0 else 0
+    return -(-int(nbytes) // int(burst)) * burst if nbytes > 0 else 0   # (cdiv, inlined)
 
 
 def placement_traffic(placement, network, time_steps: int, burst: int) -> dict:
