@@ -9,7 +9,7 @@ def spilled_transfers(name: str, samples: int, T: int, root: bool) -> tuple:
     """(loads, stores) of one part's spilled tensor ``name`` in one training step, by the
     table of spec 5.2, for a replica processing ``samples`` samples (``root``: it runs UPD)."""
     n, u = samples * T, int(root)
-    # (tests, not a table built per call: the mapper asks ~200 k times per layout search)
+    # (comparisons, not a table built per call: the mapper asks ~200 k times per search)
     if name == "W":
         return 2 * n + u, u                            # FP, BP, UPD / UPD
     if name == "GW":
