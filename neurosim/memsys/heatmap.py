@@ -48,7 +48,8 @@ def link_heatmap_svg(noc: dict, mesh: Mesh, title: str = "") -> bytes:
     ticks = nice_ticks(top_util)
     bar_ticks = tick_labels(ticks)
     map_w, map_h = (cols + 0.2) * PITCH, (rows + 0.2) * PITCH
-    left = pad + label_px + 12 + tick_len + text_width(str(rows - 1), tick_px) + 4
+    ytick_w = text_width(str(rows - 1), tick_px)       # the widest y tick label
+    left = pad + label_px + 12 + tick_len + ytick_w + 4
     bottom = pad + label_px + 6 + tick_len + tick_px + 4
     top = pad + title_px + 10
     bar_w, gap = 27.5, 33.0
@@ -87,7 +88,7 @@ def link_heatmap_svg(noc: dict, mesh: Mesh, title: str = "") -> bytes:
         svg.text(ox - tick_len - 3, y, str(k), tick_px, anchor="end", baseline="central")
     svg.text(ox + map_w / 2, oy + map_h + tick_len + 2 * tick_px + 6, "x", label_px,
              anchor="middle")
-    svg.text(ox - tick_len - 12 - text_width(str(rows - 1), tick_px), oy + map_h / 2, "y",
+    svg.text(ox - tick_len - 12 - ytick_w, oy + map_h / 2, "y",
              label_px, anchor="middle", rotate=-90)
     # the colour bar: a gradient through the colour map's points, ticks on its right
     bx, bh = centre + map_w / 2 + gap, 0.8 * height
@@ -96,8 +97,7 @@ def link_heatmap_svg(noc: dict, mesh: Mesh, title: str = "") -> bytes:
                     for k, c in enumerate(VIRIDIS))
     svg.add(f'<defs><linearGradient id="bar" x1="0" y1="1" x2="0" y2="0">{stops}'
             "</linearGradient></defs>")
-    svg.add(f'<rect x="{bx:.1f}" y="{by:.1f}" width="{bar_w:.1f}" height="{bh:.1f}" '
-            'fill="url(#bar)" stroke="black" stroke-width="0.8"/>')
+    svg.rect(bx, by, bar_w, bh, fill="url(#bar)")
     for v, t in zip(ticks, bar_ticks):
         y = by + bh * (1 - v / top_util)
         svg.line(bx + bar_w, y, bx + bar_w + tick_len, y)
