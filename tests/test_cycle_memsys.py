@@ -504,6 +504,7 @@ def test_retired_rows_keep_records_and_statistics(noc, dram, monkeypatch):
     assert ms.extra == keep.extra
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("noc, dram", COMBOS)
 def test_records_beyond_the_kept_rows_are_summarised(noc, dram, monkeypatch):
     # issue 15: past Engine.RECORD_ROWS retired requests the per-request records are

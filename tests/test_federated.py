@@ -204,6 +204,7 @@ def test_one_worker_with_all_data_is_plain_training_bit_for_bit(extra):
 # --------------------------------------------------------------------------- timing
 
 
+@pytest.mark.long
 def test_timed_run_is_deterministic_and_estimates_from_simulated_steps():
     sets = ["federated.workers=2", "federated.rounds=2", "federated.local_steps=2",
             "federated.simulate_every=3",

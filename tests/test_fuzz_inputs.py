@@ -128,6 +128,7 @@ def test_fuzz_arch_configs(tmp_path, slow):
     check()
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("slow", _examples("workload"))
 def test_fuzz_workloads(tmp_path, slow):
     sources = [SMALL_WL] + [p.read_text() for p in WORKLOADS]

@@ -8,6 +8,7 @@ from neurosim.experiments import reproduce as reproduce_module
 from neurosim.experiments import sensitivity
 
 
+@pytest.mark.long
 def test_reproduce_report_carries_the_simulated_numbers(monkeypatch, tmp_path):
     """The fast variant of the test below: the same job on mlp-digits alone (as the flagship,
     so the parallelism runs happen too), without the federated part, with the sensitivity

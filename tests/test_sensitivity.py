@@ -96,6 +96,7 @@ def test_claim_regions_on_hand_made_rows():
     assert S.Claim("eff", "x", 1.05, None, "TFLOPS/W").holds(None) is None
 
 
+@pytest.mark.long
 def test_ideal_memory_keeps_the_placement_and_so_the_dram_bytes():
     """The mapper prices the cycle-level DRAM's bandwidth, so with ideal memory it would place
     differently; the study maps for the config and simulates that placement with ideal

@@ -15,6 +15,7 @@ def test_all_expected_workloads_are_shipped():
     assert EXPECTED <= set(WORKLOADS)
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("name", WORKLOADS)
 def test_trace_info_on_shipped_workload(cli, tmp_path, monkeypatch, name):
     wl = load_workload(name)

@@ -145,6 +145,7 @@ def _count(db):
         return 0
 
 
+@pytest.mark.long
 def test_sigkill_of_the_driver_then_resume_runs_each_missing_point_once(tmp_path, dask_client):
     spec = write_spec(tmp_path, "grid:\n  chip.cores: [1, 2, 4, 8, 16]\n"
                       "  workload.time_steps: [2, 4]\n")
@@ -232,6 +233,7 @@ class ExternalCluster:
                     p.wait()
 
 
+@pytest.mark.long
 def test_existing_cluster_and_a_killed_scheduler(tmp_path, dask_client):
     """--scheduler sends the points to a cluster started by hand; when its scheduler is
     killed mid-sweep the pending points are reported, not recorded, and a rerun on a new

@@ -92,6 +92,7 @@ def test_injected_one_cycle_change_is_caught(name, side):
     pytest.fail(f"mutation '{name}' on the {side} side was not caught in 40 cases")
 
 
+@pytest.mark.long
 def test_identical_models_agree_and_checks_pass():
     for i in range(5):
         res = run_case(strategies.seeded_case(3, i), reference, Mutant(), i)
@@ -179,6 +180,7 @@ def test_hypothesis_cases(case):
     assert res.ok, res.report
 
 
+@pytest.mark.long
 def test_ci_run_200_cases():
     """The CI quota: 200 seeded cases, every one passing, and each feature exercised."""
     s = validate(200, seed=0, model=MODEL)
