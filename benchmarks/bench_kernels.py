@@ -46,12 +46,8 @@ def _digest(*arrays) -> str:
     return h.hexdigest()[:12]
 
 
-def noc_row(arch: str, rate: float, cycles: int, repeat: int, seed: int = 1,
-            dram: bool = False) -> dict:
-    """``dram``: DRAM-like traffic instead of uniform: every core sends to the first DRAM
-    controller's endpoint at ``rate / nodes`` flits/cycle and that endpoint to every core at
-    ``rate`` flits/cycle in all (a congested hotspot, as on DRAM-spilling workloads)."""
-    cfg = load_arch(arch, ["noc.model=cycle", "dram.model=ideal"])
+def noc_traffic(cfg, rate: float, cycles: int, seed: int = 1, dram: bool = False) -> tuple:
+    """``(times, src_ep, dst_ep)`` of a NoC row's packets (see :func:`noc_row`), by time."""
     cols, rows = cfg.chip.mesh.cols, cfg.chip.mesh.rows
     nodes = cols * rows
     rng = np.random.default_rng(seed)
@@ -69,6 +65,16 @@ def noc_row(arch: str, rate: float, cycles: int, repeat: int, seed: int = 1,
         times, src = bernoulli_times(rng, nodes, rate / PACKET_FLITS, cycles)
         src_ep = 2 * src
         dst_ep = 2 * traffic_destinations("uniform", cols, rows, src, rng, 0, 0.0)
+    return times, src_ep, dst_ep
+
+
+def noc_row(arch: str, rate: float, cycles: int, repeat: int, seed: int = 1,
+            dram: bool = False) -> dict:
+    """``dram``: DRAM-like traffic instead of uniform: every core sends to the first DRAM
+    controller's endpoint at ``rate / nodes`` flits/cycle and that endpoint to every core at
+    ``rate`` flits/cycle in all (a congested hotspot, as on DRAM-spilling workloads)."""
+    cfg = load_arch(arch, ["noc.model=cycle", "dram.model=ideal"])
+    times, src_ep, dst_ep = noc_traffic(cfg, rate, cycles, seed, dram)
     best, digest, end = INF, None, 0
     for _ in range(repeat):
         eng = Engine(cfg, True, False)

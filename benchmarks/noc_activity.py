@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (file, exact text, replacement): each must match once
 EDITS = [
-    ("memsys/noc.py", "        sc=z(3),", "        sc=z(15),"),
+    ("memsys/noc.py", "        sc=z(3),", "        sc=z(16),"),
     # the allocations a router evaluation starts: one request (no iSLIP), or iSLIP
     ("memsys/noc.py",
      '    """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""\n',
@@ -57,7 +57,17 @@ EDITS = [
      "        _ni_cycle(P, N, c, pb)\n    any_r = 0\n    for r in range(rs.shape[0]):\n"
      "        if rs[r, RS_NLOAD] > 0:\n            sc[8] += 1\n"
      "        if rs[r, RS_WAKE] <= c:\n            sc[6] += 1\n"
-     "            any_r = 1\n            _router_cycle(P, N, r, c, pb)\n    sc[7] += any_r"),
+     "            any_r = 1\n"
+     # an evaluation that changed none of the router's control scalars but its wake (every
+     # event -- a flit or credit taken, a stage started or completed, a flit sent -- moves a
+     # FIFO head, count or stage field) did nothing: a wake earlier than needed
+     "            h0 = 0\n            for x in range(RS_WAKE):\n"
+     "                h0 = h0 * 1000003 + rs[r, x]\n"
+     "            _router_cycle(P, N, r, c, pb)\n"
+     "            h1 = 0\n            for x in range(RS_WAKE):\n"
+     "                h1 = h1 * 1000003 + rs[r, x]\n"
+     "            if h0 == h1:\n                sc[15] += 1\n"
+     "    sc[7] += any_r"),
     ("memsys/cycle.py",
      "                if dm.dram_channel_due(D, ch, c):\n                    n0 = cf_cnt[ch]",
      "                if dm.dram_channel_due(D, ch, c):\n                    noc_sc[9] += 1\n"
@@ -67,7 +77,8 @@ COUNTERS = {4: "busy NoC cycles (noc_cycle calls)", 5: "cycles with NIs evaluate
             11: "NI evaluations", 6: "router evaluations", 7: "cycles with a router evaluated",
             8: "router-cycles holding flits", 9: "DRAM channel steps",
             10: "VC allocations, one request", 14: "VC allocations by iSLIP",
-            12: "switch allocations, one request", 13: "switch allocations by iSLIP"}
+            12: "switch allocations, one request", 13: "switch allocations by iSLIP",
+            15: "router evaluations changing nothing"}
 
 CHILD = r"""
 import sys, time
