@@ -29,8 +29,8 @@ EDITS = [
     ("memsys/noc.py", "        sc=z(3),", "        sc=z(16),"),
     # the allocations a router evaluation starts: one request (no iSLIP), or iSLIP
     ("memsys/noc.py",
-     '    """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""\n',
-     '    """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""\n'
+     '    _credit_to)."""\n',
+     '    _credit_to)."""\n'
      "    act = N.sc\n"),
     ("memsys/noc.py",
      "    if not single and rs[r, RS_SQ_STARTED + STAGE_VA] == 0 and n_va > 0:\n",
@@ -49,31 +49,43 @@ EDITS = [
      "        if ep_wake[e] > c:\n            continue\n        r = e >> 1",
      "        if ep_wake[e] > c:\n            continue\n        sc[11] += 1\n        r = e >> 1"),
     ("memsys/noc.py",
-     "    if sc[1] > 0 or sc[2] > 0:\n        _ni_cycle(P, N, c, pb)\n"
-     "    for r in range(rs.shape[0]):\n"
-     "        if rs[r, RS_WAKE] <= c:       # (INF once it is empty: see _credit_to)\n"
-     "            _router_cycle(P, N, r, c, pb)",
-     "    sc[4] += 1\n    if sc[1] > 0 or sc[2] > 0:\n        sc[5] += 1\n"
-     "        _ni_cycle(P, N, c, pb)\n    any_r = 0\n    for r in range(rs.shape[0]):\n"
-     "        if rs[r, RS_NLOAD] > 0:\n            sc[8] += 1\n"
-     "        if rs[r, RS_WAKE] <= c:\n            sc[6] += 1\n"
-     "            any_r = 1\n"
+     "    sc[0] = 0\n    if sc[1] == 0 and sc[2] == 0:",
+     "    sc[0] = 0\n    sc[4] += 1\n    if sc[1] == 0 and sc[2] == 0:"),
+    ("memsys/noc.py",
+     "        return\n    par = N.par\n    rs = N.rs\n    ep_head = N.ep_head\n",
+     "        return\n    sc[5] += 1\n    par = N.par\n    rs = N.rs\n    ep_head = N.ep_head\n"),
+    ("memsys/cycle.py",
+     "            nm.ni_cycle(P, N, c, pb)\n"
+     "            for rt in range(noc_rs.shape[0]):\n"
+     "                if noc_rs[rt, nm.RS_WAKE] <= c:\n"
+     "                    nm.router_cycle(P, N, rt, c, pb)\n",
+     "            nm.ni_cycle(P, N, c, pb)\n"
+     "            any_r = 0\n"
+     "            for rt in range(noc_rs.shape[0]):\n"
+     "                if noc_rs[rt, nm.RS_NLOAD] > 0:\n"
+     "                    noc_sc[8] += 1\n"
+     "                if noc_rs[rt, nm.RS_WAKE] <= c:\n"
+     "                    noc_sc[6] += 1\n"
+     "                    any_r = 1\n"
      # an evaluation that changed none of the router's control scalars but its wake (every
      # event -- a flit or credit taken, a stage started or completed, a flit sent -- moves a
      # FIFO head, count or stage field) did nothing: a wake earlier than needed
-     "            h0 = 0\n            for x in range(RS_WAKE):\n"
-     "                h0 = h0 * 1000003 + rs[r, x]\n"
-     "            _router_cycle(P, N, r, c, pb)\n"
-     "            h1 = 0\n            for x in range(RS_WAKE):\n"
-     "                h1 = h1 * 1000003 + rs[r, x]\n"
-     "            if h0 == h1:\n                sc[15] += 1\n"
-     "    sc[7] += any_r"),
+     "                    h0 = 0\n"
+     "                    for x in range(nm.RS_WAKE):\n"
+     "                        h0 = h0 * 1000003 + noc_rs[rt, x]\n"
+     "                    nm.router_cycle(P, N, rt, c, pb)\n"
+     "                    h1 = 0\n"
+     "                    for x in range(nm.RS_WAKE):\n"
+     "                        h1 = h1 * 1000003 + noc_rs[rt, x]\n"
+     "                    if h0 == h1:\n"
+     "                        noc_sc[15] += 1\n"
+     "            noc_sc[7] += any_r\n"),
     ("memsys/cycle.py",
      "                if dm.dram_channel_due(D, ch, c):\n                    n0 = cf_cnt[ch]",
      "                if dm.dram_channel_due(D, ch, c):\n                    noc_sc[9] += 1\n"
      "                    n0 = cf_cnt[ch]"),
 ]
-COUNTERS = {4: "busy NoC cycles (noc_cycle calls)", 5: "cycles with NIs evaluated",
+COUNTERS = {4: "busy NoC cycles (ni_cycle calls)", 5: "cycles with NIs evaluated",
             11: "NI evaluations", 6: "router evaluations", 7: "cycles with a router evaluated",
             8: "router-cycles holding flits", 9: "DRAM channel steps",
             10: "VC allocations, one request", 14: "VC allocations by iSLIP",

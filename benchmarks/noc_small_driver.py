@@ -6,10 +6,11 @@ nothing".)
 
 Runs ``bench_kernels.py``'s NoC rows (uniform 0.05 and 0.30, DRAM hotspot 0.90) two ways
 and prints the minimum CPU time per simulated cycle of each: through ``Engine.run``
-(``cycle.engine_run``, which inlines ``noc.noc_cycle`` with the DRAM model, the posting,
-the checkpoints and the activity samples beside it) and through a small driver compiled
-here that only posts each packet at its time and calls ``noc_cycle`` (every ejected
-packet's handle is -1, so ``engine_run`` does nothing else with it). The digest of every
+(``cycle.engine_run``, which inlines the network's cycle, ``noc.ni_cycle`` and
+``noc.router_cycle``, with the DRAM model, the posting, the checkpoints and the activity
+samples beside it) and through a small driver compiled here that only posts each packet at
+its time and runs the network's cycle (every ejected packet's handle is -1, so
+``engine_run`` does nothing else with it). The digest of every
 packet's injection and ejection cycles and the routers' counters must be the same both ways.
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ def drive(P, N, post_pkt, post_time, pb):
     ep_tail = N.ep_tail
     ep_wake = N.ep_wake
     sc = N.sc
+    rs = N.rs
     n = post_pkt.shape[0]
     k = 0
     c = 0
@@ -49,7 +51,10 @@ def drive(P, N, post_pkt, post_time, pb):
             q = post_pkt[k]
             k += 1
             nm.noc_enqueue(next_packet, ep_head, ep_tail, ep_wake, sc, src_ep[q - pb], q, pb)
-        nm.noc_cycle(P, N, c, pb)
+        nm.ni_cycle(P, N, c, pb)
+        for r in range(rs.shape[0]):
+            if rs[r, nm.RS_WAKE] <= c:
+                nm.router_cycle(P, N, r, c, pb)
         c += 1
 
 

@@ -7,8 +7,9 @@ flow control per VC with the credit delay apart from the channel latency; inject
 ejection channels between each network interface (NI) and its router (6.2, 6.5).
 
 The state lives in numpy arrays (:class:`NocState`) and is stepped one cycle at a time by
-:func:`noc_cycle` (numba); :mod:`neurosim.memsys.cycle` drives it together with the DRAM
-model and does the bookkeeping (messages, handles, multicast forwarding). Endpoints (network
+:func:`ni_cycle` and then :func:`router_cycle` per router due (numba);
+:mod:`neurosim.memsys.cycle` drives them together with the DRAM model and does the
+bookkeeping (messages, handles, multicast forwarding). Endpoints (network
 interfaces) are numbered ``2*node`` (the core, router port 0) and ``2*node + 1`` (the DRAM
 controller, router port 5).
 
@@ -406,8 +407,15 @@ def noc_busy(sc):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _ni_cycle(P, N, c, pb):
-    """Spec 6.5: the NIs' part of cycle c -- receive ejected flits and credits, inject."""
+def ni_cycle(P, N, c, pb):
+    """Spec 6.5: the NIs' part of cycle c -- receive ejected flits and credits, inject; the
+    first part of the network's cycle (spec 6.2), then :func:`router_cycle` for every router
+    whose wake (``rs[r, RS_WAKE]``) is due. The packets whose tail reached their NI are left
+    in ``N.ej_pkts[:N.sc[0]]``."""
+    sc = N.sc
+    sc[0] = 0
+    if sc[1] == 0 and sc[2] == 0:     # nothing queued at an NI nor in the network
+        return
     par = N.par
     rs = N.rs
     ep_head = N.ep_head
@@ -420,7 +428,6 @@ def _ni_cycle(P, N, c, pb):
     ej_head = N.ej_head
     ej_flit = N.ej_flit
     ej_vc = N.ej_vc
-    sc = N.sc
     st_ej = N.st_ej
     flits = P.flits
     eject = P.eject
@@ -562,8 +569,10 @@ def _ni_wake(N, e, c):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _router_cycle(P, N, r, c, pb):
-    """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send."""
+def router_cycle(P, N, r, c, pb):
+    """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send. Called
+    (after :func:`ni_cycle`) for each router whose wake is due: INF once it is empty (see
+    _credit_to)."""
     par = N.par
     rs = N.rs
     vs = N.vs
@@ -965,17 +974,3 @@ def _router_wake(N, r, c):
             if t < nxt:
                 nxt = t
     return nxt if nxt > c else c + 1
-
-
-@njit(cache=True, _nrt=False, inline="always")
-def noc_cycle(P, N, c, pb):
-    """Cycle c of the network (spec 6.2): the NIs, then every router holding flits. The
-    packets whose tail reached their NI are left in ``N.ej_pkts[:N.sc[0]]``."""
-    sc = N.sc
-    rs = N.rs
-    sc[0] = 0
-    if sc[1] > 0 or sc[2] > 0:
-        _ni_cycle(P, N, c, pb)
-    for r in range(rs.shape[0]):
-        if rs[r, RS_WAKE] <= c:       # (INF once it is empty: see _credit_to)
-            _router_cycle(P, N, r, c, pb)
