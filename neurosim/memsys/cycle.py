@@ -267,7 +267,6 @@ def engine_run(P, R, B, N, D, S, A, until, how, ev_min):
     arrive = R.arrive
     post_pkt = B.post_pkt
     noc_sc = N.sc
-    noc_rs = N.rs
     ej_pkts = N.ej_pkts
     next_packet = P.next
     ep_head = N.ep_head
@@ -404,6 +403,7 @@ def engine_run(P, R, B, N, D, S, A, until, how, ev_min):
             # one function of noc.py: numba copies an inlined function's IR once more for
             # each level of nesting (one level less: about 9 s less to compile the engine)
             nm.ni_cycle(P, N, c, pb)
+            noc_rs = N.rs   # (bound here: one more array live across the loop costs spills)
             for rt in range(noc_rs.shape[0]):
                 if noc_rs[rt, nm.RS_WAKE] <= c:
                     nm.router_cycle(P, N, rt, c, pb)
