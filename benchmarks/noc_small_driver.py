@@ -1,6 +1,6 @@
 """Does the NoC kernel pay for being compiled into the memory system's one big function?
-(docs/performance.md, "The NoC kernel in a small function, and router evaluations that do
-nothing".)
+(docs/performance.md, "The test suite's commands forked, the NoC kernel in a small
+function, evaluations that do nothing".)
 
     python benchmarks/noc_small_driver.py [--arch paper-20core] [--repeat 3]
 
@@ -10,8 +10,8 @@ and prints the minimum CPU time per simulated cycle of each: through ``Engine.ru
 ``noc.router_cycle``, with the DRAM model, the posting, the checkpoints and the activity
 samples beside it) and through a small driver compiled here that only posts each packet at
 its time and runs the network's cycle (every ejected packet's handle is -1, so
-``engine_run`` does nothing else with it). The digest of every
-packet's injection and ejection cycles and the routers' counters must be the same both ways.
+``engine_run`` does nothing else with it). The digest of every packet's injection and
+ejection cycles and the routers' counters must be the same both ways.
 """
 from __future__ import annotations
 
