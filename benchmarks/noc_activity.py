@@ -56,10 +56,12 @@ EDITS = [
      "        return\n    sc[5] += 1\n    par = N.par\n    rs = N.rs\n    ep_head = N.ep_head\n"),
     ("memsys/cycle.py",
      "            nm.ni_cycle(P, N, c, pb)\n"
-     "            noc_rs = N.rs   # (bound here: one more array live across the loop costs spills)\n"
+     "            noc_rs = N.rs   # (bound here: one more array live across the loop "
+     "costs spills)\n"
      "            for rt in range(noc_rs.shape[0]):\n"
      "                if noc_rs[rt, nm.RS_WAKE] <= c:\n"
-     "                    nm.router_cycle(P, N, rt, c, pb)\n",
+     "                    nm.router_cycle(P, N, rt, c, pb)\n"
+     "                    noc_rs[rt, nm.RS_WAKE] = nm.router_wake(N, rt, c)\n",
      "            nm.ni_cycle(P, N, c, pb)\n"
      "            noc_rs = N.rs\n"
      "            any_r = 0\n"
@@ -76,6 +78,7 @@ EDITS = [
      "                    for x in range(nm.RS_WAKE):\n"
      "                        h0 = h0 * 1000003 + noc_rs[rt, x]\n"
      "                    nm.router_cycle(P, N, rt, c, pb)\n"
+     "                    noc_rs[rt, nm.RS_WAKE] = nm.router_wake(N, rt, c)\n"
      "                    h1 = 0\n"
      "                    for x in range(nm.RS_WAKE):\n"
      "                        h1 = h1 * 1000003 + noc_rs[rt, x]\n"

@@ -6,12 +6,12 @@ function, evaluations that do nothing".)
 
 Runs ``bench_kernels.py``'s NoC rows (uniform 0.05 and 0.30, DRAM hotspot 0.90) two ways
 and prints the minimum CPU time per simulated cycle of each: through ``Engine.run``
-(``cycle.engine_run``, which inlines the network's cycle, ``noc.ni_cycle`` and
-``noc.router_cycle``, with the DRAM model, the posting, the checkpoints and the activity
-samples beside it) and through a small driver compiled here that only posts each packet at
-its time and runs the network's cycle (every ejected packet's handle is -1, so
-``engine_run`` does nothing else with it). The digest of every packet's injection and
-ejection cycles and the routers' counters must be the same both ways.
+(``cycle.engine_run``, which inlines the network's cycle -- ``noc.ni_cycle``,
+``noc.router_cycle`` and ``noc.router_wake`` -- with the DRAM model, the posting, the
+checkpoints and the activity samples beside it) and through a small driver compiled here
+that only posts each packet at its time and runs the network's cycle (every ejected
+packet's handle is -1, so ``engine_run`` does nothing else with it). The digest of every
+packet's injection and ejection cycles and the routers' counters must be the same both ways.
 """
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ def drive(P, N, post_pkt, post_time, pb):
         for r in range(rs.shape[0]):
             if rs[r, nm.RS_WAKE] <= c:
                 nm.router_cycle(P, N, r, c, pb)
+                rs[r, nm.RS_WAKE] = nm.router_wake(N, r, c)
         c += 1
 
 

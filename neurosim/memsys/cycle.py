@@ -399,14 +399,15 @@ def engine_run(P, R, B, N, D, S, A, until, how, ev_min):
                 sc[SC_POST] += 1
                 nm.noc_enqueue(next_packet, ep_head, ep_tail, ep_wake, noc_sc,
                                src_ep[q - pb], q, pb)
-            # the network's cycle (spec 6.2), its two parts called here rather than through
-            # one function of noc.py: numba copies an inlined function's IR once more for
-            # each level of nesting (one level less: about 9 s less to compile the engine)
+            # the network's cycle (spec 6.2), its parts called here rather than through one
+            # function of noc.py: numba copies an inlined function's IR once more for each
+            # level of nesting (docs/performance.md: "The engine compiles 9 s faster")
             nm.ni_cycle(P, N, c, pb)
             noc_rs = N.rs   # (bound here: one more array live across the loop costs spills)
             for rt in range(noc_rs.shape[0]):
                 if noc_rs[rt, nm.RS_WAKE] <= c:
                     nm.router_cycle(P, N, rt, c, pb)
+                    noc_rs[rt, nm.RS_WAKE] = nm.router_wake(N, rt, c)
             for k in range(noc_sc[0]):
                 p = ej_pkts[k]
                 if sc[SC_LOGGING]:

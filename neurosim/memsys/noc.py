@@ -7,7 +7,7 @@ flow control per VC with the credit delay apart from the channel latency; inject
 ejection channels between each network interface (NI) and its router (6.2, 6.5).
 
 The state lives in numpy arrays (:class:`NocState`) and is stepped one cycle at a time by
-:func:`ni_cycle` and then :func:`router_cycle` per router due (numba);
+:func:`ni_cycle`, then :func:`router_cycle` and :func:`router_wake` per router due (numba);
 :mod:`neurosim.memsys.cycle` drives them together with the DRAM model and does the
 bookkeeping (messages, handles, multicast forwarding). Endpoints (network
 interfaces) are numbered ``2*node`` (the core, router port 0) and ``2*node + 1`` (the DRAM
@@ -571,8 +571,9 @@ def _ni_wake(N, e, c):
 @njit(cache=True, _nrt=False, inline="always")
 def router_cycle(P, N, r, c, pb):
     """Spec 6.3: router r in cycle c -- receive, start stages, complete stages, send. Called
-    (after :func:`ni_cycle`) for each router whose wake is due: INF once it is empty (see
-    _credit_to)."""
+    (after :func:`ni_cycle`) for each router whose wake is due (INF once it is empty: see
+    _credit_to); the caller then sets its next wake, ``rs[r, RS_WAKE] = router_wake(N, r,
+    c)`` (a call of its own, not one inlined here: cycle.engine_run)."""
     par = N.par
     rs = N.rs
     vs = N.vs
@@ -895,15 +896,12 @@ def router_cycle(P, N, r, c, pb):
             _flit_to(ch_time, ch_flit, ch_vc, rs, neigh[r, o],
                      OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)
 
-    # ---- the next cycle the router has something to do
-    rs[r, RS_WAKE] = _router_wake(N, r, c)
-
 
 @njit(cache=True, _nrt=False, inline="always")
-def _router_wake(N, r, c):
-    """After router r's cycle c: a cycle no later than the next one in which it does
-    anything -- receives a flit from a channel, starts or completes a stage, sends a flit.
-    (Evaluating it earlier only takes its due credits early, which changes nothing: see
+def router_wake(N, r, c):
+    """After router r's cycle c (:func:`router_cycle`): a cycle no later than the next one
+    in which it does anything -- receives a flit from a channel, starts or completes a
+    stage, sends a flit. (Evaluating it earlier only takes its due credits early, which changes nothing: see
     the notes at the top.) A stage queue with unstarted entries makes it the next cycle,
     except when the stage takes one cycle and none of its entries can win it: switch
     allocation with no credit for any entry's output VC (then the next credit arrival at
