@@ -29,8 +29,8 @@ EDITS = [
     ("memsys/noc.py", "        sc=z(3),", "        sc=z(16),"),
     # the allocations a router evaluation starts: one request (no iSLIP), or iSLIP
     ("memsys/noc.py",
-     '    _credit_to)."""\n',
-     '    _credit_to)."""\n'
+     '    c)`` (a call of its own, not one inlined here: cycle.engine_run)."""\n',
+     '    c)`` (a call of its own, not one inlined here: cycle.engine_run)."""\n'
      "    act = N.sc\n"),
     ("memsys/noc.py",
      "    if not single and rs[r, RS_SQ_STARTED + STAGE_VA] == 0 and n_va > 0:\n",
