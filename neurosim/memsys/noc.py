@@ -902,11 +902,12 @@ def router_wake(N, r, c):
     """After router r's cycle c (:func:`router_cycle`): a cycle no later than the next one
     in which it does anything -- receives a flit from a channel, starts or completes a
     stage, sends a flit. (Evaluating it earlier only takes its due credits early, which
-    changes nothing: see the notes at the top.) A stage queue with unstarted entries makes it the next cycle,
-    except when the stage takes one cycle and none of its entries can win it: switch
-    allocation with no credit for any entry's output VC (then the next credit arrival at
-    one of their ports) and VC allocation with no free output VC on any entry's port (an
-    output VC is freed only by this router switching a tail: it is busy then)."""
+    changes nothing: see the notes at the top.) A stage queue with unstarted entries makes
+    it the next cycle, except when the stage takes one cycle and none of its entries can
+    win it: switch allocation with no credit for any entry's output VC (then the next
+    credit arrival at one of their ports) and VC allocation with no free output VC on any
+    entry's port (an output VC is freed only by this router switching a tail: it is busy
+    then)."""
     par = N.par
     rs = N.rs
     vs = N.vs
