@@ -409,9 +409,9 @@ def noc_busy(sc):
 @njit(cache=True, _nrt=False, inline="always")
 def ni_cycle(P, N, c, pb):
     """Spec 6.5: the NIs' part of cycle c -- receive ejected flits and credits, inject; the
-    first part of the network's cycle (spec 6.2), then :func:`router_cycle` for every router
-    whose wake (``rs[r, RS_WAKE]``) is due. The packets whose tail reached their NI are left
-    in ``N.ej_pkts[:N.sc[0]]``."""
+    first part of the network's cycle (spec 6.2), then :func:`router_cycle` and
+    :func:`router_wake` for every router whose wake (``rs[r, RS_WAKE]``) is due. The packets
+    whose tail reached their NI are left in ``N.ej_pkts[:N.sc[0]]``."""
     sc = N.sc
     sc[0] = 0
     if sc[1] == 0 and sc[2] == 0:     # nothing queued at an NI nor in the network
