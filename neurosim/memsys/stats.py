@@ -72,6 +72,13 @@ def add_counts(into: np.ndarray, values: np.ndarray) -> np.ndarray:
     return add_occurrences(into, np.bincount(values))
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of non-negative integers with a small maximum (kind, channel
+    and tensor codes), by counting instead of sorting (the tallies below run on every
+    retired batch of packets and requests)."""
+    return np.flatnonzero(np.bincount(values))
+
+
 def add_occurrences(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The sum of two arrays of occurrences by value, as a new array (the longer length)."""
     if a.size < b.size:
@@ -91,7 +98,7 @@ class PacketTally:
         self.kinds: dict = {}     # kind code -> [packets, flits, latency occurrences]
 
     def add(self, kind: np.ndarray, flits: np.ndarray, latency: np.ndarray) -> None:
-        for k in np.unique(kind).tolist():
+        for k in distinct(kind).tolist():
             sel = kind == k
             got = self.kinds.setdefault(int(k), [0, 0, np.zeros(0, np.int64)])
             got[0] += int(sel.sum())
@@ -125,17 +132,18 @@ class RequestTally:
             return
         span = int(tensor.max()) + 1
         key = (channel * 2 + write) * span + tensor
-        keys, counts = np.unique(key, return_counts=True)
-        for k, n in zip(keys.tolist(), counts.tolist()):
+        counts = np.bincount(key)
+        keys = np.flatnonzero(counts)
+        for k, n in zip(keys.tolist(), counts[keys].tolist()):
             cw, t = divmod(k, span)
             at = (cw // 2, bool(cw % 2), t)
             self.requests[at] = self.requests.get(at, 0) + n
-        for cw in np.unique(channel * 2 + write).tolist():
+        for cw in distinct(channel * 2 + write).tolist():
             sel = channel * 2 + write == cw
             at = (cw // 2, bool(cw % 2))
             self.latency[at] = add_counts(self.latency.get(at, np.zeros(0, np.int64)),
                                           complete[sel] - arrive[sel])
-        for ch in np.unique(channel).tolist():
+        for ch in distinct(channel).tolist():
             sel = channel == ch
             a, c = int(arrive[sel].min()), int(complete[sel].max())
             self.first[ch] = min(self.first.get(ch, a), a)
