@@ -1,6 +1,8 @@
 """How much work the cycle-level NoC does in one run: busy cycles, router and NI evaluations,
-the allocations they start (one request, or iSLIP over several), DRAM channel steps
-(docs/performance.md, "What bounds the reproduction: the cycle-level NoC against BookSim2").
+the allocations they start (one request, or iSLIP over several), DRAM channel steps, and the
+router evaluations by which of their phases did something (docs/performance.md, "What
+bounds the reproduction: the cycle-level NoC against BookSim2"; "Where a router evaluation's
+time goes, by machine-code address").
 
     python benchmarks/noc_activity.py run paper-20core vgg-cifar10dvs --set workload.batch=1
     python benchmarks/noc_activity.py case 643 [--seed 0]
@@ -26,7 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (file, exact text, replacement): each must match once
 EDITS = [
-    ("memsys/noc.py", "        sc=z(3),", "        sc=z(16),"),
     # the allocations a router evaluation starts: one request (no iSLIP), or iSLIP
     ("memsys/noc.py",
      '    c)`` (a call of its own, not one inlined here: cycle.engine_run)."""\n',
@@ -90,6 +91,60 @@ EDITS = [
      "                if dm.dram_channel_due(D, ch, c):\n                    noc_sc[9] += 1\n"
      "                    n0 = cf_cnt[ch]"),
 ]
+# Evaluation classes: which phases of router_cycle did something in an evaluation (a bit
+# each, in this order); sc[CLASS_AT + bits] counts the evaluations of each combination
+PHASES = ("receive", "credit", "start RT", "start VA", "start SA", "start ST",
+          "end RT", "end VA", "end SA", "end ST", "send")
+CLASS_AT = 16
+EDITS += [
+    ("memsys/noc.py", "        sc=z(3),", f"        sc=z({CLASS_AT + (1 << len(PHASES))}),"),
+    ("memsys/noc.py", "    act = N.sc\n", "    act = N.sc\n    mk = 0\n"),
+    ("memsys/noc.py",
+     "                _sq_push(sq, rs, r, STAGE_SA, i * V + v)\n    for o in range(NPORTS):\n",
+     "                _sq_push(sq, rs, r, STAGE_SA, i * V + v)\n            mk |= 1\n"
+     "    for o in range(NPORTS):\n"),
+    ("memsys/noc.py",
+     "            vs[r, o, cr_vc[r, o, h], VS_CREDITS] += 1\n",
+     "            vs[r, o, cr_vc[r, o, h], VS_CREDITS] += 1\n            mk |= 2\n"),
+    ("memsys/noc.py",
+     "        rs[r, RS_SQ_STARTED + STAGE_RT] = rs[r, RS_SQ_CNT + STAGE_RT]\n",
+     "        rs[r, RS_SQ_STARTED + STAGE_RT] = rs[r, RS_SQ_CNT + STAGE_RT]\n        mk |= 4\n"),
+    ("memsys/noc.py",
+     "            rs[r, RS_SQ_STARTED + STAGE_VA] = 1\n",
+     "            rs[r, RS_SQ_STARTED + STAGE_VA] = 1\n            mk |= 8\n"),
+    ("memsys/noc.py",
+     "        rs[r, RS_SQ_STARTED + STAGE_VA] = n_va\n",
+     "        rs[r, RS_SQ_STARTED + STAGE_VA] = n_va\n        mk |= 8\n"),
+    ("memsys/noc.py",
+     "        rs[r, RS_SQ_STARTED + STAGE_SA] = 1\n",
+     "        rs[r, RS_SQ_STARTED + STAGE_SA] = 1\n        mk |= 16\n"),
+    ("memsys/noc.py",
+     "        rs[r, RS_SQ_STARTED + STAGE_SA] = n_sa\n",
+     "        rs[r, RS_SQ_STARTED + STAGE_SA] = n_sa\n        mk |= 16\n"),
+    ("memsys/noc.py",
+     "        rs[r, RS_XQ_STARTED] = rs[r, RS_XQ_CNT]\n",
+     "        rs[r, RS_XQ_STARTED] = rs[r, RS_XQ_CNT]\n        mk |= 32\n"),
+    ("memsys/noc.py",
+     "        rs[r, RS_SQ_STARTED + STAGE_RT] = 0\n",
+     "        rs[r, RS_SQ_STARTED + STAGE_RT] = 0\n        mk |= 64\n"),
+    ("memsys/noc.py",
+     "        rs[r, RS_SQ_STARTED + STAGE_VA] = 0\n",
+     "        rs[r, RS_SQ_STARTED + STAGE_VA] = 0\n        mk |= 128\n"),
+    ("memsys/noc.py",
+     "        rs[r, RS_SQ_STARTED + STAGE_SA] = 0\n",
+     "        rs[r, RS_SQ_STARTED + STAGE_SA] = 0\n        mk |= 256\n"),
+    ("memsys/noc.py",
+     "        rs[r, RS_XQ_STARTED] = 0\n",
+     "        rs[r, RS_XQ_STARTED] = 0\n        mk |= 512\n"),
+    ("memsys/noc.py",
+     "        rs[r, RS_NLOAD] -= 1\n",
+     "        rs[r, RS_NLOAD] -= 1\n        mk |= 1024\n"),
+    ("memsys/noc.py",
+     "                     OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)\n\n\n",
+     "                     OPPOSITE[o], c + 1 + par[PAR_LINK], f, w)\n    act[CLASS_AT + mk] += 1\n"
+     "\n\n"),
+    ("memsys/noc.py", "INF_CYCLE = 1 << 62\n", f"INF_CYCLE = 1 << 62\nCLASS_AT = {CLASS_AT}\n"),
+]
 COUNTERS = {4: "busy NoC cycles (ni_cycle calls)", 5: "cycles with NIs evaluated",
             11: "NI evaluations", 6: "router evaluations", 7: "cycles with a router evaluated",
             8: "router-cycles holding flits", 9: "DRAM channel steps",
@@ -121,6 +176,9 @@ e = engines[-1]
 print("cycles", int(e.G), "cpu_s", round(cpu, 1))
 for k in %s:
     print(k, int(e.N.sc[k]))
+for m, n in enumerate(e.N.sc[%d:].tolist()):
+    if n:
+        print("class", m, n)
 """
 
 
@@ -153,16 +211,28 @@ def main(argv=None) -> int:
                          f"instruments (update EDITS): {old.splitlines()[0]!r}")
             f.write_text(text.replace(old, new))
         env = dict(os.environ, PYTHONPATH=tmp, NUMBA_CACHE_DIR=str(Path(tmp) / "numba"))
-        out = subprocess.run([sys.executable, "-c", CHILD % (list(COUNTERS),), *child_args],
-                             env=env, cwd=tmp, check=True, capture_output=True,
-                             text=True).stdout.split("\n")
+        proc = subprocess.run([sys.executable, "-c", CHILD % (list(COUNTERS), CLASS_AT),
+                               *child_args], env=env, cwd=tmp, capture_output=True, text=True)
+        if proc.returncode:
+            sys.exit(f"noc_activity.py: the instrumented run failed:\n{proc.stderr[-3000:]}")
+        out = proc.stdout.split("\n")
     head = out[0].split()
     print(f"{what}: {int(head[1]):,} cycles, "
           f"{head[3]} s CPU (instrumented, compiled in the run)")
+    classes = {}
     for line in out[1:]:
-        if line.strip():
+        if line.startswith("class"):
+            _, m, n = line.split()
+            classes[int(m)] = int(n)
+        elif line.strip():
             k, v = line.split()
             print(f"  {COUNTERS[int(k)]:34s} {int(v):>15,d}")
+    total = sum(classes.values())
+    print(f"router evaluations by the phases that did something ({len(classes)} "
+          "combinations; the most frequent):")
+    for m, n in sorted(classes.items(), key=lambda kv: -kv[1])[:12]:
+        names = ", ".join(p for b, p in enumerate(PHASES) if m >> b & 1) or "nothing"
+        print(f"  {100 * n / total:5.1f} %  {names}")
     return 0
 
 
