@@ -563,6 +563,49 @@ def test_latency_summary_of_counts_is_numpys():
     assert latency_summary_of_counts(np.zeros(0, np.int64))["count"] == 0
 
 
+def test_tallies_group_batches_as_record_by_record():
+    # the retired packets' and requests' tallies, fed in batches, hold what grouping every
+    # record one at a time gives (kinds, channels and tensor codes found by counting)
+    from neurosim.memsys.stats import PacketTally, RequestTally
+
+    rng = np.random.default_rng(7)
+    packets, requests = PacketTally(), RequestTally()
+    want_pk, want_rq, want_lat, first, last = {}, {}, {}, {}, {}
+    for _ in range(30):
+        n = int(rng.integers(0, 50))
+        kind = rng.integers(0, 7, n) * int(rng.integers(1, 3))
+        flits = rng.integers(1, 18, n)
+        latency = rng.integers(0, 5000, n)
+        packets.add(kind, flits, latency)
+        for k, f, lat in zip(kind.tolist(), flits.tolist(), latency.tolist()):
+            got = want_pk.setdefault(k, [0, 0, []])
+            got[0] += 1
+            got[1] += f
+            got[2].append(lat)
+        channel = rng.integers(0, 4, n)
+        write = rng.random(n) < 0.3
+        tensor = rng.integers(0, 9, n)
+        arrive = rng.integers(0, 10_000, n)
+        complete = arrive + rng.integers(1, 900, n)
+        requests.add(channel, write, tensor, arrive, complete)
+        for ch, w, t, a, c in zip(channel.tolist(), write.tolist(), tensor.tolist(),
+                                  arrive.tolist(), complete.tolist()):
+            want_rq[(ch, w, t)] = want_rq.get((ch, w, t), 0) + 1
+            want_lat.setdefault((ch, w), []).append(c - a)
+            first[ch] = min(first.get(ch, a), a)
+            last[ch] = max(last.get(ch, c), c)
+    assert sorted(packets.kinds) == sorted(want_pk)
+    for k, (npk, nfl, lats) in want_pk.items():
+        got = packets.kinds[k]
+        assert (got[0], got[1]) == (npk, nfl)
+        assert got[2].tolist() == np.bincount(lats).tolist()
+    assert requests.requests == want_rq
+    assert sorted(requests.latency) == sorted(want_lat)
+    for at, lats in want_lat.items():
+        assert requests.latency[at].tolist() == np.bincount(lats).tolist()
+    assert (requests.first, requests.last) == (first, last)
+
+
 def test_late_post_rolls_back_to_a_checkpoint_not_the_start():
     # a long read makes next_event speculate thousands of cycles (many checkpoints); a post
     # late in that span rolls back only to the checkpoint before it
