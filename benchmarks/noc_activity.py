@@ -32,7 +32,7 @@ EDITS = [
     ("memsys/noc.py",
      '    c)`` (a call of its own, not one inlined here: cycle.engine_run)."""\n',
      '    c)`` (a call of its own, not one inlined here: cycle.engine_run)."""\n'
-     "    act = N.sc\n"),
+     "    act = N.sc\n    mk = 0\n"),
     ("memsys/noc.py",
      "    if not single and rs[r, RS_SQ_STARTED + STAGE_VA] == 0 and n_va > 0:\n",
      "    if not single and rs[r, RS_SQ_STARTED + STAGE_VA] == 0 and n_va > 0:\n"
@@ -98,7 +98,6 @@ PHASES = ("receive", "credit", "start RT", "start VA", "start SA", "start ST",
 CLASS_AT = 16
 EDITS += [
     ("memsys/noc.py", "        sc=z(3),", f"        sc=z({CLASS_AT + (1 << len(PHASES))}),"),
-    ("memsys/noc.py", "    act = N.sc\n", "    act = N.sc\n    mk = 0\n"),
     ("memsys/noc.py",
      "                _sq_push(sq, rs, r, STAGE_SA, i * V + v)\n    for o in range(NPORTS):\n",
      "                _sq_push(sq, rs, r, STAGE_SA, i * V + v)\n            mk |= 1\n"
