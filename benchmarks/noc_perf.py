@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from noc_small_driver import ROWS as DRIVER_ROWS  # noqa: E402  (rate, cycles, dram)
 WINDOW = 512
 CODE_BYTES = 1 << 17
 
@@ -43,7 +45,7 @@ for _ in range(4):
     d.run_once(cfg, *traffic, True)
 """
 
-ROWS = {"hotspot": (0.90, 100_000, True), "uniform": (0.30, 20_000, False)}
+ROWS = {"uniform": DRIVER_ROWS[1], "hotspot": DRIVER_ROWS[2]}   # uniform 0.30, hotspot 0.90
 
 
 def main(argv=None) -> int:

@@ -131,15 +131,16 @@ class RequestTally:
         if channel.size == 0:
             return
         span = int(tensor.max()) + 1
-        key = (channel * 2 + write) * span + tensor
+        direction = channel * 2 + write          # (channel, write) as one code
+        key = direction * span + tensor
         counts = np.bincount(key)
         keys = np.flatnonzero(counts)
         for k, n in zip(keys.tolist(), counts[keys].tolist()):
             cw, t = divmod(k, span)
             at = (cw // 2, bool(cw % 2), t)
             self.requests[at] = self.requests.get(at, 0) + n
-        for cw in distinct(channel * 2 + write).tolist():
-            sel = channel * 2 + write == cw
+        for cw in distinct(direction).tolist():
+            sel = direction == cw
             at = (cw // 2, bool(cw % 2))
             self.latency[at] = add_counts(self.latency.get(at, np.zeros(0, np.int64)),
                                           complete[sel] - arrive[sel])
